@@ -1,0 +1,106 @@
+// strata::DB: the embeddable LSM-tree key-value store (see DESIGN.md).
+//
+//   auto db = co_await strata::DB::open(executor, "/path/to/dir", options);
+//   co_await (*db)->put("key", "value");
+//   auto v = co_await (*db)->get("key");     // Result<std::optional<std::string>>
+//   co_await (*db)->close();
+//
+// Keys and values are arbitrary bytes (limits in Options). Writes are atomic per call (a
+// WriteBatch is all-or-nothing) and are acknowledged according to the sync policy. Reads see
+// every write acknowledged before them, or the state as of ReadOptions::snapshot.
+//
+// Errors (Result): invalid_argument for oversized keys or values; read_only after a failed WAL or
+// flush write or sync (never retried; reopen after fixing the cause); corruption when a checksum
+// does not match, with the file and offset logged; busy when another process has the directory
+// open; shutting_down after close().
+//
+// Executors: open() takes the executor that the DB's coroutines run on (the node's pool).
+// Background flushes run on an internal single-thread pool so that building an SSTable never
+// delays request handling; file I/O completes back on the awaiting coroutine's executor.
+// Thread-safety: every method may be called concurrently from any thread or coroutine.
+// REQUIRES: close() has completed before the DB is destroyed.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lib/db/options.h"
+#include "lib/db/stats.h"
+#include "lib/memtable/write_batch.h"
+#include "lib/util/result.h"
+
+namespace strata {
+
+struct KeyValue {
+  std::string key;
+  std::string value;
+  bool operator==(const KeyValue&) const = default;
+};
+
+class DBImpl;
+
+// A pinned sequence number: reads with ReadOptions{.snapshot = s.sequence()} see the state as of
+// it, and flushes keep the versions it needs. Released when the last copy is destroyed.
+class Snapshot {
+ public:
+  SequenceNumber sequence() const { return sequence_; }
+
+ private:
+  friend class DBImpl;
+  Snapshot(SequenceNumber seq, std::shared_ptr<void> pin) : sequence_(seq), pin_(std::move(pin)) {}
+  SequenceNumber sequence_;
+  std::shared_ptr<void> pin_;
+};
+
+class DB {
+ public:
+  // Opens (and with create_if_missing, creates) the DB in directory `path`, replaying the
+  // manifest and the WAL. Errors: busy (locked by another process), corruption, io_error,
+  // not_found (missing and !create_if_missing), already_exists (error_if_exists).
+  static boost::asio::awaitable<Result<std::unique_ptr<DB>>> open(boost::asio::any_io_executor executor,
+                                                                  std::string path, Options options);
+
+  ~DB();
+  DB(const DB&) = delete;
+  DB& operator=(const DB&) = delete;
+
+  // Writes return the sequence number assigned to the (last record of the) write.
+  boost::asio::awaitable<Result<SequenceNumber>> put(std::string key, std::string value, WriteOptions options = {});
+  boost::asio::awaitable<Result<SequenceNumber>> del(std::string key, WriteOptions options = {});
+  boost::asio::awaitable<Result<SequenceNumber>> write(WriteBatch batch, WriteOptions options = {});
+
+  // The value of `key`, or nullopt when it is absent or deleted.
+  boost::asio::awaitable<Result<std::optional<std::string>>> get(std::string key, ReadOptions options = {});
+
+  // Up to `limit` pairs with start <= key < end in key order; an empty `end` means no upper
+  // bound; limit 0 means no limit.
+  boost::asio::awaitable<Result<std::vector<KeyValue>>> scan(std::string start, std::string end, size_t limit,
+                                                             ReadOptions options = {});
+
+  // Pins the current sequence number (see Snapshot).
+  Snapshot snapshot();
+  // The sequence number of the last acknowledged write.
+  SequenceNumber latest_sequence() const;
+
+  // Turns the active memtable immutable and waits until every immutable memtable is an SSTable.
+  boost::asio::awaitable<Result<void>> flush();
+
+  // A consistent copy of the counters (see stats.h).
+  DbStats stats() const;
+
+  // Stops accepting requests (later calls fail with shutting_down), waits for in-flight writes and
+  // background flushes, syncs the WAL and releases the directory lock. Idempotent.
+  boost::asio::awaitable<Result<void>> close();
+
+ private:
+  explicit DB(std::unique_ptr<DBImpl> impl);
+  std::unique_ptr<DBImpl> impl_;
+};
+
+}  // namespace strata

@@ -1,0 +1,73 @@
+// Options for opening a DB and for individual reads and writes.
+//
+// Units are in the names. Defaults are what the server uses unless a flag says otherwise.
+// Thread-safety: plain values.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "lib/util/internal_key.h"
+
+namespace strata {
+
+namespace io {
+class FileSystem;
+}
+
+// When a write is acknowledged (see DESIGN.md, "Write path").
+enum class SyncPolicy {
+  always,  // after fdatasync of its WAL record: survives power loss (the server's default)
+  batch,   // after the WAL write reached the kernel; fdatasync runs at most every
+           // Options::sync_batch_interval_ms, bounding what a power loss can take
+  none,    // after the WAL write reached the kernel: survives a process crash, not a power loss
+};
+
+std::string_view to_string(SyncPolicy p);
+// Parses "always" | "batch" | "none"; nullopt otherwise.
+std::optional<SyncPolicy> parse_sync_policy(std::string_view s);
+
+struct Options {
+  bool create_if_missing = true;
+  bool error_if_exists = false;
+
+  // The file system to use. nullptr: io_uring if available, else the thread-pool fallback.
+  // When set, it must outlive the DB.
+  io::FileSystem* file_system = nullptr;
+
+  SyncPolicy sync = SyncPolicy::always;
+  uint32_t sync_batch_interval_ms = 10;
+
+  // The active memtable becomes immutable and is flushed once it holds this many bytes.
+  size_t memtable_size_bytes = 64 << 20;
+  // Writers stall while this many immutable memtables wait for their flush.
+  int max_immutable_memtables = 2;
+  // WAL segments are preallocated in chunks of this size (0 disables preallocation).
+  uint64_t wal_preallocate_bytes = 64 << 20;
+
+  // SSTable layout.
+  size_t block_size_bytes = 4096;
+  int block_restart_interval = 16;
+  int bloom_bits_per_key = 10;
+
+  // Limits checked on every write (invalid_argument past them).
+  size_t max_key_size_bytes = 64 << 10;
+  size_t max_value_size_bytes = 64 << 20;
+};
+
+struct WriteOptions {
+  // Overrides Options::sync for this write. In a group commit the strictest policy of the group
+  // applies to all of it.
+  std::optional<SyncPolicy> sync;
+};
+
+struct ReadOptions {
+  // Read the state as of this sequence number (a snapshot's, or one returned by a write).
+  // nullopt: the latest state. Versions older than the oldest live snapshot may be gone after
+  // a flush, so pin a snapshot (DB::snapshot) to read at a sequence number reliably.
+  std::optional<SequenceNumber> snapshot;
+};
+
+}  // namespace strata

@@ -1,0 +1,55 @@
+// DbStats: a copy of a DB's counters, for GET /v1/stats, the REPL's STATS and benchmarks.
+// Thread-safety: a plain value.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace strata {
+
+struct LevelStats {
+  int level = 0;
+  uint64_t file_count = 0;
+  uint64_t size_bytes = 0;
+};
+
+struct DbStats {
+  // Contents.
+  uint64_t last_sequence = 0;
+  uint64_t memtable_size_bytes = 0;      // active memtable, arena bytes
+  uint64_t memtable_keys = 0;            // entries in the active memtable
+  uint64_t immutable_memtables = 0;
+  uint64_t sstable_count = 0;
+  uint64_t total_sstable_size_bytes = 0;
+  std::vector<LevelStats> levels;
+
+  // Traffic.
+  uint64_t puts = 0;
+  uint64_t deletes = 0;
+  uint64_t gets = 0;
+  uint64_t scans = 0;
+  uint64_t bytes_written_user = 0;      // keys + values handed to put/write
+  uint64_t bytes_written_wal = 0;
+  uint64_t bytes_written_flush = 0;     // SSTable bytes written by flushes
+  uint64_t bytes_written_compaction = 0;
+  uint64_t wal_syncs = 0;
+  uint64_t write_groups = 0;            // group commits (WAL writes)
+  uint64_t flushes = 0;
+  uint64_t stall_micros = 0;            // time writers spent waiting for flushes
+  uint64_t block_reads = 0;             // data blocks read from disk
+  uint64_t bloom_negatives = 0;         // table lookups the bloom filter avoided
+
+  std::string sync_policy;
+  bool read_only = false;               // after a failed write or sync
+  std::string read_only_reason;
+
+  // (bytes written to disk by WAL + flush + compaction) / bytes written by the user.
+  double write_amplification() const {
+    if (bytes_written_user == 0) return 0;
+    return static_cast<double>(bytes_written_wal + bytes_written_flush + bytes_written_compaction) /
+           static_cast<double>(bytes_written_user);
+  }
+};
+
+}  // namespace strata

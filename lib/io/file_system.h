@@ -1,0 +1,126 @@
+// io::FileSystem and io::File: the storage seam of Strata. Every byte the engine reads or writes
+// goes through these interfaces, so the same engine runs on
+//   - UringFileSystem   (uring_file_system.h): io_uring via liburing, the production path;
+//   - PosixFileSystem   (posix_file_system.h): blocking syscalls on a small thread pool, the
+//                        fallback where io_uring is disabled (sysctl, container seccomp);
+//   - MemFileSystem     (mem_file_system.h):  in memory, for hermetic tests;
+// and, for reliability tests, wrappers that inject faults (see shared/RELIABILITY.md).
+//
+// All operations are coroutines that complete on the awaiting coroutine's executor. Errors are
+// values (Result): ENOSPC -> Errc::no_space, EIO -> Errc::io_error, missing -> Errc::not_found.
+// Paths are plain strings ('/'-separated); the engine always builds them from a DB directory.
+//
+// Lifetime: buffers passed to read_at/write_at must stay valid until the awaited call returns
+// (they do, because the caller is suspended in co_await). Files and the FileSystem must outlive
+// every operation on them: close the DB before destroying its FileSystem.
+// Thread-safety: a File may be used by several coroutines at once for reads (read_at is
+// positional); writes to one File must be serialized by the caller. FileSystem methods are safe
+// from any thread.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lib/util/result.h"
+
+namespace strata::io {
+
+namespace asio = boost::asio;
+
+struct OpenOptions {
+  bool create = false;     // create the file if it does not exist
+  bool exclusive = false;  // with create: fail with already_exists if it exists
+  bool truncate = false;   // truncate to 0 bytes on open
+  bool read_only = false;  // open for reading only
+};
+
+class File {
+ public:
+  virtual ~File() = default;
+
+  // Reads up to buf.size() bytes at `offset`. Returns the number of bytes read, which is smaller
+  // than buf.size() only at end of file.
+  virtual asio::awaitable<Result<size_t>> read_at(uint64_t offset, std::span<char> buf) = 0;
+
+  // Writes all of `data` at `offset` (retrying short writes). The bytes are in the OS page cache
+  // when this returns: they survive a process crash, not a power loss, until sync().
+  virtual asio::awaitable<Result<void>> write_at(uint64_t offset, std::string_view data) = 0;
+
+  // fdatasync: everything written so far survives a power loss once this returns. A failed sync
+  // must never be retried (the kernel may have dropped the dirty pages): the caller turns
+  // read-only.
+  virtual asio::awaitable<Result<void>> sync() = 0;
+
+  // write_at followed by sync(). The io_uring implementation submits both at once as linked
+  // operations, saving a round trip on the group-commit path.
+  virtual asio::awaitable<Result<void>> write_and_sync(uint64_t offset, std::string_view data);
+
+  virtual asio::awaitable<Result<void>> truncate(uint64_t size) = 0;
+
+  // Allocates blocks so the file is at least `size` bytes; the new bytes read as zeros. Writes
+  // into a preallocated region do not change the file size, so fdatasync need not flush metadata.
+  // Implementations without preallocation extend the file with zeros.
+  virtual asio::awaitable<Result<void>> preallocate(uint64_t size) = 0;
+
+  // The current size in bytes.
+  virtual Result<uint64_t> size() const = 0;
+
+  virtual const std::string& path() const = 0;
+};
+
+// An advisory, exclusive, per-process lock on a file (flock). Released on destruction.
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+};
+
+class FileSystem {
+ public:
+  virtual ~FileSystem() = default;
+
+  // Errors: not_found (no such file and !create), already_exists (create+exclusive), io_error...
+  virtual asio::awaitable<Result<std::unique_ptr<File>>> open(std::string path, OpenOptions options) = 0;
+
+  // Atomically replaces `to` with `from` (rename(2)). Durable only after sync_dir of the parent.
+  virtual asio::awaitable<Result<void>> rename(std::string from, std::string to) = 0;
+
+  // Removes a file. Errors: not_found.
+  virtual asio::awaitable<Result<void>> remove(std::string path) = 0;
+
+  // Creates a directory; succeeds if it already exists.
+  virtual asio::awaitable<Result<void>> create_dir(std::string path) = 0;
+
+  // Names (not paths) of the entries of a directory, excluding "." and "..", in no order.
+  virtual asio::awaitable<Result<std::vector<std::string>>> list_dir(std::string path) = 0;
+
+  // Makes the directory's entries (creations, renames, removals) durable.
+  virtual asio::awaitable<Result<void>> sync_dir(std::string path) = 0;
+
+  virtual asio::awaitable<Result<bool>> exists(std::string path) = 0;
+
+  // Takes an exclusive lock on `path` (created if missing). Errors: busy if another process (or
+  // another lock object of this process) holds it.
+  virtual Result<std::unique_ptr<FileLock>> lock(std::string path) = 0;
+};
+
+// Helpers built on the interface (file_system.cc).
+
+// Joins a directory and a name with one '/'.
+std::string join_path(std::string_view dir, std::string_view name);
+// The directory part of a path ("." if none).
+std::string parent_dir(std::string_view path);
+
+// Reads a whole file.
+asio::awaitable<Result<std::string>> read_file(FileSystem& fs, std::string path);
+
+// Replaces `path` with `contents` atomically and durably: write `path`.tmp, sync it, rename over
+// `path`, sync the parent directory. A crash at any point leaves either the old or the new file.
+asio::awaitable<Result<void>> write_file_atomic(FileSystem& fs, std::string path, std::string contents);
+
+}  // namespace strata::io
