@@ -1,0 +1,37 @@
+// InternalIterator: the iterator over internal keys (user key + sequence + type, see
+// internal_key.h) that memtables, SSTables and the merging iterator implement, so that scans and
+// compaction see every source through one shape.
+//
+// Moves are coroutines because an SSTable iterator may read a block from disk; a move that needs
+// no I/O completes without suspending. After a move returns an error the iterator is !valid().
+// key() and value() stay valid until the next move or the iterator's destruction.
+// Thread-safety: none; one coroutine uses an iterator at a time.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <string_view>
+
+#include "lib/util/result.h"
+
+namespace strata {
+
+class InternalIterator {
+ public:
+  virtual ~InternalIterator() = default;
+
+  virtual bool valid() const = 0;
+  // REQUIRES: valid().
+  virtual std::string_view key() const = 0;
+  virtual std::string_view value() const = 0;
+
+  virtual boost::asio::awaitable<Result<void>> seek_to_first() = 0;
+  virtual boost::asio::awaitable<Result<void>> seek_to_last() = 0;
+  // Positions at the first entry with key >= target (internal key order).
+  virtual boost::asio::awaitable<Result<void>> seek(std::string_view target) = 0;
+  // REQUIRES: valid().
+  virtual boost::asio::awaitable<Result<void>> next() = 0;
+  virtual boost::asio::awaitable<Result<void>> prev() = 0;
+};
+
+}  // namespace strata
