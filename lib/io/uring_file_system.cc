@@ -51,6 +51,13 @@ class UringRing : public std::enable_shared_from_this<UringRing> {
 
  private:
   void submit_locked();  // REQUIRES: sq_mu_ held
+  // io_uring_cq_ready() without cq_mu_: both indices loaded atomically, because a reaper on
+  // another thread may be advancing the head (io_uring_cq_ready reads it plainly).
+  bool cq_nonempty() const {
+    unsigned tail = __atomic_load_n(ring_.cq.ktail, __ATOMIC_ACQUIRE);
+    unsigned head = __atomic_load_n(ring_.cq.khead, __ATOMIC_ACQUIRE);
+    return tail != head;
+  }
   void arm();
   void on_ready(ErrorCode ec);
   void reap();
@@ -149,7 +156,7 @@ void UringRing::arm() {
   // Asio watches descriptors edge-triggered and a wait is never speculative: an eventfd signal
   // that arrived while no wait was queued (a completion between the last reap and now) produced
   // no new edge for this wait. Make one.
-  if (io_uring_cq_ready(&ring_) > 0) {
+  if (cq_nonempty()) {
     uint64_t one = 1;
     [[maybe_unused]] ssize_t n = ::write(efd_->native_handle(), &one, sizeof(one));
   }

@@ -23,7 +23,8 @@ bool saves_enough(size_t stored_size, size_t raw_size) {
 
 std::optional<std::string> compress_block(Compression type, std::string_view raw) {
   STRATA_ASSERT(type != Compression::none);
-  STRATA_ASSERT(raw.size() <= kMaxUncompressedBlockBytes);
+  // Readers refuse to inflate past the limit, so such a (pathological) block stays uncompressed.
+  if (raw.size() > kMaxUncompressedBlockBytes) return std::nullopt;
   std::string out;
   put_varint32(&out, static_cast<uint32_t>(raw.size()));
   size_t header = out.size();

@@ -44,9 +44,10 @@ const char* WalReader::reason_name(Stop::Reason reason) {
 WalReader::WalReader(io::File& file, uint64_t log_number)
     : file_(file), log_number_(static_cast<uint32_t>(log_number)), block_(kBlockSize) {}
 
-void WalReader::set_stop(Stop::Reason reason, uint64_t offset) {
+void WalReader::set_stop(Stop::Reason reason, uint64_t offset, uint64_t physical_offset) {
   STRATA_ASSERT(!stop_);
   stop_ = Stop{reason, offset};
+  physical_stop_offset_ = physical_offset;
   if (reason == Stop::clean_end || reason == Stop::zeros) {
     STRATA_LOG(debug, "wal: %s: end of log (%s) at offset %llu", file_.path().c_str(), reason_name(reason),
                static_cast<unsigned long long>(offset));
@@ -99,7 +100,7 @@ asio::awaitable<Result<WalReader::Fragment>> WalReader::read_fragment(RecordType
       if (remaining == 0 && !in_fragmented_record_) {
         set_stop(Stop::clean_end, offset);
       } else {
-        set_stop(Stop::torn_tail, in_fragmented_record_ ? record_start_offset_ : offset);
+        set_stop(Stop::torn_tail, in_fragmented_record_ ? record_start_offset_ : offset, offset);
       }
       co_return Fragment::stopped;
     }
@@ -118,7 +119,7 @@ asio::awaitable<Result<WalReader::Fragment>> WalReader::read_fragment(RecordType
     }
     if (kHeaderSize + length > remaining) {
       // Only possible in the last, partial block: the file ends inside the payload.
-      set_stop(Stop::torn_tail, in_fragmented_record_ ? record_start_offset_ : offset);
+      set_stop(Stop::torn_tail, in_fragmented_record_ ? record_start_offset_ : offset, offset);
       co_return Fragment::stopped;
     }
     const uint32_t expected_crc = crc32c::unmask(decode_fixed32(header + kCrcOffset));
@@ -215,7 +216,9 @@ bool WalReader::fragment_valid_at(const char* block, size_t block_len, size_t po
 
 asio::awaitable<Result<std::optional<uint64_t>>> WalReader::find_valid_fragment_after_stop() {
   STRATA_ASSERT(stop_);
-  const uint64_t from = stop_->offset + 1;
+  // Start past the fragment where reading physically stopped: for a torn FIRST..LAST record,
+  // stop_->offset is the record's start and its earlier fragments are valid.
+  const uint64_t from = physical_stop_offset_ + 1;
   std::vector<char> block(kBlockSize);
   uint64_t block_start = from / kBlockSize * kBlockSize;
   size_t pos = from - block_start;

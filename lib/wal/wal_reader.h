@@ -43,8 +43,8 @@ class WalReader {
   struct Stop {
     enum Reason { clean_end, zeros, torn_tail, checksum_mismatch, bad_record, wrong_log_number };
     Reason reason;
-    // File offset of the fragment header where reading stopped (for clean_end and torn_tail: the
-    // file offset where the data ran out, or where the torn fragment starts).
+    // File offset of the fragment header where reading stopped; for clean_end, where the data
+    // ends; for torn_tail, where the torn record starts (its FIRST fragment if it had several).
     uint64_t offset;
   };
   static const char* reason_name(Stop::Reason reason);
@@ -70,7 +70,7 @@ class WalReader {
   uint64_t last_record_end_offset() const { return last_record_end_offset_; }
 
   // After a stop: the file offset of the first valid fragment of this log (CRC matches, log
-  // number matches, type FULL..LAST, inside its block) past the stop offset, or nullopt if there
+  // number matches, type FULL..LAST, inside its block) past the fragment where reading stopped, or nullopt if there
   // is none. A stop followed by valid data is corruption in the middle of the log rather than a
   // garbled tail. Every byte offset of the rest of the file is tried (cheap checks first, the CRC
   // only when type, log number and length fit), so it reads the rest of the file once.
@@ -88,7 +88,10 @@ class WalReader {
   asio::awaitable<Result<Fragment>> read_fragment(RecordType* type, std::string_view* payload,
                                                   uint64_t* fragment_offset);
   asio::awaitable<Result<size_t>> read_block(uint64_t block_offset, std::vector<char>* block);
-  void set_stop(Stop::Reason reason, uint64_t offset);
+  // `physical_offset`: the fragment (or end of data) where reading stopped, when it differs from
+  // the reported offset (a torn FIRST..LAST record reports its start).
+  void set_stop(Stop::Reason reason, uint64_t offset) { set_stop(reason, offset, offset); }
+  void set_stop(Stop::Reason reason, uint64_t offset, uint64_t physical_offset);
   // Whether a valid fragment of this log starts at block[pos, block_len).
   bool fragment_valid_at(const char* block, size_t block_len, size_t pos) const;
 
@@ -104,6 +107,7 @@ class WalReader {
   uint64_t record_start_offset_ = 0;
   uint64_t last_record_end_offset_ = 0;
   std::optional<Stop> stop_;
+  uint64_t physical_stop_offset_ = 0;
 };
 
 }  // namespace strata::wal

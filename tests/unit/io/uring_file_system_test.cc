@@ -178,6 +178,12 @@ TEST_CASE_TEMPLATE("a failing write_and_sync returns the error and later operati
   run_scenario<Impl>(failed_linked_write);
 }
 
+TEST_CASE("uring: a ring that cannot be created is an error value, not an abort") {
+  asio::io_context io;
+  auto fs = UringFileSystem::create(io.get_executor(), UringFileSystem::Options{.queue_depth = 0});  // EINVAL
+  CHECK(!fs.has_value());
+}
+
 TEST_CASE("uring: after shutdown operations fail with shutting_down") {
   TempDir dir;
   asio::io_context io;

@@ -110,6 +110,7 @@ TEST_CASE("appended garbage after valid records never yields a record") {
   std::vector<std::string> records = {"a", payload_for(1, 40000), payload_for(2, 300)};
   auto ends = write_log(fs, records);
   const std::string valid = *fs.contents(kPath);
+  QuietLogs quiet;
   const uint64_t seed = 0x5eed0001;
   Random rnd(seed);
   int runs = 0, silent_bad_records = 0, synced_records_lost = 0;
@@ -151,6 +152,7 @@ TEST_CASE("a single bit flip at every bit of a small log never yields a wrong pa
   std::vector<std::string> records = {"alpha", "", payload_for(2, 60), "delta-delta", payload_for(4, 33)};
   auto ends = write_log(fs, records);
   const std::string valid = *fs.contents(kPath);
+  QuietLogs quiet;
   int flips = 0, silent_bad_records = 0, undetected = 0, mid_log_corruption_missed = 0;
   for (size_t byte = 0; byte < valid.size(); ++byte) {
     // The record that holds this byte.

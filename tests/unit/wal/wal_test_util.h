@@ -16,6 +16,7 @@
 #include "lib/io/mem_file_system.h"
 #include "lib/util/coding.h"
 #include "lib/util/crc32c.h"
+#include "lib/util/logging.h"
 #include "lib/util/random.h"
 #include "lib/wal/wal_format.h"
 #include "lib/wal/wal_reader.h"
@@ -39,6 +40,17 @@ T run(asio::awaitable<T> aw) {
   if (error) std::rethrow_exception(error);
   return std::move(*out);
 }
+
+// Raises the log level for a scope: sweeps that stop the reader on purpose thousands of times
+// would otherwise log a warning per run.
+class QuietLogs {
+ public:
+  QuietLogs() : saved_(log_level()) { set_log_level(LogLevel::error); }
+  ~QuietLogs() { set_log_level(saved_); }
+
+ private:
+  LogLevel saved_;
+};
 
 inline const std::string kPath = "/000007.log";
 

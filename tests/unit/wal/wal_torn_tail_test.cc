@@ -25,6 +25,7 @@ TEST_CASE("a torn tail at every byte offset of the last two blocks loses no sync
   uint64_t seed = 20240611;
   if (const char* env = std::getenv("STRATA_SEED")) seed = std::strtoull(env, nullptr, 10);
   Random rnd(seed);
+  QuietLogs quiet;
 
   // Records of mixed sizes, including multi-block ones and ones that end near block boundaries,
   // until the log is a little over four blocks long.

@@ -282,3 +282,14 @@ TEST_CASE("flush writes all pending records with one write and syncs only when n
   FailingFile file;
   REQUIRE(run(flush_accounting_scenario(&file)));
 }
+
+TEST_CASE("the example in docs/format/wal.md: a 40000-byte record after \"hello\" is FIRST then LAST") {
+  io::MemFileSystem fs;
+  auto ends = write_log(fs, {"hello", payload_for(1, 40000)}, 7);
+  std::string bytes = *fs.contents(kPath);
+  CHECK(ends[0] == 16);
+  CHECK(bytes.substr(16 + kLengthOffset, 3) == std::string("\xe5\x7f\x02", 3));
+  CHECK(bytes.substr(kBlockSize + kLengthOffset, 3) == std::string("\x5b\x1c\x04", 3));
+  CHECK(decode_fixed32(bytes.data() + kBlockSize + kLogNumberOffset) == 7);
+  CHECK(ends[1] == kBlockSize + kHeaderSize + 7259);
+}
