@@ -3,6 +3,8 @@
 #include "lib/db/db_impl.h"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
@@ -11,6 +13,7 @@
 #include "lib/io/default_file_system.h"
 #include "lib/util/logging.h"
 #include "lib/version/file_names.h"
+#include "lib/wal/file_view.h"
 #include "lib/wal/wal_reader.h"
 
 namespace strata {
@@ -184,7 +187,7 @@ asio::awaitable<Result<void>> DBImpl::recover_files(VersionEdit* edit, SequenceN
   for (size_t i = 0; i < wals.size(); ++i) {
     auto complete = co_await replay_wal(wals[i], &mem, edit, max_seq);
     if (!complete) co_return complete.error();
-    if (!*complete && i + 1 < wals.size()) {
+    if (*complete == WalEnd::torn && i + 1 < wals.size()) {
       // Point-in-time recovery: nothing after a torn segment is applied, so the recovered state
       // is a prefix of the acknowledged history.
       STRATA_LOG(warn, "%s: WAL %06llu ends in a torn record; ignoring %zu later segment(s)", path_.c_str(),
@@ -202,7 +205,7 @@ asio::awaitable<Result<void>> DBImpl::recover_files(VersionEdit* edit, SequenceN
 
 // Replays one WAL segment into *mem, writing *mem to an L0 table whenever it fills up. Returns
 // false if the segment ends in a torn or garbled tail (which is dropped).
-asio::awaitable<Result<bool>> DBImpl::replay_wal(uint64_t number, std::shared_ptr<MemTable>* mem, VersionEdit* edit,
+asio::awaitable<Result<DBImpl::WalEnd>> DBImpl::replay_wal(uint64_t number, std::shared_ptr<MemTable>* mem, VersionEdit* edit,
                                                  SequenceNumber* max_seq) {
   std::string path = wal_file_name(path_, number);
   auto opened = co_await fs_->open(path, io::OpenOptions{.read_only = true});
@@ -250,17 +253,33 @@ asio::awaitable<Result<bool>> DBImpl::replay_wal(uint64_t number, std::shared_pt
   STRATA_LOG(info, "%s: replayed %llu records (%s at offset %llu)", path.c_str(),
              static_cast<unsigned long long>(records), wal::WalReader::reason_name(stop.reason),
              static_cast<unsigned long long>(stop.offset));
-  if (stop.reason == wal::WalReader::Stop::clean_end || stop.reason == wal::WalReader::Stop::zeros) co_return true;
-  auto more = co_await reader.valid_record_after_stop();
-  if (!more) co_return more.error();
-  if (*more) {
-    STRATA_LOG(error, "%s: corrupt WAL record at offset %llu (%s) followed by valid records", path.c_str(),
-               static_cast<unsigned long long>(stop.offset), wal::WalReader::reason_name(stop.reason));
+  if (stop.reason == wal::WalReader::Stop::clean_end || stop.reason == wal::WalReader::Stop::zeros) co_return WalEnd::complete;
+  // Only the last write to a segment can be torn by a crash: every earlier write completed (and,
+  // for synced writes, was synced) before it was issued. A crash may persist the pages of that
+  // last write out of order, so valid fragments may follow the tear within one write's extent
+  // (at most kMaxGroupBytes, or one larger batch). A valid record beyond that extent means data
+  // written before the last write is damaged: report corruption rather than drop it.
+  uint64_t max_extent = std::max<uint64_t>(kMaxGroupBytes, options_.max_value_size_bytes + options_.max_key_size_bytes);
+  uint64_t beyond = (stop.offset + max_extent + 2 * wal::kBlockSize) / wal::kBlockSize * wal::kBlockSize;
+  wal::FileView tail(*file, beyond);
+  wal::WalReader tail_reader(tail, number);
+  auto first = co_await tail_reader.read_record();
+  if (!first) co_return first.error();
+  bool valid_beyond = first->has_value();
+  if (!valid_beyond) {
+    auto found = co_await tail_reader.find_valid_fragment_after_stop();
+    if (!found) co_return found.error();
+    valid_beyond = found->has_value();
+  }
+  if (valid_beyond) {
+    STRATA_LOG(error, "%s: corrupt WAL record at offset %llu (%s) with valid records after offset %llu",
+               path.c_str(), static_cast<unsigned long long>(stop.offset), wal::WalReader::reason_name(stop.reason),
+               static_cast<unsigned long long>(beyond));
     co_return make_error_code(Errc::corruption);
   }
   STRATA_LOG(warn, "%s: dropping a torn tail at offset %llu (%s)", path.c_str(),
              static_cast<unsigned long long>(stop.offset), wal::WalReader::reason_name(stop.reason));
-  co_return false;
+  co_return WalEnd::torn;
 }
 
 // Removes WAL segments below the log number and SSTables no version names (left by a crash

@@ -82,7 +82,8 @@ class DBImpl {
 
   // db_impl.cc: open and recovery.
   boost::asio::awaitable<Result<void>> recover_files(VersionEdit* edit, SequenceNumber* max_seq);
-  boost::asio::awaitable<Result<bool>> replay_wal(uint64_t number, std::shared_ptr<MemTable>* mem, VersionEdit* edit,
+  enum class WalEnd { complete, torn };
+  boost::asio::awaitable<Result<WalEnd>> replay_wal(uint64_t number, std::shared_ptr<MemTable>* mem, VersionEdit* edit,
                                                   SequenceNumber* max_seq);
   boost::asio::awaitable<Result<void>> delete_obsolete_files();
   boost::asio::awaitable<Result<std::unique_ptr<wal::WalWriter>>> new_wal(uint64_t number);

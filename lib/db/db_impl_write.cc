@@ -149,7 +149,7 @@ asio::awaitable<Result<void>> DBImpl::make_room_for_write(bool force_rotate) {
     {
       std::lock_guard lock(mu_);
       if (bg_error_) co_return make_error_code(Errc::read_only);
-      bool full = mem_->approximate_memory_usage() >= options_.memtable_size_bytes;
+      bool full = !mem_->empty() && mem_->approximate_memory_usage() >= options_.memtable_size_bytes;
       if (force_rotate && mem_->empty()) co_return ok();
       if (!force_rotate && !full) co_return ok();
       if (static_cast<int>(imms_.size()) >= options_.max_immutable_memtables) {

@@ -1,5 +1,6 @@
 #include "lib/version/version_set.h"
 
+#include "lib/util/assert.h"
 #include "lib/util/logging.h"
 #include "lib/version/file_names.h"
 #include "lib/wal/wal_reader.h"
@@ -80,11 +81,14 @@ boost::asio::awaitable<Result<void>> VersionSet::replay_manifest(std::string pat
   }
   auto stop = *reader.stop();
   if (stop.reason != wal::WalReader::Stop::clean_end && stop.reason != wal::WalReader::Stop::zeros) {
-    auto more = co_await reader.valid_record_after_stop();
+    // Every edit is synced before the next one is written, so only the last edit can be torn;
+    // a valid record past it means a synced edit was damaged.
+    auto more = co_await reader.find_valid_fragment_after_stop();
     if (!more) co_return more.error();
     if (*more) {
-      STRATA_LOG(error, "%s: corrupt record at offset %llu (%s) followed by valid records", path.c_str(),
-                 static_cast<unsigned long long>(stop.offset), wal::WalReader::reason_name(stop.reason));
+      STRATA_LOG(error, "%s: corrupt record at offset %llu (%s) followed by a valid record at %llu", path.c_str(),
+                 static_cast<unsigned long long>(stop.offset), wal::WalReader::reason_name(stop.reason),
+                 static_cast<unsigned long long>(**more));
       co_return make_error_code(Errc::corruption);
     }
     STRATA_LOG(warn, "%s: ignoring a torn tail at offset %llu (%s)", path.c_str(),
