@@ -90,6 +90,8 @@ class DBImpl {
   sstable::TableOptions table_options() const;
 
   // db_impl_write.cc: group commit, memtable switch, flush.
+  enum class QueueRole { leader, follower };
+  Result<QueueRole> enqueue(std::shared_ptr<PendingWrite> w);
   boost::asio::awaitable<void> lead(std::shared_ptr<PendingWrite> self);
   boost::asio::awaitable<Result<SequenceNumber>> commit_group(std::vector<std::shared_ptr<PendingWrite>>& group);
   boost::asio::awaitable<Result<void>> make_room_for_write(bool force_rotate);

@@ -19,24 +19,28 @@ asio::awaitable<Result<SequenceNumber>> DBImpl::write(WriteBatch batch, WriteOpt
   SyncPolicy policy = options.sync.value_or(options_.sync);
   w->sync = policy == SyncPolicy::always;
   w->rotate = false;
-  bool lead_now = false;
   w->batch = std::move(batch);
-  {
-    std::lock_guard lock(mu_);
-    if (closing_ || closed_ || !opened_) co_return make_error_code(Errc::shutting_down);
-    if (bg_error_) co_return make_error_code(Errc::read_only);
-    queue_.push_back(w);
-    if (!leader_active_) {
-      leader_active_ = true;
-      lead_now = true;
-    }
-  }
+  auto queued = enqueue(w);
+  if (!queued) co_return queued.error();
+  bool lead_now = *queued == QueueRole::leader;
   if (!lead_now) {
     bool become_leader = co_await w->wake.wait();
     if (!become_leader) co_return w->result;
   }
   co_await lead(w);
   co_return w->result;
+}
+
+// Appends w to the write queue. Returns true if the caller became the leader and must run lead(w);
+// false if it must wait on w->wake. Errors: shutting_down, read_only.
+Result<DBImpl::QueueRole> DBImpl::enqueue(std::shared_ptr<PendingWrite> w) {
+  std::lock_guard lock(mu_);
+  if (closing_ || closed_ || !opened_) return make_error_code(Errc::shutting_down);
+  if (bg_error_) return make_error_code(Errc::read_only);
+  queue_.push_back(std::move(w));
+  if (leader_active_) return QueueRole::follower;
+  leader_active_ = true;
+  return QueueRole::leader;
 }
 
 // Runs on: the leader's executor. REQUIRES: leader_active_ and self at the front of queue_.
@@ -275,17 +279,9 @@ asio::awaitable<void> DBImpl::flush_loop() {
 asio::awaitable<Result<void>> DBImpl::flush() {
   auto w = std::make_shared<PendingWrite>();
   w->rotate = true;
-  bool lead_now = false;
-  {
-    std::lock_guard lock(mu_);
-    if (closing_ || closed_ || !opened_) co_return make_error_code(Errc::shutting_down);
-    if (bg_error_) co_return make_error_code(Errc::read_only);
-    queue_.push_back(w);
-    if (!leader_active_) {
-      leader_active_ = true;
-      lead_now = true;
-    }
-  }
+  auto queued = enqueue(w);
+  if (!queued) co_return queued.error();
+  bool lead_now = *queued == QueueRole::leader;
   bool become_leader = lead_now;
   if (!lead_now) become_leader = co_await w->wake.wait();
   if (become_leader) co_await lead(w);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "lib/io/mem_file_system.h"
+#include "tests/test_util.h"
 #include "lib/sstable/table_builder.h"
 #include "lib/sstable/table_reader.h"
 
@@ -19,20 +20,7 @@ namespace strata::sstable::testing {
 
 namespace asio = boost::asio;
 
-// Runs `aw` on a fresh io_context until it completes and returns its result.
-template <class T>
-T run(asio::awaitable<T> aw) {
-  asio::io_context io;
-  std::optional<T> out;
-  std::exception_ptr error;
-  asio::co_spawn(io, std::move(aw), [&](std::exception_ptr e, T v) {
-    error = e;
-    if (!e) out.emplace(std::move(v));
-  });
-  io.run();
-  if (error) std::rethrow_exception(error);
-  return std::move(*out);
-}
+using strata::testing::run;  // tests/test_util.h
 
 using KV = std::pair<std::string, std::string>;  // internal key, value
 

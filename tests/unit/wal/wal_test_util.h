@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "lib/io/mem_file_system.h"
+#include "tests/test_util.h"
 #include "lib/util/coding.h"
 #include "lib/util/crc32c.h"
 #include "lib/util/logging.h"
@@ -26,20 +27,7 @@ namespace strata::wal::testing {
 
 namespace asio = boost::asio;
 
-// Runs `aw` on a fresh io_context until it completes and returns its value (rethrows exceptions).
-template <class T>
-T run(asio::awaitable<T> aw) {
-  asio::io_context io;
-  std::optional<T> out;
-  std::exception_ptr error;
-  asio::co_spawn(io, std::move(aw), [&out, &error](std::exception_ptr e, T v) {
-    error = e;
-    if (!e) out.emplace(std::move(v));
-  });
-  io.run();
-  if (error) std::rethrow_exception(error);
-  return std::move(*out);
-}
+using strata::testing::run;  // tests/test_util.h
 
 // Raises the log level for a scope: sweeps that stop the reader on purpose thousands of times
 // would otherwise log a warning per run.
