@@ -1,12 +1,15 @@
 #include <doctest/doctest.h>
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
 
 #include "lib/db/db.h"
 #include "lib/io/default_file_system.h"
 #include "lib/io/mem_file_system.h"
+#include "lib/io/posix_file_system.h"
 #include "lib/version/file_names.h"
 #include "tests/test_util.h"
 
@@ -206,6 +209,50 @@ TEST_CASE("the default io_uring file system stores and recovers data in a real d
     auto all = co_await db->scan("", "", 0);
     REQUIRE(all.has_value());
     CHECK(all->size() == 3000);
+    CHECK((co_await db->close()).has_value());
+  };
+  run(body());
+}
+
+TEST_CASE("the thread-pool fallback file system stores and recovers data in a real directory") {
+  strata::testing::TempDir dir;
+  io::PosixFileSystem fs;
+  auto body = [&]() -> asio::awaitable<void> {
+    Options o = mem_options(fs);
+    o.memtable_size_bytes = 128 << 10;
+    std::string path = dir.path() + "/db";
+    {
+      auto db = co_await open_db(o, path);
+      for (int i = 0; i < 1000; ++i) REQUIRE((co_await db->put("key" + std::to_string(i), std::string(300, 'p'))).has_value());
+      CHECK(db->stats().flushes >= 1);
+      CHECK((co_await db->close()).has_value());
+    }
+    auto db = co_await open_db(o, path);
+    auto all = co_await db->scan("", "", 0);
+    REQUIRE(all.has_value());
+    CHECK(all->size() == 1000);
+    CHECK((co_await get(*db, "key999")) == std::string(300, 'p'));
+    CHECK((co_await db->close()).has_value());
+  };
+  run(body());
+}
+
+TEST_CASE("under the batch sync policy an idle DB syncs its WAL within the interval") {
+  strata::testing::TempDir dir;
+  auto body = [&]() -> asio::awaitable<void> {
+    Options o;
+    o.sync = SyncPolicy::batch;
+    o.sync_batch_interval_ms = 5;
+    auto db = co_await open_db(o, dir.path() + "/db");
+    REQUIRE((co_await db->put("k", "v")).has_value());
+    CHECK(db->stats().wal_syncs == 0);  // acknowledged before any sync
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (db->stats().wal_syncs == 0 && std::chrono::steady_clock::now() < deadline) {
+      timer.expires_after(std::chrono::milliseconds(1));
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+    CHECK(db->stats().wal_syncs >= 1);
     CHECK((co_await db->close()).has_value());
   };
   run(body());
