@@ -400,6 +400,7 @@ Result<void> Core::step_candidate(Message m) {
         do_campaign(CampaignType::election);
       } else {
         become_leader();
+        bcast_append();  // announce the new term's first entry at once
       }
       break;
     case VoteResult::lost: become_follower(term_, kNone); break;
