@@ -199,8 +199,7 @@ void Cluster::send(Message m) {
 
 void Cluster::deliver(const Message& m) {
   auto it = nodes_.find(m.to);
-  if (it == nodes_.end() || !it->second.core || !connected(m.from, m.to) ||
-      (drop_filter_ && drop_filter_(m))) {
+  if (it == nodes_.end() || !it->second.core || !connected(m.from, m.to)) {
     ++dropped_;
     return;
   }
@@ -254,9 +253,12 @@ bool Cluster::run_until(const std::function<bool()>& pred, int max_rounds) {
 }
 
 uint64_t Cluster::elect(uint64_t id) {
-  core(id).campaign();
-  process_ready(id);
-  stabilize();
+  // A second attempt covers a first election lost to voters that already voted in that term.
+  for (int attempt = 0; attempt < 3 && (leader() != id); ++attempt) {
+    core(id).campaign();
+    process_ready(id);
+    stabilize();
+  }
   return leader();
 }
 
@@ -264,6 +266,19 @@ void Cluster::crash(uint64_t id) {
   Node& n = nodes_.at(id);
   n.core.reset();  // unpersisted entries, hard state and queued output are lost
   n.commit_seen = 0;
+}
+
+void Cluster::set_log(uint64_t id, const std::vector<uint64_t>& terms, HardState hs) {
+  crash(id);
+  Node& n = nodes_.at(id);
+  n.storage = std::make_unique<MemoryStorage>();
+  std::vector<Entry> ents;
+  for (size_t i = 0; i < terms.size(); ++i) {
+    ents.push_back(Entry{.term = terms[i], .index = i + 1, .data = "t" + std::to_string(terms[i])});
+  }
+  n.storage->append(ents);
+  n.storage->set_hard_state(hs);
+  restart(id);
 }
 
 void Cluster::restart(uint64_t id) {

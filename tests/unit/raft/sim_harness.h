@@ -82,6 +82,9 @@ class Cluster {
 
   // Adds a node to the simulation (e.g. before add_learner): it starts empty, not as a voter.
   void add_node(uint64_t id);
+  // Replaces the node's persisted log and hard state (entries with terms[i] at index i + 1) and
+  // restarts it: sets up the divergent logs of the paper's figures.
+  void set_log(uint64_t id, const std::vector<uint64_t>& terms, HardState hs);
   void crash(uint64_t id);
   void restart(uint64_t id);
   // Partitions: messages between different groups are dropped. heal() joins everything.
@@ -89,7 +92,8 @@ class Cluster {
   void isolate(uint64_t id);
   void heal();
   bool connected(uint64_t a, uint64_t b) const;
-  // Drops every queued message (and future ones) matching the filter, until cleared.
+  // Drops every message matching the filter when it is sent, until cleared (called once per
+  // message, so it may count).
   void set_drop_filter(std::function<bool(const Message&)> f) { drop_filter_ = std::move(f); }
   NetworkFaults& faults() { return faults_; }
   // Called for every entry a node applies (after the safety checks).
