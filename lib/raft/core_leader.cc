@@ -328,7 +328,8 @@ void Core::apply_conf_change(const ConfChange& cc) {
     return;
   }
   if (lead_transferee_ != kNone && !conf_.is_voter(lead_transferee_)) abort_leader_transfer();
-  if (maybe_commit()) bcast_append();  // the quorum may have shrunk
+  maybe_commit();   // the quorum may have shrunk
+  bcast_append();   // new members start probing now, not at the next heartbeat
 }
 
 }  // namespace strata::raft
