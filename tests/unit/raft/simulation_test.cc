@@ -24,7 +24,7 @@ using namespace strata::raft;
 
 namespace {
 
-constexpr uint64_t kDefaultSeeds = 300;
+constexpr uint64_t kDefaultSeeds = 15000;
 constexpr int kChaosSteps = 10000;
 constexpr int kHealRounds = 3000;
 constexpr size_t kHealMessagesPerRound = 2000;  // bounds a livelock instead of hanging
