@@ -485,7 +485,9 @@ void Core::handle_snapshot(const Message& m) {
 bool Core::restore(const Snapshot& snap) {
   const SnapshotMetadata& md = snap.metadata;
   if (md.index <= log_.committed()) return false;
-  if (!md.conf_state.is_voter(id_) && !md.conf_state.is_learner(id_)) return false;
+  // Unlike etcd we accept a snapshot whose configuration does not list us yet: a node that was
+  // just added may be sent a snapshot taken before its addition; the conf change entry that
+  // adds it follows in the log, and until it is applied we are not promotable.
   if (log_.match_term(md.index, md.term)) {
     // Raft §7: our log already holds the snapshot's last entry; keep the entries after it.
     log_.commit_to(md.index);
