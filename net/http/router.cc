@@ -114,7 +114,7 @@ asio::awaitable<Response> Router::handle(Request req) const {
     }
     co_return method_not_allowed(req, "GET, HEAD, PUT, DELETE");
   }
-  if (path == "/v1/kv" || path == "/v1/kv/") {
+  if (path == "/v1/kv") {
     if (!is_get(req.method)) co_return method_not_allowed(req, "GET, HEAD");
     Response r = co_await handle_kv_scan(ctx, std::move(req));
     co_return r;
