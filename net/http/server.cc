@@ -72,6 +72,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   uint16_t bound_port = 0;
 
   std::atomic<bool> stopping{false};
+  std::atomic<size_t> inflight_body_bytes{0};
   std::mutex mu;  // guards the fields below
   uint64_t next_id = 0;
   std::map<uint64_t, std::shared_ptr<Connection>> connections;
@@ -156,6 +157,25 @@ asio::awaitable<void> Server::Impl::session(std::shared_ptr<Connection> conn, be
     stream.expires_after(std::chrono::milliseconds(options.idle_timeout_ms));
     auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, as_tuple(use_awaitable));
     conn->idle = false;
+    // Reserve the body's bytes in the server-wide budget before reading it.
+    size_t reserved = 0;
+    if (!ec && !parser.is_done()) {
+      auto length = parser.content_length();
+      reserved = length ? static_cast<size_t>(*length) : options.body_limit_bytes;
+      size_t before = inflight_body_bytes.fetch_add(reserved);
+      if (before + reserved > options.max_inflight_body_bytes && reserved <= options.body_limit_bytes) {
+        inflight_body_bytes.fetch_sub(reserved);
+        co_await write(stream, nullptr,
+                       error_response(503, "busy", "too many request bodies in flight; retry later"), false);
+        break;
+      }
+    }
+    // Returns the reservation on every path out of this iteration.
+    struct Release {
+      std::atomic<size_t>& counter;
+      size_t bytes;
+      ~Release() { counter.fetch_sub(bytes); }
+    } release{inflight_body_bytes, reserved};
     if (!ec && !parser.is_done()) {
       // curl and others wait for "100 Continue" before sending a large body.
       auto expect = parser.get().find(bhttp::field::expect);

@@ -7,7 +7,8 @@
 //  - keep-alive (HTTP/1.1 default), TCP_NODELAY, "Expect: 100-continue" answered at once;
 //  - idle and read timeouts by tcp_stream::expires_after;
 //  - header over header_limit_bytes -> 431, body over body_limit_bytes -> 413, malformed request
-//    -> 400; each with a JSON error body and Connection: close;
+//    -> 400, bodies in flight over max_inflight_body_bytes -> 503; each with a JSON error body
+//    and Connection: close;
 //  - one exception boundary per connection: an exception is logged and closes that connection
 //    only, never the process;
 //  - stop(): stops accepting, closes idle connections, lets in-flight requests finish (their
@@ -42,6 +43,10 @@ struct ServerOptions {
   uint32_t idle_timeout_ms = 60'000;  // keep-alive wait for the next request
   uint32_t io_timeout_ms = 60'000;    // reading one request's body, writing one response
   size_t max_connections = 4096;      // further connections are accepted and closed at once
+  // Sum of the bodies of requests being read or handled at once, over all connections; a request
+  // that would pass it gets 503 busy. Bounds memory to about this plus one body per connection's
+  // header (max_connections * header_limit_bytes). Chunked bodies count as body_limit_bytes.
+  size_t max_inflight_body_bytes = 256 << 20;
   std::string server_name = "strata";
 };
 
