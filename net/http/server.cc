@@ -146,6 +146,15 @@ asio::awaitable<bool> Server::Impl::write(beast::tcp_stream& stream, const Beast
 
 asio::awaitable<void> Server::Impl::session(std::shared_ptr<Connection> conn, beast::tcp_stream stream) {
   conn->stream = &stream;
+  // stop() may still reach `conn` after this frame is gone (an exception unwinds it): forget the
+  // stream on every way out. Runs on the strand, like stop()'s posted cancel.
+  struct Forget {
+    Connection& c;
+    ~Forget() {
+      c.stream = nullptr;
+      c.idle = false;
+    }
+  } forget{*conn};
   beast::flat_buffer buffer;
   for (;;) {
     if (stopping.load()) break;
@@ -226,7 +235,6 @@ asio::awaitable<void> Server::Impl::session(std::shared_ptr<Connection> conn, be
     bool written = co_await write(stream, &breq, std::move(res), keep_alive);
     if (!written || !keep_alive) break;
   }
-  conn->stream = nullptr;
   beast::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
