@@ -59,9 +59,8 @@ bool parse_listen(const std::string& s, std::string* host, uint16_t* port) {
 }
 
 // The node's lifetime. Runs on: the io_context. Returns the exit status.
-asio::awaitable<int> run_node(asio::any_io_executor ex, Config cfg) {
-  // Registered first so that a SIGTERM during a long WAL replay still ends in a clean close.
-  asio::signal_set signals(ex, SIGINT, SIGTERM);
+// REQUIRES: `signals` outlives the coroutine (it lives in main()).
+asio::awaitable<int> run_node(asio::any_io_executor ex, Config cfg, asio::signal_set& signals) {
   Options options;
   options.sync = cfg.sync;
   options.create_if_missing = true;
@@ -172,8 +171,11 @@ int main(int argc, char** argv) {
   }
 
   asio::io_context io(static_cast<int>(cfg.threads));
+  // Registered before anything else runs, so that a SIGTERM during a long WAL replay still ends in
+  // a clean close (it is delivered once the node waits for it).
+  asio::signal_set signals(io, SIGINT, SIGTERM);
   int exit_code = 1;
-  asio::co_spawn(io, run_node(io.get_executor(), cfg), [&](std::exception_ptr e, int rc) {
+  asio::co_spawn(io, run_node(io.get_executor(), cfg, signals), [&](std::exception_ptr e, int rc) {
     if (e) {
       try {
         std::rethrow_exception(e);
