@@ -14,7 +14,7 @@ namespace strata {
 
 class Arena {
  public:
-  static constexpr size_t kBlockSize = 64 * 1024;
+  static constexpr size_t kBlockSize = 4096;
 
   Arena() = default;
   Arena(const Arena&) = delete;

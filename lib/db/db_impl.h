@@ -1,0 +1,157 @@
+// DBImpl: the engine behind strata::DB (db.h). This header is internal to lib/db.
+//
+// Concurrency design (see DESIGN.md, "Write path" and "Read path"):
+//  - Writers enqueue a PendingWrite; the first writer to find no leader becomes the leader, takes
+//    every queued write (a group, up to kMaxGroupBytes), appends them to the WAL with one write
+//    and at most one fdatasync (group commit, after LevelDB's DBImpl::Write), inserts them into
+//    the memtable, publishes the new last sequence number and completes the group; it then hands
+//    leadership to the next queued writer. Only the leader touches wal_ and mem_ (writes), so the
+//    skiplist has one writer.
+//  - Readers take a SuperVersion (active memtable, immutable memtables, Version) under mu_ and
+//    then read without locks.
+//  - One flush loop at a time runs on bg_pool_ (a single background thread) and writes the oldest
+//    immutable memtable to an L0 SSTable, then commits a version edit. It is the only caller of
+//    VersionSet::log_and_apply after open().
+//  - A failed WAL/manifest/SSTable write or sync puts the DB in read-only mode (never retried).
+// Thread-safety: public methods are safe from any thread; members are guarded as annotated.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "lib/db/db.h"
+#include "lib/io/file_system.h"
+#include "lib/memtable/memtable.h"
+#include "lib/sstable/table_options.h"
+#include "lib/sstable/table_reader.h"
+#include "lib/util/oneshot.h"
+#include "lib/version/version_set.h"
+#include "lib/wal/wal_writer.h"
+
+namespace strata {
+
+class DBImpl {
+ public:
+  static constexpr size_t kMaxGroupBytes = 4 << 20;
+
+  DBImpl(boost::asio::any_io_executor executor, std::string path, Options options);
+  ~DBImpl();
+
+  boost::asio::awaitable<Result<void>> open();
+  boost::asio::awaitable<Result<SequenceNumber>> write(WriteBatch batch, WriteOptions options);
+  boost::asio::awaitable<Result<std::optional<std::string>>> get(std::string key, ReadOptions options);
+  boost::asio::awaitable<Result<std::vector<KeyValue>>> scan(std::string start, std::string end, size_t limit,
+                                                             ReadOptions options);
+  Snapshot snapshot();
+  SequenceNumber latest_sequence() const { return last_sequence_.load(std::memory_order_acquire); }
+  boost::asio::awaitable<Result<void>> flush();
+  DbStats stats() const;
+  boost::asio::awaitable<Result<void>> close();
+
+  Result<void> check_key(std::string_view key) const;
+  Result<void> check_value(std::string_view value) const;
+
+ private:
+  struct PendingWrite {
+    WriteBatch batch;
+    bool sync = false;
+    bool rotate = false;          // switch the memtable before this write (DB::flush)
+    Oneshot<bool> wake;           // true: you are the leader now; false: done, see result
+    Result<SequenceNumber> result = SequenceNumber{0};
+  };
+  struct Immutable {
+    std::shared_ptr<MemTable> mem;
+    uint64_t next_wal_number = 0;  // the WAL segment started when `mem` became immutable
+  };
+  struct SuperVersion {
+    std::shared_ptr<MemTable> mem;
+    std::vector<std::shared_ptr<MemTable>> imms;  // newest first
+    std::shared_ptr<const Version> version;
+  };
+
+  // db_impl.cc: open and recovery.
+  boost::asio::awaitable<Result<void>> recover_files(VersionEdit* edit, SequenceNumber* max_seq);
+  enum class WalEnd { complete, torn };
+  boost::asio::awaitable<Result<WalEnd>> replay_wal(uint64_t number, std::shared_ptr<MemTable>* mem, VersionEdit* edit,
+                                                  SequenceNumber* max_seq);
+  boost::asio::awaitable<Result<void>> delete_obsolete_files();
+  boost::asio::awaitable<Result<std::unique_ptr<wal::WalWriter>>> new_wal(uint64_t number);
+  sstable::TableOptions table_options() const;
+
+  // db_impl_write.cc: group commit, memtable switch, flush.
+  boost::asio::awaitable<void> lead(std::shared_ptr<PendingWrite> self);
+  boost::asio::awaitable<Result<SequenceNumber>> commit_group(std::vector<std::shared_ptr<PendingWrite>>& group);
+  boost::asio::awaitable<Result<void>> make_room_for_write(bool force_rotate);
+  boost::asio::awaitable<Result<void>> switch_memtable();
+  boost::asio::awaitable<void> flush_loop();
+  boost::asio::awaitable<void> batch_sync_loop();
+  void maybe_schedule_flush_locked();
+  void set_read_only_locked(ErrorCode ec, std::string reason);
+  void set_read_only(ErrorCode ec, std::string reason);
+  void notify_flush_waiters_locked();
+  void install_super_version_locked();
+  boost::asio::awaitable<Result<void>> wait_for_flush_event();
+
+  // db_impl_read.cc: lookups and scans.
+  std::shared_ptr<const SuperVersion> super_version() const;
+  boost::asio::awaitable<Result<std::shared_ptr<sstable::TableReader>>> table(const FileMetaData& meta);
+
+  const boost::asio::any_io_executor executor_;
+  const std::string path_;
+  const Options options_;
+  std::unique_ptr<io::FileSystem> owned_fs_;
+  io::FileSystem* fs_ = nullptr;
+  std::unique_ptr<io::FileLock> lock_;
+  std::unique_ptr<VersionSet> versions_;
+  boost::asio::thread_pool bg_pool_{1};
+
+  std::atomic<SequenceNumber> last_sequence_{0};
+
+  mutable std::mutex mu_;
+  // Guarded by mu_:
+  std::shared_ptr<const SuperVersion> sv_;
+  std::deque<Immutable> imms_;  // newest at front
+  std::multiset<SequenceNumber> snapshots_;
+  std::deque<std::shared_ptr<PendingWrite>> queue_;
+  bool leader_active_ = false;
+  bool flush_running_ = false;
+  bool closing_ = false;
+  bool closed_ = false;
+  bool opened_ = false;
+  ErrorCode bg_error_;
+  std::string bg_error_reason_;
+  std::vector<Oneshot<bool>> flush_waiters_;  // woken after each flush step and on errors
+  std::vector<Oneshot<bool>> idle_waiters_;   // woken when the write leader goes idle
+
+  // Owned by the write leader (and open/close, which exclude it):
+  std::shared_ptr<MemTable> mem_;
+  std::unique_ptr<wal::WalWriter> wal_;
+  uint64_t wal_number_ = 0;
+  uint64_t last_sync_micros_ = 0;
+  std::atomic<bool> wal_unsynced_{false};
+
+  // Batch sync policy timer.
+  std::unique_ptr<boost::asio::steady_timer> sync_timer_;
+  Oneshot<bool> sync_loop_done_;
+  bool sync_loop_started_ = false;
+
+  mutable std::mutex table_mu_;
+  std::map<uint64_t, std::shared_ptr<sstable::TableReader>> tables_;  // guarded by table_mu_
+
+  // Statistics (relaxed atomics).
+  mutable std::atomic<uint64_t> puts_{0}, deletes_{0}, gets_{0}, scans_{0}, bytes_user_{0}, bytes_wal_{0},
+      bytes_flush_{0}, wal_syncs_{0}, write_groups_{0}, flushes_{0}, stall_micros_{0};
+};
+
+}  // namespace strata

@@ -1,0 +1,112 @@
+#include "lib/io/posix_util.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "lib/util/logging.h"
+
+namespace strata::io::detail {
+
+int open_flags(const OpenOptions& options) {
+  int flags = O_CLOEXEC | (options.read_only ? O_RDONLY : O_RDWR);
+  if (options.create) flags |= O_CREAT;
+  if (options.create && options.exclusive) flags |= O_EXCL;
+  if (options.truncate) flags |= O_TRUNC;
+  return flags;
+}
+
+ErrorCode io_error(int err, const char* op, const std::string& path) {
+  if (err != ENOENT && err != EEXIST && err != EWOULDBLOCK) {
+    STRATA_LOG(warn, "io: %s %s failed: %s (errno %d)", op, path.c_str(), std::strerror(err), err);
+  }
+  return error_from_errno(err);
+}
+
+namespace {
+
+class FlockLock final : public FileLock {
+ public:
+  explicit FlockLock(int fd) : fd_(fd) {}
+  ~FlockLock() override { ::close(fd_); }  // closing the descriptor releases the flock
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<FileLock>> lock_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, kFileMode);
+  if (fd < 0) return io_error(errno, "open lock file", path);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    ::close(fd);
+    return io_error(err, "flock", path);
+  }
+  return std::unique_ptr<FileLock>(std::make_unique<FlockLock>(fd));
+}
+
+Result<std::vector<std::string>> list_dir(const std::string& path) {
+  DIR* dir = ::opendir(path.c_str());
+  if (dir == nullptr) return io_error(errno, "opendir", path);
+  std::vector<std::string> names;
+  for (;;) {
+    errno = 0;
+    dirent* entry = ::readdir(dir);
+    if (entry == nullptr) break;
+    std::string_view name(entry->d_name);
+    if (name != "." && name != "..") names.emplace_back(name);
+  }
+  int err = errno;
+  ::closedir(dir);
+  if (err != 0) return io_error(err, "readdir", path);
+  return names;
+}
+
+Result<void> create_dir(const std::string& path) {
+  if (::mkdir(path.c_str(), kDirMode) == 0) return ok();
+  int err = errno;
+  if (err == EEXIST) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return ok();
+  }
+  return io_error(err, "mkdir", path);
+}
+
+Result<bool> exists(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) return true;
+  int err = errno;
+  if (err == ENOENT || err == ENOTDIR) return false;
+  return Result<bool>(boost::system::in_place_error, io_error(err, "stat", path));
+}
+
+Result<uint64_t> fd_size(int fd, const std::string& path) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return io_error(errno, "fstat", path);
+  return static_cast<uint64_t>(st.st_size);
+}
+
+Result<void> truncate(int fd, uint64_t size, const std::string& path) {
+  int rc;
+  do {
+    rc = ::ftruncate(fd, static_cast<off_t>(size));
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) return io_error(errno, "ftruncate", path);
+  return ok();
+}
+
+Result<void> extend_with_zeros(int fd, uint64_t size, const std::string& path) {
+  auto current = fd_size(fd, path);
+  if (!current) return current.error();
+  if (*current >= size) return ok();
+  return truncate(fd, size, path);
+}
+
+}  // namespace strata::io::detail

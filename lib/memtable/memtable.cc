@@ -1,0 +1,115 @@
+#include "lib/memtable/memtable.h"
+
+#include <cstring>
+
+#include "lib/util/coding.h"
+
+namespace strata {
+namespace {
+
+// Decodes the length-prefixed slice at p. Entries come from our own arena, so they are
+// well-formed by construction.
+std::string_view length_prefixed(const char* p) {
+  uint32_t len = 0;
+  const char* q = decode_varint32(p, p + 5, &len);
+  return {q, len};
+}
+
+}  // namespace
+
+int MemTable::EntryComparator::operator()(const char* a, const char* b) const {
+  return compare_internal_keys(length_prefixed(a), length_prefixed(b));
+}
+
+MemTable::MemTable() : table_(EntryComparator{}, &arena_) {}
+
+void MemTable::add(SequenceNumber seq, ValueType type, std::string_view user_key, std::string_view value) {
+  size_t ikey_size = user_key.size() + kTagSize;
+  size_t encoded = varint_length(ikey_size) + ikey_size + varint_length(value.size()) + value.size();
+  char* buf = arena_.allocate_aligned(encoded);
+  char* p = encode_varint32(buf, static_cast<uint32_t>(ikey_size));
+  std::memcpy(p, user_key.data(), user_key.size());
+  p += user_key.size();
+  encode_fixed64(p, pack_tag(seq, type));
+  p += kTagSize;
+  p = encode_varint32(p, static_cast<uint32_t>(value.size()));
+  std::memcpy(p, value.data(), value.size());
+  STRATA_ASSERT(p + value.size() == buf + encoded);
+  table_.insert(buf);
+  if (type == ValueType::deletion) num_deletions_.fetch_add(1, std::memory_order_relaxed);
+  num_entries_.fetch_add(1, std::memory_order_release);
+}
+
+std::optional<MemTable::LookupResult> MemTable::get(std::string_view user_key, SequenceNumber seq) const {
+  Iterator it(this);
+  it.seek(make_internal_key(user_key, seq, kValueTypeForSeek));
+  if (!it.valid()) return std::nullopt;
+  ParsedInternalKey parsed;
+  STRATA_ASSERT(parse_internal_key(it.key(), &parsed));
+  if (parsed.user_key != user_key) return std::nullopt;
+  LookupResult r;
+  if (parsed.type == ValueType::deletion) {
+    r.deleted = true;
+  } else {
+    r.value.assign(it.value());
+  }
+  return r;
+}
+
+std::string_view MemTable::Iterator::key() const { return length_prefixed(it_.key()); }
+
+std::string_view MemTable::Iterator::value() const {
+  std::string_view k = length_prefixed(it_.key());
+  return length_prefixed(k.data() + k.size());
+}
+
+void MemTable::Iterator::seek(std::string_view internal_key) {
+  // The skiplist compares encoded entries, so encode the target the same way.
+  seek_buf_.clear();
+  put_varint32(&seek_buf_, static_cast<uint32_t>(internal_key.size()));
+  seek_buf_.append(internal_key);
+  it_.seek(seek_buf_.data());
+}
+
+namespace {
+
+class MemTableInternalIterator final : public InternalIterator {
+ public:
+  explicit MemTableInternalIterator(std::shared_ptr<const MemTable> mem) : mem_(std::move(mem)), it_(mem_.get()) {}
+
+  bool valid() const override { return it_.valid(); }
+  std::string_view key() const override { return it_.key(); }
+  std::string_view value() const override { return it_.value(); }
+  boost::asio::awaitable<Result<void>> seek_to_first() override {
+    it_.seek_to_first();
+    co_return ok();
+  }
+  boost::asio::awaitable<Result<void>> seek_to_last() override {
+    it_.seek_to_last();
+    co_return ok();
+  }
+  boost::asio::awaitable<Result<void>> seek(std::string_view target) override {
+    it_.seek(target);
+    co_return ok();
+  }
+  boost::asio::awaitable<Result<void>> next() override {
+    it_.next();
+    co_return ok();
+  }
+  boost::asio::awaitable<Result<void>> prev() override {
+    it_.prev();
+    co_return ok();
+  }
+
+ private:
+  std::shared_ptr<const MemTable> mem_;
+  MemTable::Iterator it_;
+};
+
+}  // namespace
+
+std::unique_ptr<InternalIterator> MemTable::new_internal_iterator(std::shared_ptr<const MemTable> mem) {
+  return std::make_unique<MemTableInternalIterator>(std::move(mem));
+}
+
+}  // namespace strata

@@ -1,0 +1,134 @@
+#include "lib/sstable/table_iterator.h"
+
+#include <inttypes.h>
+
+#include "lib/util/assert.h"
+#include "lib/util/logging.h"
+
+namespace strata::sstable {
+
+TableIterator::TableIterator(std::shared_ptr<const TableReader> table)
+    : table_(std::move(table)), index_iter_(table_->index_block().new_iterator()) {}
+
+std::string_view TableIterator::key() const {
+  STRATA_ASSERT(valid());
+  return data_iter_->key();
+}
+
+std::string_view TableIterator::value() const {
+  STRATA_ASSERT(valid());
+  return data_iter_->value();
+}
+
+void TableIterator::clear_data() {
+  data_iter_.reset();
+  data_block_.reset();
+  data_handle_.reset();
+}
+
+Result<void> TableIterator::check_status() {
+  if (!index_iter_.status()) {
+    STRATA_LOG(error, "sstable %s: malformed index block", table_->path().c_str());
+    clear_data();
+    // The index block never changes, so a later seek would meet the same bytes: start afresh.
+    index_iter_ = table_->index_block().new_iterator();
+    return make_error_code(Errc::corruption);
+  }
+  if (data_iter_ && !data_iter_->status()) {
+    STRATA_LOG(error, "sstable %s: malformed data block at offset %" PRIu64, table_->path().c_str(),
+               data_handle_ ? data_handle_->offset : 0);
+    clear_data();
+    return make_error_code(Errc::corruption);
+  }
+  return ok();
+}
+
+asio::awaitable<Result<void>> TableIterator::load_data_block() {
+  if (!index_iter_.valid()) {
+    clear_data();
+    co_return check_status();
+  }
+  std::string_view handle_bytes = index_iter_.value();
+  BlockHandle handle;
+  if (!handle.decode_from(&handle_bytes)) {
+    STRATA_LOG(error, "sstable %s: malformed block handle in the index", table_->path().c_str());
+    clear_data();
+    co_return make_error_code(Errc::corruption);
+  }
+  if (data_block_ && data_handle_ == handle) {
+    data_iter_.emplace(data_block_.get());  // the same block: no read
+    co_return ok();
+  }
+  clear_data();
+  auto block = co_await table_->read_data_block(handle);
+  if (!block) co_return block.error();
+  data_block_ = std::move(*block);
+  data_handle_ = handle;
+  data_iter_.emplace(data_block_.get());
+  co_return ok();
+}
+
+asio::awaitable<Result<void>> TableIterator::skip_forward() {
+  while (data_iter_ && !data_iter_->valid()) {
+    STRATA_CO_TRY(check_status());
+    if (!index_iter_.valid()) break;
+    index_iter_.next();
+    STRATA_CO_TRY(co_await load_data_block());
+    if (data_iter_) data_iter_->seek_to_first();
+  }
+  if (data_iter_ && !data_iter_->valid()) clear_data();
+  co_return check_status();
+}
+
+asio::awaitable<Result<void>> TableIterator::skip_backward() {
+  while (data_iter_ && !data_iter_->valid()) {
+    STRATA_CO_TRY(check_status());
+    if (!index_iter_.valid()) break;
+    index_iter_.prev();
+    STRATA_CO_TRY(co_await load_data_block());
+    if (data_iter_) data_iter_->seek_to_last();
+  }
+  if (data_iter_ && !data_iter_->valid()) clear_data();
+  co_return check_status();
+}
+
+asio::awaitable<Result<void>> TableIterator::seek_to_first() {
+  index_iter_.seek_to_first();
+  STRATA_CO_TRY(co_await load_data_block());
+  if (data_iter_) data_iter_->seek_to_first();
+  auto r = co_await skip_forward();
+  co_return r;
+}
+
+asio::awaitable<Result<void>> TableIterator::seek_to_last() {
+  index_iter_.seek_to_last();
+  STRATA_CO_TRY(co_await load_data_block());
+  if (data_iter_) data_iter_->seek_to_last();
+  auto r = co_await skip_backward();
+  co_return r;
+}
+
+asio::awaitable<Result<void>> TableIterator::seek(std::string_view target) {
+  // The caller keeps `target` alive until this completes (InternalIterator's contract).
+  index_iter_.seek(target);
+  STRATA_CO_TRY(co_await load_data_block());
+  if (data_iter_) data_iter_->seek(target);
+  auto r = co_await skip_forward();
+  co_return r;
+}
+
+asio::awaitable<Result<void>> TableIterator::next() {
+  STRATA_ASSERT(valid());
+  data_iter_->next();
+  auto r = co_await skip_forward();
+  co_return r;
+}
+
+asio::awaitable<Result<void>> TableIterator::prev() {
+  STRATA_ASSERT(valid());
+  data_iter_->prev();
+  auto r = co_await skip_backward();
+  co_return r;
+}
+
+}  // namespace strata::sstable

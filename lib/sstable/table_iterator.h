@@ -1,0 +1,53 @@
+// TableIterator: the InternalIterator over one SSTable. A two-level iterator: an iterator over
+// the index block picks a data block, which is read (co_await TableReader::read_data_block) only
+// when the iterator moves into it; an iterator over that block yields the entries.
+//
+// Invariants: when valid(), the data block iterator is valid and belongs to the block named by
+// the current index entry. Empty data blocks are skipped in both directions. After an error (a
+// bad block, an I/O error) the iterator is !valid() and the move returned the error; the next
+// seek starts afresh.
+// Thread-safety: none; one coroutine at a time. The iterator keeps its TableReader alive.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include "lib/sstable/block.h"
+#include "lib/sstable/table_reader.h"
+#include "lib/util/internal_iterator.h"
+
+namespace strata::sstable {
+
+class TableIterator final : public InternalIterator {
+ public:
+  explicit TableIterator(std::shared_ptr<const TableReader> table);
+
+  bool valid() const override { return data_iter_ && data_iter_->valid(); }
+  std::string_view key() const override;
+  std::string_view value() const override;
+
+  asio::awaitable<Result<void>> seek_to_first() override;
+  asio::awaitable<Result<void>> seek_to_last() override;
+  asio::awaitable<Result<void>> seek(std::string_view target) override;
+  asio::awaitable<Result<void>> next() override;
+  asio::awaitable<Result<void>> prev() override;
+
+ private:
+  // Loads the data block named by the current index entry (or clears it if the index iterator
+  // is not valid).
+  asio::awaitable<Result<void>> load_data_block();
+  // Move past empty or exhausted data blocks, forwards or backwards.
+  asio::awaitable<Result<void>> skip_forward();
+  asio::awaitable<Result<void>> skip_backward();
+  // Checks the index and data iterators for corruption; on error clears the position.
+  Result<void> check_status();
+  void clear_data();
+
+  std::shared_ptr<const TableReader> table_;
+  BlockIterator index_iter_;
+  std::shared_ptr<const Block> data_block_;
+  std::optional<BlockHandle> data_handle_;  // of data_block_
+  std::optional<BlockIterator> data_iter_;  // over *data_block_
+};
+
+}  // namespace strata::sstable

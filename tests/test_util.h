@@ -1,0 +1,74 @@
+// Helpers shared by all tests: run a coroutine to completion, make a temporary directory.
+#pragma once
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <future>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace strata::testing {
+
+namespace asio = boost::asio;
+
+// Runs `aw` on a fresh single-threaded io_context until it and all work it started complete.
+template <class T>
+T run(asio::awaitable<T> aw) {
+  asio::io_context io;
+  std::optional<T> out;
+  std::exception_ptr error;
+  asio::co_spawn(io, std::move(aw), [&](std::exception_ptr e, T v) {
+    error = e;
+    if (!e) out.emplace(std::move(v));
+  });
+  io.run();
+  if (error) std::rethrow_exception(error);
+  return std::move(*out);
+}
+
+inline void run(asio::awaitable<void> aw) {
+  asio::io_context io;
+  std::exception_ptr error;
+  asio::co_spawn(io, std::move(aw), [&](std::exception_ptr e) { error = e; });
+  io.run();
+  if (error) std::rethrow_exception(error);
+}
+
+// Runs `aw` on a pool of `threads` threads (for concurrency tests) and waits for it.
+inline void run_on_pool(asio::thread_pool& pool, asio::awaitable<void> aw) {
+  std::promise<void> done;
+  asio::co_spawn(pool, std::move(aw), [&](std::exception_ptr e) {
+    if (e) done.set_exception(e); else done.set_value();
+  });
+  done.get_future().get();
+}
+
+// A directory under $TMPDIR (or /tmp) removed on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl = std::string(base ? base : "/tmp") + "/strata-test-XXXXXX";
+    char* made = mkdtemp(tmpl.data());
+    if (made == nullptr) std::abort();
+    path_ = made;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace strata::testing
