@@ -304,7 +304,8 @@ asio::awaitable<Result<void>> DBImpl::flush() {
 asio::awaitable<void> DBImpl::batch_sync_loop() {
   while (true) {
     sync_timer_->expires_after(std::chrono::milliseconds(options_.sync_batch_interval_ms));
-    auto [ec] = co_await sync_timer_->async_wait(asio::as_tuple(asio::use_awaitable));
+    auto waited = co_await sync_timer_->async_wait(asio::as_tuple(asio::use_awaitable));
+    (void)waited;  // cancelled by close(), which the closing_ check below sees
     {
       std::lock_guard lock(mu_);
       if (closing_) break;

@@ -1,0 +1,58 @@
+// CliBackend: what the `strata` CLI and REPL need from a store, with two implementations:
+//   - embedded: opens the DB in a directory in this process (its own io_context on one thread);
+//   - HTTP: talks to a strata-server over the native API with libcurl (one keep-alive handle).
+// The command code is shared; only the transport differs.
+//
+// Errors are values: CliResult<T> holds a human-readable message on failure. (A CliResult of
+// std::string must be built with boost::system::in_place_value: CliError is constructible from a
+// string too.)
+// Thread-safety: none; one backend is used by one thread.
+#pragma once
+
+#include <boost/system/result.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lib/db/db.h"
+
+namespace strata::cli {
+
+struct CliError {
+  CliError() = default;
+  explicit CliError(std::string m) : message(std::move(m)) {}
+  std::string message;
+};
+
+template <class T>
+using CliResult = boost::system::result<T, CliError>;
+
+class CliBackend {
+ public:
+  virtual ~CliBackend() = default;
+  virtual CliResult<void> put(const std::string& key, const std::string& value) = 0;
+  virtual CliResult<std::optional<std::string>> get(const std::string& key) = 0;
+  virtual CliResult<void> del(const std::string& key) = 0;
+  // Pairs with start <= key < end (empty end: no bound), at most `limit` (0: no limit).
+  virtual CliResult<std::vector<KeyValue>> scan(const std::string& start, const std::string& end, size_t limit) = 0;
+  // Human-readable statistics (JSON).
+  virtual CliResult<std::string> stats() = 0;
+  // Releases the store (closes the embedded DB). Idempotent.
+  virtual CliResult<void> close() = 0;
+};
+
+CliResult<std::unique_ptr<CliBackend>> open_embedded(const std::string& data_dir);
+// `url` like "http://127.0.0.1:8000" (no trailing path).
+CliResult<std::unique_ptr<CliBackend>> open_http(const std::string& url);
+
+}  // namespace strata::cli
+
+namespace boost::system {
+// boost::system::result<T, CliError>::value() throws this on error.
+[[noreturn]] inline void throw_exception_from_error(const strata::cli::CliError& e, const boost::source_location&) {
+  throw std::runtime_error(e.message);
+}
+}  // namespace boost::system

@@ -1,0 +1,43 @@
+// The endpoint handlers behind Router (internal to net/http). Each takes the parsed parts of the
+// request by value (coroutine frames own their parameters) and returns the complete Response.
+// Thread-safety: as Router::handle. REQUIRES: `ctx` outlives the call (it is the Router's).
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <string>
+#include <string_view>
+
+#include "lib/util/error.h"
+#include "net/http/request.h"
+#include "net/http/response.h"
+#include "net/http/router.h"
+
+namespace strata::net::http {
+
+struct HandlerContext {
+  DB& db;
+  const NodeInfo& node;
+  const Limits& limits;
+};
+
+// The Response for a failed DB call: 503 read_only (with the DB's reason) or shutting_down/busy,
+// 400 invalid_argument, 500 otherwise.
+Response db_error_response(const HandlerContext& ctx, ErrorCode ec);
+
+// Native API (kv_handlers.cc). `key` is already percent-decoded.
+boost::asio::awaitable<Response> handle_kv_get(const HandlerContext& ctx, std::string key);
+boost::asio::awaitable<Response> handle_kv_put(const HandlerContext& ctx, std::string key, Request req);
+boost::asio::awaitable<Response> handle_kv_delete(const HandlerContext& ctx, std::string key, Request req);
+boost::asio::awaitable<Response> handle_kv_scan(const HandlerContext& ctx, Request req);
+boost::asio::awaitable<Response> handle_batch(const HandlerContext& ctx, Request req);
+Response handle_stats(const HandlerContext& ctx);
+Response handle_metrics(const HandlerContext& ctx);
+
+// TinyLSM-compatible API (tinylsm_handlers.cc); handle_status also serves GET /v1/status.
+boost::asio::awaitable<Response> handle_tiny_set(const HandlerContext& ctx, Request req);
+boost::asio::awaitable<Response> handle_tiny_delete(const HandlerContext& ctx, Request req);
+boost::asio::awaitable<Response> handle_tiny_get(const HandlerContext& ctx, Request req);
+Response handle_status(const HandlerContext& ctx);
+
+}  // namespace strata::net::http

@@ -1,0 +1,157 @@
+#include "net/http/router.h"
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/object.hpp>
+
+#include <utility>
+
+#include "lib/db/db.h"
+#include "net/http/handlers.h"
+#include "net/http/json_codec.h"
+
+namespace strata::net::http {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+std::string_view to_string(Method m) {
+  switch (m) {
+    case Method::get: return "GET";
+    case Method::head: return "HEAD";
+    case Method::put: return "PUT";
+    case Method::post: return "POST";
+    case Method::del: return "DELETE";
+    case Method::other: return "OTHER";
+  }
+  return "OTHER";
+}
+
+Response json_response(int status, std::string json_body) {
+  Response r;
+  r.status = status;
+  r.body = std::move(json_body);
+  return r;
+}
+
+Response error_response(int status, std::string_view code, std::string_view message) {
+  json::object o;
+  if (is_valid_utf8(message)) {
+    o["error"] = message;
+  } else {
+    // Messages may quote request bytes (a path); keep the body valid JSON.
+    std::string clean(message);
+    for (char& c : clean) {
+      if (static_cast<unsigned char>(c) >= 0x80) c = '?';
+    }
+    o["error"] = clean;
+  }
+  o["code"] = code;
+  return json_response(status, json::serialize(o));
+}
+
+Response db_error_response(const HandlerContext& ctx, ErrorCode ec) {
+  if (ec == make_error_code(Errc::read_only)) {
+    DbStats s = ctx.db.stats();
+    std::string msg = "the database is read-only";
+    if (!s.read_only_reason.empty()) msg += ": " + s.read_only_reason;
+    return error_response(503, "read_only", msg);
+  }
+  if (ec == make_error_code(Errc::shutting_down)) return error_response(503, "shutting_down", "the node is shutting down");
+  if (ec == make_error_code(Errc::busy)) return error_response(503, "busy", ec.message());
+  if (ec == make_error_code(Errc::not_leader)) return error_response(503, "not_leader", ec.message());
+  if (ec == make_error_code(Errc::unavailable)) return error_response(503, "unavailable", ec.message());
+  if (ec == make_error_code(Errc::timed_out)) return error_response(504, "timed_out", ec.message());
+  if (ec == make_error_code(Errc::invalid_argument)) return error_response(400, "invalid_argument", ec.message());
+  return error_response(500, "internal", "database error: " + ec.message());
+}
+
+Router::Router(DB& db, NodeInfo node, Limits limits) : db_(db), node_(std::move(node)), limits_(limits) {}
+
+namespace {
+
+constexpr std::string_view kKvPrefix = "/v1/kv/";
+
+Response method_not_allowed(const Request& req, std::string_view allow) {
+  Response r = error_response(405, "method_not_allowed",
+                              "method " + req.method_name + " is not allowed on " + req.path + " (allowed: " +
+                                  std::string(allow) + ")");
+  r.headers.emplace_back("Allow", std::string(allow));
+  return r;
+}
+
+// HEAD is answered like GET (the server drops the body).
+bool is_get(Method m) { return m == Method::get || m == Method::head; }
+
+}  // namespace
+
+asio::awaitable<Response> Router::handle(Request req) const {
+  HandlerContext ctx{db_, node_, limits_};
+  if (req.body.size() > limits_.max_body_bytes) {
+    co_return error_response(413, "body_too_large",
+                             "request body exceeds " + std::to_string(limits_.max_body_bytes) + " bytes");
+  }
+  const std::string& path = req.path;
+
+  if (path.starts_with(kKvPrefix)) {
+    auto key = percent_decode(std::string_view(path).substr(kKvPrefix.size()), false);
+    if (!key) co_return error_response(400, "bad_key", "malformed percent-encoding in the key");
+    if (key->empty()) co_return error_response(400, "bad_key", "the key must not be empty");
+    if (key->size() > limits_.max_key_bytes) {
+      co_return error_response(413, "key_too_large",
+                               "key exceeds " + std::to_string(limits_.max_key_bytes) + " bytes");
+    }
+    if (is_get(req.method)) {
+      Response r = co_await handle_kv_get(ctx, std::move(*key));
+      co_return r;
+    }
+    if (req.method == Method::put) {
+      Response r = co_await handle_kv_put(ctx, std::move(*key), std::move(req));
+      co_return r;
+    }
+    if (req.method == Method::del) {
+      Response r = co_await handle_kv_delete(ctx, std::move(*key), std::move(req));
+      co_return r;
+    }
+    co_return method_not_allowed(req, "GET, HEAD, PUT, DELETE");
+  }
+  if (path == "/v1/kv") {
+    if (!is_get(req.method)) co_return method_not_allowed(req, "GET, HEAD");
+    Response r = co_await handle_kv_scan(ctx, std::move(req));
+    co_return r;
+  }
+  if (path == "/v1/batch") {
+    if (req.method != Method::post) co_return method_not_allowed(req, "POST");
+    Response r = co_await handle_batch(ctx, std::move(req));
+    co_return r;
+  }
+  if (path == "/v1/stats") {
+    if (!is_get(req.method)) co_return method_not_allowed(req, "GET, HEAD");
+    co_return handle_stats(ctx);
+  }
+  if (path == "/metrics") {
+    if (!is_get(req.method)) co_return method_not_allowed(req, "GET, HEAD");
+    co_return handle_metrics(ctx);
+  }
+  if (path == "/status" || path == "/v1/status") {
+    if (!is_get(req.method)) co_return method_not_allowed(req, "GET, HEAD");
+    co_return handle_status(ctx);
+  }
+  if (path == "/set") {
+    if (req.method != Method::post) co_return method_not_allowed(req, "POST");
+    Response r = co_await handle_tiny_set(ctx, std::move(req));
+    co_return r;
+  }
+  if (path == "/delete") {
+    if (req.method != Method::post) co_return method_not_allowed(req, "POST");
+    Response r = co_await handle_tiny_delete(ctx, std::move(req));
+    co_return r;
+  }
+  if (path == "/get") {
+    if (!is_get(req.method)) co_return method_not_allowed(req, "GET, HEAD");
+    Response r = co_await handle_tiny_get(ctx, std::move(req));
+    co_return r;
+  }
+  co_return error_response(404, "route_not_found", "no endpoint at " + req.path);
+}
+
+}  // namespace strata::net::http

@@ -1,0 +1,66 @@
+// Router: maps a Request to the handler of its endpoint and returns its Response. This is the
+// whole HTTP API of a node minus the wire (server.h owns sockets and Beast); see docs/http_api.md.
+//
+//   TinyLSM-compatible: POST /set, POST /delete, GET /get?key=K, GET /status
+//   Native:             PUT|GET|DELETE /v1/kv/{key}, GET /v1/kv?start=&end=&prefix=&limit=&encoding=,
+//                       POST /v1/batch, GET /v1/status, GET /v1/stats, GET /metrics
+//
+// Invariants: handle() never throws for any request content (every parse is checked, every size
+// is bounded by Limits) and never answers 2xx to a write that the DB did not acknowledge: a write
+// handler returns 2xx only after DB::put/del/write returned success. Errors carry a JSON body
+// {"error", "code"}: 400 bad input, 404 unknown route or key, 405 wrong method (with Allow), 413
+// key/value/body too large, 503 read-only or shutting down, 500 other DB errors.
+//
+// Executors: handle() runs on the awaiting coroutine's executor (the connection's); the DB's
+// coroutines complete back on it.
+// Thread-safety: handle() may run concurrently from many coroutines and threads; the Router is
+// immutable after construction. REQUIRES: the DB outlives the Router and every handle() call.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstddef>
+#include <string>
+
+#include "net/http/request.h"
+#include "net/http/response.h"
+
+namespace strata {
+class DB;
+}
+
+namespace strata::net::http {
+
+struct NodeInfo {
+  std::string node_id = "node-1";
+  std::string role = "leader";  // single node: always the leader
+  std::string sync_policy = "always";
+  std::string version;  // the server's version string
+};
+
+struct Limits {
+  size_t max_key_bytes = 64 << 10;    // matches Options::max_key_size_bytes
+  size_t max_value_bytes = 16 << 20;  // a value never exceeds the body limit anyway
+  size_t max_body_bytes = 16 << 20;   // the server's body_limit; checked here again
+  size_t default_scan_limit = 1000;   // GET /v1/kv without ?limit=
+  size_t max_scan_limit = 10000;      // bounds the memory of one scan response
+  size_t max_batch_ops = 100000;
+};
+
+class Router {
+ public:
+  Router(DB& db, NodeInfo node, Limits limits);
+
+  const Limits& limits() const { return limits_; }
+  const NodeInfo& node() const { return node_; }
+
+  // Runs on: the caller's executor. Never throws for bad input (it may throw std::bad_alloc).
+  boost::asio::awaitable<Response> handle(Request req) const;
+
+ private:
+  DB& db_;
+  NodeInfo node_;
+  Limits limits_;
+};
+
+}  // namespace strata::net::http

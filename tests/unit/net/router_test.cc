@@ -1,0 +1,424 @@
+// Router tests: Request in, Response out, over a real DB on io::MemFileSystem (no sockets).
+#include <doctest/doctest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/json/parse.hpp>
+
+#include <cstdio>
+#include <random>
+#include <thread>
+
+#include "lib/db/db.h"
+#include "lib/io/mem_file_system.h"
+#include "net/http/handlers.h"
+#include "net/http/json_codec.h"
+#include "net/http/router.h"
+
+using namespace strata;
+using namespace strata::net::http;
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+// A DB on an in-memory file system, its io_context on one thread, and a Router with small limits.
+class Node {
+ public:
+  explicit Node(Limits limits = small_limits())
+      : work_(asio::make_work_guard(io_)), thread_([this] { io_.run(); }) {
+    Options options;
+    options.file_system = &fs_;
+    options.memtable_size_bytes = 64 << 10;  // small: exercise flushes under the API
+    auto db = run(DB::open(io_.get_executor(), "/db", options));
+    REQUIRE(db.has_value());
+    db_ = std::move(*db);
+    NodeInfo info;
+    info.node_id = "test-node";
+    info.sync_policy = "always";
+    router_ = std::make_unique<Router>(*db_, info, limits);
+  }
+  ~Node() {
+    if (db_) (void)run(db_->close());
+    work_.reset();
+    thread_.join();
+  }
+
+  static Limits small_limits() {
+    Limits l;
+    l.max_key_bytes = 100;
+    l.max_value_bytes = 1000;
+    l.max_body_bytes = 2000;
+    l.default_scan_limit = 50;
+    l.max_scan_limit = 100;
+    l.max_batch_ops = 10;
+    return l;
+  }
+
+  template <class T>
+  T run(asio::awaitable<T> aw) {
+    return asio::co_spawn(io_, std::move(aw), asio::use_future).get();
+  }
+
+  // Builds the Request the server would for "METHOD target" and runs it through the router.
+  Response call(Method method, std::string_view target, std::string body = {}) {
+    Request req;
+    req.method = method;
+    req.method_name = std::string(to_string(method));
+    size_t q = target.find('?');
+    req.path = std::string(target.substr(0, q));
+    if (q != std::string_view::npos) {
+      auto query = parse_query(target.substr(q + 1));
+      REQUIRE(query);
+      req.query = std::move(*query);
+    }
+    req.body = std::move(body);
+    return run(router_->handle(std::move(req)));
+  }
+
+  DB& db() { return *db_; }
+  const Router& router() { return *router_; }
+  void close_db() { REQUIRE(run(db_->close()).has_value()); }
+
+ private:
+  io::MemFileSystem fs_;
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::thread thread_;
+  std::unique_ptr<DB> db_;
+  std::unique_ptr<Router> router_;
+};
+
+json::object body_json(const Response& r) {
+  boost::system::error_code ec;
+  json::value v = json::parse(r.body, ec);
+  REQUIRE_MESSAGE(!ec, "body is not JSON: " << r.body);
+  REQUIRE(v.is_object());
+  return v.as_object();
+}
+
+std::string error_code_of(const Response& r) {
+  auto o = body_json(r);
+  REQUIRE(o.contains("error"));
+  REQUIRE(o.contains("code"));
+  return std::string(o["code"].as_string());
+}
+
+std::string header(const Response& r, std::string_view name) {
+  for (const auto& [k, v] : r.headers) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("native put, get and delete round-trip a value") {
+  Node n;
+  auto put = n.call(Method::put, "/v1/kv/hello", "world");
+  CHECK(put.status == 200);
+  CHECK(body_json(put)["ok"] == true);
+  auto get = n.call(Method::get, "/v1/kv/hello");
+  CHECK(get.status == 200);
+  CHECK(get.content_type == "application/octet-stream");
+  CHECK(get.body == "world");
+  auto del = n.call(Method::del, "/v1/kv/hello");
+  CHECK(del.status == 200);
+  auto gone = n.call(Method::get, "/v1/kv/hello");
+  CHECK(gone.status == 404);
+  CHECK(error_code_of(gone) == "not_found");
+}
+
+TEST_CASE("keys are percent-decoded from the path: NUL, slash, space and UTF-8") {
+  Node n;
+  struct Case {
+    std::string encoded;
+    std::string key;
+  };
+  std::vector<Case> cases = {
+      {"a%00b", std::string("a\0b", 3)},
+      {"%00", std::string("\0", 1)},
+      {"dir%2Ffile", "dir/file"},
+      {"dir/file2", "dir/file2"},  // an unescaped '/' is part of the key too
+      {"with%20space", "with space"},
+      {"%C3%A9t%C3%A9", "\xC3\xA9t\xC3\xA9"},
+      {"%FF%FE", "\xFF\xFE"},
+      {"plus+sign", "plus+sign"},  // '+' is literal in a path
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.encoded);
+    CHECK(n.call(Method::put, "/v1/kv/" + c.encoded, "v:" + c.encoded).status == 200);
+  }
+  for (const auto& c : cases) {
+    CAPTURE(c.encoded);
+    auto got = n.run(n.db().get(c.key));
+    REQUIRE(got.has_value());
+    REQUIRE(got->has_value());
+    CHECK(**got == "v:" + c.encoded);
+    CHECK(n.call(Method::get, "/v1/kv/" + percent_encode(c.key)).body == "v:" + c.encoded);
+  }
+}
+
+TEST_CASE("values with spaces, newlines and binary bytes round-trip") {
+  Node n;
+  std::string binary;
+  for (int i = 0; i < 256; ++i) binary.push_back(static_cast<char>(i));
+  std::vector<std::string> values = {"", "two words", "line1\nline2\r\n", binary, "{\"json\": true}"};
+  for (size_t i = 0; i < values.size(); ++i) {
+    std::string key = "/v1/kv/v" + std::to_string(i);
+    CHECK(n.call(Method::put, key, values[i]).status == 200);
+    auto got = n.call(Method::get, key);
+    CHECK(got.status == 200);
+    CHECK(got.body == values[i]);
+  }
+}
+
+TEST_CASE("bad keys are rejected: empty, malformed escape, too large") {
+  Node n;
+  CHECK(n.call(Method::put, "/v1/kv/", "x").status == 400);
+  CHECK(error_code_of(n.call(Method::get, "/v1/kv/")) == "bad_key");
+  CHECK(error_code_of(n.call(Method::put, "/v1/kv/%zz", "x")) == "bad_key");
+  CHECK(n.call(Method::put, "/v1/kv/%zz", "x").status == 400);
+  CHECK(n.call(Method::get, "/v1/kv/abc%4").status == 400);
+  auto big = n.call(Method::put, "/v1/kv/" + std::string(101, 'k'), "x");
+  CHECK(big.status == 413);
+  CHECK(error_code_of(big) == "key_too_large");
+  CHECK(n.call(Method::put, "/v1/kv/" + std::string(100, 'k'), "x").status == 200);
+}
+
+TEST_CASE("oversized values and bodies answer 413") {
+  Node n;
+  auto value = n.call(Method::put, "/v1/kv/k", std::string(1001, 'v'));
+  CHECK(value.status == 413);
+  CHECK(error_code_of(value) == "value_too_large");
+  auto body = n.call(Method::post, "/set", std::string(2001, ' '));
+  CHECK(body.status == 413);
+  CHECK(error_code_of(body) == "body_too_large");
+}
+
+TEST_CASE("scan honours start, end, prefix and limit and reports truncation") {
+  Node n;
+  for (std::string k : {"a", "pkg/liba", "pkg/libb", "pkg/lic", "pkg/x", "z"}) {
+    REQUIRE(n.call(Method::put, "/v1/kv/" + percent_encode(k), "v-" + k).status == 200);
+  }
+  auto keys_of = [](const Response& r) {
+    std::vector<std::string> out;
+    auto o = body_json(r);
+    for (auto& item : o["items"].as_array()) out.emplace_back(item.as_object().at("key").as_string());
+    CHECK(o["count"].to_number<size_t>() == out.size());
+    return out;
+  };
+  auto all = n.call(Method::get, "/v1/kv");
+  CHECK(all.status == 200);
+  CHECK(keys_of(all) == std::vector<std::string>{"a", "pkg/liba", "pkg/libb", "pkg/lic", "pkg/x", "z"});
+  CHECK(keys_of(n.call(Method::get, "/v1/kv?prefix=pkg%2Flib")) == std::vector<std::string>{"pkg/liba", "pkg/libb"});
+  CHECK(keys_of(n.call(Method::get, "/v1/kv?start=pkg/lib&end=pkg/x")) ==
+        std::vector<std::string>{"pkg/liba", "pkg/libb", "pkg/lic"});
+  CHECK(keys_of(n.call(Method::get, "/v1/kv?prefix=pkg/&start=pkg/libb&end=pkg/x")) ==
+        std::vector<std::string>{"pkg/libb", "pkg/lic"});
+  auto limited = n.call(Method::get, "/v1/kv?limit=2");
+  CHECK(keys_of(limited) == std::vector<std::string>{"a", "pkg/liba"});
+  CHECK(body_json(limited)["truncated"] == true);
+  CHECK(body_json(n.call(Method::get, "/v1/kv?limit=6"))["truncated"] == false);
+  CHECK(keys_of(n.call(Method::get, "/v1/kv?start=z&end=a")).empty());
+  auto value = body_json(n.call(Method::get, "/v1/kv?start=z"))["items"].as_array()[0].as_object();
+  CHECK(value["value"] == "v-z");
+}
+
+TEST_CASE("scan output stays valid JSON: invalid UTF-8 is base64 with a marker, ?encoding=base64 forces it") {
+  Node n;
+  REQUIRE(n.call(Method::put, "/v1/kv/bin%FF", std::string("\x00\xC3", 2)).status == 200);
+  REQUIRE(n.call(Method::put, "/v1/kv/text", "caf\xC3\xA9").status == 200);
+  auto o = body_json(n.call(Method::get, "/v1/kv"));
+  auto items = o["items"].as_array();
+  REQUIRE(items.size() == 2);
+  CHECK(items[0].as_object().at("encoding") == "base64");
+  CHECK(base64_decode(items[0].as_object().at("key").as_string()) == "bin\xFF");
+  CHECK(base64_decode(items[0].as_object().at("value").as_string()) == std::string("\x00\xC3", 2));
+  CHECK_FALSE(items[1].as_object().contains("encoding"));
+  CHECK(items[1].as_object().at("value") == "caf\xC3\xA9");
+  auto forced = body_json(n.call(Method::get, "/v1/kv?encoding=base64"))["items"].as_array();
+  CHECK(forced[1].as_object().at("encoding") == "base64");
+  CHECK(base64_decode(forced[1].as_object().at("key").as_string()) == "text");
+}
+
+TEST_CASE("scan rejects bad query parameters with 400") {
+  Node n;
+  for (std::string q : {"limit=0", "limit=-1", "limit=abc", "limit=101", "limit=5x", "encoding=hex", "bogus=1",
+                        "consistency=maybe"}) {
+    CAPTURE(q);
+    auto r = n.call(Method::get, "/v1/kv?" + q);
+    CHECK(r.status == 400);
+    CHECK(error_code_of(r) == "bad_query");
+  }
+  CHECK(n.call(Method::get, "/v1/kv?limit=100&consistency=stale").status == 200);
+}
+
+TEST_CASE("batch applies puts and deletes atomically") {
+  Node n;
+  REQUIRE(n.call(Method::put, "/v1/kv/old", "x").status == 200);
+  auto r = n.call(Method::post, "/v1/batch",
+                  R"({"ops":[{"op":"put","key":"a","value":"1"},{"op":"delete","key":"old"},)"
+                  R"({"op":"put","key":"Yg==","value":"AAE=","encoding":"base64"}]})");
+  CHECK(r.status == 200);
+  CHECK(body_json(r)["count"] == 3);
+  CHECK(n.call(Method::get, "/v1/kv/a").body == "1");
+  CHECK(n.call(Method::get, "/v1/kv/old").status == 404);
+  CHECK(n.call(Method::get, "/v1/kv/b").body == std::string("\x00\x01", 2));
+}
+
+TEST_CASE("a batch with one bad op applies nothing and answers 400") {
+  Node n;
+  std::vector<std::string> bad = {
+      "not json",
+      "[1,2]",
+      R"({"ops":{}})",
+      R"({"nope":[]})",
+      R"({"ops":[{"op":"put","key":"a","value":"1"},{"op":"put","key":"b"}]})",
+      R"({"ops":[{"op":"put","key":"a","value":"1"},{"op":"frob","key":"b"}]})",
+      R"({"ops":[{"op":"put","key":"a","value":"1"},{"key":"b"}]})",
+      R"({"ops":[{"op":"put","key":"a","value":"1"},{"op":"put","key":5,"value":"1"}]})",
+      R"({"ops":[{"op":"put","key":"a","value":"1"},{"op":"put","key":"","value":"1"}]})",
+      R"({"ops":[{"op":"put","key":"a","value":"1"},7]})",
+      R"({"ops":[{"op":"put","key":"!!","value":"1","encoding":"base64"}]})",
+      R"({"ops":[{"op":"put","key":"a","value":"1","encoding":"rot13"}]})",
+  };
+  for (const auto& body : bad) {
+    CAPTURE(body);
+    auto r = n.call(Method::post, "/v1/batch", body);
+    CHECK(r.status == 400);
+    error_code_of(r);
+  }
+  CHECK(n.call(Method::get, "/v1/kv/a").status == 404);
+  std::string many = R"({"ops":[)";
+  for (int i = 0; i < 11; ++i) many += std::string(i ? "," : "") + R"({"op":"delete","key":"k"})";
+  many += "]}";
+  CHECK(n.call(Method::post, "/v1/batch", many).status == 413);
+  CHECK(n.call(Method::post, "/v1/batch", R"({"ops":[{"op":"put","key":")" + std::string(101, 'k') +
+                                               R"(","value":"1"}]})").status == 413);
+}
+
+TEST_CASE("TinyLSM set, get, delete and status") {
+  Node n;
+  auto set = n.call(Method::post, "/set", R"({"key":"k 1","value":"v \"1\"\n"})");
+  CHECK(set.status == 200);
+  CHECK(set.body == R"({"ok":true})");
+  auto get = n.call(Method::get, "/get?key=k+1");
+  CHECK(get.status == 200);
+  auto o = body_json(get);
+  CHECK(o["key"] == "k 1");
+  CHECK(o["value"] == "v \"1\"\n");
+  CHECK(n.call(Method::get, "/v1/kv/k%201").body == "v \"1\"\n");
+  CHECK(n.call(Method::post, "/delete", R"({"key":"k 1"})").status == 200);
+  auto absent = body_json(n.call(Method::get, "/get?key=k%201&consistent=true"));
+  CHECK(absent["value"].is_null());
+  auto status = body_json(n.call(Method::get, "/status"));
+  CHECK(status["role"] == "leader");
+  CHECK(status["node_id"] == "test-node");
+  CHECK(status["sync_policy"] == "always");
+  CHECK(status["last_sequence"].to_number<uint64_t>() == n.db().latest_sequence());
+  CHECK(status["last_sequence"].to_number<uint64_t>() >= 2);
+  CHECK(body_json(n.call(Method::get, "/v1/status"))["role"] == "leader");
+}
+
+TEST_CASE("TinyLSM endpoints reject malformed input with 400") {
+  Node n;
+  for (std::string body : {"", "{", "[]", "{}", R"({"key":"k"})", R"({"key":1,"value":"v"})",
+                           R"({"key":"k","value":2})", R"({"key":"","value":"v"})", "\xFF\xFE"}) {
+    CAPTURE(body);
+    auto r = n.call(Method::post, "/set", body);
+    CHECK(r.status == 400);
+    error_code_of(r);
+  }
+  CHECK(n.call(Method::post, "/delete", R"({"value":"v"})").status == 400);
+  CHECK(n.call(Method::get, "/get").status == 400);
+  CHECK(n.call(Method::get, "/get?key=a&consistent=perhaps").status == 400);
+  CHECK(n.call(Method::post, "/set", R"({"key":")" + std::string(101, 'k') + R"(","value":"v"})").status == 413);
+}
+
+TEST_CASE("stats and metrics expose the DB counters") {
+  Node n;
+  REQUIRE(n.call(Method::put, "/v1/kv/a", "1").status == 200);
+  auto stats = body_json(n.call(Method::get, "/v1/stats"));
+  CHECK(stats.contains("write_amplification"));
+  CHECK(stats["puts"].to_number<uint64_t>() >= 1);
+  CHECK(stats["node_id"] == "test-node");
+  auto metrics = n.call(Method::get, "/metrics");
+  CHECK(metrics.status == 200);
+  CHECK(metrics.content_type.starts_with("text/plain"));
+  CHECK(metrics.body.find("strata_puts_total") != std::string::npos);
+  CHECK(metrics.body.find("strata_write_amplification") != std::string::npos);
+}
+
+TEST_CASE("unknown routes answer 404 and wrong methods 405 with Allow") {
+  Node n;
+  auto missing = n.call(Method::get, "/nope");
+  CHECK(missing.status == 404);
+  CHECK(error_code_of(missing) == "route_not_found");
+  struct Case {
+    Method method;
+    std::string target;
+    std::string allow;
+  };
+  std::vector<Case> cases = {
+      {Method::post, "/v1/kv/a", "GET, HEAD, PUT, DELETE"}, {Method::other, "/v1/kv/a", "GET, HEAD, PUT, DELETE"},
+      {Method::put, "/v1/kv", "GET, HEAD"},                 {Method::get, "/v1/batch", "POST"},
+      {Method::post, "/v1/stats", "GET, HEAD"},             {Method::del, "/metrics", "GET, HEAD"},
+      {Method::get, "/set", "POST"},                        {Method::put, "/delete", "POST"},
+      {Method::post, "/get", "GET, HEAD"},                  {Method::post, "/status", "GET, HEAD"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.target);
+    auto r = n.call(c.method, c.target);
+    CHECK(r.status == 405);
+    CHECK(header(r, "Allow") == c.allow);
+    CHECK(error_code_of(r) == "method_not_allowed");
+  }
+}
+
+TEST_CASE("writes after close answer 503 shutting_down, never 200") {
+  Node n;
+  n.close_db();
+  auto r = n.call(Method::put, "/v1/kv/a", "1");
+  CHECK(r.status == 503);
+  CHECK(error_code_of(r) == "shutting_down");
+  CHECK(n.call(Method::post, "/set", R"({"key":"a","value":"1"})").status == 503);
+  CHECK(n.call(Method::post, "/v1/batch", R"({"ops":[{"op":"delete","key":"a"}]})").status == 503);
+}
+
+TEST_CASE("DB errors map to 503 read_only, 400 and 500 with JSON bodies") {
+  Node n;
+  HandlerContext ctx{n.db(), n.router().node(), n.router().limits()};
+  auto ro = db_error_response(ctx, make_error_code(Errc::read_only));
+  CHECK(ro.status == 503);
+  CHECK(error_code_of(ro) == "read_only");
+  CHECK(db_error_response(ctx, make_error_code(Errc::invalid_argument)).status == 400);
+  auto io = db_error_response(ctx, make_error_code(Errc::io_error));
+  CHECK(io.status == 500);
+  CHECK(body_json(io)["error"].as_string().find("I/O error") != std::string::npos);
+}
+
+TEST_CASE("random garbage requests never throw and always get a valid status with a JSON error") {
+  Node n;
+  uint64_t seed = std::random_device{}();
+  std::printf("# seed=%llu\n", static_cast<unsigned long long>(seed));
+  std::mt19937_64 rng(seed);
+  const std::vector<std::string> paths = {"/v1/kv/", "/v1/kv", "/v1/batch", "/set", "/get", "/delete", "/", "/v1/kv?"};
+  for (int i = 0; i < 300; ++i) {
+    std::string junk;
+    size_t len = rng() % 40;
+    for (size_t k = 0; k < len; ++k) junk.push_back(static_cast<char>(rng() % 256));
+    Request req;
+    req.method = static_cast<Method>(rng() % 6);
+    req.method_name = "X";
+    req.path = paths[rng() % paths.size()] + junk;
+    req.body = junk;
+    if (rng() % 2) req.query.emplace_back(junk.substr(0, 3), junk);
+    Response r = n.run(n.router().handle(std::move(req)));
+    CHECK(r.status >= 200);
+    CHECK(r.status < 600);
+    if (r.status >= 400) error_code_of(r);
+  }
+}
