@@ -15,7 +15,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <zstd.h>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -32,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/system/data_set.h"
 #include "net/http/json_codec.h"
 
 namespace json = boost::json;
@@ -55,66 +55,7 @@ void tap(bool ok, const std::string& what) {
 }
 
 // Reads the zstd-compressed JSON lines {"key","value"} with the streaming API.
-std::optional<std::map<std::string, std::string>> load_data_set(const std::string& path, std::string* error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *error = "cannot open " + path;
-    return std::nullopt;
-  }
-  ZSTD_DCtx* dctx = ZSTD_createDCtx();
-  std::vector<char> inbuf(ZSTD_DStreamInSize());
-  std::vector<char> outbuf(ZSTD_DStreamOutSize());
-  std::string pending;
-  std::map<std::string, std::string> records;
-  size_t lines = 0;
-  auto take_lines = [&](bool final) -> bool {
-    size_t start = 0;
-    for (;;) {
-      size_t nl = pending.find('\n', start);
-      if (nl == std::string::npos) break;
-      std::string_view line(pending.data() + start, nl - start);
-      start = nl + 1;
-      if (line.empty()) continue;
-      boost::system::error_code ec;
-      json::value v = json::parse(line, ec);
-      if (ec || !v.is_object() || !v.as_object().contains("key") || !v.as_object().at("key").is_string() ||
-          !v.as_object().contains("value") || !v.as_object().at("value").is_string()) {
-        *error = "malformed line " + std::to_string(lines + 1);
-        return false;
-      }
-      ++lines;
-      records[std::string(v.as_object().at("key").as_string())] = std::string(v.as_object().at("value").as_string());
-    }
-    pending.erase(0, start);
-    if (final && !pending.empty()) {
-      *error = "truncated last line";
-      return false;
-    }
-    return true;
-  };
-  bool ok = true;
-  while (ok && in) {
-    in.read(inbuf.data(), static_cast<std::streamsize>(inbuf.size()));
-    size_t got = static_cast<size_t>(in.gcount());
-    if (got == 0) break;
-    ZSTD_inBuffer input{inbuf.data(), got, 0};
-    while (input.pos < input.size) {
-      ZSTD_outBuffer output{outbuf.data(), outbuf.size(), 0};
-      size_t rc = ZSTD_decompressStream(dctx, &output, &input);
-      if (ZSTD_isError(rc)) {
-        *error = std::string("zstd: ") + ZSTD_getErrorName(rc);
-        ok = false;
-        break;
-      }
-      pending.append(outbuf.data(), output.pos);
-    }
-    if (ok) ok = take_lines(false);
-  }
-  ZSTD_freeDCtx(dctx);
-  if (ok) ok = take_lines(true);
-  if (!ok) return std::nullopt;
-  return records;
-}
+using strata::testing::load_data_set;  // tests/system/data_set.h
 
 uint16_t free_loopback_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
