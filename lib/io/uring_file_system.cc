@@ -61,6 +61,7 @@ class UringRing : public std::enable_shared_from_this<UringRing> {
   void arm();
   void on_ready(ErrorCode ec);
   void reap();
+  void complete_locked(io_uring_cqe* cqe);
   void drain();
 
   asio::any_io_executor ex_;
@@ -179,15 +180,18 @@ void UringRing::on_ready(ErrorCode ec) {
 void UringRing::reap() {
   std::lock_guard lock(cq_mu_);
   io_uring_cqe* cqe = nullptr;
-  while (io_uring_peek_cqe(&ring_, &cqe) == 0) {
-    auto* done = static_cast<Oneshot<int>*>(io_uring_cqe_get_data(cqe));
-    int res = cqe->res;
-    io_uring_cqe_seen(&ring_, cqe);
-    inflight_.fetch_sub(1);
-    // Oneshot::set never resumes the waiter inline: it posts to the waiter's executor.
-    done->set(res);
-    delete done;
-  }
+  while (io_uring_peek_cqe(&ring_, &cqe) == 0) complete_locked(cqe);
+}
+
+// Hands one completion to its waiter. REQUIRES: cq_mu_ held.
+void UringRing::complete_locked(io_uring_cqe* cqe) {
+  auto* done = static_cast<Oneshot<int>*>(io_uring_cqe_get_data(cqe));
+  int res = cqe->res;
+  io_uring_cqe_seen(&ring_, cqe);
+  inflight_.fetch_sub(1);
+  // Oneshot::set never resumes the waiter inline: it posts to the waiter's executor.
+  done->set(res);
+  delete done;
 }
 
 // Completes every operation in flight, blocking. REQUIRES: stopping_ (no new submissions).
@@ -198,12 +202,7 @@ void UringRing::drain() {
     int rc = io_uring_wait_cqe(&ring_, &cqe);
     if (rc == -EINTR) continue;
     STRATA_ASSERT_MSG(rc == 0, "io_uring_wait_cqe failed during shutdown");
-    auto* done = static_cast<Oneshot<int>*>(io_uring_cqe_get_data(cqe));
-    int res = cqe->res;
-    io_uring_cqe_seen(&ring_, cqe);
-    inflight_.fetch_sub(1);
-    done->set(res);
-    delete done;
+    complete_locked(cqe);
   }
 }
 
