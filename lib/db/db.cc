@@ -67,6 +67,9 @@ asio::awaitable<Result<std::vector<KeyValue>>> DB::scan(std::string start, std::
 Snapshot DB::snapshot() { return impl_->snapshot(); }
 SequenceNumber DB::latest_sequence() const { return impl_->latest_sequence(); }
 asio::awaitable<Result<void>> DB::flush() { co_return co_await impl_->flush(); }
+asio::awaitable<Result<void>> DB::compact_range(std::string begin, std::string end) {
+  co_return co_await impl_->compact_range(std::move(begin), std::move(end));
+}
 DbStats DB::stats() const { return impl_->stats(); }
 asio::awaitable<Result<void>> DB::close() { co_return co_await impl_->close(); }
 

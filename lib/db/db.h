@@ -15,8 +15,9 @@
 // open; shutting_down after close().
 //
 // Executors: open() takes the executor that the DB's coroutines run on (the node's pool).
-// Background flushes run on an internal single-thread pool so that building an SSTable never
-// delays request handling; file I/O completes back on the awaiting coroutine's executor.
+// Background flushes run on an internal single-thread pool, and compactions on their own threads
+// (at most Options::max_background_compactions at once), so that building SSTables never delays
+// request handling; file I/O completes back on the awaiting coroutine's executor.
 // Thread-safety: every method may be called concurrently from any thread or coroutine.
 // REQUIRES: close() has completed before the DB is destroyed.
 #pragma once
@@ -90,6 +91,12 @@ class DB {
 
   // Turns the active memtable immutable and waits until every immutable memtable is an SSTable.
   boost::asio::awaitable<Result<void>> flush();
+
+  // Compacts every level's SSTables overlapping [begin, end] (user keys; empty = unbounded on
+  // that side) into the level below, after flushing the memtables, so the range ends up in one
+  // level without versions no snapshot needs (and without tombstones at the bottom level).
+  // Automatic compactions pause meanwhile. Errors: read_only, shutting_down, io errors.
+  boost::asio::awaitable<Result<void>> compact_range(std::string begin = {}, std::string end = {});
 
   // A consistent copy of the counters (see stats.h).
   DbStats stats() const;

@@ -133,6 +133,8 @@ asio::awaitable<Result<void>> DBImpl::open() {
     std::lock_guard lock(mu_);
     install_super_version_locked();
     opened_ = true;
+    max_background_compactions_ = options_.max_background_compactions;
+    maybe_schedule_compaction_locked();
   }
   if (options_.sync == SyncPolicy::batch) {
     sync_timer_ = std::make_unique<asio::steady_timer>(executor_);
@@ -282,9 +284,13 @@ asio::awaitable<Result<DBImpl::WalEnd>> DBImpl::replay_wal(uint64_t number, std:
   co_return WalEnd::torn;
 }
 
-// Removes WAL segments below the log number and SSTables no version names (left by a crash
-// between writing a table and committing it). Runs when no reader can hold an obsolete file:
-// at open, and after flushes for WAL segments (which readers never open).
+// Removes WAL segments below the log number, and SSTables that no live Version names and no
+// running job is writing: inputs of finished compactions once the last reader, iterator or job
+// holding their Version lets go, and tables left by a crash between writing a table and
+// committing it. Runs at open and after every flush and compaction.
+// The directory is listed BEFORE the live set is taken: a table created after the listing is not
+// seen, and one listed while still a pending output is either still pending or already named by
+// the installed Version when the live set is read.
 asio::awaitable<Result<void>> DBImpl::delete_obsolete_files() {
   uint64_t log_number = versions_->log_number();
   auto wal_names = co_await fs_->list_dir(wal_dir_name(path_));
@@ -295,25 +301,24 @@ asio::awaitable<Result<void>> DBImpl::delete_obsolete_files() {
     auto removed = co_await fs_->remove(io::join_path(wal_dir_name(path_), name));
     if (!removed) STRATA_LOG(warn, "cannot remove WAL %s: %s", name.c_str(), removed.error().message().c_str());
   }
+  auto names = co_await fs_->list_dir(path_);
+  if (!names) co_return names.error();
+  std::set<uint64_t> live = versions_->live_files();
   bool opening = false;
   {
     std::lock_guard lock(mu_);
     opening = !opened_;
+    live.insert(pending_outputs_.begin(), pending_outputs_.end());
   }
-  if (!opening) co_return ok();
-  std::set<uint64_t> live;
-  auto version = versions_->current();
-  for (int level = 0; level < kNumLevels; ++level) {
-    for (const auto& f : version->files(level)) live.insert(f->number);
-  }
-  auto names = co_await fs_->list_dir(path_);
-  if (!names) co_return names.error();
   for (const auto& name : *names) {
     auto parsed = parse_file_name(name);
     if (!parsed || parsed->kind != FileKind::table || live.contains(parsed->number)) continue;
-    STRATA_LOG(info, "%s: removing orphan SSTable %s", path_.c_str(), name.c_str());
+    if (opening) STRATA_LOG(info, "%s: removing orphan SSTable %s", path_.c_str(), name.c_str());
+    forget_table(parsed->number);
     auto removed = co_await fs_->remove(io::join_path(path_, name));
-    if (!removed) STRATA_LOG(warn, "cannot remove %s: %s", name.c_str(), removed.error().message().c_str());
+    if (!removed && removed.error() != make_error_code(Errc::not_found)) {
+      STRATA_LOG(warn, "cannot remove %s: %s", name.c_str(), removed.error().message().c_str());
+    }
   }
   co_return ok();
 }
@@ -343,12 +348,13 @@ asio::awaitable<Result<void>> DBImpl::close() {
     auto synced = co_await wal_->flush(/*sync=*/true);
     if (!synced) result = synced.error();
   }
-  // Let a running flush finish (it may still be writing an SSTable).
+  // Let a running flush finish (it may still be writing an SSTable); stop running compactions.
+  cancel_jobs_.store(true);
   while (true) {
     Oneshot<bool> done;
     {
       std::lock_guard lock(mu_);
-      if (!flush_running_) break;
+      if (!flush_running_ && running_compactions_ == 0 && !manual_compaction_) break;
       flush_waiters_.push_back(done);
     }
     co_await done.wait();
@@ -395,6 +401,12 @@ DbStats DBImpl::stats() const {
   s.write_groups = write_groups_.load();
   s.flushes = flushes_.load();
   s.stall_micros = stall_micros_.load();
+  s.compactions = compactions_.load();
+  s.trivial_moves = trivial_moves_.load();
+  s.bytes_read_compaction = bytes_compaction_read_.load();
+  s.bytes_written_compaction = bytes_compaction_written_.load();
+  s.compaction_micros = compaction_micros_.load();
+  s.compaction_dropped_entries = compaction_dropped_entries_.load();
   {
     std::lock_guard lock(table_mu_);
     for (const auto& [n, t] : tables_) {

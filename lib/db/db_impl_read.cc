@@ -51,6 +51,11 @@ asio::awaitable<Result<std::shared_ptr<sstable::TableReader>>> DBImpl::table(con
   co_return it->second;
 }
 
+void DBImpl::forget_table(uint64_t number) {
+  std::lock_guard lock(table_mu_);
+  tables_.erase(number);
+}
+
 asio::awaitable<Result<std::optional<std::string>>> DBImpl::get(std::string key, ReadOptions options) {
   gets_.fetch_add(1, std::memory_order_relaxed);
   // Sequence first, then the SuperVersion: the SuperVersion then holds every write <= seq.
@@ -68,10 +73,18 @@ asio::awaitable<Result<std::optional<std::string>>> DBImpl::get(std::string key,
     }
   }
   std::string lookup = make_internal_key(key, seq, kValueTypeForSeek);
+  // L0 files overlap and are ordered newest first: every one whose range covers the key is
+  // consulted in that order. Deeper levels are disjoint: at most one file per level (binary
+  // search). Either way the newest version at or below seq is found first.
   for (int level = 0; level < kNumLevels; ++level) {
-    // L0 files overlap and are ordered newest first; deeper levels are disjoint. Visiting every
-    // file whose range covers the key, in that order, finds the newest version first either way.
-    for (const auto& f : sv->version->files(level)) {
+    const auto& files = sv->version->files(level);
+    size_t begin = 0, end = files.size();
+    if (level > 0) {
+      begin = sv->version->find_file(level, key);
+      end = std::min(end, begin + 1);
+    }
+    for (size_t i = begin; i < end; ++i) {
+      const auto& f = files[i];
       if (key < extract_user_key(f->smallest) || key > extract_user_key(f->largest)) continue;
       auto reader = co_await table(*f);
       if (!reader) co_return reader.error();

@@ -52,6 +52,23 @@ struct Options {
   int block_restart_interval = 16;
   int bloom_bits_per_key = 10;
 
+  // Leveled compaction (the scheme of LevelDB and RocksDB's level style; see
+  // lib/compaction/compaction_picker.h).
+  // An L0 -> L1 compaction starts when L0 holds this many files.
+  int l0_compaction_trigger = 4;
+  // Each write group is delayed by 1 ms while L0 holds at least this many files, and writes stop
+  // until a compaction finishes at l0_stop_writes_trigger (both counted in stall_micros).
+  int l0_slowdown_writes_trigger = 20;
+  int l0_stop_writes_trigger = 36;
+  // L1 may hold this many bytes, and each deeper level max_bytes_for_level_multiplier times more.
+  uint64_t max_bytes_for_level_base = 256 << 20;
+  int max_bytes_for_level_multiplier = 10;
+  // Compaction outputs are cut at the first user-key boundary past this size.
+  uint64_t target_file_size_bytes = 64 << 20;
+  // Compactions that may run at once (1..kMaxBackgroundCompactions), on their own threads.
+  int max_background_compactions = 2;
+  static constexpr int kMaxBackgroundCompactions = 4;
+
   // Limits checked on every write (invalid_argument past them).
   size_t max_key_size_bytes = 64 << 10;
   size_t max_value_size_bytes = 64 << 20;

@@ -36,7 +36,12 @@ struct DbStats {
   uint64_t wal_syncs = 0;
   uint64_t write_groups = 0;            // group commits (WAL writes)
   uint64_t flushes = 0;
-  uint64_t stall_micros = 0;            // time writers spent waiting for flushes
+  uint64_t stall_micros = 0;            // time writers spent delayed or stopped (memtables, L0)
+  uint64_t compactions = 0;             // compactions that merged files (not trivial moves)
+  uint64_t trivial_moves = 0;           // files moved to the next level without rewriting
+  uint64_t bytes_read_compaction = 0;   // input bytes of compactions
+  uint64_t compaction_micros = 0;       // time spent in compaction jobs
+  uint64_t compaction_dropped_entries = 0;  // hidden versions and bottom tombstones dropped
   uint64_t block_reads = 0;             // data blocks read from disk
   uint64_t bloom_negatives = 0;         // table lookups the bloom filter avoided
 
