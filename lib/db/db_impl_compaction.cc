@@ -1,6 +1,8 @@
 // DBImpl: compaction scheduling, running, manual compact_range, and version edit installation.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/execution/blocking.hpp>
+#include <boost/asio/require.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "lib/db/db_impl.h"
@@ -51,7 +53,10 @@ void DBImpl::maybe_schedule_compaction_locked() {
     c->for_each_input([&](const FileMetaData& f) { picker_.busy_files.insert(f.number); });
     picker_.busy_output_levels.insert(c->output_level());
     ++running_compactions_;
-    asio::co_spawn(compaction_pool_.get_executor(), compaction_task(std::move(*c)), asio::detached);
+    // blocking.never: the task must not start inline on this thread, which holds mu_ (co_spawn
+    // dispatches, and we may be on a compaction thread already).
+    asio::co_spawn(asio::require(compaction_pool_.get_executor(), asio::execution::blocking.never),
+                   compaction_task(std::move(*c)), asio::detached);
   }
 }
 

@@ -1,6 +1,8 @@
 // DBImpl: the write path — group commit into the WAL, memtable switches, and the flush loop.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/execution/blocking.hpp>
+#include <boost/asio/require.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -233,7 +235,9 @@ void DBImpl::install_super_version_locked() {
 void DBImpl::maybe_schedule_flush_locked() {
   if (flush_running_ || imms_.empty() || bg_error_) return;
   flush_running_ = true;
-  asio::co_spawn(bg_pool_.get_executor(), flush_loop(), asio::detached);
+  // blocking.never: never start inline while the caller holds mu_.
+  asio::co_spawn(asio::require(bg_pool_.get_executor(), asio::execution::blocking.never), flush_loop(),
+                 asio::detached);
 }
 
 void DBImpl::notify_flush_waiters_locked() {

@@ -225,7 +225,7 @@ TEST_CASE("a small memtable budget flushes in the background and writers stall t
     CHECK((co_await db->flush()).has_value());
     auto stats = db->stats();
     CHECK(stats.flushes >= 10);
-    CHECK(stats.sstable_count >= 10);
+    CHECK(stats.sstable_count >= 1);
     for (int i = 0; i < 2000; i += 97) {
       CHECK((co_await get(*db, "key" + std::to_string(i))) == value + std::to_string(i));
     }
