@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/db/iterator.h"
 #include "lib/db/options.h"
 #include "lib/db/stats.h"
 #include "lib/memtable/write_batch.h"
@@ -46,6 +47,13 @@ struct KeyValue {
 
 class DBImpl;
 
+// One option as DB::option_list() reports it (the REPL's CONFIG).
+struct OptionInfo {
+  std::string name;
+  std::string value;
+  bool mutable_at_runtime = false;  // settable with DB::set_option
+};
+
 // A pinned sequence number: reads with ReadOptions{.snapshot = s.sequence()} see the state as of
 // it, and flushes keep the versions it needs. Released when the last copy is destroyed.
 class Snapshot {
@@ -54,6 +62,13 @@ class Snapshot {
 
  private:
   friend class DBImpl;
+
+// One option as DB::option_list() reports it (the REPL's CONFIG).
+struct OptionInfo {
+  std::string name;
+  std::string value;
+  bool mutable_at_runtime = false;  // settable with DB::set_option
+};
   Snapshot(SequenceNumber seq, std::shared_ptr<void> pin) : sequence_(seq), pin_(std::move(pin)) {}
   SequenceNumber sequence_;
   std::shared_ptr<void> pin_;
@@ -79,8 +94,13 @@ class DB {
   // The value of `key`, or nullopt when it is absent or deleted.
   boost::asio::awaitable<Result<std::optional<std::string>>> get(std::string key, ReadOptions options = {});
 
-  // Up to `limit` pairs with start <= key < end in key order; an empty `end` means no upper
-  // bound; limit 0 means no limit.
+  // An iterator over the state as of options.snapshot (or now), within the options' bounds and
+  // prefix. Never fails here: after close() its moves fail with shutting_down. See iterator.h.
+  std::unique_ptr<Iterator> new_iterator(ReadOptions options = {});
+
+  // Up to `limit` pairs with start <= key < end in key order (through an Iterator, so also
+  // within the options' bounds and prefix); an empty `end` means no upper bound; limit 0 means
+  // no limit.
   boost::asio::awaitable<Result<std::vector<KeyValue>>> scan(std::string start, std::string end, size_t limit,
                                                              ReadOptions options = {});
 
@@ -97,6 +117,12 @@ class DB {
   // level without versions no snapshot needs (and without tombstones at the bottom level).
   // Automatic compactions pause meanwhile. Errors: read_only, shutting_down, io errors.
   boost::asio::awaitable<Result<void>> compact_range(std::string begin = {}, std::string end = {});
+
+  // Changes a runtime-mutable option (lib/db/mutable_options.h lists them with their ranges).
+  // Errors: invalid_argument, with the reason in *why when given.
+  Result<void> set_option(std::string_view name, std::string_view value, std::string* why = nullptr);
+  // Every option with its current value.
+  std::vector<OptionInfo> option_list() const;
 
   // A consistent copy of the counters (see stats.h).
   DbStats stats() const;

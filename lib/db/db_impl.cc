@@ -37,17 +37,20 @@ std::optional<SyncPolicy> parse_sync_policy(std::string_view s) {
 }
 
 DBImpl::DBImpl(asio::any_io_executor executor, std::string path, Options options)
-    : executor_(std::move(executor)), path_(std::move(path)), options_(options) {}
+    : executor_(std::move(executor)), path_(std::move(path)), options_(options),
+      mutable_(MutableOptions::from(options_)) {}
 
 DBImpl::~DBImpl() {
   bg_pool_.join();
+  compaction_pool_.join();
 }
 
 sstable::TableOptions DBImpl::table_options() const {
   sstable::TableOptions t;
   t.block_size_bytes = options_.block_size_bytes;
   t.block_restart_interval = options_.block_restart_interval;
-  t.bloom_bits_per_key = options_.bloom_bits_per_key;
+  std::lock_guard lock(mu_);
+  t.bloom_bits_per_key = mutable_.bloom_bits_per_key;
   return t;
 }
 
@@ -76,6 +79,11 @@ asio::awaitable<Result<std::unique_ptr<wal::WalWriter>>> DBImpl::new_wal(uint64_
 }
 
 asio::awaitable<Result<void>> DBImpl::open() {
+  std::string why;
+  if (auto valid = mutable_.validate(/*strict=*/false, &why); !valid) {
+    STRATA_LOG(error, "%s: invalid options: %s", path_.c_str(), why.c_str());
+    co_return valid.error();
+  }
   if (options_.file_system != nullptr) {
     fs_ = options_.file_system;
   } else {
@@ -133,7 +141,7 @@ asio::awaitable<Result<void>> DBImpl::open() {
     std::lock_guard lock(mu_);
     install_super_version_locked();
     opened_ = true;
-    max_background_compactions_ = options_.max_background_compactions;
+    max_background_compactions_ = mutable_.max_background_compactions;
     maybe_schedule_compaction_locked();
   }
   if (options_.sync == SyncPolicy::batch) {

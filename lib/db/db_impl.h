@@ -38,6 +38,7 @@
 #include "lib/compaction/compaction_job.h"
 #include "lib/compaction/compaction_picker.h"
 #include "lib/db/db.h"
+#include "lib/db/mutable_options.h"
 #include "lib/io/file_system.h"
 #include "lib/memtable/memtable.h"
 #include "lib/sstable/table_options.h"
@@ -61,6 +62,9 @@ class DBImpl {
   boost::asio::awaitable<Result<std::optional<std::string>>> get(std::string key, ReadOptions options);
   boost::asio::awaitable<Result<std::vector<KeyValue>>> scan(std::string start, std::string end, size_t limit,
                                                              ReadOptions options);
+  std::unique_ptr<Iterator> new_iterator(ReadOptions options);
+  Result<void> set_option(std::string_view name, std::string_view value, std::string* why);
+  std::vector<OptionInfo> option_list() const;
   Snapshot snapshot();
   SequenceNumber latest_sequence() const { return last_sequence_.load(std::memory_order_acquire); }
   boost::asio::awaitable<Result<void>> flush();
@@ -117,7 +121,7 @@ class DBImpl {
   // db_impl_compaction.cc: scheduling and running compactions, installing version edits.
   void maybe_schedule_compaction_locked();
   boost::asio::awaitable<void> compaction_task(Compaction c);
-  boost::asio::awaitable<Result<void>> run_compaction_job(const Compaction& c);
+  boost::asio::awaitable<Result<void>> run_compaction_job(Compaction c);
   boost::asio::awaitable<Result<void>> apply_version_edit(VersionEdit edit);
   CompactionPickerOptions picker_options_locked() const;
   uint64_t new_pending_output();
@@ -160,6 +164,7 @@ class DBImpl {
   ErrorCode bg_error_;
   std::string bg_error_reason_;
   std::vector<Oneshot<bool>> flush_waiters_;  // woken after each flush or compaction and on errors
+  MutableOptions mutable_;  // the options set_option may change
   CompactionPickerState picker_;
   int running_compactions_ = 0;
   int max_background_compactions_ = 1;

@@ -20,11 +20,48 @@ asio::awaitable<Result<void>> DBImpl::apply_version_edit(VersionEdit edit) {
 
 CompactionPickerOptions DBImpl::picker_options_locked() const {
   return CompactionPickerOptions{
-      .l0_compaction_trigger = options_.l0_compaction_trigger,
-      .max_bytes_for_level_base = options_.max_bytes_for_level_base,
-      .max_bytes_for_level_multiplier = options_.max_bytes_for_level_multiplier,
-      .target_file_size_bytes = options_.target_file_size_bytes,
+      .l0_compaction_trigger = mutable_.l0_compaction_trigger,
+      .max_bytes_for_level_base = mutable_.max_bytes_for_level_base,
+      .max_bytes_for_level_multiplier = mutable_.max_bytes_for_level_multiplier,
+      .target_file_size_bytes = mutable_.target_file_size_bytes,
   };
+}
+
+Result<void> DBImpl::set_option(std::string_view name, std::string_view value, std::string* why) {
+  std::string reason;
+  std::lock_guard lock(mu_);
+  auto set = mutable_.set(name, value, &reason);
+  if (!set) {
+    STRATA_LOG(warn, "%s: set_option %.*s=%.*s refused: %s", path_.c_str(), static_cast<int>(name.size()), name.data(),
+               static_cast<int>(value.size()), value.data(), reason.c_str());
+    if (why != nullptr) *why = reason;
+    return set.error();
+  }
+  STRATA_LOG(info, "%s: option %.*s set to %.*s", path_.c_str(), static_cast<int>(name.size()), name.data(),
+             static_cast<int>(value.size()), value.data());
+  max_background_compactions_ = mutable_.max_background_compactions;
+  // New triggers or slots may start compactions or release stalled writers.
+  notify_flush_waiters_locked();
+  maybe_schedule_compaction_locked();
+  return ok();
+}
+
+std::vector<OptionInfo> DBImpl::option_list() const {
+  std::vector<OptionInfo> out;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [n, v] : mutable_.list()) out.push_back(OptionInfo{n, v, true});
+  }
+  auto add = [&](std::string n, std::string v) { out.push_back(OptionInfo{std::move(n), std::move(v), false}); };
+  add("sync", std::string(to_string(options_.sync)));
+  add("sync_batch_interval_ms", std::to_string(options_.sync_batch_interval_ms));
+  add("max_immutable_memtables", std::to_string(options_.max_immutable_memtables));
+  add("wal_preallocate_bytes", std::to_string(options_.wal_preallocate_bytes));
+  add("block_size_bytes", std::to_string(options_.block_size_bytes));
+  add("block_restart_interval", std::to_string(options_.block_restart_interval));
+  add("max_key_size_bytes", std::to_string(options_.max_key_size_bytes));
+  add("max_value_size_bytes", std::to_string(options_.max_value_size_bytes));
+  return out;
 }
 
 uint64_t DBImpl::new_pending_output() {
@@ -62,21 +99,26 @@ void DBImpl::maybe_schedule_compaction_locked() {
 
 // Runs on: compaction_pool_. Lifetime: close() waits until running_compactions_ is 0.
 asio::awaitable<void> DBImpl::compaction_task(Compaction c) {
-  auto done = co_await run_compaction_job(c);
+  std::vector<uint64_t> inputs;
+  c.for_each_input([&](const FileMetaData& f) { inputs.push_back(f.number); });
+  int level = c.level;
+  auto done = co_await run_compaction_job(std::move(c));
   std::lock_guard lock(mu_);
-  c.for_each_input([&](const FileMetaData& f) { picker_.busy_files.erase(f.number); });
-  picker_.busy_output_levels.erase(c.output_level());
+  for (uint64_t n : inputs) picker_.busy_files.erase(n);
+  picker_.busy_output_levels.erase(level + 1);
   --running_compactions_;
   if (!done && done.error() != make_error_code(Errc::shutting_down)) {
-    set_read_only_locked(done.error(), "compaction of L" + std::to_string(c.level) + " failed: " + done.error().message());
+    set_read_only_locked(done.error(), "compaction of L" + std::to_string(level) + " failed: " + done.error().message());
   }
   notify_flush_waiters_locked();
   maybe_schedule_compaction_locked();
 }
 
-// Runs one compaction to its installed version edit and removes what it made obsolete.
+// Runs one compaction to its installed version edit and removes what it made obsolete. Takes the
+// Compaction by value so that its input Version is released before the cleanup (else it would
+// pin the very inputs it made obsolete).
 // Runs on: compaction_pool_ (the merge is CPU-heavy and must not run on the request executor).
-asio::awaitable<Result<void>> DBImpl::run_compaction_job(const Compaction& c) {
+asio::awaitable<Result<void>> DBImpl::run_compaction_job(Compaction c) {
   VersionEdit edit;
   for (int which = 0; which < 2; ++which) {
     for (const auto& f : c.inputs[which]) edit.delete_file(c.level + which, f->number);
@@ -145,6 +187,7 @@ asio::awaitable<Result<void>> DBImpl::run_compaction_job(const Compaction& c) {
     std::lock_guard lock(mu_);
     install_super_version_locked();
   }
+  c = Compaction{};
   auto cleaned = co_await delete_obsolete_files();
   if (!cleaned) STRATA_LOG(warn, "%s: obsolete file cleanup failed: %s", path_.c_str(), cleaned.error().message().c_str());
   co_return ok();
@@ -201,8 +244,9 @@ asio::awaitable<Result<void>> DBImpl::compact_range(std::string begin, std::stri
     }
     auto c = pick_range_compaction(versions_->current(), popts, level, begin, end);
     if (!c) continue;
-    Compaction job = std::move(*c);
-    auto ran = co_await asio::co_spawn(compaction_pool_.get_executor(), run_compaction_job(job), asio::use_awaitable);
+    auto ran = co_await asio::co_spawn(compaction_pool_.get_executor(), run_compaction_job(std::move(*c)),
+                                       asio::use_awaitable);
+    c.reset();
     if (!ran) {
       result = ran.error();
       if (ran.error() != make_error_code(Errc::shutting_down)) {

@@ -1,6 +1,8 @@
 // DBImpl: the read path — point lookups, scans, snapshots and the table cache.
 #include "lib/compaction/merging_iterator.h"
 #include "lib/db/db_impl.h"
+#include "lib/db/db_iterator.h"
+#include "lib/db/level_iterator.h"
 #include "lib/util/logging.h"
 #include "lib/version/file_names.h"
 
@@ -103,48 +105,65 @@ asio::awaitable<Result<std::optional<std::string>>> DBImpl::get(std::string key,
   co_return std::optional<std::string>{};
 }
 
-asio::awaitable<Result<std::vector<KeyValue>>> DBImpl::scan(std::string start, std::string end, size_t limit,
-                                                            ReadOptions options) {
-  scans_.fetch_add(1, std::memory_order_relaxed);
+namespace {
+
+// The smallest string greater than every string starting with `prefix`; empty if none exists.
+std::string prefix_successor(std::string prefix) {
+  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xff) prefix.pop_back();
+  if (!prefix.empty()) prefix.back() = static_cast<char>(static_cast<unsigned char>(prefix.back()) + 1);
+  return prefix;
+}
+
+}  // namespace
+
+std::unique_ptr<Iterator> DBImpl::new_iterator(ReadOptions options) {
+  // Sequence first, then the SuperVersion (as in get()).
   SequenceNumber seq = options.snapshot.value_or(latest_sequence());
   auto sv = super_version();
-  if (!sv) co_return make_error_code(Errc::shutting_down);
-
+  if (!sv) return new_error_iterator(make_error_code(Errc::shutting_down));
+  std::string lower = std::move(options.lower_bound), upper = std::move(options.upper_bound);
+  if (!options.prefix.empty()) {
+    if (lower < options.prefix) lower = options.prefix;
+    std::string succ = prefix_successor(options.prefix);
+    if (!succ.empty() && (upper.empty() || succ < upper)) upper = std::move(succ);
+  }
+  TableIteratorFactory open = [this](const FileMetaData& f) -> asio::awaitable<Result<std::unique_ptr<InternalIterator>>> {
+    auto reader = co_await table(f);
+    if (!reader) co_return reader.error();
+    co_return (*reader)->new_iterator();
+  };
   std::vector<std::unique_ptr<InternalIterator>> children;
   children.push_back(MemTable::new_internal_iterator(sv->mem));
   for (const auto& imm : sv->imms) children.push_back(MemTable::new_internal_iterator(imm));
   for (int level = 0; level < kNumLevels; ++level) {
+    Version::FileList files;
     for (const auto& f : sv->version->files(level)) {
-      if (!end.empty() && extract_user_key(f->smallest) >= end) continue;
-      if (extract_user_key(f->largest) < start) continue;
-      auto reader = co_await table(*f);
-      if (!reader) co_return reader.error();
-      children.push_back((*reader)->new_iterator());
+      if (!upper.empty() && extract_user_key(f->smallest) >= upper) continue;
+      if (!lower.empty() && extract_user_key(f->largest) < lower) continue;
+      files.push_back(f);
+    }
+    if (files.empty()) continue;
+    if (level == 0) {
+      for (auto& f : files) children.push_back(new_level_iterator({f}, open));
+    } else {
+      children.push_back(new_level_iterator(std::move(files), open));
     }
   }
-  auto it = new_merging_iterator(std::move(children));
+  return new_db_iterator(new_merging_iterator(std::move(children)), seq, std::move(lower), std::move(upper),
+                         std::shared_ptr<const void>(sv));
+}
 
+asio::awaitable<Result<std::vector<KeyValue>>> DBImpl::scan(std::string start, std::string end, size_t limit,
+                                                            ReadOptions options) {
+  scans_.fetch_add(1, std::memory_order_relaxed);
+  if (!end.empty() && (options.upper_bound.empty() || end < options.upper_bound)) options.upper_bound = end;
+  auto it = new_iterator(std::move(options));
   std::vector<KeyValue> out;
-  std::string last_user_key;
-  bool have_last = false;
-  auto sought = co_await it->seek(make_internal_key(start, seq, kValueTypeForSeek));
-  if (!sought) co_return sought.error();
-  while (it->valid()) {
-    ParsedInternalKey k;
-    if (!parse_internal_key(it->key(), &k)) co_return make_error_code(Errc::corruption);
-    if (!end.empty() && k.user_key >= end) break;
-    // Versions newer than the read's sequence number, and older versions of a key already
-    // decided, are skipped; the first visible version decides the key.
-    if (k.sequence <= seq && !(have_last && k.user_key == last_user_key)) {
-      last_user_key.assign(k.user_key);
-      have_last = true;
-      if (k.type == ValueType::value) {
-        out.push_back(KeyValue{std::string(k.user_key), std::string(it->value())});
-        if (limit != 0 && out.size() >= limit) break;
-      }
-    }
-    auto moved = co_await it->next();
-    if (!moved) co_return moved.error();
+  for (auto r = co_await it->seek(start); ; r = co_await it->next()) {
+    if (!r) co_return r.error();
+    if (!it->valid()) break;
+    out.push_back(KeyValue{std::string(it->key()), std::string(it->value())});
+    if (limit != 0 && out.size() >= limit) break;
   }
   co_return out;
 }

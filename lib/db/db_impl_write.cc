@@ -159,12 +159,12 @@ asio::awaitable<Result<void>> DBImpl::make_room_for_write(bool force_rotate) {
       std::lock_guard lock(mu_);
       if (bg_error_) co_return make_error_code(Errc::read_only);
       int l0_files = static_cast<int>(versions_->current()->files(0).size());
-      bool full = !mem_->empty() && mem_->approximate_memory_usage() >= options_.memtable_size_bytes;
-      if (!force_rotate && !delayed && l0_files >= options_.l0_slowdown_writes_trigger) {
+      bool full = !mem_->empty() && mem_->approximate_memory_usage() >= mutable_.memtable_size_bytes;
+      if (!force_rotate && !delayed && l0_files >= mutable_.l0_slowdown_writes_trigger) {
         // Slow down rather than stop: one 1 ms delay per write group hands the CPU to the
         // compaction (LevelDB's MakeRoomForWrite).
         must_delay = true;
-      } else if (!force_rotate && l0_files >= options_.l0_stop_writes_trigger) {
+      } else if (!force_rotate && l0_files >= mutable_.l0_stop_writes_trigger) {
         flush_waiters_.push_back(flushed);
         must_wait = true;
       } else {

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "lib/util/internal_key.h"
@@ -85,6 +86,12 @@ struct ReadOptions {
   // nullopt: the latest state. Versions older than the oldest live snapshot may be gone after
   // a flush, so pin a snapshot (DB::snapshot) to read at a sequence number reliably.
   std::optional<SequenceNumber> snapshot;
+
+  // Iterators and scans see only user keys in [lower_bound, upper_bound) (empty: unbounded on
+  // that side), and with a non-empty prefix only keys that start with it.
+  std::string lower_bound;
+  std::string upper_bound;
+  std::string prefix;
 };
 
 }  // namespace strata
