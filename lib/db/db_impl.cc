@@ -384,7 +384,14 @@ DbStats DBImpl::stats() const {
   DbStats s;
   s.last_sequence = latest_sequence();
   auto sv = super_version();
+  CompactionPickerOptions popts;
+  {
+    std::lock_guard lock(mu_);
+    popts = picker_options_locked();
+    s.running_compactions = static_cast<uint64_t>(running_compactions_);
+  }
   if (sv) {
+    auto scores = compaction_scores(*sv->version, popts);
     s.memtable_size_bytes = sv->mem->approximate_memory_usage();
     s.memtable_keys = sv->mem->num_entries();
     s.immutable_memtables = sv->imms.size();
@@ -393,6 +400,8 @@ DbStats DBImpl::stats() const {
       l.level = level;
       l.file_count = sv->version->files(level).size();
       l.size_bytes = sv->version->level_bytes(level);
+      l.target_bytes = level == 0 ? 0 : max_bytes_for_level(popts, level);
+      l.compaction_score = scores[level];
       s.sstable_count += l.file_count;
       s.total_sstable_size_bytes += l.size_bytes;
       s.levels.push_back(l);
@@ -415,6 +424,7 @@ DbStats DBImpl::stats() const {
   s.bytes_written_compaction = bytes_compaction_written_.load();
   s.compaction_micros = compaction_micros_.load();
   s.compaction_dropped_entries = compaction_dropped_entries_.load();
+  s.table_probes = table_probes_.load();
   {
     std::lock_guard lock(table_mu_);
     for (const auto& [n, t] : tables_) {

@@ -191,7 +191,7 @@ class DBImpl {
   mutable std::atomic<uint64_t> puts_{0}, deletes_{0}, gets_{0}, scans_{0}, bytes_user_{0}, bytes_wal_{0},
       bytes_flush_{0}, wal_syncs_{0}, write_groups_{0}, flushes_{0}, stall_micros_{0}, compactions_{0},
       trivial_moves_{0}, bytes_compaction_read_{0}, bytes_compaction_written_{0}, compaction_micros_{0},
-      compaction_dropped_entries_{0};
+      compaction_dropped_entries_{0}, table_probes_{0};
 };
 
 }  // namespace strata

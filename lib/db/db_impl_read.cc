@@ -88,6 +88,7 @@ asio::awaitable<Result<std::optional<std::string>>> DBImpl::get(std::string key,
     for (size_t i = begin; i < end; ++i) {
       const auto& f = files[i];
       if (key < extract_user_key(f->smallest) || key > extract_user_key(f->largest)) continue;
+      table_probes_.fetch_add(1, std::memory_order_relaxed);
       auto reader = co_await table(*f);
       if (!reader) co_return reader.error();
       auto entry = co_await (*reader)->get(lookup);

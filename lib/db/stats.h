@@ -12,6 +12,8 @@ struct LevelStats {
   int level = 0;
   uint64_t file_count = 0;
   uint64_t size_bytes = 0;
+  uint64_t target_bytes = 0;   // L1+: the size that triggers a compaction (0 for L0)
+  double compaction_score = 0;  // >= 1: the level is due for compaction
 };
 
 struct DbStats {
@@ -42,6 +44,8 @@ struct DbStats {
   uint64_t bytes_read_compaction = 0;   // input bytes of compactions
   uint64_t compaction_micros = 0;       // time spent in compaction jobs
   uint64_t compaction_dropped_entries = 0;  // hidden versions and bottom tombstones dropped
+  uint64_t running_compactions = 0;
+  uint64_t table_probes = 0;            // SSTables consulted by gets (bloom negatives included)
   uint64_t block_reads = 0;             // data blocks read from disk
   uint64_t bloom_negatives = 0;         // table lookups the bloom filter avoided
 
@@ -49,11 +53,26 @@ struct DbStats {
   bool read_only = false;               // after a failed write or sync
   std::string read_only_reason;
 
+  uint64_t bytes_written_disk() const { return bytes_written_wal + bytes_written_flush + bytes_written_compaction; }
+
   // (bytes written to disk by WAL + flush + compaction) / bytes written by the user.
   double write_amplification() const {
     if (bytes_written_user == 0) return 0;
-    return static_cast<double>(bytes_written_wal + bytes_written_flush + bytes_written_compaction) /
-           static_cast<double>(bytes_written_user);
+    return static_cast<double>(bytes_written_disk()) / static_cast<double>(bytes_written_user);
+  }
+  // SSTables consulted per get (memtable hits consult none).
+  double read_amplification() const {
+    return gets == 0 ? 0 : static_cast<double>(table_probes) / static_cast<double>(gets);
+  }
+  // SSTable bytes / bytes of the deepest non-empty level, RocksDB's estimate: with leveled
+  // compaction the last level holds about all live data, so the rest is obsolete versions and
+  // not-yet-merged copies. 1.0 when the tree is one level (or empty).
+  double space_amplification() const {
+    uint64_t last = 0;
+    for (const auto& l : levels) {
+      if (l.size_bytes > 0) last = l.size_bytes;
+    }
+    return last == 0 ? 1.0 : static_cast<double>(total_sstable_size_bytes) / static_cast<double>(last);
   }
 };
 
