@@ -278,8 +278,15 @@ asio::awaitable<Result<void>> Node::handle_ready(raft::Ready rd) {
   {
     std::lock_guard lock(mu_);
     core_->advance(rd);
-    if (rd.soft_state && rd.soft_state->role != Role::leader) {
-      // Proposals this node made as leader may be overwritten; they time out (may be applied).
+    if (rd.soft_state && rd.soft_state->leader != last_leader_) {
+      // The leader changed: a proposal in flight may be committed by the new leader or lost.
+      // Say so now (timed_out: may have been applied) rather than at the deadline, so that
+      // clients retry against the new leader promptly.
+      if (last_leader_ != raft::kNone) {
+        for (auto& [pid, w] : proposals_) w.done.set(err(Errc::timed_out));
+        proposals_.clear();
+      }
+      last_leader_ = rd.soft_state->leader;
     }
     handle_read_states_locked(rd.read_states);
     complete_applied_waiters_locked();

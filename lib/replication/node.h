@@ -65,7 +65,7 @@ struct NodeOptions {
   std::string http_url;              // this node's HTTP URL, reported by cluster_status()
   Options db_options;                // the DB's sync policy is forced to none (see above)
   uint32_t tick_ms = 50;
-  int election_tick = 20;            // election timeout = election_tick .. 2x ticks (1-2 s)
+  int election_tick = 16;            // election timeout = election_tick .. 2x ticks (0.8-1.6 s)
   int heartbeat_tick = 2;
   uint32_t proposal_timeout_ms = 5000;
   uint32_t read_timeout_ms = 5000;
@@ -211,6 +211,7 @@ class Node final : public KvService, public TransportHandler {
   std::map<uint64_t, std::string> peer_urls_;
   std::map<uint64_t, bool> snapshot_in_flight_;
   std::optional<Staged> staged_;
+  uint64_t last_leader_ = raft::kNone;  // as of the last Ready's soft state
   NodeStats stats_;
 
   // Used only by the transport's inbound snapshot coroutine (one at a time per sender).
