@@ -8,7 +8,7 @@
 //
 // Keys in the replicated DB: a user key k is stored as "u" + k; state machine metadata as "m" +
 // name: "mapplied" (fixed64: the last applied log index, written in the same WriteBatch as the
-// entries it covers) and "mpeer/" + 8-byte big-endian id (host:port of a member's peer endpoint).
+// entries it covers), "mbootstrap" (the initial voters) and "mpeer/" + 8-byte big-endian id (host:port of a member's peer endpoint).
 //
 // `incarnation` is random per process start, so (incarnation, origin, proposal id) names one
 // proposal even across restarts of the proposer: a waiter is never completed by an entry that a
@@ -46,6 +46,8 @@ Result<std::pair<uint64_t, std::string>> decode_peer_address(std::string_view bo
 inline constexpr std::string_view kUserPrefix = "u";
 inline constexpr std::string_view kAppliedKey = "mapplied";
 inline constexpr std::string_view kPeerKeyPrefix = "mpeer/";
+// varint ids of the voters the cluster was bootstrapped with (written on a node's first start).
+inline constexpr std::string_view kBootstrapKey = "mbootstrap";
 std::string user_key(std::string_view key);
 std::string peer_key(uint64_t id);
 

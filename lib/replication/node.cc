@@ -103,7 +103,7 @@ asio::awaitable<Result<void>> Node::open_impl() {
   }
   raft::Config cfg;
   cfg.id = options_.id;
-  for (const auto& [id, addr] : options_.initial_members) cfg.peers.push_back(id);
+  STRATA_CO_TRY_ASSIGN(cfg.peers, co_await bootstrap_voters());
   cfg.storage = storage_.get();
   cfg.election_tick = options_.election_tick;
   cfg.heartbeat_tick = options_.heartbeat_tick;
@@ -149,6 +149,31 @@ asio::awaitable<Result<void>> Node::load_metadata() {
     peer_addresses_[id] = kv.value;
   }
   co_return ok();
+}
+
+// The voters a brand-new cluster starts with. They are recorded in the DB ("mbootstrap") on the
+// first start and read back on every later one, so that the flags of a restart (which may list
+// members added since) can never change the initial configuration that the log builds on.
+asio::awaitable<Result<std::vector<uint64_t>>> Node::bootstrap_voters() {
+  auto db = this->db();
+  STRATA_CO_TRY_ASSIGN(auto stored, co_await db->get(std::string(kBootstrapKey)));
+  std::vector<uint64_t> ids;
+  if (stored) {
+    std::string_view in = *stored;
+    uint64_t id = 0;
+    while (!in.empty()) {
+      if (!get_varint64(&in, &id)) co_return err(Errc::corruption);
+      ids.push_back(id);
+    }
+    co_return ids;
+  }
+  std::string enc;
+  for (const auto& [id, addr] : options_.initial_members) {
+    ids.push_back(id);
+    put_varint64(&enc, id);
+  }
+  STRATA_CO_TRY(co_await db->put(std::string(kBootstrapKey), enc, WriteOptions{.sync = SyncPolicy::always}));
+  co_return ids;
 }
 
 void Node::set_transport(Transport* transport) {

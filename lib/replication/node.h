@@ -58,8 +58,10 @@ namespace strata::replication {
 
 struct NodeOptions {
   uint64_t id = 0;
-  // The initial voters (this node included) and their peer addresses, used when the Raft log is
-  // empty. Empty for a node that joins an existing cluster (it waits to be added).
+  // The initial voters (this node included) and their peer addresses. The voters are recorded on
+  // the first start and ignored afterwards; the addresses are defaults that replicated address
+  // updates override. A node that joins an existing cluster lists the current members without
+  // itself (it waits to be added).
   std::map<uint64_t, std::string> initial_members;
   std::string data_dir;
   std::string http_url;              // this node's HTTP URL, reported by cluster_status()
@@ -160,6 +162,7 @@ class Node final : public KvService, public TransportHandler {
   boost::asio::awaitable<Result<void>> open_impl();
   boost::asio::awaitable<Result<void>> open_db();
   boost::asio::awaitable<Result<void>> load_metadata();
+  boost::asio::awaitable<Result<std::vector<uint64_t>>> bootstrap_voters();
 
   // node.cc
   boost::asio::awaitable<void> tick_loop();
