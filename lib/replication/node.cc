@@ -251,6 +251,7 @@ asio::awaitable<void> Node::ready_loop() {
   for (;;) {
     std::optional<Oneshot<bool>> wait;
     raft::Ready rd;
+    bool leader = false;
     {
       std::lock_guard lock(mu_);
       if (stopping_) break;
@@ -260,13 +261,14 @@ asio::awaitable<void> Node::ready_loop() {
         wait = *loop_wake_;
       } else {
         rd = core_->ready();
+        leader = core_->role() == Role::leader;
       }
     }
     if (wait) {
       co_await wait->wait();
       continue;
     }
-    auto handled = co_await handle_ready(std::move(rd));
+    auto handled = co_await handle_ready(std::move(rd), leader);
     if (!handled) {
       // A failed fsync or DB write is never retried (RELIABILITY.md): the node stops serving.
       STRATA_LOG(error, "node %" PRIu64 ": cannot persist or apply: %s; the node stops", options_.id,
@@ -279,12 +281,31 @@ asio::awaitable<void> Node::ready_loop() {
   }
 }
 
-asio::awaitable<Result<void>> Node::handle_ready(raft::Ready rd) {
+asio::awaitable<Result<void>> Node::handle_ready(raft::Ready rd, bool leader) {
   if (rd.snapshot) STRATA_CO_TRY(co_await install_snapshot(*rd.snapshot));
   std::optional<raft::SnapshotMetadata> md;
   if (rd.snapshot) md = rd.snapshot->metadata;
+  // The leader's appends and heartbeats go out before its own fsync (thesis §10.2.1: the leader
+  // writes its log in parallel with replicating it), when its term and vote are already durable.
+  // Safe with raft::Core counting the leader's log toward the quorum at append time because
+  // (1) a commit index only leaves this node in a LATER Ready, taken after this Ready's entries
+  // are durable (this loop is sequential, and a follower can acknowledge an entry only after the
+  // message carrying it was sent, which is in this Ready or a later one); (2) nothing is applied
+  // or acknowledged to a client before the Ready that carries it as committed, likewise after
+  // this persist. Everything else (votes, responses, snapshots) waits for the fsync.
+  bool early = leader && !rd.snapshot && (!rd.hard_state || !storage_->must_sync(rd.hard_state, {}, std::nullopt));
+  if (early) {
+    for (raft::Message& m : rd.messages) {
+      if (m.type == raft::MessageType::app || m.type == raft::MessageType::heartbeat) {
+        transport_->send(std::move(m));
+        m.type = raft::MessageType::prop;  // marks it as sent
+        m.to = raft::kNone;
+      }
+    }
+  }
   STRATA_CO_TRY(co_await storage_->persist(rd.hard_state, rd.entries, md));
   for (raft::Message& m : rd.messages) {
+    if (m.to == raft::kNone) continue;  // sent early
     if (m.type == raft::MessageType::snap) {
       bool start = false;
       {
@@ -326,12 +347,13 @@ asio::awaitable<Result<void>> Node::apply_entries(const std::vector<raft::Entry>
     applied = applied_;
   }
   WriteBatch batch;
-  uint64_t last = 0;
+  uint64_t last = 0, count = 0;
   std::vector<std::pair<uint64_t, uint64_t>> mine;  // (proposal id, index)
   std::vector<std::pair<uint64_t, std::string>> addresses;
   for (const raft::Entry& e : entries) {
     if (e.index <= applied) continue;  // already in the DB (restart, or a snapshot ran ahead)
     last = e.index;
+    ++count;
     if (e.type != raft::EntryType::normal || e.data.empty()) continue;
     auto cmd = decode_command(e.data);
     if (!cmd) {
@@ -364,7 +386,7 @@ asio::awaitable<Result<void>> Node::apply_entries(const std::vector<raft::Entry>
   }
   std::lock_guard lock(mu_);
   applied_ = last;
-  stats_.applied_entries += entries.size();
+  stats_.applied_entries += count;
   for (auto& [addr_id, addr] : addresses) peer_addresses_[addr_id] = addr;
   for (auto [pid, index] : mine) {
     auto it = proposals_.find(pid);

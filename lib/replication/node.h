@@ -11,7 +11,8 @@
 //   - tick loop: every tick_ms, Core::tick(), and expiry of proposals and reads past their
 //     deadline;
 //   - Ready loop: takes one Ready at a time and, in this order, installs a received snapshot,
-//     persists the Ready (RaftStorage::persist: one fdatasync), sends its messages, applies its
+//     persists the Ready (RaftStorage::persist: one fdatasync; a leader sends its appends and
+//     heartbeats before it, see handle_ready), sends its messages, applies its
 //     committed entries to the DB in one WriteBatch that also records the applied index, then
 //     calls Core::advance(), completes waiters, and compacts the log past the threshold.
 //
@@ -167,7 +168,7 @@ class Node final : public KvService, public TransportHandler {
   // node.cc
   boost::asio::awaitable<void> tick_loop();
   boost::asio::awaitable<void> ready_loop();
-  boost::asio::awaitable<Result<void>> handle_ready(raft::Ready rd);
+  boost::asio::awaitable<Result<void>> handle_ready(raft::Ready rd, bool leader);
   boost::asio::awaitable<Result<void>> apply_entries(const std::vector<raft::Entry>& entries);
   boost::asio::awaitable<Result<void>> maybe_compact();
   void notify_locked();

@@ -236,8 +236,9 @@ asio::awaitable<Result<void>> RaftStorage::persist(std::optional<HardState> hs, 
     i = encode_entries_record(entries, i, &rec);
     writer_->add_record(rec);
   }
+  bool sync = must_sync(hs, entries, snap);
   if (hs) writer_->add_record(encode_hard_state_record(*hs));
-  STRATA_CO_TRY(co_await writer_->flush(true));
+  STRATA_CO_TRY(co_await writer_->flush(sync));
   std::lock_guard lock(mu_);
   if (snap) {
     raft::Snapshot s;
@@ -248,6 +249,15 @@ asio::awaitable<Result<void>> RaftStorage::persist(std::optional<HardState> hs, 
   mem_.append(entries);
   if (hs) mem_.set_hard_state(*hs);
   co_return ok();
+}
+
+bool RaftStorage::must_sync(const std::optional<HardState>& hs, const std::vector<Entry>& entries,
+                            const std::optional<raft::SnapshotMetadata>& snap) const {
+  if (!entries.empty() || snap) return true;
+  if (!hs) return false;
+  std::lock_guard lock(mu_);
+  const HardState& prev = mem_.hard_state();
+  return hs->term != prev.term || hs->vote != prev.vote;
 }
 
 asio::awaitable<Result<void>> RaftStorage::compact(uint64_t index, raft::ConfState cs) {

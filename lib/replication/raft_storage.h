@@ -67,9 +67,16 @@ class RaftStorage final : public raft::Storage {
   // Makes a Ready's hard state, snapshot metadata and entries durable (one fdatasync), then
   // applies them to the in-memory log. The snapshot (if any) is applied before the entries, as
   // the Ready orders them. A call with nothing to persist does no I/O.
+  // Without entries or a snapshot, and with the same term and vote as the last persisted hard
+  // state (only the commit index moved), the record is written but not fsynced (etcd's
+  // MustSync): a commit index lost in a crash is learnt again from the leader, and everything up
+  // to the DB's applied index is committed anyway.
   // Errors: the file system's; after an error the storage is poisoned.
   boost::asio::awaitable<Result<void>> persist(std::optional<raft::HardState> hs, std::vector<raft::Entry> entries,
                                                std::optional<raft::SnapshotMetadata> snap);
+  // Whether persist() of this would fsync.
+  bool must_sync(const std::optional<raft::HardState>& hs, const std::vector<raft::Entry>& entries,
+                 const std::optional<raft::SnapshotMetadata>& snap) const;
 
   // Records a snapshot of the state machine at `index` with configuration `cs` and drops the
   // entries up to it, rewriting the log into a new segment (see above). The caller guarantees that
