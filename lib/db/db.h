@@ -111,6 +111,12 @@ class DB {
 
   // Turns the active memtable immutable and waits until every immutable memtable is an SSTable.
   boost::asio::awaitable<Result<void>> flush();
+  // Writes a consistent copy of the DB (its SSTables plus a new MANIFEST and CURRENT) into the
+  // directory `dir` (created; must be empty or missing, on the same FileSystem), such that
+  // DB::open(dir) opens exactly the state of every write acknowledged before the call (and
+  // possibly some later ones, each batch whole). Returns the last sequence number it holds.
+  // Errors: the file system's, read_only, shutting_down.
+  boost::asio::awaitable<Result<SequenceNumber>> checkpoint(std::string dir);
 
   // Compacts every level's SSTables overlapping [begin, end] (user keys; empty = unbounded on
   // that side) into the level below, after flushing the memtables, so the range ends up in one

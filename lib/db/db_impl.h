@@ -69,6 +69,8 @@ class DBImpl {
   SequenceNumber latest_sequence() const { return last_sequence_.load(std::memory_order_acquire); }
   boost::asio::awaitable<Result<void>> flush();
   boost::asio::awaitable<Result<void>> compact_range(std::string begin, std::string end);
+  // db_impl_checkpoint.cc: see DB::checkpoint.
+  boost::asio::awaitable<Result<SequenceNumber>> checkpoint(std::string dir);
   DbStats stats() const;
   boost::asio::awaitable<Result<void>> close();
 
