@@ -30,9 +30,12 @@
 #include <string>
 #include <vector>
 
+#include "lib/cache/lru_cache.h"
 #include "lib/db/db.h"
+#include "lib/db/table_cache.h"
 #include "lib/io/file_system.h"
 #include "lib/memtable/memtable.h"
+#include "lib/sstable/read_stats.h"
 #include "lib/sstable/table_options.h"
 #include "lib/sstable/table_reader.h"
 #include "lib/util/oneshot.h"
@@ -148,8 +151,11 @@ class DBImpl {
   Oneshot<bool> sync_loop_done_;
   bool sync_loop_started_ = false;
 
-  mutable std::mutex table_mu_;
-  std::map<uint64_t, std::shared_ptr<sstable::TableReader>> tables_;  // guarded by table_mu_
+  // Read caches (thread-safe). The block cache and the read counters outlive the table cache,
+  // whose readers point at them; the table cache is created in open() (it needs fs_).
+  cache::LruCache block_cache_;
+  sstable::ReadStats read_stats_;
+  std::unique_ptr<TableCache> table_cache_;
 
   // Statistics (relaxed atomics).
   mutable std::atomic<uint64_t> puts_{0}, deletes_{0}, gets_{0}, scans_{0}, bytes_user_{0}, bytes_wal_{0},
