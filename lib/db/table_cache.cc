@@ -12,8 +12,16 @@ namespace asio = boost::asio;
 TableCache::TableCache(io::FileSystem& fs, std::string db_path, size_t max_open_files, cache::LruCache* block_cache,
                        sstable::ReadStats* stats, int num_shard_bits)
     : fs_(fs), db_path_(std::move(db_path)), block_cache_(block_cache), stats_(stats),
-      readers_(max_open_files, num_shard_bits) {
+      readers_(max_open_files, num_shard_bits >= 0 ? num_shard_bits : auto_shard_bits(max_open_files)) {
   STRATA_ASSERT(max_open_files >= 1);
+}
+
+int TableCache::auto_shard_bits(size_t max_open_files) {
+  // A shard's LRU is exact, the whole cache's only approximately: keep shards big enough that
+  // an unlucky spread of hot files over the shards does not evict them.
+  int bits = 0;
+  while (bits < cache::LruCache::kDefaultShardBits && (max_open_files >> (bits + 1)) >= 64) ++bits;
+  return bits;
 }
 
 std::string TableCache::key_of(uint64_t file_number) {

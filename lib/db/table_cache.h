@@ -37,10 +37,10 @@ class TableCache {
  public:
   // db_path: the DB directory holding NNNNNN.sst files. max_open_files: how many readers stay
   // open (REQUIRES >= 1). block_cache and stats may be null (no block cache, private counters).
-  // num_shard_bits: the LRU's shards (LruCache); with more than one shard each shard holds
-  // ceil(max_open_files / shards) readers.
+  // num_shard_bits: the LRU's shards (LruCache), each holding ceil(max_open_files / shards)
+  // readers; -1 picks up to 16 shards of at least 64 readers each (one shard below 128 files).
   TableCache(io::FileSystem& fs, std::string db_path, size_t max_open_files, cache::LruCache* block_cache,
-             sstable::ReadStats* stats, int num_shard_bits = cache::LruCache::kDefaultShardBits);
+             sstable::ReadStats* stats, int num_shard_bits = -1);
 
   // The reader of SSTable `file_number`, whose size is `file_size` bytes (from its FileMetaData).
   // Errors (logged with the file's path): not_found, io errors, corruption from TableReader::open.
@@ -63,6 +63,7 @@ class TableCache {
 
  private:
   static std::string key_of(uint64_t file_number);
+  static int auto_shard_bits(size_t max_open_files);
 
   io::FileSystem& fs_;
   const std::string db_path_;
