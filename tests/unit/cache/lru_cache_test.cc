@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
@@ -155,7 +156,8 @@ TEST_CASE("sharded cache spreads keys over its shards and bounds each shard") {
 
 TEST_CASE("four threads inserting, looking up and erasing keep the cache's invariants") {
   uint64_t seed = Random::os_seed();
-  std::printf("lru stress seed=%llu\n", static_cast<unsigned long long>(seed));
+  if (const char* env = std::getenv("STRATA_SEED")) seed = std::strtoull(env, nullptr, 10);  // replay
+  MESSAGE("lru stress seed=" << seed);
   CAPTURE(seed);
   constexpr size_t kCapacity = 64 * 1024;
   LruCache c(kCapacity, 2);
@@ -185,9 +187,8 @@ TEST_CASE("four threads inserting, looking up and erasing keep the cache's invar
     });
   }
   for (auto& th : threads) th.join();
-  std::printf("lru stress hits=%llu wrong=%llu usage=%zu entries=%zu evictions=%llu\n",
-              static_cast<unsigned long long>(hits.load()), static_cast<unsigned long long>(wrong.load()),
-              c.usage(), c.entry_count(), static_cast<unsigned long long>(c.evictions()));
+  MESSAGE("lru stress hits=" << hits.load() << " wrong=" << wrong.load() << " usage=" << c.usage()
+                               << " entries=" << c.entry_count() << " evictions=" << c.evictions());
   CHECK(wrong.load() == 0);
   CHECK(hits.load() > 0);
   CHECK(c.evictions() > 0);  // the workload overflowed the capacity
