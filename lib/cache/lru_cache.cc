@@ -84,6 +84,13 @@ std::shared_ptr<const void> LruCache::lookup(std::string_view key) {
   return found->second->value;
 }
 
+std::shared_ptr<const void> LruCache::peek(std::string_view key) {
+  Shard& s = shard_for(key);
+  std::lock_guard lock(s.mu);
+  auto found = s.index.find(key);
+  return found == s.index.end() ? nullptr : found->second->value;
+}
+
 bool LruCache::erase(std::string_view key) {
   Shard& s = shard_for(key);
   std::vector<std::shared_ptr<const void>> dropped;

@@ -56,6 +56,10 @@ class LruCache {
   // The value under `key` (and marks it most recently used), or nullptr. Counts a hit or a miss.
   std::shared_ptr<const void> lookup(std::string_view key);
 
+  // Like lookup(), but neither counts nor changes the LRU order (for a second look by a caller
+  // that already counted its miss).
+  std::shared_ptr<const void> peek(std::string_view key);
+
   // Typed lookup: the caller knows what it inserted under its keys.
   template <class T>
   std::shared_ptr<const T> lookup_as(std::string_view key) {

@@ -30,13 +30,46 @@ std::string TableCache::key_of(uint64_t file_number) {
   return key;
 }
 
-asio::awaitable<Result<std::shared_ptr<sstable::TableReader>>> TableCache::find(uint64_t file_number,
-                                                                                uint64_t file_size) {
+asio::awaitable<TableCache::Opened> TableCache::find(uint64_t file_number, uint64_t file_size) {
   std::string key = key_of(file_number);
   if (auto cached = readers_.lookup_as<sstable::TableReader>(key)) {
     // The cache hands out const values; a TableReader's interface is const and thread-safe.
     co_return std::const_pointer_cast<sstable::TableReader>(cached);
   }
+  std::optional<Oneshot<Opened>> wait;
+  {
+    std::lock_guard lock(pending_mu_);
+    // The opener inserts into readers_ and clears pending_ under pending_mu_, so one of the two
+    // looks below sees a file opened since the lookup above.
+    if (auto it = pending_.find(file_number); it != pending_.end()) {
+      wait.emplace();
+      it->second.push_back(*wait);
+    } else if (auto cached = readers_.peek(key)) {
+      co_return std::const_pointer_cast<sstable::TableReader>(std::static_pointer_cast<const sstable::TableReader>(cached));
+    } else {
+      pending_.emplace(file_number, std::vector<Oneshot<Opened>>{});
+    }
+  }
+  if (wait) {
+    Opened r = co_await wait->wait();
+    co_return r;
+  }
+  Opened opened = co_await open(file_number, file_size);
+  std::vector<Oneshot<Opened>> waiters;
+  {
+    std::lock_guard lock(pending_mu_);
+    if (opened) readers_.insert(key, *opened, /*charge=*/1);
+    auto it = pending_.find(file_number);
+    STRATA_ASSERT(it != pending_.end());
+    waiters = std::move(it->second);
+    pending_.erase(it);
+  }
+  for (auto& w : waiters) w.set(opened);  // each resumes on its own executor
+  co_return opened;
+}
+
+asio::awaitable<TableCache::Opened> TableCache::open(uint64_t file_number, uint64_t file_size) {
+  opens_.fetch_add(1, std::memory_order_relaxed);
   std::string path = table_file_name(db_path_, file_number);
   auto opened = co_await fs_.open(path, io::OpenOptions{.read_only = true});
   if (!opened) {
@@ -53,9 +86,6 @@ asio::awaitable<Result<std::shared_ptr<sstable::TableReader>>> TableCache::find(
     STRATA_LOG(error, "cannot read SSTable %s: %s", path.c_str(), reader.error().message().c_str());
     co_return reader.error();
   }
-  // Another caller may have opened the same file meanwhile; the last insert wins and both readers
-  // stay valid for their holders. They share the block cache entries (same cache_id).
-  readers_.insert(key, *reader, /*charge=*/1);
   co_return std::move(*reader);
 }
 

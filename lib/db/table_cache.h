@@ -7,9 +7,8 @@
 // evict(), while a lookup or an iterator uses it stays open until its last holder lets go. Every
 // reader it opens reads data blocks through the DB's block cache, keyed by file number, and counts
 // into the DB's ReadStats.
-// Concurrent first uses of the same file may both open it; the last to finish stays cached, the
-// other reader lives as long as its caller holds it. Both use the same block cache keys (the file
-// number), so the blocks are cached once.
+// Concurrent first uses of the same file open it once: the first caller opens it, the others
+// wait for its result (the reader, or the error, which is not cached).
 // A find() that is opening a file while evict() drops that file's number may cache the reader
 // after the eviction; it then holds the deleted file open until the LRU evicts it. The DB deletes
 // only files no live Version names, which no new lookup opens.
@@ -21,14 +20,19 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "lib/cache/lru_cache.h"
 #include "lib/io/file_system.h"
 #include "lib/sstable/read_stats.h"
 #include "lib/sstable/table_reader.h"
+#include "lib/util/oneshot.h"
 #include "lib/util/result.h"
 
 namespace strata {
@@ -59,10 +63,15 @@ class TableCache {
   size_t open_readers() const { return readers_.entry_count(); }
   size_t capacity() const { return readers_.capacity(); }
   uint64_t hits() const { return readers_.hits(); }
-  uint64_t misses() const { return readers_.misses(); }
+  uint64_t misses() const { return readers_.misses(); }  // includes callers that waited for an open
+  uint64_t opens() const { return opens_.load(std::memory_order_relaxed); }  // files opened (tried)
 
  private:
+  using Opened = Result<std::shared_ptr<sstable::TableReader>>;
+
   static std::string key_of(uint64_t file_number);
+  // Opens the reader of a file (no caching).
+  boost::asio::awaitable<Opened> open(uint64_t file_number, uint64_t file_size);
   static int auto_shard_bits(size_t max_open_files);
 
   io::FileSystem& fs_;
@@ -70,6 +79,11 @@ class TableCache {
   cache::LruCache* const block_cache_;
   sstable::ReadStats* const stats_;
   cache::LruCache readers_;  // values: sstable::TableReader, charge 1
+
+  std::atomic<uint64_t> opens_{0};
+  std::mutex pending_mu_;
+  // Files being opened, and the callers waiting for each. Guarded by pending_mu_.
+  std::unordered_map<uint64_t, std::vector<Oneshot<Opened>>> pending_;
 };
 
 }  // namespace strata

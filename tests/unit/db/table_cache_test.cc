@@ -1,6 +1,13 @@
 // TableCache: an LRU of open SSTable readers keyed by file number.
 #include <doctest/doctest.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -15,6 +22,7 @@ using namespace strata;
 using strata::sstable::testing::build_table;
 using strata::sstable::testing::KV;
 using strata::testing::run;
+namespace asio = boost::asio;
 
 namespace {
 
@@ -162,4 +170,80 @@ TEST_CASE("a table that cannot be opened gives the error and is not cached") {
   auto good = find(tc, 5, size);
   CHECK(get(*good, 7) == value_of(5, 7));
   CHECK(tc.open_readers() == 1);
+}
+
+namespace {
+
+// Forwards to a FileSystem; open() first yields to the other coroutines of the executor a few
+// times, so that concurrent opens of one file really overlap.
+class YieldingFileSystem final : public io::FileSystem {
+ public:
+  explicit YieldingFileSystem(io::FileSystem& inner) : inner_(inner) {}
+  asio::awaitable<Result<std::unique_ptr<io::File>>> open(std::string path, io::OpenOptions options) override {
+    for (int i = 0; i < 3; ++i) {
+      auto ex = co_await asio::this_coro::executor;
+      co_await asio::post(ex, asio::use_awaitable);
+    }
+    auto r = co_await inner_.open(std::move(path), options);
+    co_return r;
+  }
+  asio::awaitable<Result<void>> rename(std::string from, std::string to) override {
+    auto r = co_await inner_.rename(std::move(from), std::move(to));
+    co_return r;
+  }
+  asio::awaitable<Result<void>> remove(std::string path) override {
+    auto r = co_await inner_.remove(std::move(path));
+    co_return r;
+  }
+  asio::awaitable<Result<void>> create_dir(std::string path) override {
+    auto r = co_await inner_.create_dir(std::move(path));
+    co_return r;
+  }
+  asio::awaitable<Result<std::vector<std::string>>> list_dir(std::string path) override {
+    auto r = co_await inner_.list_dir(std::move(path));
+    co_return r;
+  }
+  asio::awaitable<Result<void>> sync_dir(std::string path) override {
+    auto r = co_await inner_.sync_dir(std::move(path));
+    co_return r;
+  }
+  asio::awaitable<Result<bool>> exists(std::string path) override {
+    auto r = co_await inner_.exists(std::move(path));
+    co_return r;
+  }
+  Result<std::unique_ptr<io::FileLock>> lock(std::string path) override { return inner_.lock(std::move(path)); }
+
+ private:
+  io::FileSystem& inner_;
+};
+
+}  // namespace
+
+TEST_CASE("concurrent first finds of one table open its file once and share the reader") {
+  io::MemFileSystem mem;
+  REQUIRE(run(mem.create_dir("/db")));
+  uint64_t size = make_table(mem, 3);
+  make_table(mem, 4);
+  YieldingFileSystem fs(mem);
+  cache::LruCache block_cache(1 << 20);
+  TableCache tc(fs, "/db", 16, &block_cache, nullptr);
+  asio::io_context io;
+  std::vector<std::shared_ptr<sstable::TableReader>> got(16);
+  int errors = 0;
+  for (int c = 0; c < 16; ++c) {
+    asio::co_spawn(io, [&, c]() -> asio::awaitable<void> {
+      // Half of them ask for a file that does not exist: they share one failed open.
+      auto r = co_await tc.find(c % 2 == 0 ? 3 : 99, size);
+      if (r) got[c] = *r; else ++errors;
+    }, asio::detached);
+  }
+  io.run();
+  CHECK(errors == 8);
+  CHECK(tc.opens() == 2);
+  for (int c = 0; c < 16; c += 2) CHECK(got[c] == got[0]);
+  CHECK(got[0] != nullptr);
+  CHECK(tc.open_readers() == 1);
+  // The failure was not cached: the next find of 99 tries again.
+  CHECK_FALSE(run(tc.find(99, size)).has_value());
+  CHECK(tc.opens() == 3);
 }
