@@ -48,7 +48,8 @@ struct DbStats {
   uint64_t block_cache_usage_bytes = 0;
   uint64_t block_cache_capacity_bytes = 0;
   uint64_t table_cache_hits = 0;        // lookups of an already open SSTable reader
-  uint64_t table_cache_misses = 0;      // ... that had to open the file
+  uint64_t table_cache_misses = 0;      // ... that found none (and opened the file, or waited for
+                                        // a concurrent open of it)
   uint64_t open_tables = 0;             // readers held by the table cache
 
   std::string sync_policy;
