@@ -1,5 +1,7 @@
 #include "lib/db/table_cache.h"
 
+#include <optional>
+
 #include "lib/util/assert.h"
 #include "lib/util/coding.h"
 #include "lib/util/logging.h"
@@ -37,6 +39,7 @@ asio::awaitable<TableCache::Opened> TableCache::find(uint64_t file_number, uint6
     co_return std::const_pointer_cast<sstable::TableReader>(cached);
   }
   std::optional<Oneshot<Opened>> wait;
+  std::shared_ptr<const void> opened_meanwhile;
   {
     std::lock_guard lock(pending_mu_);
     // The opener inserts into readers_ and clears pending_ under pending_mu_, so one of the two
@@ -44,11 +47,13 @@ asio::awaitable<TableCache::Opened> TableCache::find(uint64_t file_number, uint6
     if (auto it = pending_.find(file_number); it != pending_.end()) {
       wait.emplace();
       it->second.push_back(*wait);
-    } else if (auto cached = readers_.peek(key)) {
-      co_return std::const_pointer_cast<sstable::TableReader>(std::static_pointer_cast<const sstable::TableReader>(cached));
-    } else {
-      pending_.emplace(file_number, std::vector<Oneshot<Opened>>{});
+    } else if ((opened_meanwhile = readers_.peek(key)) == nullptr) {
+      pending_.emplace(file_number, std::vector<Oneshot<Opened>>{});  // this caller opens it
     }
+  }
+  if (opened_meanwhile) {
+    co_return std::const_pointer_cast<sstable::TableReader>(
+        std::static_pointer_cast<const sstable::TableReader>(std::move(opened_meanwhile)));
   }
   if (wait) {
     Opened r = co_await wait->wait();
