@@ -38,7 +38,8 @@ std::optional<SyncPolicy> parse_sync_policy(std::string_view s) {
 
 DBImpl::DBImpl(asio::any_io_executor executor, std::string path, Options options)
     : executor_(std::move(executor)), path_(std::move(path)), options_(options),
-      mutable_(MutableOptions::from(options_)) {}
+      mutable_(MutableOptions::from(options_)),
+      block_cache_(options.block_cache_bytes) {}
 
 DBImpl::~DBImpl() {
   bg_pool_.join();
@@ -49,6 +50,7 @@ sstable::TableOptions DBImpl::table_options() const {
   sstable::TableOptions t;
   t.block_size_bytes = options_.block_size_bytes;
   t.block_restart_interval = options_.block_restart_interval;
+  t.compression = options_.compression;
   std::lock_guard lock(mu_);
   t.bloom_bits_per_key = mutable_.bloom_bits_per_key;
   return t;
@@ -79,6 +81,7 @@ asio::awaitable<Result<std::unique_ptr<wal::WalWriter>>> DBImpl::new_wal(uint64_
 }
 
 asio::awaitable<Result<void>> DBImpl::open() {
+  STRATA_CO_TRY(validate_options(options_));
   std::string why;
   if (auto valid = mutable_.validate(/*strict=*/false, &why); !valid) {
     STRATA_LOG(error, "%s: invalid options: %s", path_.c_str(), why.c_str());
@@ -90,6 +93,8 @@ asio::awaitable<Result<void>> DBImpl::open() {
     owned_fs_ = io::make_default_file_system(executor_);
     fs_ = owned_fs_.get();
   }
+  table_cache_ = std::make_unique<TableCache>(*fs_, path_, static_cast<size_t>(options_.max_open_files),
+                                              &block_cache_, &read_stats_);
   auto exists = co_await fs_->exists(path_);
   if (!exists) co_return exists.error();
   if (!*exists) {
@@ -322,7 +327,7 @@ asio::awaitable<Result<void>> DBImpl::delete_obsolete_files() {
     auto parsed = parse_file_name(name);
     if (!parsed || parsed->kind != FileKind::table || live.contains(parsed->number)) continue;
     if (opening) STRATA_LOG(info, "%s: removing orphan SSTable %s", path_.c_str(), name.c_str());
-    forget_table(parsed->number);
+    table_cache_->evict(parsed->number);
     auto removed = co_await fs_->remove(io::join_path(path_, name));
     if (!removed && removed.error() != make_error_code(Errc::not_found)) {
       STRATA_LOG(warn, "cannot remove %s: %s", name.c_str(), removed.error().message().c_str());
@@ -367,10 +372,8 @@ asio::awaitable<Result<void>> DBImpl::close() {
     }
     co_await done.wait();
   }
-  {
-    std::lock_guard lock(table_mu_);
-    tables_.clear();
-  }
+  if (table_cache_) table_cache_->clear();
+  block_cache_.clear();
   wal_.reset();
   lock_.reset();
   {
@@ -425,12 +428,18 @@ DbStats DBImpl::stats() const {
   s.compaction_micros = compaction_micros_.load();
   s.compaction_dropped_entries = compaction_dropped_entries_.load();
   s.table_probes = table_probes_.load();
-  {
-    std::lock_guard lock(table_mu_);
-    for (const auto& [n, t] : tables_) {
-      s.block_reads += t->stats().data_blocks_read.load(std::memory_order_relaxed);
-      s.bloom_negatives += t->stats().bloom_negatives.load(std::memory_order_relaxed);
-    }
+  s.block_reads = read_stats_.data_blocks_read.load(std::memory_order_relaxed);
+  s.block_read_bytes = read_stats_.data_bytes_read.load(std::memory_order_relaxed);
+  s.bloom_checks = read_stats_.bloom_checks.load(std::memory_order_relaxed);
+  s.bloom_negatives = read_stats_.bloom_negatives.load(std::memory_order_relaxed);
+  s.block_cache_hits = read_stats_.block_cache_hits.load(std::memory_order_relaxed);
+  s.block_cache_misses = read_stats_.block_cache_misses.load(std::memory_order_relaxed);
+  s.block_cache_usage_bytes = block_cache_.usage();
+  s.block_cache_capacity_bytes = block_cache_.capacity();
+  if (table_cache_) {
+    s.table_cache_hits = table_cache_->hits();
+    s.table_cache_misses = table_cache_->misses();
+    s.open_tables = table_cache_->open_readers();
   }
   s.sync_policy = std::string(to_string(options_.sync));
   std::lock_guard lock(mu_);

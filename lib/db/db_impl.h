@@ -35,12 +35,15 @@
 #include <string>
 #include <vector>
 
+#include "lib/cache/lru_cache.h"
 #include "lib/compaction/compaction_job.h"
 #include "lib/compaction/compaction_picker.h"
 #include "lib/db/db.h"
 #include "lib/db/mutable_options.h"
+#include "lib/db/table_cache.h"
 #include "lib/io/file_system.h"
 #include "lib/memtable/memtable.h"
+#include "lib/sstable/read_stats.h"
 #include "lib/sstable/table_options.h"
 #include "lib/sstable/table_reader.h"
 #include "lib/util/async_mutex.h"
@@ -134,8 +137,6 @@ class DBImpl {
   // db_impl_read.cc: lookups and scans.
   std::shared_ptr<const SuperVersion> super_version() const;
   boost::asio::awaitable<Result<std::shared_ptr<sstable::TableReader>>> table(const FileMetaData& meta);
-  // Drops the cached reader of a deleted SSTable.
-  void forget_table(uint64_t number);
 
   const boost::asio::any_io_executor executor_;
   const std::string path_;
@@ -186,8 +187,11 @@ class DBImpl {
   Oneshot<bool> sync_loop_done_;
   bool sync_loop_started_ = false;
 
-  mutable std::mutex table_mu_;
-  std::map<uint64_t, std::shared_ptr<sstable::TableReader>> tables_;  // guarded by table_mu_
+  // Read caches (thread-safe). The block cache and the read counters outlive the table cache,
+  // whose readers point at them; the table cache is created in open() (it needs fs_).
+  cache::LruCache block_cache_;
+  sstable::ReadStats read_stats_;
+  std::unique_ptr<TableCache> table_cache_;
 
   // Statistics (relaxed atomics).
   mutable std::atomic<uint64_t> puts_{0}, deletes_{0}, gets_{0}, scans_{0}, bytes_user_{0}, bytes_wal_{0},

@@ -152,7 +152,7 @@ asio::awaitable<Result<void>> DBImpl::run_compaction_job(Compaction c) {
   ctx.open = [this](const FileMetaData& f) -> asio::awaitable<Result<std::unique_ptr<InternalIterator>>> {
     auto reader = co_await table(f);
     if (!reader) co_return reader.error();
-    co_return (*reader)->new_iterator();
+    co_return (*reader)->new_iterator(/*fill_cache=*/false);  // a compaction's reads would evict hot blocks
   };
   auto result = co_await run_compaction(c, std::move(ctx));
   if (!result) {

@@ -28,34 +28,11 @@ Snapshot DBImpl::snapshot() {
   return Snapshot(seq, std::move(pin));
 }
 
-// The reader of an SSTable, opened on first use and kept open (the LRU table cache is the next
-// engine issue). Concurrent first uses may open the file twice; one reader wins.
+// The reader of an SSTable, from the table cache (opened on first use, LRU of
+// Options::max_open_files readers).
 asio::awaitable<Result<std::shared_ptr<sstable::TableReader>>> DBImpl::table(const FileMetaData& meta) {
-  {
-    std::lock_guard lock(table_mu_);
-    auto it = tables_.find(meta.number);
-    if (it != tables_.end()) co_return it->second;
-  }
-  std::string path = table_file_name(path_, meta.number);
-  auto opened = co_await fs_->open(path, io::OpenOptions{.read_only = true});
-  if (!opened) {
-    STRATA_LOG(error, "cannot open SSTable %s: %s", path.c_str(), opened.error().message().c_str());
-    co_return opened.error();
-  }
-  std::shared_ptr<io::File> file = std::move(*opened);
-  auto reader = co_await sstable::TableReader::open(file, meta.file_size, sstable::TableReadOptions{});
-  if (!reader) {
-    STRATA_LOG(error, "cannot read SSTable %s: %s", path.c_str(), reader.error().message().c_str());
-    co_return reader.error();
-  }
-  std::lock_guard lock(table_mu_);
-  auto [it, inserted] = tables_.emplace(meta.number, *reader);
-  co_return it->second;
-}
-
-void DBImpl::forget_table(uint64_t number) {
-  std::lock_guard lock(table_mu_);
-  tables_.erase(number);
+  auto r = co_await table_cache_->find(meta.number, meta.file_size);
+  co_return r;
 }
 
 asio::awaitable<Result<std::optional<std::string>>> DBImpl::get(std::string key, ReadOptions options) {

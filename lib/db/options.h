@@ -10,7 +10,9 @@
 #include <string>
 #include <string_view>
 
+#include "lib/sstable/format.h"
 #include "lib/util/internal_key.h"
+#include "lib/util/result.h"
 
 namespace strata {
 
@@ -51,7 +53,16 @@ struct Options {
   // SSTable layout.
   size_t block_size_bytes = 4096;
   int block_restart_interval = 16;
-  int bloom_bits_per_key = 10;
+  int bloom_bits_per_key = 10;  // 0..64; 0 builds no filter
+  // Compression of the data blocks of new SSTables (each block records its own, so tables written
+  // with another setting stay readable). A block that does not shrink by 12.5% is stored raw.
+  sstable::Compression compression = sstable::Compression::none;
+
+  // Block cache: parsed data blocks of every SSTable, LRU, charged by their size (0 disables it).
+  // Settable at runtime through the cache (LruCache::set_capacity).
+  size_t block_cache_bytes = 32 << 20;
+  // Table cache: SSTable readers (one open file each) kept open, LRU.
+  int max_open_files = 1000;
 
   // Leveled compaction (the scheme of LevelDB and RocksDB's level style; see
   // lib/compaction/compaction_picker.h).
@@ -74,6 +85,15 @@ struct Options {
   size_t max_key_size_bytes = 64 << 10;
   size_t max_value_size_bytes = 64 << 20;
 };
+
+// Checks the ranges DB::open accepts: bloom_bits_per_key in [0, 64], block_size_bytes in
+// [256, 64 MiB], block_restart_interval >= 1, a known compression, max_open_files >= 16,
+// memtable_size_bytes >= 4 KiB, max_immutable_memtables >= 1. Errors: invalid_argument (the
+// reason is logged).
+Result<void> validate_options(const Options& options);
+
+// Parses "none" | "lz4" | "zstd"; nullopt otherwise.
+std::optional<sstable::Compression> parse_compression(std::string_view s);
 
 struct WriteOptions {
   // Overrides Options::sync for this write. In a group commit the strictest policy of the group

@@ -47,7 +47,19 @@ struct DbStats {
   uint64_t running_compactions = 0;
   uint64_t table_probes = 0;            // SSTables consulted by gets (bloom negatives included)
   uint64_t block_reads = 0;             // data blocks read from disk
+  uint64_t block_read_bytes = 0;        // their on-disk bytes
+  uint64_t bloom_checks = 0;            // table lookups that consulted a bloom filter
   uint64_t bloom_negatives = 0;         // table lookups the bloom filter avoided
+
+  // Caches (lib/cache). Block cache hits/misses count data-block lookups by gets and scans.
+  uint64_t block_cache_hits = 0;
+  uint64_t block_cache_misses = 0;
+  uint64_t block_cache_usage_bytes = 0;
+  uint64_t block_cache_capacity_bytes = 0;
+  uint64_t table_cache_hits = 0;        // lookups of an already open SSTable reader
+  uint64_t table_cache_misses = 0;      // ... that found none (and opened the file, or waited for
+                                        // a concurrent open of it)
+  uint64_t open_tables = 0;             // readers held by the table cache
 
   std::string sync_policy;
   bool read_only = false;               // after a failed write or sync
@@ -73,6 +85,16 @@ struct DbStats {
       if (l.size_bytes > 0) last = l.size_bytes;
     }
     return last == 0 ? 1.0 : static_cast<double>(total_sstable_size_bytes) / static_cast<double>(last);
+  }
+  // Fractions in [0, 1]; 0 when there was no lookup.
+  double block_cache_hit_rate() const { return ratio(block_cache_hits, block_cache_hits + block_cache_misses); }
+  double table_cache_hit_rate() const { return ratio(table_cache_hits, table_cache_hits + table_cache_misses); }
+  // Fraction of bloom checks that ruled the table out ("useful" in RocksDB's terms).
+  double bloom_negative_rate() const { return ratio(bloom_negatives, bloom_checks); }
+
+  // part / whole, 0 when whole is 0.
+  static double ratio(uint64_t part, uint64_t whole) {
+    return whole == 0 ? 0.0 : static_cast<double>(part) / static_cast<double>(whole);
   }
 };
 
