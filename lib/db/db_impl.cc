@@ -301,9 +301,9 @@ asio::awaitable<Result<DBImpl::WalEnd>> DBImpl::replay_wal(uint64_t number, std:
 // running job is writing: inputs of finished compactions once the last reader, iterator or job
 // holding their Version lets go, and tables left by a crash between writing a table and
 // committing it. Runs at open and after every flush and compaction.
-// The directory is listed BEFORE the live set is taken: a table created after the listing is not
-// seen, and one listed while still a pending output is either still pending or already named by
-// the installed Version when the live set is read.
+// Order matters: list the directory, then read the pending outputs, then the live Versions. A
+// table created after the listing is not seen; one listed is pending when the pending set is
+// read, or already named by an installed Version when the live set is read.
 asio::awaitable<Result<void>> DBImpl::delete_obsolete_files() {
   uint64_t log_number = versions_->log_number();
   auto wal_names = co_await fs_->list_dir(wal_dir_name(path_));
@@ -316,13 +316,17 @@ asio::awaitable<Result<void>> DBImpl::delete_obsolete_files() {
   }
   auto names = co_await fs_->list_dir(path_);
   if (!names) co_return names.error();
-  std::set<uint64_t> live = versions_->live_files();
+  // Pending outputs are read before the live files: a job releases its outputs only after the
+  // Version naming them is installed, so a file is always in at least one of the two sets.
+  std::set<uint64_t> live;
   bool opening = false;
   {
     std::lock_guard lock(mu_);
     opening = !opened_;
     live.insert(pending_outputs_.begin(), pending_outputs_.end());
   }
+  auto versions_live = versions_->live_files();
+  live.insert(versions_live.begin(), versions_live.end());
   for (const auto& name : *names) {
     auto parsed = parse_file_name(name);
     if (!parsed || parsed->kind != FileKind::table || live.contains(parsed->number)) continue;
