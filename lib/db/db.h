@@ -34,6 +34,7 @@
 #include "lib/db/iterator.h"
 #include "lib/db/options.h"
 #include "lib/db/stats.h"
+#include "lib/db/trace.h"
 #include "lib/memtable/write_batch.h"
 #include "lib/util/result.h"
 
@@ -93,6 +94,9 @@ class DB {
 
   // The value of `key`, or nullopt when it is absent or deleted.
   boost::asio::awaitable<Result<std::optional<std::string>>> get(std::string key, ReadOptions options = {});
+
+  // get(), recording where the lookup went (see trace.h). Same errors as get().
+  boost::asio::awaitable<Result<LookupTrace>> trace(std::string key, ReadOptions options = {});
 
   // An iterator over the state as of options.snapshot (or now), within the options' bounds and
   // prefix. Never fails here: after close() its moves fail with shutting_down. See iterator.h.

@@ -65,6 +65,7 @@ class DBImpl {
   boost::asio::awaitable<Result<std::optional<std::string>>> get(std::string key, ReadOptions options);
   boost::asio::awaitable<Result<std::vector<KeyValue>>> scan(std::string start, std::string end, size_t limit,
                                                              ReadOptions options);
+  boost::asio::awaitable<Result<LookupTrace>> trace(std::string key, ReadOptions options);
   std::unique_ptr<Iterator> new_iterator(ReadOptions options);
   Result<void> set_option(std::string_view name, std::string_view value, std::string* why);
   std::vector<OptionInfo> option_list() const;
@@ -136,6 +137,8 @@ class DBImpl {
 
   // db_impl_read.cc: lookups and scans.
   std::shared_ptr<const SuperVersion> super_version() const;
+  boost::asio::awaitable<Result<std::optional<std::string>>> lookup(std::string key, ReadOptions options,
+                                                                  LookupTrace* trace);
   boost::asio::awaitable<Result<std::shared_ptr<sstable::TableReader>>> table(const FileMetaData& meta);
 
   const boost::asio::any_io_executor executor_;

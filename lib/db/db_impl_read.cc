@@ -3,6 +3,7 @@
 #include "lib/db/db_impl.h"
 #include "lib/db/db_iterator.h"
 #include "lib/db/level_iterator.h"
+#include "lib/util/clock.h"
 #include "lib/util/logging.h"
 #include "lib/version/file_names.h"
 
@@ -37,21 +38,51 @@ asio::awaitable<Result<std::shared_ptr<sstable::TableReader>>> DBImpl::table(con
 
 asio::awaitable<Result<std::optional<std::string>>> DBImpl::get(std::string key, ReadOptions options) {
   gets_.fetch_add(1, std::memory_order_relaxed);
+  co_return co_await lookup(std::move(key), options, nullptr);
+}
+
+asio::awaitable<Result<LookupTrace>> DBImpl::trace(std::string key, ReadOptions options) {
+  uint64_t start = SystemClock::instance().now_micros();
+  LookupTrace t;
+  t.key = key;
+  auto v = co_await lookup(std::move(key), options, &t);
+  if (!v) co_return v.error();
+  t.found = v->has_value();
+  t.value = std::move(*v);
+  t.micros = SystemClock::instance().now_micros() - start;
+  co_return t;
+}
+
+// The point lookup behind get() and trace(); `trace` (may be null) records every step.
+asio::awaitable<Result<std::optional<std::string>>> DBImpl::lookup(std::string key, ReadOptions options,
+                                                                  LookupTrace* trace) {
   // Sequence first, then the SuperVersion: the SuperVersion then holds every write <= seq.
   SequenceNumber seq = options.snapshot.value_or(latest_sequence());
   auto sv = super_version();
   if (!sv) co_return make_error_code(Errc::shutting_down);
-  if (auto r = sv->mem->get(key, seq)) {
-    if (r->deleted) co_return std::optional<std::string>{};
-    co_return std::optional<std::string>(std::move(r->value));
-  }
-  for (const auto& imm : sv->imms) {
-    if (auto r = imm->get(key, seq)) {
+  if (trace != nullptr) trace->read_sequence = seq;
+  auto memtable_step = [&](std::string source, const std::optional<MemTable::LookupResult>& r) {
+    if (trace == nullptr) return;
+    trace->steps.push_back(LookupTrace::Step{
+        .source = std::move(source), .outcome = !r ? "absent" : (r->deleted ? "tombstone" : "found")});
+  };
+  {
+    auto r = sv->mem->get(key, seq);
+    memtable_step("memtable", r);
+    if (r) {
       if (r->deleted) co_return std::optional<std::string>{};
       co_return std::optional<std::string>(std::move(r->value));
     }
   }
-  std::string lookup = make_internal_key(key, seq, kValueTypeForSeek);
+  for (size_t i = 0; i < sv->imms.size(); ++i) {
+    auto r = sv->imms[i]->get(key, seq);
+    memtable_step("immutable memtable " + std::to_string(i + 1), r);
+    if (r) {
+      if (r->deleted) co_return std::optional<std::string>{};
+      co_return std::optional<std::string>(std::move(r->value));
+    }
+  }
+  std::string lookup_key = make_internal_key(key, seq, kValueTypeForSeek);
   // L0 files overlap and are ordered newest first: every one whose range covers the key is
   // consulted in that order. Deeper levels are disjoint: at most one file per level (binary
   // search). Either way the newest version at or below seq is found first.
@@ -68,14 +99,32 @@ asio::awaitable<Result<std::optional<std::string>>> DBImpl::get(std::string key,
       table_probes_.fetch_add(1, std::memory_order_relaxed);
       auto reader = co_await table(*f);
       if (!reader) co_return reader.error();
-      auto entry = co_await (*reader)->get(lookup);
+      sstable::GetTrace gt;
+      auto entry = co_await (*reader)->get(lookup_key, trace != nullptr ? &gt : nullptr);
       if (!entry) co_return entry.error();
-      if (!*entry) continue;
       ParsedInternalKey parsed;
-      if (!parse_internal_key((*entry)->internal_key, &parsed)) {
+      if (*entry && !parse_internal_key((*entry)->internal_key, &parsed)) {
         STRATA_LOG(error, "SSTable %06llu: malformed internal key", static_cast<unsigned long long>(f->number));
         co_return make_error_code(Errc::corruption);
       }
+      if (trace != nullptr) {
+        char name[32];
+        snprintf(name, sizeof name, "L%d %06llu.sst", level, static_cast<unsigned long long>(f->number));
+        std::string outcome = gt.bloom_negative ? "bloom_negative"
+                              : !*entry          ? "absent"
+                              : parsed.type == ValueType::deletion ? "tombstone"
+                                                                   : "found";
+        trace->steps.push_back(LookupTrace::Step{.source = name,
+                                                 .level = level,
+                                                 .file_number = f->number,
+                                                 .outcome = std::move(outcome),
+                                                 .bloom_checked = gt.bloom_checked,
+                                                 .block_cache_hits = gt.cache_hits(),
+                                                 .blocks_read = gt.blocks_read(),
+                                                 .bytes_read = gt.bytes_read()});
+        if (*entry) trace->found_sequence = parsed.sequence;
+      }
+      if (!*entry) continue;
       if (parsed.type == ValueType::deletion) co_return std::optional<std::string>{};
       co_return std::optional<std::string>(std::move((*entry)->value));
     }
@@ -144,6 +193,27 @@ asio::awaitable<Result<std::vector<KeyValue>>> DBImpl::scan(std::string start, s
     if (limit != 0 && out.size() >= limit) break;
   }
   co_return out;
+}
+
+uint64_t LookupTrace::sstables_consulted() const {
+  uint64_t n = 0;
+  for (const auto& s : steps) n += s.level >= 0 ? 1 : 0;
+  return n;
+}
+uint64_t LookupTrace::bloom_negatives() const {
+  uint64_t n = 0;
+  for (const auto& s : steps) n += s.outcome == "bloom_negative" ? 1 : 0;
+  return n;
+}
+uint64_t LookupTrace::block_cache_hits() const {
+  uint64_t n = 0;
+  for (const auto& s : steps) n += s.block_cache_hits;
+  return n;
+}
+uint64_t LookupTrace::blocks_read() const {
+  uint64_t n = 0;
+  for (const auto& s : steps) n += s.blocks_read;
+  return n;
 }
 
 }  // namespace strata
