@@ -76,7 +76,8 @@ struct FailPlan {
 // What crash() does with the bytes written since a file's last successful sync.
 enum class CrashMode {
   drop,    // lost: the file is exactly its durable image (size included)
-  garble,  // the file keeps its current size; every unsynced byte becomes a random byte
+  garble,  // the file keeps its size (the larger of durable and current); every unsynced byte
+           // becomes a random byte
   tear,    // a random prefix of each unsynced range survives intact, the rest is lost; the file
            // ends where the last surviving byte past the durable size ends
 };

@@ -1,10 +1,12 @@
 // Fuzz target: the WAL reader on arbitrary bytes as one log segment (log number 7, as the corpus
-// generator writes it). Reads every record, then, after the stop, looks for a valid fragment
+// generator writes it). Each input runs twice: as given, and with every fragment CRC it can find
+// recomputed (checksum_fixup.h), so that record assembly sees mutated headers and payloads. Reads every record, then, after the stop, looks for a valid fragment
 // past it (what recovery does to tell a torn tail from corruption).
 // Checks: no crash or out-of-bounds read (ASan); returned payloads fit in the input; the stop and
 // the truncation offset lie inside the file; a valid fragment found after the stop lies past it.
 #include "lib/io/mem_file_system.h"
 #include "lib/wal/wal_reader.h"
+#include "tests/fuzz/checksum_fixup.h"
 #include "tests/fuzz/fuzz_util.h"
 #include "tests/test_util.h"
 
@@ -48,6 +50,10 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  strata::testing::run(read_log(std::string(fuzz::as_view(data, size))));
+  std::string raw(fuzz::as_view(data, size));
+  std::string fixed = raw;
+  fuzz::fix_wal_crcs(&fixed);
+  strata::testing::run(read_log(std::move(raw)));
+  if (fixed != std::string_view(fuzz::as_view(data, size))) strata::testing::run(read_log(std::move(fixed)));
   return 0;
 }
