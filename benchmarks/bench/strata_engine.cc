@@ -1,0 +1,259 @@
+#include "benchmarks/bench/strata_engine.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <sstream>
+#include <stdexcept>
+
+#include "lib/db/db.h"
+#include "lib/sstable/format.h"
+
+namespace strata::bench {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// Compile-time detection so that the bench builds before and after the block cache branch is
+// merged; see the MERGE POINT comment in strata_engine.h.
+template <class O>
+std::string apply_cache_and_compression_impl(O& o, size_t cache_bytes, Compression compression, bool* equivalent) {
+  std::ostringstream s;
+  *equivalent = true;
+  if constexpr (requires { o.block_cache_bytes = cache_bytes; }) {
+    o.block_cache_bytes = cache_bytes;
+    s << "block_cache_bytes=" << cache_bytes;
+  } else {
+    s << "block_cache=NONE (this build's strata::Options has no block_cache_bytes)";
+    *equivalent = *equivalent && cache_bytes == 0;
+  }
+  sstable::Compression c = sstable::Compression::none;
+  if (compression == Compression::lz4) c = sstable::Compression::lz4;
+  if (compression == Compression::zstd) c = sstable::Compression::zstd;
+  if constexpr (requires { o.compression = c; }) {
+    o.compression = c;
+    s << " compression=" << sstable::to_string(c);
+    if (compression == Compression::snappy) *equivalent = false;
+  } else {
+    s << " compression=none (this build's strata::Options has no compression)";
+    if (compression != Compression::none) *equivalent = false;
+  }
+  return s.str();
+}
+
+class StrataEngine final : public Engine {
+ public:
+  explicit StrataEngine(EngineConfig config) : config_(std::move(config)), pool_(config_.threads) {
+    options_.sync = SyncPolicy::none;
+    options_.memtable_size_bytes = config_.write_buffer_bytes;
+    options_.block_size_bytes = config_.block_size_bytes;
+    options_.bloom_bits_per_key = config_.bloom_bits_per_key;
+    cache_and_compression_ =
+        apply_cache_and_compression(options_, config_.cache_bytes, config_.compression, &equivalent_);
+  }
+  ~StrataEngine() override {
+    close();
+    pool_.join();
+  }
+
+  std::string name() const override { return "strata"; }
+
+  int default_workers() const override { return config_.concurrency; }
+
+  std::string describe() const override {
+    std::ostringstream s;
+    s << "strata: memtable_size_bytes=" << options_.memtable_size_bytes << " block_size_bytes=" << options_.block_size_bytes
+      << " bloom_bits_per_key=" << options_.bloom_bits_per_key << " " << cache_and_compression_
+      << (equivalent_ ? "" : " [NOT EQUIVALENT to the peers' cache/compression]")
+      << " writes: SyncPolicy::none (fillsync: SyncPolicy::always, group commit)"
+      << " pool_threads=" << config_.threads << " coroutines=" << config_.concurrency
+      << " max_immutable_memtables=" << options_.max_immutable_memtables;
+    return s.str();
+  }
+
+  std::string open(bool fresh) override {
+    close();
+    if (fresh) {
+      std::error_code ec;
+      std::filesystem::remove_all(config_.dir, ec);
+      if (ec) return "remove " + config_.dir + ": " + ec.message();
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(config_.dir, ec);
+    if (ec) return "create " + config_.dir + ": " + ec.message();
+    auto opened = block_on(open_db());
+    if (!opened) return "DB::open: " + opened.error().message();
+    db_ = std::move(*opened);
+    return {};
+  }
+
+  void close() override {
+    if (db_ == nullptr) return;
+    auto closed = block_on(db_->close());
+    if (!closed) std::fprintf(stderr, "strata-bench: strata close: %s\n", closed.error().message().c_str());
+    db_.reset();
+  }
+
+  // Strata's flush() turns the memtable immutable and waits until every immutable memtable is
+  // an SSTable. This build has no compaction, so there is nothing else to wait for.
+  std::string settle() override {
+    auto start = Clock::now();
+    auto flushed = block_on(db_->flush());
+    double secs = std::chrono::duration<double>(Clock::now() - start).count();
+    std::ostringstream s;
+    if (!flushed) s << "flush failed: " << flushed.error().message();
+    else s << "co_await DB::flush() (" << secs << " s); no compaction to wait for in this build";
+    return s.str();
+  }
+
+  std::string stats() override {
+    DbStats st = db_->stats();
+    std::ostringstream s;
+    s << "sstables=" << st.sstable_count << " levels:";
+    for (const auto& l : st.levels) s << " L" << l.level << "=" << l.file_count;
+    s << " flushes=" << st.flushes << " wal_syncs=" << st.wal_syncs << " write_groups=" << st.write_groups
+      << " stall_ms=" << st.stall_micros / 1000 << " block_reads=" << st.block_reads
+      << " bloom_negatives=" << st.bloom_negatives << " write_amplification=" << st.write_amplification();
+    return s.str();
+  }
+
+  Measurement run(const Job& job) override;
+
+ private:
+  struct Shared {
+    const Job* job = nullptr;
+    std::atomic<uint64_t> next{0};
+    std::atomic<int> running{0};
+    std::atomic<bool> readers_done{false};
+    std::promise<void> all_done;
+    std::promise<void> writer_done;
+  };
+
+  template <class T>
+  T block_on(asio::awaitable<T> aw) {
+    std::promise<T> p;
+    asio::co_spawn(pool_, std::move(aw), [&p](std::exception_ptr e, T v) {
+      if (e) p.set_exception(e); else p.set_value(std::move(v));
+    });
+    return p.get_future().get();
+  }
+
+  asio::awaitable<Result<std::unique_ptr<DB>>> open_db() {
+    auto ex = co_await asio::this_coro::executor;
+    co_return co_await DB::open(ex, config_.dir, options_);
+  }
+
+  // Runs on: the pool. Lives until the shared counter passes job.ops; *shared and *st outlive it
+  // (run() waits for all_done).
+  asio::awaitable<void> worker(Shared* shared, WorkerState* st);
+  // Runs on: the pool. readwhilewriting's writer: puts until readers_done.
+  asio::awaitable<void> writer(Shared* shared, WorkerState* st);
+
+  EngineConfig config_;
+  asio::thread_pool pool_;
+  Options options_;
+  std::string cache_and_compression_;
+  bool equivalent_ = true;
+  std::unique_ptr<DB> db_;
+};
+
+asio::awaitable<void> StrataEngine::worker(Shared* shared, WorkerState* st) {
+  const Job& job = *shared->job;
+  const OpKind op = job.spec.op();
+  WriteOptions wo;
+  wo.sync = job.spec.sync() ? SyncPolicy::always : SyncPolicy::none;
+  for (uint64_t i = shared->next.fetch_add(1, std::memory_order_relaxed); i < job.ops;
+       i = shared->next.fetch_add(1, std::memory_order_relaxed)) {
+    st->keys.make(job.spec.workload, i, &st->key);
+    auto t0 = Clock::now();
+    switch (op) {
+      case OpKind::put: {
+        std::string_view v = st->values.next();
+        auto r = co_await db_->put(st->key, std::string(v), wo);
+        if (!r) ++st->errors;
+        break;
+      }
+      case OpKind::get: {
+        auto r = co_await db_->get(st->key);
+        if (!r) ++st->errors;
+        else if (r->has_value()) ++st->found;
+        break;
+      }
+      case OpKind::seek: {
+        auto r = co_await db_->scan(st->key, std::string(), kSeekEntries);
+        if (!r) ++st->errors;
+        else st->found += r->size();
+        break;
+      }
+    }
+    auto t1 = Clock::now();
+    st->latency.record(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count()));
+    ++st->ops;
+    if (job.progress != nullptr && (i & 255) == 0) job.progress->store(i, std::memory_order_relaxed);
+  }
+  if (shared->running.fetch_sub(1, std::memory_order_acq_rel) == 1) shared->all_done.set_value();
+}
+
+asio::awaitable<void> StrataEngine::writer(Shared* shared, WorkerState* st) {
+  WriteOptions wo;
+  wo.sync = SyncPolicy::none;
+  while (!shared->readers_done.load(std::memory_order_acquire)) {
+    st->keys.make_random(&st->key);
+    std::string_view v = st->values.next();
+    auto r = co_await db_->put(st->key, std::string(v), wo);
+    if (!r) ++st->errors;
+    ++st->ops;
+  }
+  shared->writer_done.set_value();
+}
+
+Measurement StrataEngine::run(const Job& job) {
+  Shared shared;
+  shared.job = &job;
+  shared.running = job.workers;
+  std::vector<WorkerState> states;
+  states.reserve(job.workers + 1);
+  for (int w = 0; w <= job.workers; ++w) states.emplace_back(job, w);
+  const bool with_writer = job.spec.workload == Workload::readwhilewriting;
+
+  double cpu0 = process_cpu_seconds();
+  auto start = Clock::now();
+  if (with_writer) asio::co_spawn(pool_, writer(&shared, &states[job.workers]), asio::detached);
+  for (int w = 0; w < job.workers; ++w) asio::co_spawn(pool_, worker(&shared, &states[w]), asio::detached);
+  shared.all_done.get_future().get();
+  auto end = Clock::now();
+  shared.readers_done.store(true, std::memory_order_release);
+  if (with_writer) shared.writer_done.get_future().get();
+  double cpu1 = process_cpu_seconds();
+
+  Measurement m;
+  m.ops = job.ops;
+  m.seconds = std::chrono::duration<double>(end - start).count();
+  m.cpu_seconds = cpu1 - cpu0;
+  for (int w = 0; w < job.workers; ++w) states[w].merge_into(&m);
+  m.background_writes = states[job.workers].ops;
+  m.errors += states[job.workers].errors;
+  return m;
+}
+
+}  // namespace
+
+std::string apply_cache_and_compression(Options& options, size_t cache_bytes, Compression compression,
+                                        bool* equivalent) {
+  return apply_cache_and_compression_impl(options, cache_bytes, compression, equivalent);
+}
+
+std::unique_ptr<Engine> make_strata_engine(const EngineConfig& config) {
+  return std::make_unique<StrataEngine>(config);
+}
+
+}  // namespace strata::bench
