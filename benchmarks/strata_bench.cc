@@ -232,7 +232,9 @@ int main(int argc, char** argv) {
         std::fprintf(text, "# %s settle: %s\n", engine->name().c_str(), engine->settle().c_str());
         dirty = false;
       };
-      auto run_job = [&](const BenchmarkSpec& spec, uint64_t ops) {
+      // Every benchmark of a round draws its own keys (db_bench gives each benchmark's threads
+      // fresh seeds): readrandom must not replay the exact keys fillrandom wrote.
+      auto run_job = [&](const BenchmarkSpec& spec, uint64_t ops, uint64_t stream) {
         std::atomic<uint64_t> progress{0};
         Job job;
         job.spec = spec;
@@ -242,13 +244,14 @@ int main(int argc, char** argv) {
                                                           : engine->default_workers();
         job.key_size = flags.key_size;
         job.value_size = flags.value_size;
-        job.seed = flags.seed + static_cast<uint64_t>(round);
+        job.seed = flags.seed + static_cast<uint64_t>(round) * 1000 + stream;
         job.values = &values;
         job.progress = &progress;
         ProgressLine line(engine->name() + " " + spec.label, ops, &progress);
         return engine->run(job);
       };
-      for (const auto& spec : specs) {
+      for (size_t index = 0; index < specs.size(); ++index) {
+        const BenchmarkSpec& spec = specs[index];
         if (spec.fresh_db() || !is_open) {
           bool fresh = spec.fresh_db() || !flags.use_existing;
           if (std::string err = engine->open(fresh); !err.empty()) {
@@ -262,14 +265,14 @@ int main(int argc, char** argv) {
           std::fprintf(text, "# %s: unmeasured fillrandom of %llu keys first\n", engine->name().c_str(),
                        static_cast<unsigned long long>(flags.num));
           std::fflush(text);
-          auto pre = run_job(*parse_benchmark("fillrandom"), flags.num);
+          auto pre = run_job(*parse_benchmark("fillrandom"), flags.num, 999);
           total_errors += pre.errors;
           filled = true;
           dirty = true;
         }
         if (spec.op() != OpKind::put && dirty) settle();
         uint64_t ops = spec.workload == Workload::fillsync ? flags.sync_num : flags.num;
-        Measurement m = run_job(spec, ops);
+        Measurement m = run_job(spec, ops, index + 1);
         if (spec.op() == OpKind::put || spec.workload == Workload::readwhilewriting) dirty = true;
         if (spec.workload == Workload::fillseq || spec.workload == Workload::fillrandom) filled = true;
         if (spec.workload == Workload::fillsync) filled = false;
