@@ -54,6 +54,7 @@ struct Flags {
   uint64_t seed = 301;
   std::string compression = "none";
   size_t cache_mb = 32;
+  double write_rate_mb = 2;
   EngineConfig engine;
 };
 
@@ -120,6 +121,8 @@ bool parse_flags(int argc, char** argv, Flags* f, int* exit_code) {
       "key-size", po::value(&f->key_size)->default_value(16), "key bytes (>= 8)")(
       "value-size", po::value(&f->value_size)->default_value(100), "value bytes (about 2x compressible)")(
       "compression", po::value(&f->compression)->default_value("none"), "none|snappy|lz4|zstd (where supported)")(
+      "write-rate-mb", po::value(&f->write_rate_mb)->default_value(2),
+      "readwhilewriting: the writer's MiB/s of keys+values (0: unlimited; 2 as in RocksDB's benchmark.sh)")(
       "cache-mb", po::value(&f->cache_mb)->default_value(32), "block cache MiB for every engine")(
       "db", po::value(&f->engine.dir)->default_value("/tmp/strata-bench"), "root directory; one subdirectory per engine")(
       "use-existing", po::bool_switch(&f->use_existing), "do not wipe or pre-fill the DBs: read what a previous run left")(
@@ -246,6 +249,8 @@ int main(int argc, char** argv) {
         job.value_size = flags.value_size;
         job.seed = flags.seed + static_cast<uint64_t>(round) * 1000 + stream;
         job.values = &values;
+        job.writer_puts_per_sec =
+            flags.write_rate_mb * 1048576.0 / static_cast<double>(flags.key_size + flags.value_size);
         job.progress = &progress;
         ProgressLine line(engine->name() + " " + spec.label, ops, &progress);
         return engine->run(job);

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -50,6 +51,9 @@ struct Job {
   size_t value_size = 100;
   uint64_t seed = 301;
   const ValueBuffer* values = nullptr;
+  // readwhilewriting: the extra writer's pace in puts per second (0: as fast as it can). The
+  // default, 2 MiB/s of keys and values, is RocksDB's tools/benchmark.sh readwhilewriting.
+  double writer_puts_per_sec = 0;
   // Operations completed so far, for the progress line (updated by the workers, relaxed).
   std::atomic<uint64_t>* progress = nullptr;
 };
@@ -85,6 +89,14 @@ struct WorkerState {
     m->errors += errors;
   }
 };
+
+// When the n-th put (0-based) of a paced writer may start: start + n / rate.
+inline std::chrono::steady_clock::time_point pace_deadline(std::chrono::steady_clock::time_point start,
+                                                           double puts_per_sec, uint64_t n) {
+  if (puts_per_sec <= 0) return start;
+  auto offset = std::chrono::duration<double>(static_cast<double>(n) / puts_per_sec);
+  return start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(offset);
+}
 
 class Engine {
  public:

@@ -2,7 +2,8 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/post.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -12,6 +13,7 @@
 #include <future>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "lib/db/db.h"
 #include "lib/sstable/format.h"
@@ -155,7 +157,8 @@ class StrataEngine final : public Engine {
   // Runs on: the pool. Lives until the shared counter passes job.ops; *shared and *st outlive it
   // (run() waits for all_done).
   asio::awaitable<void> worker(Shared* shared, WorkerState* st);
-  // Runs on: the pool. readwhilewriting's writer: puts until readers_done.
+  // Runs on: a single-thread io_context of its own (run() starts and joins it).
+  // readwhilewriting's writer: paced puts until readers_done.
   asio::awaitable<void> writer(Shared* shared, WorkerState* st);
 
   EngineConfig config_;
@@ -206,7 +209,16 @@ asio::awaitable<void> StrataEngine::worker(Shared* shared, WorkerState* st) {
 asio::awaitable<void> StrataEngine::writer(Shared* shared, WorkerState* st) {
   WriteOptions wo;
   wo.sync = SyncPolicy::none;
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  auto start = Clock::now();
   while (!shared->readers_done.load(std::memory_order_acquire)) {
+    auto deadline = pace_deadline(start, shared->job->writer_puts_per_sec, st->ops);
+    if (Clock::now() < deadline) {
+      // Short waits so that the writer notices readers_done within a millisecond.
+      timer.expires_at(std::min(deadline, Clock::now() + std::chrono::milliseconds(1)));
+      co_await timer.async_wait(asio::use_awaitable);
+      continue;
+    }
     st->keys.make_random(&st->key);
     std::string_view v = st->values.next();
     auto r = co_await db_->put(st->key, std::string(v), wo);
@@ -227,12 +239,22 @@ Measurement StrataEngine::run(const Job& job) {
 
   double cpu0 = process_cpu_seconds();
   auto start = Clock::now();
-  if (with_writer) asio::co_spawn(pool_, writer(&shared, &states[job.workers]), asio::detached);
+  // The writer runs on a thread of its own, like the peers' writer thread, so that the OS
+  // scheduler (not the pool's round robin among 64 reader coroutines) gives it its share of CPU.
+  asio::io_context writer_io;
+  std::thread writer_thread;
+  if (with_writer) {
+    asio::co_spawn(writer_io, writer(&shared, &states[job.workers]), asio::detached);
+    writer_thread = std::thread([&writer_io] { writer_io.run(); });
+  }
   for (int w = 0; w < job.workers; ++w) asio::co_spawn(pool_, worker(&shared, &states[w]), asio::detached);
   shared.all_done.get_future().get();
   auto end = Clock::now();
   shared.readers_done.store(true, std::memory_order_release);
-  if (with_writer) shared.writer_done.get_future().get();
+  if (with_writer) {
+    shared.writer_done.get_future().get();
+    writer_thread.join();
+  }
   double cpu1 = process_cpu_seconds();
 
   Measurement m;

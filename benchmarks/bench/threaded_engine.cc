@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -56,10 +57,17 @@ Measurement ThreadedEngine::run(const Job& job) {
       if (job.progress != nullptr && (i & 255) == 0) job.progress->store(i, std::memory_order_relaxed);
     }
   };
-  // readwhilewriting's extra writer: random puts, not synced, until the readers are done.
+  // readwhilewriting's extra writer: random puts, not synced, paced, until the readers are done.
   auto writer = [&](WorkerState& st) {
     while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
+    auto start = Clock::now();
     while (!readers_done.load(std::memory_order_acquire)) {
+      auto deadline = pace_deadline(start, job.writer_puts_per_sec, st.ops);
+      if (Clock::now() < deadline) {
+        // Short sleeps so that the writer notices readers_done within a millisecond.
+        std::this_thread::sleep_until(std::min(deadline, Clock::now() + std::chrono::milliseconds(1)));
+        continue;
+      }
       st.keys.make_random(&st.key);
       if (!put(st.key, st.values.next(), false)) ++st.errors;
       ++st.ops;
