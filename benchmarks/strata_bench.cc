@@ -277,7 +277,9 @@ int main(int argc, char** argv) {
         }
         if (spec.op() != OpKind::put && dirty) settle();
         uint64_t ops = spec.workload == Workload::fillsync ? flags.sync_num : flags.num;
-        Measurement m = run_job(spec, ops, index + 1);
+        // The stream depends on the workload too, so that a --use-existing readrandom does not
+        // replay the keys of a fillrandom that had the same list position in an earlier run.
+        Measurement m = run_job(spec, ops, index + 1 + 100 * static_cast<uint64_t>(spec.workload));
         if (spec.op() == OpKind::put || spec.workload == Workload::readwhilewriting) dirty = true;
         if (spec.workload == Workload::fillseq || spec.workload == Workload::fillrandom) filled = true;
         if (spec.workload == Workload::fillsync) filled = false;
@@ -286,10 +288,11 @@ int main(int argc, char** argv) {
         runs[{engine->name(), spec.label}].push_back(rec);
         if (flags.json) std::printf("%s\n", to_json(rec).c_str());
         std::fprintf(text, "%s\n", to_text(rec).c_str());
+        std::fprintf(text, "# %s stats after %s: %s\n", engine->name().c_str(), spec.label.c_str(),
+                     engine->stats().c_str());
         std::fflush(stdout);
         std::fflush(text);
       }
-      std::fprintf(text, "# %s stats: %s\n", engine->name().c_str(), engine->stats().c_str());
       engine->close();
     }
   }

@@ -1,7 +1,7 @@
 #include "benchmarks/bench/workload.h"
 
+#include <algorithm>
 #include <charconv>
-#include <cstdio>
 
 namespace strata::bench {
 
@@ -88,13 +88,16 @@ bool parse_benchmark_list(std::string_view list, std::vector<BenchmarkSpec>* out
 }
 
 void KeyMaker::format(uint64_t k, std::string* key) const {
-  char digits[24];
-  int n = std::snprintf(digits, sizeof digits, "%llu", static_cast<unsigned long long>(k));
+  // Decimal digits from the right, zero-padded; a hand loop rather than snprintf, which cost
+  // ~1.5% of a 0.6 us lookup in a profile. A key size under 20 keeps the low digits (main()
+  // rejects a key space that would repeat).
   key->assign(key_size_, '0');
-  // Keys longer than 20 digits get the digits at the end; shorter key sizes keep the low digits
-  // (a key space of more than 10^key_size keys would repeat; main() rejects it).
-  size_t take = std::min<size_t>(static_cast<size_t>(n), key_size_);
-  key->replace(key_size_ - take, take, digits + (n - take), take);
+  char* p = key->data() + key_size_;
+  char* begin = key->data();
+  while (k != 0 && p != begin) {
+    *--p = static_cast<char>('0' + k % 10);
+    k /= 10;
+  }
 }
 
 void KeyMaker::make(Workload w, uint64_t i, std::string* key) {
