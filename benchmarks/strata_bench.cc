@@ -8,7 +8,8 @@
 // Each --repeat round runs every engine through the whole benchmark list in order, on one DB
 // per engine (db_bench style: fill* start a fresh DB, the others use the DB as the previous
 // benchmarks left it; a read benchmark on a DB not yet filled with --num keys first runs an
-// unmeasured fillrandom). Before every read benchmark that follows writes, each engine settles:
+// unmeasured fillrandom). Before every benchmark, sync() writes back the page cache (untimed);
+// each engine's directory is deleted when its round ends. Before every read benchmark that follows writes, each engine settles:
 // memtable flushed and no compaction pending or running (Engine::settle). The results are the
 // median of the rounds for each (engine, benchmark), with a summary table of Strata against the
 // best peer. Workloads and key/value shapes: bench/workload.h; engines: bench/engine.h; output
@@ -284,6 +285,9 @@ int main(int argc, char** argv) {
           dirty = true;
         }
         if (spec.op() != OpKind::put && dirty) settle();
+        // Untimed: write back every dirty page first, so that no benchmark pays for the kernel
+        // writing back what an earlier benchmark or engine left in the page cache.
+        ::sync();
         uint64_t ops = spec.workload == Workload::fillsync ? flags.sync_num : flags.num;
         // The stream depends on the workload too, so that a --use-existing readrandom does not
         // replay the keys of a fillrandom that had the same list position in an earlier run.
@@ -302,6 +306,11 @@ int main(int argc, char** argv) {
         std::fflush(text);
       }
       engine->close();
+      if (!flags.keep_db) {
+        // Deleting the files drops their page cache before the next engine runs.
+        std::error_code ec;
+        std::filesystem::remove_all(flags.engine.dir + "/" + engine->name(), ec);
+      }
     }
   }
 

@@ -111,9 +111,9 @@ std::string summary_table(const std::vector<RunRecord>& medians, const std::vect
   };
   std::ostringstream s;
   s << "| benchmark |";
-  for (const auto& e : engines) s << " " << e << " ops/s | " << e << " p99 us |";
+  for (const auto& e : engines) s << " " << e << " ops/s | p99 us | cpu us/op |";
   s << " strata / best peer |\n| --- |";
-  for (size_t i = 0; i < engines.size(); ++i) s << " ---: | ---: |";
+  for (size_t i = 0; i < engines.size(); ++i) s << " ---: | ---: | ---: |";
   s << " ---: |\n";
   for (const auto& b : benchmarks) {
     s << "| " << b << " |";
@@ -121,12 +121,13 @@ std::string summary_table(const std::vector<RunRecord>& medians, const std::vect
     for (const auto& e : engines) {
       const RunRecord* r = find(e, b);
       if (r == nullptr) {
-        s << " - | - |";
+        s << " - | - | - |";
         continue;
       }
-      char p99[32];
+      char p99[32], cpu[32];
       std::snprintf(p99, sizeof p99, "%.1f", r->p99_us);
-      s << " " << with_commas(r->ops_per_sec) << " | " << p99 << " |";
+      std::snprintf(cpu, sizeof cpu, "%.2f", r->cpu_us_per_op);
+      s << " " << with_commas(r->ops_per_sec) << " | " << p99 << " | " << cpu << " |";
       if (e != "strata") best_peer = std::max(best_peer, r->ops_per_sec);
     }
     const RunRecord* strata = find("strata", b);

@@ -38,7 +38,7 @@ std::string to_json(const RunRecord& r);
 std::string to_text(const RunRecord& r);
 
 // The summary table (markdown, so that it pastes into RESULTS.md): one row per benchmark, one
-// ops/s column per engine, then Strata's ratio to the best other engine on that row.
+// ops/s, p99 and CPU-per-operation column per engine, then Strata's ratio to the best other engine on that row.
 // `medians` holds one record per (engine, benchmark); engines and benchmarks give the order.
 std::string summary_table(const std::vector<RunRecord>& medians, const std::vector<std::string>& engines,
                           const std::vector<std::string>& benchmarks);

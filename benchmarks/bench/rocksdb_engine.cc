@@ -103,6 +103,12 @@ class RocksDbEngine final : public ThreadedEngine {
     uint64_t bytes = 0;
     db_->GetIntProperty(rocksdb::DB::Properties::kTotalSstFilesSize, &bytes);
     s << " sst_bytes=" << bytes;
+    // "Cumulative stall: 00:00:1.234 H:M:S, 12.3 percent" from the DB stats text.
+    std::string text;
+    if (db_->GetProperty("rocksdb.stats", &text)) {
+      auto at = text.find("Cumulative stall:");
+      if (at != std::string::npos) s << " [" << text.substr(at, text.find('\n', at) - at) << "]";
+    }
     return s.str();
   }
 
