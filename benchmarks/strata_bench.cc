@@ -127,7 +127,7 @@ bool parse_flags(int argc, char** argv, Flags* f, int* exit_code) {
       "readwhilewriting: the writer's MiB/s of keys+values (0: unlimited; 2 as in RocksDB's benchmark.sh)")(
       "cache-mb", po::value(&f->cache_mb)->default_value(32), "block cache MiB for every engine")(
       "db", po::value(&f->engine.dir)->default_value("/tmp/strata-bench"), "root directory; one subdirectory per engine")(
-      "use-existing", po::bool_switch(&f->use_existing), "do not wipe or pre-fill the DBs: read what a previous run left")(
+      "use-existing", po::bool_switch(&f->use_existing), "do not wipe, pre-fill or delete the DBs: read what a previous --keep-db run left")(
       "keep-db", po::bool_switch(&f->keep_db), "keep the DB directories at exit")(
       "seed", po::value(&f->seed)->default_value(301), "seed of keys and values")(
       "json", po::bool_switch(&f->json), "one JSON object per line on stdout (text on stderr)");
@@ -306,7 +306,7 @@ int main(int argc, char** argv) {
         std::fflush(text);
       }
       engine->close();
-      if (!flags.keep_db) {
+      if (!flags.keep_db && !flags.use_existing) {
         // Deleting the files drops their page cache before the next engine runs.
         std::error_code ec;
         std::filesystem::remove_all(flags.engine.dir + "/" + engine->name(), ec);
@@ -333,7 +333,7 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   std::fflush(text);
   engines.clear();
-  if (!flags.keep_db) {
+  if (!flags.keep_db && !flags.use_existing) {
     std::error_code ec;
     for (const auto& name : engine_names) std::filesystem::remove_all(flags.engine.dir + "/" + name, ec);
   }
