@@ -2,6 +2,12 @@
 // threads, serves the HTTP API (docs/http_api.md) on --listen, and shuts down cleanly on SIGINT or
 // SIGTERM: stop accepting, finish in-flight requests, close the DB (syncs the WAL), exit 0.
 //
+// Cluster mode (--peers 1=HOST:PORT,2=HOST:PORT,...): the node is a Raft member (--node-id N)
+// replicating the DB (lib/replication/node.h) over the peer transport (net/peer) on
+// --peer-listen (default: its own entry in --peers). --join URL starts a node that is not in the
+// initial configuration: it asks the cluster at URL (following leader hints) to add it, as a
+// learner first; --peers must then list the current members (and may list this node).
+//
 // Prints exactly one line to stdout once it accepts connections:
 //   strata-server listening on HOST:PORT
 // (scripts and tests wait for it; with --listen HOST:0 it names the port the kernel chose).
@@ -16,12 +22,22 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <thread>
 #include <vector>
 
+#include <curl/curl.h>
+
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
 #include "lib/db/db.h"
+#include "lib/io/default_file_system.h"
+#include "lib/replication/node.h"
 #include "lib/util/logging.h"
+#include "net/peer/peer_transport.h"
 #include "net/http/router.h"
 #include "net/http/server.h"
 
@@ -41,6 +57,16 @@ struct Config {
   unsigned threads = 1;
   size_t max_body_bytes = 16 << 20;
   std::string node_id = "node-1";
+  // Cluster mode (peers non-empty).
+  std::map<uint64_t, std::string> peers;
+  uint64_t raft_id = 0;
+  std::string peer_host;
+  uint16_t peer_port = 0;
+  std::string join_url;
+  uint64_t snapshot_threshold = 10000;
+  uint64_t snapshot_trailing = 1000;
+  uint32_t tick_ms = 50;
+  uint32_t request_timeout_ms = 5000;
 };
 
 // Splits "HOST:PORT" ("[::1]:80" for IPv6). false when malformed.
@@ -56,6 +82,154 @@ bool parse_listen(const std::string& s, std::string* host, uint16_t* port) {
   *host = h;
   *port = static_cast<uint16_t>(v);
   return true;
+}
+
+// Parses "1=HOST:PORT,2=HOST:PORT". false when malformed.
+bool parse_peers(const std::string& s, std::map<uint64_t, std::string>* out) {
+  size_t pos = 0;
+  while (pos < s.size()) {
+    size_t comma = s.find(',', pos);
+    std::string item = s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    pos = comma == std::string::npos ? s.size() : comma + 1;
+    size_t eq = item.find('=');
+    if (eq == std::string::npos) return false;
+    uint64_t id = 0;
+    auto [p, ec] = std::from_chars(item.data(), item.data() + eq, id);
+    std::string h;
+    uint16_t port = 0;
+    if (ec != std::errc() || p != item.data() + eq || id == 0 || !parse_listen(item.substr(eq + 1), &h, &port)) {
+      return false;
+    }
+    (*out)[id] = item.substr(eq + 1);
+  }
+  return !out->empty();
+}
+
+size_t curl_sink(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+// --join: asks the cluster to add this node (POST /v1/cluster/members), following the leader
+// hint of a 503 not_leader answer, until it succeeds or `deadline_s` passes. Runs on its own
+// thread (libcurl is blocking). Returns true on success.
+bool request_join(std::string url, uint64_t id, std::string peer_address, int deadline_s) {
+  std::string body = boost::json::serialize(boost::json::object{{"id", id}, {"peer_address", peer_address}});
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(deadline_s);
+  while (std::chrono::steady_clock::now() < until) {
+    CURL* c = curl_easy_init();
+    std::string answer;
+    std::string target = url + "/v1/cluster/members";
+    curl_easy_setopt(c, CURLOPT_URL, target.c_str());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &answer);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 15000L);
+    long status = 0;
+    if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    if (status == 200) {
+      STRATA_LOG(info, "strata-server: joined the cluster through %s", url.c_str());
+      return true;
+    }
+    boost::system::error_code ec;
+    auto v = boost::json::parse(answer, ec);
+    if (!ec && v.is_object()) {
+      if (auto* leader = v.get_object().if_contains("leader"); leader && leader->is_object()) {
+        if (auto* lu = leader->get_object().if_contains("url"); lu && lu->is_string() && !lu->get_string().empty()) {
+          url = std::string(lu->get_string());
+        }
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // retry interval
+  }
+  STRATA_LOG(error, "strata-server: could not join the cluster through %s", url.c_str());
+  return false;
+}
+
+// Cluster mode. Runs on: the io_context. Returns the exit status.
+asio::awaitable<int> run_cluster_node(asio::any_io_executor ex, Config cfg, asio::signal_set& signals) {
+  auto fs = io::make_default_file_system(ex);
+  replication::NodeOptions no;
+  no.id = cfg.raft_id;
+  no.data_dir = cfg.data_dir;
+  no.http_url = "http://" + cfg.host + ":" + std::to_string(cfg.port);
+  no.db_options.file_system = fs.get();
+  no.tick_ms = cfg.tick_ms;
+  no.proposal_timeout_ms = cfg.request_timeout_ms;
+  no.read_timeout_ms = cfg.request_timeout_ms;
+  no.snapshot_threshold_entries = cfg.snapshot_threshold;
+  no.snapshot_trailing_entries = cfg.snapshot_trailing;
+  no.initial_members = cfg.peers;
+  if (!cfg.join_url.empty()) no.initial_members.erase(cfg.raft_id);
+  auto opened = co_await replication::Node::open(ex, *fs, no);
+  if (!opened) {
+    std::fprintf(stderr, "strata-server: cannot open node %llu in %s: %s\n", static_cast<unsigned long long>(cfg.raft_id),
+                 cfg.data_dir.c_str(), opened.error().message().c_str());
+    co_return 1;
+  }
+  std::unique_ptr<replication::Node> node = std::move(*opened);
+
+  net::peer::PeerTransportOptions to;
+  to.node_id = cfg.raft_id;
+  to.listen_host = cfg.peer_host;
+  to.listen_port = cfg.peer_port;
+  to.http_url = no.http_url;
+  to.peers = cfg.peers;
+  net::peer::PeerTransport transport(ex, to, node.get());
+  if (auto l = transport.listen(); !l) {
+    std::fprintf(stderr, "strata-server: cannot listen for peers on %s:%u: %s\n", cfg.peer_host.c_str(), cfg.peer_port,
+                 l.error().message().c_str());
+    auto stopped = co_await node->stop();
+    (void)stopped;
+    co_return 1;
+  }
+  node->set_transport(&transport);
+  transport.start();
+  node->start();
+
+  net::http::NodeInfo info;
+  info.node_id = std::to_string(cfg.raft_id);
+  info.role = "cluster";
+  info.sync_policy = "raft (log fsynced before acknowledging)";
+  info.version = kVersion;
+  net::http::Limits limits;
+  limits.max_body_bytes = cfg.max_body_bytes;
+  limits.max_value_bytes = cfg.max_body_bytes;
+  net::http::Router router(*node, info, limits);
+  net::http::ServerOptions sopts;
+  sopts.host = cfg.host;
+  sopts.port = cfg.port;
+  sopts.body_limit_bytes = cfg.max_body_bytes;
+  sopts.server_name = std::string("strata/") + kVersion;
+  net::http::Server server(ex, router, sopts);
+  int rc = 0;
+  std::thread joiner;
+  if (auto l = server.listen(); !l) {
+    std::fprintf(stderr, "strata-server: cannot listen on %s:%u: %s\n", cfg.host.c_str(), cfg.port,
+                 l.error().message().c_str());
+    rc = 1;
+  } else {
+    server.start();
+    std::printf("strata-server listening on %s:%u (node %llu, peers on %s:%u)\n", cfg.host.c_str(), server.port(),
+                static_cast<unsigned long long>(cfg.raft_id), cfg.peer_host.c_str(), transport.port());
+    std::fflush(stdout);
+    if (!cfg.join_url.empty()) {
+      std::string self = cfg.peer_host + ":" + std::to_string(transport.port());
+      joiner = std::thread([url = cfg.join_url, id = cfg.raft_id, self] { request_join(url, id, self, 120); });
+    }
+    auto [ec, signo] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
+    STRATA_LOG(info, "strata-server: signal %d, shutting down", signo);
+    co_await server.stop();
+  }
+  auto stopped = co_await node->stop();
+  co_await transport.stop();
+  if (joiner.joinable()) joiner.detach();  // bounded by its own deadline; the process is exiting
+  if (!stopped) {
+    std::fprintf(stderr, "strata-server: closing the node failed: %s\n", stopped.error().message().c_str());
+    co_return 1;
+  }
+  co_return rc;
 }
 
 // The node's lifetime. Runs on: the io_context. Returns the exit status.
@@ -128,7 +302,14 @@ int main(int argc, char** argv) {
       ("sync", po::value(&sync)->default_value(sync), "when writes are acknowledged: always | batch | none")
       ("threads", po::value(&cfg.threads)->default_value(cfg.threads), "I/O threads (default: hardware concurrency)")
       ("max-body-bytes", po::value(&cfg.max_body_bytes)->default_value(cfg.max_body_bytes), "largest accepted request body")
-      ("node-id", po::value(&cfg.node_id)->default_value(cfg.node_id), "this node's id (reported by /status)");
+      ("node-id", po::value(&cfg.node_id)->default_value(cfg.node_id), "this node's id (reported by /status; a positive integer in a cluster)")
+      ("peers", po::value<std::string>(), "cluster mode: the members' peer addresses, 1=HOST:PORT,2=HOST:PORT,...")
+      ("peer-listen", po::value<std::string>(), "HOST:PORT for peer connections (default: this node's entry in --peers)")
+      ("join", po::value(&cfg.join_url), "URL of a cluster member: ask the cluster to add this node (not in the initial configuration)")
+      ("snapshot-threshold", po::value(&cfg.snapshot_threshold)->default_value(cfg.snapshot_threshold), "compact the Raft log after this many applied entries (0: never)")
+      ("snapshot-trailing", po::value(&cfg.snapshot_trailing)->default_value(cfg.snapshot_trailing), "entries kept in the Raft log after a compaction")
+      ("tick-ms", po::value(&cfg.tick_ms)->default_value(cfg.tick_ms), "Raft tick (election timeout 16-32 ticks, heartbeat 2 ticks)")
+      ("request-timeout-ms", po::value(&cfg.request_timeout_ms)->default_value(cfg.request_timeout_ms), "cluster: how long a write or linearizable read waits before 503");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -163,6 +344,44 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "strata-server: --max-body-bytes must be positive\n");
     return 2;
   }
+  if (vm.count("peers")) {
+    if (!parse_peers(vm["peers"].as<std::string>(), &cfg.peers)) {
+      std::fprintf(stderr, "strata-server: --peers expects 1=HOST:PORT,2=HOST:PORT,...\n");
+      return 2;
+    }
+    uint64_t id = 0;
+    auto [p, ec] = std::from_chars(cfg.node_id.data(), cfg.node_id.data() + cfg.node_id.size(), id);
+    if (ec != std::errc() || p != cfg.node_id.data() + cfg.node_id.size() || id == 0) {
+      std::fprintf(stderr, "strata-server: with --peers, --node-id must be a positive integer\n");
+      return 2;
+    }
+    cfg.raft_id = id;
+    std::string peer_listen;
+    if (vm.count("peer-listen")) {
+      peer_listen = vm["peer-listen"].as<std::string>();
+    } else if (cfg.peers.count(id)) {
+      peer_listen = cfg.peers[id];
+    } else {
+      std::fprintf(stderr, "strata-server: give --peer-listen or list this node in --peers\n");
+      return 2;
+    }
+    if (!parse_listen(peer_listen, &cfg.peer_host, &cfg.peer_port)) {
+      std::fprintf(stderr, "strata-server: --peer-listen expects HOST:PORT\n");
+      return 2;
+    }
+    if (cfg.join_url.empty() && !cfg.peers.count(id)) {
+      std::fprintf(stderr, "strata-server: node %llu is not in --peers (use --join to add a node)\n",
+                   static_cast<unsigned long long>(id));
+      return 2;
+    }
+    if (cfg.tick_ms == 0) {
+      std::fprintf(stderr, "strata-server: --tick-ms must be positive\n");
+      return 2;
+    }
+  } else if (!cfg.join_url.empty()) {
+    std::fprintf(stderr, "strata-server: --join needs --peers (the current members)\n");
+    return 2;
+  }
   std::error_code fs_ec;
   std::filesystem::create_directories(cfg.data_dir, fs_ec);
   if (fs_ec) {
@@ -175,7 +394,9 @@ int main(int argc, char** argv) {
   // a clean close (it is delivered once the node waits for it).
   asio::signal_set signals(io, SIGINT, SIGTERM);
   int exit_code = 1;
-  asio::co_spawn(io, run_node(io.get_executor(), cfg, signals), [&](std::exception_ptr e, int rc) {
+  auto main_task = cfg.peers.empty() ? run_node(io.get_executor(), cfg, signals)
+                                     : run_cluster_node(io.get_executor(), cfg, signals);
+  asio::co_spawn(io, std::move(main_task), [&](std::exception_ptr e, int rc) {
     if (e) {
       try {
         std::rethrow_exception(e);

@@ -67,6 +67,17 @@ asio::awaitable<Result<std::vector<KeyValue>>> DB::scan(std::string start, std::
 Snapshot DB::snapshot() { return impl_->snapshot(); }
 SequenceNumber DB::latest_sequence() const { return impl_->latest_sequence(); }
 asio::awaitable<Result<void>> DB::flush() { co_return co_await impl_->flush(); }
+asio::awaitable<Result<void>> DB::compact_range(std::string begin, std::string end) {
+  co_return co_await impl_->compact_range(std::move(begin), std::move(end));
+}
+asio::awaitable<Result<LookupTrace>> DB::trace(std::string key, ReadOptions options) {
+  co_return co_await impl_->trace(std::move(key), std::move(options));
+}
+std::unique_ptr<Iterator> DB::new_iterator(ReadOptions options) { return impl_->new_iterator(std::move(options)); }
+Result<void> DB::set_option(std::string_view name, std::string_view value, std::string* why) {
+  return impl_->set_option(name, value, why);
+}
+std::vector<OptionInfo> DB::option_list() const { return impl_->option_list(); }
 DbStats DB::stats() const { return impl_->stats(); }
 asio::awaitable<Result<void>> DB::close() { co_return co_await impl_->close(); }
 

@@ -15,8 +15,9 @@
 // open; shutting_down after close().
 //
 // Executors: open() takes the executor that the DB's coroutines run on (the node's pool).
-// Background flushes run on an internal single-thread pool so that building an SSTable never
-// delays request handling; file I/O completes back on the awaiting coroutine's executor.
+// Background flushes run on an internal single-thread pool, and compactions on their own threads
+// (at most Options::max_background_compactions at once), so that building SSTables never delays
+// request handling; file I/O completes back on the awaiting coroutine's executor.
 // Thread-safety: every method may be called concurrently from any thread or coroutine.
 // REQUIRES: close() has completed before the DB is destroyed.
 #pragma once
@@ -30,8 +31,10 @@
 #include <string>
 #include <vector>
 
+#include "lib/db/iterator.h"
 #include "lib/db/options.h"
 #include "lib/db/stats.h"
+#include "lib/db/trace.h"
 #include "lib/memtable/write_batch.h"
 #include "lib/util/result.h"
 
@@ -44,6 +47,13 @@ struct KeyValue {
 };
 
 class DBImpl;
+
+// One option as DB::option_list() reports it (the REPL's CONFIG).
+struct OptionInfo {
+  std::string name;
+  std::string value;
+  bool mutable_at_runtime = false;  // settable with DB::set_option
+};
 
 // A pinned sequence number: reads with ReadOptions{.snapshot = s.sequence()} see the state as of
 // it, and flushes keep the versions it needs. Released when the last copy is destroyed.
@@ -78,8 +88,16 @@ class DB {
   // The value of `key`, or nullopt when it is absent or deleted.
   boost::asio::awaitable<Result<std::optional<std::string>>> get(std::string key, ReadOptions options = {});
 
-  // Up to `limit` pairs with start <= key < end in key order; an empty `end` means no upper
-  // bound; limit 0 means no limit.
+  // get(), recording where the lookup went (see trace.h). Same errors as get().
+  boost::asio::awaitable<Result<LookupTrace>> trace(std::string key, ReadOptions options = {});
+
+  // An iterator over the state as of options.snapshot (or now), within the options' bounds and
+  // prefix. Never fails here: after close() its moves fail with shutting_down. See iterator.h.
+  std::unique_ptr<Iterator> new_iterator(ReadOptions options = {});
+
+  // Up to `limit` pairs with start <= key < end in key order (through an Iterator, so also
+  // within the options' bounds and prefix); an empty `end` means no upper bound; limit 0 means
+  // no limit.
   boost::asio::awaitable<Result<std::vector<KeyValue>>> scan(std::string start, std::string end, size_t limit,
                                                              ReadOptions options = {});
 
@@ -90,6 +108,24 @@ class DB {
 
   // Turns the active memtable immutable and waits until every immutable memtable is an SSTable.
   boost::asio::awaitable<Result<void>> flush();
+  // Writes a consistent copy of the DB (its SSTables plus a new MANIFEST and CURRENT) into the
+  // directory `dir` (created; must be empty or missing, on the same FileSystem), such that
+  // DB::open(dir) opens exactly the state of every write acknowledged before the call (and
+  // possibly some later ones, each batch whole). Returns the last sequence number it holds.
+  // Errors: the file system's, read_only, shutting_down.
+  boost::asio::awaitable<Result<SequenceNumber>> checkpoint(std::string dir);
+
+  // Compacts every level's SSTables overlapping [begin, end] (user keys; empty = unbounded on
+  // that side) into the level below, after flushing the memtables, so the range ends up in one
+  // level without versions no snapshot needs (and without tombstones at the bottom level).
+  // Automatic compactions pause meanwhile. Errors: read_only, shutting_down, io errors.
+  boost::asio::awaitable<Result<void>> compact_range(std::string begin = {}, std::string end = {});
+
+  // Changes a runtime-mutable option (lib/db/mutable_options.h lists them with their ranges).
+  // Errors: invalid_argument, with the reason in *why when given.
+  Result<void> set_option(std::string_view name, std::string_view value, std::string* why = nullptr);
+  // Every option with its current value.
+  std::vector<OptionInfo> option_list() const;
 
   // A consistent copy of the counters (see stats.h).
   DbStats stats() const;

@@ -37,17 +37,22 @@ std::optional<SyncPolicy> parse_sync_policy(std::string_view s) {
 }
 
 DBImpl::DBImpl(asio::any_io_executor executor, std::string path, Options options)
-    : executor_(std::move(executor)), path_(std::move(path)), options_(options) {}
+    : executor_(std::move(executor)), path_(std::move(path)), options_(options),
+      mutable_(MutableOptions::from(options_)),
+      block_cache_(options.block_cache_bytes) {}
 
 DBImpl::~DBImpl() {
   bg_pool_.join();
+  compaction_pool_.join();
 }
 
 sstable::TableOptions DBImpl::table_options() const {
   sstable::TableOptions t;
   t.block_size_bytes = options_.block_size_bytes;
   t.block_restart_interval = options_.block_restart_interval;
-  t.bloom_bits_per_key = options_.bloom_bits_per_key;
+  t.compression = options_.compression;
+  std::lock_guard lock(mu_);
+  t.bloom_bits_per_key = mutable_.bloom_bits_per_key;
   return t;
 }
 
@@ -76,12 +81,20 @@ asio::awaitable<Result<std::unique_ptr<wal::WalWriter>>> DBImpl::new_wal(uint64_
 }
 
 asio::awaitable<Result<void>> DBImpl::open() {
+  STRATA_CO_TRY(validate_options(options_));
+  std::string why;
+  if (auto valid = mutable_.validate(/*strict=*/false, &why); !valid) {
+    STRATA_LOG(error, "%s: invalid options: %s", path_.c_str(), why.c_str());
+    co_return valid.error();
+  }
   if (options_.file_system != nullptr) {
     fs_ = options_.file_system;
   } else {
     owned_fs_ = io::make_default_file_system(executor_);
     fs_ = owned_fs_.get();
   }
+  table_cache_ = std::make_unique<TableCache>(*fs_, path_, static_cast<size_t>(options_.max_open_files),
+                                              &block_cache_, &read_stats_);
   auto exists = co_await fs_->exists(path_);
   if (!exists) co_return exists.error();
   if (!*exists) {
@@ -133,6 +146,8 @@ asio::awaitable<Result<void>> DBImpl::open() {
     std::lock_guard lock(mu_);
     install_super_version_locked();
     opened_ = true;
+    max_background_compactions_ = mutable_.max_background_compactions;
+    maybe_schedule_compaction_locked();
   }
   if (options_.sync == SyncPolicy::batch) {
     sync_timer_ = std::make_unique<asio::steady_timer>(executor_);
@@ -282,9 +297,13 @@ asio::awaitable<Result<DBImpl::WalEnd>> DBImpl::replay_wal(uint64_t number, std:
   co_return WalEnd::torn;
 }
 
-// Removes WAL segments below the log number and SSTables no version names (left by a crash
-// between writing a table and committing it). Runs when no reader can hold an obsolete file:
-// at open, and after flushes for WAL segments (which readers never open).
+// Removes WAL segments below the log number, and SSTables that no live Version names and no
+// running job is writing: inputs of finished compactions once the last reader, iterator or job
+// holding their Version lets go, and tables left by a crash between writing a table and
+// committing it. Runs at open and after every flush and compaction.
+// Order matters: list the directory, then read the pending outputs, then the live Versions. A
+// table created after the listing is not seen; one listed is pending when the pending set is
+// read, or already named by an installed Version when the live set is read.
 asio::awaitable<Result<void>> DBImpl::delete_obsolete_files() {
   uint64_t log_number = versions_->log_number();
   auto wal_names = co_await fs_->list_dir(wal_dir_name(path_));
@@ -295,25 +314,28 @@ asio::awaitable<Result<void>> DBImpl::delete_obsolete_files() {
     auto removed = co_await fs_->remove(io::join_path(wal_dir_name(path_), name));
     if (!removed) STRATA_LOG(warn, "cannot remove WAL %s: %s", name.c_str(), removed.error().message().c_str());
   }
+  auto names = co_await fs_->list_dir(path_);
+  if (!names) co_return names.error();
+  // Pending outputs are read before the live files: a job releases its outputs only after the
+  // Version naming them is installed, so a file is always in at least one of the two sets.
+  std::set<uint64_t> live;
   bool opening = false;
   {
     std::lock_guard lock(mu_);
     opening = !opened_;
+    live.insert(pending_outputs_.begin(), pending_outputs_.end());
   }
-  if (!opening) co_return ok();
-  std::set<uint64_t> live;
-  auto version = versions_->current();
-  for (int level = 0; level < kNumLevels; ++level) {
-    for (const auto& f : version->files(level)) live.insert(f->number);
-  }
-  auto names = co_await fs_->list_dir(path_);
-  if (!names) co_return names.error();
+  auto versions_live = versions_->live_files();
+  live.insert(versions_live.begin(), versions_live.end());
   for (const auto& name : *names) {
     auto parsed = parse_file_name(name);
     if (!parsed || parsed->kind != FileKind::table || live.contains(parsed->number)) continue;
-    STRATA_LOG(info, "%s: removing orphan SSTable %s", path_.c_str(), name.c_str());
+    if (opening) STRATA_LOG(info, "%s: removing orphan SSTable %s", path_.c_str(), name.c_str());
+    table_cache_->evict(parsed->number);
     auto removed = co_await fs_->remove(io::join_path(path_, name));
-    if (!removed) STRATA_LOG(warn, "cannot remove %s: %s", name.c_str(), removed.error().message().c_str());
+    if (!removed && removed.error() != make_error_code(Errc::not_found)) {
+      STRATA_LOG(warn, "cannot remove %s: %s", name.c_str(), removed.error().message().c_str());
+    }
   }
   co_return ok();
 }
@@ -343,20 +365,19 @@ asio::awaitable<Result<void>> DBImpl::close() {
     auto synced = co_await wal_->flush(/*sync=*/true);
     if (!synced) result = synced.error();
   }
-  // Let a running flush finish (it may still be writing an SSTable).
+  // Let a running flush finish (it may still be writing an SSTable); stop running compactions.
+  cancel_jobs_.store(true);
   while (true) {
     Oneshot<bool> done;
     {
       std::lock_guard lock(mu_);
-      if (!flush_running_) break;
+      if (!flush_running_ && running_compactions_ == 0 && !manual_compaction_) break;
       flush_waiters_.push_back(done);
     }
     co_await done.wait();
   }
-  {
-    std::lock_guard lock(table_mu_);
-    tables_.clear();
-  }
+  if (table_cache_) table_cache_->clear();
+  block_cache_.clear();
   wal_.reset();
   lock_.reset();
   {
@@ -370,7 +391,14 @@ DbStats DBImpl::stats() const {
   DbStats s;
   s.last_sequence = latest_sequence();
   auto sv = super_version();
+  CompactionPickerOptions popts;
+  {
+    std::lock_guard lock(mu_);
+    popts = picker_options_locked();
+    s.running_compactions = static_cast<uint64_t>(running_compactions_);
+  }
   if (sv) {
+    auto scores = compaction_scores(*sv->version, popts);
     s.memtable_size_bytes = sv->mem->approximate_memory_usage();
     s.memtable_keys = sv->mem->num_entries();
     s.immutable_memtables = sv->imms.size();
@@ -379,6 +407,8 @@ DbStats DBImpl::stats() const {
       l.level = level;
       l.file_count = sv->version->files(level).size();
       l.size_bytes = sv->version->level_bytes(level);
+      l.target_bytes = level == 0 ? 0 : max_bytes_for_level(popts, level);
+      l.compaction_score = scores[level];
       s.sstable_count += l.file_count;
       s.total_sstable_size_bytes += l.size_bytes;
       s.levels.push_back(l);
@@ -395,12 +425,25 @@ DbStats DBImpl::stats() const {
   s.write_groups = write_groups_.load();
   s.flushes = flushes_.load();
   s.stall_micros = stall_micros_.load();
-  {
-    std::lock_guard lock(table_mu_);
-    for (const auto& [n, t] : tables_) {
-      s.block_reads += t->stats().data_blocks_read.load(std::memory_order_relaxed);
-      s.bloom_negatives += t->stats().bloom_negatives.load(std::memory_order_relaxed);
-    }
+  s.compactions = compactions_.load();
+  s.trivial_moves = trivial_moves_.load();
+  s.bytes_read_compaction = bytes_compaction_read_.load();
+  s.bytes_written_compaction = bytes_compaction_written_.load();
+  s.compaction_micros = compaction_micros_.load();
+  s.compaction_dropped_entries = compaction_dropped_entries_.load();
+  s.table_probes = table_probes_.load();
+  s.block_reads = read_stats_.data_blocks_read.load(std::memory_order_relaxed);
+  s.block_read_bytes = read_stats_.data_bytes_read.load(std::memory_order_relaxed);
+  s.bloom_checks = read_stats_.bloom_checks.load(std::memory_order_relaxed);
+  s.bloom_negatives = read_stats_.bloom_negatives.load(std::memory_order_relaxed);
+  s.block_cache_hits = read_stats_.block_cache_hits.load(std::memory_order_relaxed);
+  s.block_cache_misses = read_stats_.block_cache_misses.load(std::memory_order_relaxed);
+  s.block_cache_usage_bytes = block_cache_.usage();
+  s.block_cache_capacity_bytes = block_cache_.capacity();
+  if (table_cache_) {
+    s.table_cache_hits = table_cache_->hits();
+    s.table_cache_misses = table_cache_->misses();
+    s.open_tables = table_cache_->open_readers();
   }
   s.sync_policy = std::string(to_string(options_.sync));
   std::lock_guard lock(mu_);

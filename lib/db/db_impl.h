@@ -10,8 +10,13 @@
 //  - Readers take a SuperVersion (active memtable, immutable memtables, Version) under mu_ and
 //    then read without locks.
 //  - One flush loop at a time runs on bg_pool_ (a single background thread) and writes the oldest
-//    immutable memtable to an L0 SSTable, then commits a version edit. It is the only caller of
-//    VersionSet::log_and_apply after open().
+//    immutable memtable to an L0 SSTable, then commits a version edit.
+//  - Compactions run on compaction_pool_, at most max_background_compactions_ at once, picked
+//    under mu_ so that they never share input files (lib/compaction/compaction_picker.h). Flushes
+//    and compactions commit their edits through apply_version_edit, which serializes
+//    VersionSet::log_and_apply with version_mu_ (an AsyncMutex: it is held across the manifest
+//    sync). Files a job is writing are pending outputs; files of replaced Versions are deleted
+//    once no reader, iterator or job holds such a Version (VersionSet::live_files).
 //  - A failed WAL/manifest/SSTable write or sync puts the DB in read-only mode (never retried).
 // Thread-safety: public methods are safe from any thread; members are guarded as annotated.
 #pragma once
@@ -30,11 +35,18 @@
 #include <string>
 #include <vector>
 
+#include "lib/cache/lru_cache.h"
+#include "lib/compaction/compaction_job.h"
+#include "lib/compaction/compaction_picker.h"
 #include "lib/db/db.h"
+#include "lib/db/mutable_options.h"
+#include "lib/db/table_cache.h"
 #include "lib/io/file_system.h"
 #include "lib/memtable/memtable.h"
+#include "lib/sstable/read_stats.h"
 #include "lib/sstable/table_options.h"
 #include "lib/sstable/table_reader.h"
+#include "lib/util/async_mutex.h"
 #include "lib/util/oneshot.h"
 #include "lib/version/version_set.h"
 #include "lib/wal/wal_writer.h"
@@ -53,9 +65,16 @@ class DBImpl {
   boost::asio::awaitable<Result<std::optional<std::string>>> get(std::string key, ReadOptions options);
   boost::asio::awaitable<Result<std::vector<KeyValue>>> scan(std::string start, std::string end, size_t limit,
                                                              ReadOptions options);
+  boost::asio::awaitable<Result<LookupTrace>> trace(std::string key, ReadOptions options);
+  std::unique_ptr<Iterator> new_iterator(ReadOptions options);
+  Result<void> set_option(std::string_view name, std::string_view value, std::string* why);
+  std::vector<OptionInfo> option_list() const;
   Snapshot snapshot();
   SequenceNumber latest_sequence() const { return last_sequence_.load(std::memory_order_acquire); }
   boost::asio::awaitable<Result<void>> flush();
+  boost::asio::awaitable<Result<void>> compact_range(std::string begin, std::string end);
+  // db_impl_checkpoint.cc: see DB::checkpoint.
+  boost::asio::awaitable<Result<SequenceNumber>> checkpoint(std::string dir);
   DbStats stats() const;
   boost::asio::awaitable<Result<void>> close();
 
@@ -105,8 +124,21 @@ class DBImpl {
   void install_super_version_locked();
   boost::asio::awaitable<Result<void>> wait_for_flush_event();
 
+  // db_impl_compaction.cc: scheduling and running compactions, installing version edits.
+  void maybe_schedule_compaction_locked();
+  boost::asio::awaitable<void> compaction_task(Compaction c);
+  boost::asio::awaitable<Result<void>> run_compaction_job(Compaction c);
+  boost::asio::awaitable<Result<void>> apply_version_edit(VersionEdit edit);
+  CompactionPickerOptions picker_options_locked() const;
+  uint64_t new_pending_output();
+  void release_pending_outputs(const std::vector<uint64_t>& numbers);
+  std::vector<SequenceNumber> live_snapshots() const;
+  boost::asio::awaitable<Result<void>> wait_for_background_event();
+
   // db_impl_read.cc: lookups and scans.
   std::shared_ptr<const SuperVersion> super_version() const;
+  boost::asio::awaitable<Result<std::optional<std::string>>> lookup(std::string key, ReadOptions options,
+                                                                  LookupTrace* trace);
   boost::asio::awaitable<Result<std::shared_ptr<sstable::TableReader>>> table(const FileMetaData& meta);
 
   const boost::asio::any_io_executor executor_;
@@ -116,7 +148,11 @@ class DBImpl {
   io::FileSystem* fs_ = nullptr;
   std::unique_ptr<io::FileLock> lock_;
   std::unique_ptr<VersionSet> versions_;
-  boost::asio::thread_pool bg_pool_{1};
+  boost::asio::thread_pool bg_pool_{1};  // the flush loop
+  // Compaction jobs; at most max_background_compactions_ run at once.
+  boost::asio::thread_pool compaction_pool_{Options::kMaxBackgroundCompactions};
+  AsyncMutex version_mu_;  // serializes VersionSet::log_and_apply between flushes and compactions
+  std::atomic<bool> cancel_jobs_{false};  // set by close(): running compactions stop early
 
   std::atomic<SequenceNumber> last_sequence_{0};
 
@@ -133,7 +169,13 @@ class DBImpl {
   bool opened_ = false;
   ErrorCode bg_error_;
   std::string bg_error_reason_;
-  std::vector<Oneshot<bool>> flush_waiters_;  // woken after each flush step and on errors
+  std::vector<Oneshot<bool>> flush_waiters_;  // woken after each flush or compaction and on errors
+  MutableOptions mutable_;  // the options set_option may change
+  CompactionPickerState picker_;
+  int running_compactions_ = 0;
+  int max_background_compactions_ = 1;
+  bool manual_compaction_ = false;     // compact_range owns the compaction slots
+  std::set<uint64_t> pending_outputs_;  // SSTables being written by flushes and compactions
   std::vector<Oneshot<bool>> idle_waiters_;   // woken when the write leader goes idle
 
   // Owned by the write leader (and open/close, which exclude it):
@@ -148,12 +190,17 @@ class DBImpl {
   Oneshot<bool> sync_loop_done_;
   bool sync_loop_started_ = false;
 
-  mutable std::mutex table_mu_;
-  std::map<uint64_t, std::shared_ptr<sstable::TableReader>> tables_;  // guarded by table_mu_
+  // Read caches (thread-safe). The block cache and the read counters outlive the table cache,
+  // whose readers point at them; the table cache is created in open() (it needs fs_).
+  cache::LruCache block_cache_;
+  sstable::ReadStats read_stats_;
+  std::unique_ptr<TableCache> table_cache_;
 
   // Statistics (relaxed atomics).
   mutable std::atomic<uint64_t> puts_{0}, deletes_{0}, gets_{0}, scans_{0}, bytes_user_{0}, bytes_wal_{0},
-      bytes_flush_{0}, wal_syncs_{0}, write_groups_{0}, flushes_{0}, stall_micros_{0};
+      bytes_flush_{0}, wal_syncs_{0}, write_groups_{0}, flushes_{0}, stall_micros_{0}, compactions_{0},
+      trivial_moves_{0}, bytes_compaction_read_{0}, bytes_compaction_written_{0}, compaction_micros_{0},
+      compaction_dropped_entries_{0}, table_probes_{0};
 };
 
 }  // namespace strata

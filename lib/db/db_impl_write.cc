@@ -1,7 +1,10 @@
 // DBImpl: the write path — group commit into the WAL, memtable switches, and the flush loop.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/execution/blocking.hpp>
+#include <boost/asio/require.hpp>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "lib/db/db_impl.h"
@@ -147,23 +150,43 @@ asio::awaitable<Result<SequenceNumber>> DBImpl::commit_group(std::vector<std::sh
 // Runs on: the leader. Switches the memtable when it is full (or when asked), stalling while
 // too many immutable memtables wait for their flush.
 asio::awaitable<Result<void>> DBImpl::make_room_for_write(bool force_rotate) {
+  bool delayed = false;
   while (true) {
     Oneshot<bool> flushed;
     bool must_wait = false;
+    bool must_delay = false;
     {
       std::lock_guard lock(mu_);
       if (bg_error_) co_return make_error_code(Errc::read_only);
-      bool full = !mem_->empty() && mem_->approximate_memory_usage() >= options_.memtable_size_bytes;
-      if (force_rotate && mem_->empty()) co_return ok();
-      if (!force_rotate && !full) co_return ok();
-      if (static_cast<int>(imms_.size()) >= options_.max_immutable_memtables) {
+      int l0_files = static_cast<int>(versions_->current()->files(0).size());
+      bool full = !mem_->empty() && mem_->approximate_memory_usage() >= mutable_.memtable_size_bytes;
+      if (!force_rotate && !delayed && l0_files >= mutable_.l0_slowdown_writes_trigger) {
+        // Slow down rather than stop: one 1 ms delay per write group hands the CPU to the
+        // compaction (LevelDB's MakeRoomForWrite).
+        must_delay = true;
+      } else if (!force_rotate && l0_files >= mutable_.l0_stop_writes_trigger) {
         flush_waiters_.push_back(flushed);
         must_wait = true;
+      } else {
+        if (force_rotate && mem_->empty()) co_return ok();
+        if (!force_rotate && !full) co_return ok();
+        if (static_cast<int>(imms_.size()) >= options_.max_immutable_memtables) {
+          flush_waiters_.push_back(flushed);
+          must_wait = true;
+        }
       }
+    }
+    if (must_delay) {
+      uint64_t start = SystemClock::instance().now_micros();
+      asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(1));
+      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      stall_micros_.fetch_add(SystemClock::instance().now_micros() - start, std::memory_order_relaxed);
+      delayed = true;
+      continue;
     }
     if (must_wait) {
       uint64_t start = SystemClock::instance().now_micros();
-      STRATA_LOG(debug, "%s: writes stalled until a flush completes", path_.c_str());
+      STRATA_LOG(debug, "%s: writes stalled until a flush or compaction completes", path_.c_str());
       co_await flushed.wait();
       stall_micros_.fetch_add(SystemClock::instance().now_micros() - start, std::memory_order_relaxed);
       continue;
@@ -212,7 +235,9 @@ void DBImpl::install_super_version_locked() {
 void DBImpl::maybe_schedule_flush_locked() {
   if (flush_running_ || imms_.empty() || bg_error_) return;
   flush_running_ = true;
-  asio::co_spawn(bg_pool_.get_executor(), flush_loop(), asio::detached);
+  // blocking.never: never start inline while the caller holds mu_.
+  asio::co_spawn(asio::require(bg_pool_.get_executor(), asio::execution::blocking.never), flush_loop(),
+                 asio::detached);
 }
 
 void DBImpl::notify_flush_waiters_locked() {
@@ -248,9 +273,10 @@ asio::awaitable<void> DBImpl::flush_loop() {
       imm = imms_.back();
       snapshots.assign(snapshots_.begin(), snapshots_.end());
     }
-    uint64_t number = versions_->new_file_number();
+    uint64_t number = new_pending_output();
     auto built = co_await build_table(*fs_, path_, number, imm.mem, table_options(), std::move(snapshots));
     if (!built) {
+      release_pending_outputs({number});
       set_read_only(built.error(), "flush to SSTable " + std::to_string(number) + " failed: " + built.error().message());
       continue;
     }
@@ -258,7 +284,8 @@ asio::awaitable<void> DBImpl::flush_loop() {
     if (built->meta.num_entries > 0) edit.add_file(0, built->meta);
     edit.log_number = imm.next_wal_number;
     edit.last_sequence = latest_sequence();
-    auto applied = co_await versions_->log_and_apply(edit);
+    auto applied = co_await apply_version_edit(std::move(edit));
+    release_pending_outputs({number});
     if (!applied) {
       set_read_only(applied.error(), "manifest update after flush failed: " + applied.error().message());
       continue;
@@ -270,6 +297,7 @@ asio::awaitable<void> DBImpl::flush_loop() {
       imms_.pop_back();
       install_super_version_locked();
       notify_flush_waiters_locked();
+      maybe_schedule_compaction_locked();
     }
     auto cleaned = co_await delete_obsolete_files();
     if (!cleaned) STRATA_LOG(warn, "%s: obsolete file cleanup failed: %s", path_.c_str(), cleaned.error().message().c_str());

@@ -7,9 +7,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
+#include "lib/sstable/format.h"
 #include "lib/util/internal_key.h"
+#include "lib/util/result.h"
 
 namespace strata {
 
@@ -50,12 +53,47 @@ struct Options {
   // SSTable layout.
   size_t block_size_bytes = 4096;
   int block_restart_interval = 16;
-  int bloom_bits_per_key = 10;
+  int bloom_bits_per_key = 10;  // 0..64; 0 builds no filter
+  // Compression of the data blocks of new SSTables (each block records its own, so tables written
+  // with another setting stay readable). A block that does not shrink by 12.5% is stored raw.
+  sstable::Compression compression = sstable::Compression::none;
+
+  // Block cache: parsed data blocks of every SSTable, LRU, charged by their size (0 disables it).
+  // Settable at runtime through the cache (LruCache::set_capacity).
+  size_t block_cache_bytes = 32 << 20;
+  // Table cache: SSTable readers (one open file each) kept open, LRU.
+  int max_open_files = 1000;
+
+  // Leveled compaction (the scheme of LevelDB and RocksDB's level style; see
+  // lib/compaction/compaction_picker.h).
+  // An L0 -> L1 compaction starts when L0 holds this many files.
+  int l0_compaction_trigger = 4;
+  // Each write group is delayed by 1 ms while L0 holds at least this many files, and writes stop
+  // until a compaction finishes at l0_stop_writes_trigger (both counted in stall_micros).
+  int l0_slowdown_writes_trigger = 20;
+  int l0_stop_writes_trigger = 36;
+  // L1 may hold this many bytes, and each deeper level max_bytes_for_level_multiplier times more.
+  uint64_t max_bytes_for_level_base = 256 << 20;
+  int max_bytes_for_level_multiplier = 10;
+  // Compaction outputs are cut at the first user-key boundary past this size.
+  uint64_t target_file_size_bytes = 64 << 20;
+  // Compactions that may run at once (1..kMaxBackgroundCompactions), on their own threads.
+  int max_background_compactions = 2;
+  static constexpr int kMaxBackgroundCompactions = 4;
 
   // Limits checked on every write (invalid_argument past them).
   size_t max_key_size_bytes = 64 << 10;
   size_t max_value_size_bytes = 64 << 20;
 };
+
+// Checks the ranges DB::open accepts: bloom_bits_per_key in [0, 64], block_size_bytes in
+// [256, 64 MiB], block_restart_interval >= 1, a known compression, max_open_files >= 16,
+// memtable_size_bytes >= 4 KiB, max_immutable_memtables >= 1. Errors: invalid_argument (the
+// reason is logged).
+Result<void> validate_options(const Options& options);
+
+// Parses "none" | "lz4" | "zstd"; nullopt otherwise.
+std::optional<sstable::Compression> parse_compression(std::string_view s);
 
 struct WriteOptions {
   // Overrides Options::sync for this write. In a group commit the strictest policy of the group
@@ -68,6 +106,12 @@ struct ReadOptions {
   // nullopt: the latest state. Versions older than the oldest live snapshot may be gone after
   // a flush, so pin a snapshot (DB::snapshot) to read at a sequence number reliably.
   std::optional<SequenceNumber> snapshot;
+
+  // Iterators and scans see only user keys in [lower_bound, upper_bound) (empty: unbounded on
+  // that side), and with a non-empty prefix only keys that start with it.
+  std::string lower_bound;
+  std::string upper_bound;
+  std::string prefix;
 };
 
 }  // namespace strata

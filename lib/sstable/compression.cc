@@ -19,6 +19,24 @@ bool saves_enough(size_t stored_size, size_t raw_size) {
   return stored_size < raw_size - raw_size / 8;
 }
 
+// ZSTD_compress / ZSTD_decompress create and free a context (hundreds of KiB) on every call,
+// which dominated the cost of reading a small block. One context per thread is reused instead;
+// the contexts are freed when their thread exits.
+struct ZstdContexts {
+  ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  ZSTD_DCtx* dctx = ZSTD_createDCtx();
+  ~ZstdContexts() {
+    ZSTD_freeCCtx(cctx);
+    ZSTD_freeDCtx(dctx);
+  }
+};
+
+ZstdContexts& zstd_contexts() {
+  thread_local ZstdContexts contexts;
+  STRATA_ASSERT(contexts.cctx != nullptr && contexts.dctx != nullptr);
+  return contexts;
+}
+
 }  // namespace
 
 std::optional<std::string> compress_block(Compression type, std::string_view raw) {
@@ -37,7 +55,7 @@ std::optional<std::string> compress_block(Compression type, std::string_view raw
   } else if (type == Compression::zstd) {
     size_t bound = ZSTD_compressBound(raw.size());
     out.resize(header + bound);
-    size_t n = ZSTD_compress(out.data() + header, bound, raw.data(), raw.size(), kZstdLevel);
+    size_t n = ZSTD_compressCCtx(zstd_contexts().cctx, out.data() + header, bound, raw.data(), raw.size(), kZstdLevel);
     if (ZSTD_isError(n)) return std::nullopt;
     out.resize(header + n);
   } else {
@@ -58,7 +76,7 @@ std::optional<std::string> uncompress_block(Compression type, std::string_view s
                                 static_cast<int>(raw_size));
     if (n < 0 || static_cast<uint32_t>(n) != raw_size) return std::nullopt;
   } else if (type == Compression::zstd) {
-    size_t n = ZSTD_decompress(out.data(), out.size(), stored.data(), stored.size());
+    size_t n = ZSTD_decompressDCtx(zstd_contexts().dctx, out.data(), out.size(), stored.data(), stored.size());
     if (ZSTD_isError(n) || n != raw_size) return std::nullopt;
   } else {
     return std::nullopt;

@@ -7,8 +7,8 @@
 
 namespace strata::sstable {
 
-TableIterator::TableIterator(std::shared_ptr<const TableReader> table)
-    : table_(std::move(table)), index_iter_(table_->index_block().new_iterator()) {}
+TableIterator::TableIterator(std::shared_ptr<const TableReader> table, bool fill_cache)
+    : table_(std::move(table)), fill_cache_(fill_cache), index_iter_(table_->index_block().new_iterator()) {}
 
 std::string_view TableIterator::key() const {
   STRATA_ASSERT(valid());
@@ -60,7 +60,7 @@ asio::awaitable<Result<void>> TableIterator::load_data_block() {
     co_return ok();
   }
   clear_data();
-  auto block = co_await table_->read_data_block(handle);
+  auto block = co_await table_->read_data_block(handle, fill_cache_);
   if (!block) co_return block.error();
   data_block_ = std::move(*block);
   data_handle_ = handle;

@@ -20,7 +20,9 @@ namespace strata::sstable {
 
 class TableIterator final : public InternalIterator {
  public:
-  explicit TableIterator(std::shared_ptr<const TableReader> table);
+  // fill_cache: insert the data blocks it reads from the file into the block cache (see
+  // TableReader::new_iterator).
+  TableIterator(std::shared_ptr<const TableReader> table, bool fill_cache);
 
   bool valid() const override { return data_iter_ && data_iter_->valid(); }
   std::string_view key() const override;
@@ -44,6 +46,7 @@ class TableIterator final : public InternalIterator {
   void clear_data();
 
   std::shared_ptr<const TableReader> table_;
+  const bool fill_cache_;
   BlockIterator index_iter_;
   std::shared_ptr<const Block> data_block_;
   std::optional<BlockHandle> data_handle_;  // of data_block_

@@ -5,8 +5,14 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "lib/sstable/format.h"
+#include "lib/sstable/read_stats.h"
+
+namespace strata::cache {
+class LruCache;
+}
 
 namespace strata::sstable {
 
@@ -25,7 +31,16 @@ struct TableOptions {
 struct TableReadOptions {
   // Consult the bloom filter in TableReader::get (tests turn it off to exercise the index path).
   bool use_bloom_filter = true;
-  // Next issue: a block cache (lib/cache) and the file number that keys it go here.
+  // The cache of parsed data blocks, usually shared by every table of a DB; nullptr: none (every
+  // data block is read from the file). Values are shared_ptr<const Block>, charged their size in
+  // bytes. REQUIRES: outlives the reader.
+  cache::LruCache* block_cache = nullptr;
+  // Names this table's blocks in block_cache (the SSTable's file number): unique among the tables
+  // that share the cache. The cache key is fixed64(cache_id) | fixed64(block offset).
+  uint64_t cache_id = 0;
+  // Where the reader counts bloom checks, cache hits and block reads; usually one ReadStats shared
+  // by every table of a DB. nullptr: a ReadStats private to the reader. REQUIRES: outlives it.
+  ReadStats* stats = nullptr;
 };
 
 }  // namespace strata::sstable

@@ -2,9 +2,11 @@
 
 #include <inttypes.h>
 
+#include "lib/cache/lru_cache.h"
 #include "lib/sstable/bloom.h"
 #include "lib/sstable/table_iterator.h"
 #include "lib/util/assert.h"
+#include "lib/util/coding.h"
 #include "lib/util/internal_key.h"
 #include "lib/util/logging.h"
 
@@ -74,25 +76,72 @@ bool TableReader::may_contain(std::string_view user_key) const {
   return filter_.empty() || bloom_may_contain(filter_, user_key);
 }
 
-asio::awaitable<Result<std::shared_ptr<const Block>>> TableReader::read_data_block(BlockHandle handle) const {
-  // Block cache seam: a cache lookup goes here (see the header).
+uint64_t GetTrace::cache_hits() const {
+  uint64_t n = 0;
+  for (const auto& b : blocks) n += b.cache_hit ? 1 : 0;
+  return n;
+}
+
+uint64_t GetTrace::blocks_read() const { return blocks.size() - cache_hits(); }
+
+uint64_t GetTrace::bytes_read() const {
+  uint64_t n = 0;
+  for (const auto& b : blocks) n += b.bytes_read;
+  return n;
+}
+
+std::string TableReader::block_cache_prefix(uint64_t cache_id) {
+  std::string key;
+  put_fixed64(&key, cache_id);
+  return key;
+}
+
+std::string TableReader::block_cache_key(uint64_t cache_id, uint64_t offset) {
+  std::string key = block_cache_prefix(cache_id);
+  put_fixed64(&key, offset);
+  return key;
+}
+
+asio::awaitable<Result<std::shared_ptr<const Block>>> TableReader::read_data_block(BlockHandle handle, bool fill_cache,
+                                                                                   GetTrace* trace) const {
+  cache::LruCache* cache = options_.block_cache;
+  std::string key;
+  if (cache != nullptr) {
+    key = block_cache_key(options_.cache_id, handle.offset);
+    // Blocks in the cache were checksum-verified and parsed when they were read.
+    if (std::shared_ptr<const Block> cached = cache->lookup_as<Block>(key)) {
+      stats_->add(stats_->block_cache_hits);
+      if (trace != nullptr) trace->blocks.push_back({.offset = handle.offset, .cache_hit = true});
+      co_return cached;
+    }
+    stats_->add(stats_->block_cache_misses);
+  }
   STRATA_CO_TRY_ASSIGN(std::string contents, co_await read_checked(*file_, file_size_, handle));
-  stats_.data_blocks_read.fetch_add(1, std::memory_order_relaxed);
+  uint64_t bytes = handle.size + kBlockTrailerSize;
+  stats_->add(stats_->data_blocks_read);
+  stats_->add(stats_->data_bytes_read, bytes);
+  if (trace != nullptr) trace->blocks.push_back({.offset = handle.offset, .cache_hit = false, .bytes_read = bytes});
   auto block = Block::parse(std::move(contents), KeyOrder::internal);
   if (!block) {
     STRATA_LOG(error, "sstable %s: malformed data block at offset %" PRIu64, path().c_str(), handle.offset);
     co_return block.error();
   }
-  co_return std::make_shared<const Block>(std::move(*block));
+  auto shared = std::make_shared<const Block>(std::move(*block));
+  if (cache != nullptr && fill_cache) cache->insert(key, shared, shared->size() + sizeof(Block));
+  co_return shared;
 }
 
-asio::awaitable<Result<std::optional<TableReader::Entry>>> TableReader::get(std::string lookup_internal_key) const {
+asio::awaitable<Result<std::optional<TableReader::Entry>>> TableReader::get(std::string lookup_internal_key,
+                                                                                   GetTrace* trace) const {
   STRATA_ASSERT(lookup_internal_key.size() >= kTagSize);
+  if (trace != nullptr) *trace = GetTrace{};
   std::string_view user_key = extract_user_key(lookup_internal_key);
   if (options_.use_bloom_filter && !filter_.empty()) {
-    stats_.bloom_checks.fetch_add(1, std::memory_order_relaxed);
+    stats_->add(stats_->bloom_checks);
+    if (trace != nullptr) trace->bloom_checked = true;
     if (!bloom_may_contain(filter_, user_key)) {
-      stats_.bloom_negatives.fetch_add(1, std::memory_order_relaxed);
+      stats_->add(stats_->bloom_negatives);
+      if (trace != nullptr) trace->bloom_negative = true;
       co_return std::nullopt;
     }
   }
@@ -107,7 +156,7 @@ asio::awaitable<Result<std::optional<TableReader::Entry>>> TableReader::get(std:
       STRATA_LOG(error, "sstable %s: malformed block handle in the index", path().c_str());
       co_return make_error_code(Errc::corruption);
     }
-    STRATA_CO_TRY_ASSIGN(std::shared_ptr<const Block> block, co_await read_data_block(handle));
+    STRATA_CO_TRY_ASSIGN(std::shared_ptr<const Block> block, co_await read_data_block(handle, /*fill_cache=*/true, trace));
     BlockIterator it = block->new_iterator();
     it.seek(lookup_internal_key);
     if (it.valid()) {
@@ -126,8 +175,8 @@ asio::awaitable<Result<std::optional<TableReader::Entry>>> TableReader::get(std:
   co_return std::nullopt;
 }
 
-std::unique_ptr<InternalIterator> TableReader::new_iterator() const {
-  return std::make_unique<TableIterator>(shared_from_this());
+std::unique_ptr<InternalIterator> TableReader::new_iterator(bool fill_cache) const {
+  return std::make_unique<TableIterator>(shared_from_this(), fill_cache);
 }
 
 }  // namespace strata::sstable

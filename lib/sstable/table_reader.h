@@ -1,13 +1,17 @@
 // TableReader: an open SSTable (docs/format/sstable.md). open() reads and verifies the footer,
 // the index block, the filter block and the properties block and keeps them in memory; data
-// blocks are read on demand, one positional read each, with their checksum verified every time.
+// blocks are looked up in the block cache (TableReadOptions::block_cache) and, on a miss, read
+// from the file with one positional read each, their checksum verified on every read, parsed and
+// inserted into the cache.
 //
-// Invariants: every field is immutable after open() except the atomic counters in stats(); every
-// block handle is checked to lie inside the file before it is read.
-// Thread-safety: get(), may_contain() and new_iterator() may be called concurrently from any
-// number of coroutines and threads (File::read_at is positional and the state is immutable).
+// Invariants: every field is immutable after open() (the counters it updates are atomics); every
+// block handle is checked to lie inside the file before it is read; a block comes from the cache
+// only if it was verified when it was read.
+// Thread-safety: get(), may_contain(), read_data_block() and new_iterator() may be called
+// concurrently from any number of coroutines and threads (File::read_at is positional, the state
+// is immutable, the block cache and the counters are thread-safe).
 // Lifetime: held by shared_ptr (the table cache and every iterator share it); the last holder
-// closes the file.
+// closes the file. The block cache and ReadStats named in the options must outlive it.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -18,10 +22,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "lib/io/file_system.h"
 #include "lib/sstable/block.h"
 #include "lib/sstable/format.h"
+#include "lib/sstable/read_stats.h"
 #include "lib/sstable/table_options.h"
 #include "lib/sstable/table_properties.h"
 #include "lib/util/internal_iterator.h"
@@ -29,12 +35,22 @@
 
 namespace strata::sstable {
 
-// Counters a DB aggregates into its statistics. Relaxed atomics: they are statistics, not
-// synchronisation.
-struct TableReaderStats {
-  std::atomic<uint64_t> data_blocks_read{0};  // data blocks read from the file
-  std::atomic<uint64_t> bloom_checks{0};      // get() calls that consulted the filter
-  std::atomic<uint64_t> bloom_negatives{0};   // ... and were answered "absent" by it
+// What one TableReader::get did, for DB::trace(key): whether the bloom filter was consulted and
+// ruled the key out, and every data block visited, in order, with where it came from. Usually one
+// block; a second one when the first block's entries all sort before the lookup key.
+struct GetTrace {
+  struct BlockAccess {
+    uint64_t offset = 0;      // the block's offset in the file (its BlockHandle)
+    bool cache_hit = false;   // found in the block cache: nothing read from the file
+    uint64_t bytes_read = 0;  // on a miss: bytes read from the file (contents + trailer)
+  };
+  bool bloom_checked = false;   // a filter exists, and the read options let get() consult it
+  bool bloom_negative = false;  // ... and it ruled the key out: no block was visited
+  std::vector<BlockAccess> blocks;
+
+  uint64_t cache_hits() const;
+  uint64_t blocks_read() const;  // blocks read from the file
+  uint64_t bytes_read() const;
 };
 
 class TableReader : public std::enable_shared_from_this<TableReader> {
@@ -57,24 +73,35 @@ class TableReader : public std::enable_shared_from_this<TableReader> {
   // The first entry whose internal key is >= lookup_internal_key, if it has the same user key
   // (the newest version visible at the lookup's sequence number, which may be a tombstone: the
   // caller interprets the type). nullopt if the filter rules the key out or there is no such
-  // entry. Errors: corruption (bad data block), io errors.
-  // REQUIRES: lookup_internal_key is an internal key.
-  asio::awaitable<Result<std::optional<Entry>>> get(std::string lookup_internal_key) const;
+  // entry. Blocks read from the file are inserted into the block cache. If `trace` is not null,
+  // get() fills it in (it is reset first). Errors: corruption (bad data block), io errors.
+  // REQUIRES: lookup_internal_key is an internal key; *trace outlives the returned awaitable.
+  asio::awaitable<Result<std::optional<Entry>>> get(std::string lookup_internal_key,
+                                                    GetTrace* trace = nullptr) const;
 
   // A two-level iterator (index block -> data blocks) over every entry; it reads data blocks
-  // lazily and keeps this reader alive.
-  std::unique_ptr<InternalIterator> new_iterator() const;
+  // lazily and keeps this reader alive. fill_cache = false: blocks found in the block cache are
+  // used, blocks read from the file are not inserted (compaction inputs and long scans must not
+  // push the hot blocks out).
+  std::unique_ptr<InternalIterator> new_iterator(bool fill_cache = true) const;
 
-  // Reads and parses one data block named by an index entry.
-  // BLOCK CACHE SEAM (next issue): look the handle up in the block cache (key: file number +
-  // handle.offset) before reading, and insert the parsed block after; the shared_ptr<const Block>
-  // shape is what a cache hands out. Errors: corruption (handle outside the file, bad block),
-  // io errors.
-  asio::awaitable<Result<std::shared_ptr<const Block>>> read_data_block(BlockHandle handle) const;
+  // The data block named by an index entry: from the block cache (key: cache_id + handle.offset)
+  // if there, else read from the file, checksum-verified, parsed and, if fill_cache, inserted with
+  // a charge of its memory size. Appends a BlockAccess to *trace if trace is not null.
+  // Errors: corruption (handle outside the file, bad checksum, bad block), io errors.
+  // REQUIRES: *trace outlives the returned awaitable.
+  asio::awaitable<Result<std::shared_ptr<const Block>>> read_data_block(BlockHandle handle, bool fill_cache = true,
+                                                                        GetTrace* trace = nullptr) const;
+
+  // The block cache key of the block at `offset` of table `cache_id`, and the prefix shared by
+  // every block of that table (LruCache::erase_prefix drops a deleted table's blocks).
+  static std::string block_cache_key(uint64_t cache_id, uint64_t offset);
+  static std::string block_cache_prefix(uint64_t cache_id);
 
   const Block& index_block() const { return index_block_; }
   const TableProperties& properties() const { return properties_; }
-  const TableReaderStats& stats() const { return stats_; }
+  // The counters this reader updates: TableReadOptions::stats, or its own.
+  const ReadStats& stats() const { return *stats_; }
   uint64_t file_size() const { return file_size_; }
   const std::string& path() const { return file_->path(); }
 
@@ -83,7 +110,7 @@ class TableReader : public std::enable_shared_from_this<TableReader> {
               Block index_block, std::string filter, TableProperties properties)
       : file_(std::move(file)), file_size_(file_size), options_(options),
         index_block_(std::move(index_block)), filter_(std::move(filter)),
-        properties_(properties) {}
+        properties_(properties), stats_(options.stats != nullptr ? options.stats : &own_stats_) {}
 
   // Reads the block at `handle` after checking that it lies before the footer.
   static asio::awaitable<Result<std::string>> read_checked(io::File& file, uint64_t file_size,
@@ -95,7 +122,8 @@ class TableReader : public std::enable_shared_from_this<TableReader> {
   Block index_block_;
   std::string filter_;  // empty: no filter
   TableProperties properties_;
-  mutable TableReaderStats stats_;
+  ReadStats own_stats_;
+  ReadStats* const stats_;  // options_.stats or &own_stats_
 };
 
 }  // namespace strata::sstable

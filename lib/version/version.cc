@@ -1,6 +1,7 @@
 #include "lib/version/version.h"
 
 #include <algorithm>
+#include <string>
 
 namespace strata {
 
@@ -14,6 +15,45 @@ size_t Version::num_files() const {
   size_t n = 0;
   for (const auto& l : levels_) n += l.size();
   return n;
+}
+
+Version::FileList Version::overlapping_files(int level, std::string_view begin, std::string_view end) const {
+  std::string lo(begin), hi(end);
+  bool lo_unbounded = begin.empty(), hi_unbounded = end.empty();
+  FileList out;
+  const FileList& files = levels_[level];
+  for (size_t i = 0; i < files.size();) {
+    const auto& f = files[i++];
+    std::string_view smallest = extract_user_key(f->smallest);
+    std::string_view largest = extract_user_key(f->largest);
+    if ((!lo_unbounded && largest < lo) || (!hi_unbounded && smallest > hi)) continue;
+    out.push_back(f);
+    if (level == 0) {
+      // Widen the range to this file's and restart if it grew: an earlier-skipped L0 file may
+      // overlap the wider range.
+      bool grew = false;
+      if (!lo_unbounded && smallest < lo) {
+        lo.assign(smallest);
+        grew = true;
+      }
+      if (!hi_unbounded && largest > hi) {
+        hi.assign(largest);
+        grew = true;
+      }
+      if (grew) {
+        out.clear();
+        i = 0;
+      }
+    }
+  }
+  return out;
+}
+
+size_t Version::find_file(int level, std::string_view user_key) const {
+  const FileList& files = levels_[level];
+  auto it = std::partition_point(files.begin(), files.end(),
+                                 [&](const auto& f) { return extract_user_key(f->largest) < user_key; });
+  return static_cast<size_t>(it - files.begin());
 }
 
 Result<std::shared_ptr<const Version>> Version::apply(const VersionEdit& edit) const {

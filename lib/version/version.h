@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "lib/version/version_edit.h"
@@ -23,6 +24,17 @@ class Version {
   const FileList& files(int level) const { return levels_[level]; }
   uint64_t level_bytes(int level) const;
   size_t num_files() const;
+
+  // The files of `level` whose user-key range intersects [begin, end] (user keys; an empty
+  // `begin` or `end` is unbounded on that side). For L0, whose files overlap each other, the
+  // range is widened to the union of the files found until no other L0 file intersects it (as
+  // LevelDB's Version::GetOverlappingInputs does), so the result never leaves out an L0 file
+  // holding versions of a key that an included file also holds. Order: as in files(level).
+  FileList overlapping_files(int level, std::string_view begin, std::string_view end) const;
+
+  // For L1 and deeper (disjoint files sorted by key): the index of the first file whose largest
+  // user key is >= user_key, or files(level).size(). O(log n).
+  size_t find_file(int level, std::string_view user_key) const;
 
   // A new version: this one with `edit` applied. Errors: corruption if the edit deletes a file
   // that is not there or adds one twice.

@@ -17,6 +17,25 @@ std::shared_ptr<const Version> VersionSet::current() const {
   return current_;
 }
 
+void VersionSet::install_locked(std::shared_ptr<const Version> v) {
+  versions_.push_back(v);
+  current_ = std::move(v);
+}
+
+std::set<uint64_t> VersionSet::live_files() const {
+  std::lock_guard lock(mu_);
+  std::set<uint64_t> live;
+  std::erase_if(versions_, [](const auto& w) { return w.expired(); });
+  for (const auto& w : versions_) {
+    auto v = w.lock();
+    if (!v) continue;
+    for (int level = 0; level < kNumLevels; ++level) {
+      for (const auto& f : v->files(level)) live.insert(f->number);
+    }
+  }
+  return live;
+}
+
 void VersionSet::mark_file_number_used(uint64_t number) {
   uint64_t cur = next_file_number_.load();
   while (cur <= number && !next_file_number_.compare_exchange_weak(cur, number + 1)) {
@@ -99,7 +118,7 @@ boost::asio::awaitable<Result<void>> VersionSet::replay_manifest(std::string pat
     co_return make_error_code(Errc::corruption);
   }
   std::lock_guard lock(mu_);
-  current_ = std::move(version);
+  install_locked(std::move(version));
   co_return ok();
 }
 
@@ -155,7 +174,7 @@ boost::asio::awaitable<Result<void>> VersionSet::log_and_apply(VersionEdit edit)
   }
   apply_counters(edit);
   std::lock_guard lock(mu_);
-  current_ = std::move(*next);
+  install_locked(std::move(*next));
   co_return ok();
 }
 

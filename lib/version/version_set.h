@@ -19,7 +19,9 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "lib/io/file_system.h"
 #include "lib/version/version.h"
@@ -50,6 +52,11 @@ class VersionSet {
 
   std::shared_ptr<const Version> current() const;
 
+  // The numbers of every SSTable named by a Version still referenced anywhere: the current one
+  // and older ones held by readers, iterators or compaction jobs. An SSTable outside this set
+  // (and not a pending output of a running job) may be deleted.
+  std::set<uint64_t> live_files() const;
+
   uint64_t new_file_number() { return next_file_number_.fetch_add(1); }
   // Ensures future file numbers are above `number` (for files found during recovery).
   void mark_file_number_used(uint64_t number);
@@ -68,8 +75,12 @@ class VersionSet {
   io::FileSystem& fs_;
   const std::string db_dir_;
 
-  mutable std::mutex mu_;  // guards current_
+  void install_locked(std::shared_ptr<const Version> v);
+
+  mutable std::mutex mu_;  // guards current_ and versions_
   std::shared_ptr<const Version> current_;
+  // Every Version installed, pruned of expired ones by live_files().
+  mutable std::vector<std::weak_ptr<const Version>> versions_;
 
   std::atomic<uint64_t> next_file_number_{2};  // 1 is the first manifest
   std::atomic<uint64_t> log_number_{0};

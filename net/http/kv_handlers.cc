@@ -1,4 +1,5 @@
 // The native API: /v1/kv, /v1/batch, /v1/stats, /metrics (see router.h for the contract).
+// GET /v1/kv/{key}?at=SEQ reads as of a sequence number; GET /v1/kv?reverse=true scans backward.
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
@@ -63,9 +64,15 @@ std::optional<std::string> bytes_field(const json::object& op, std::string_view 
 
 }  // namespace
 
-asio::awaitable<Response> handle_kv_get(const HandlerContext& ctx, std::string key) {
-  auto got = co_await ctx.db.get(std::move(key));
-  if (!got) co_return db_error_response(ctx, got.error());
+asio::awaitable<Response> handle_kv_get(const HandlerContext& ctx, std::string key, Request req) {
+  Response err;
+  auto consistency = read_consistency_of(req, &err);
+  if (!consistency) co_return err;
+  std::optional<uint64_t> at;
+  if (!sequence_of(req, &at, &err)) co_return err;
+  Result<std::optional<std::string>> got = at ? co_await ctx.kv.get_at(std::move(key), *at)
+                                              : co_await ctx.kv.get(std::move(key), *consistency);
+  if (!got) co_return at ? read_at_error_response(ctx, got.error(), *at) : db_error_response(ctx, got.error());
   if (!*got) co_return error_response(404, "not_found", "key not found");
   Response r;
   r.status = 200;
@@ -82,8 +89,10 @@ asio::awaitable<Response> handle_kv_put(const HandlerContext& ctx, std::string k
   Response err;
   auto wo = write_options_from(req, &err);
   if (!wo) co_return err;
-  auto seq = co_await ctx.db.put(std::move(key), std::move(req.body), *wo);
-  if (!seq) co_return db_error_response(ctx, seq.error());
+  WriteBatch batch;
+  batch.put(key, req.body);
+  auto seq = co_await ctx.kv.write(std::move(batch), *wo);
+  if (!seq) co_return db_error_response(ctx, seq.error(), true);
   co_return json_response(200, ok_with_sequence(*seq));
 }
 
@@ -91,8 +100,10 @@ asio::awaitable<Response> handle_kv_delete(const HandlerContext& ctx, std::strin
   Response err;
   auto wo = write_options_from(req, &err);
   if (!wo) co_return err;
-  auto seq = co_await ctx.db.del(std::move(key), *wo);
-  if (!seq) co_return db_error_response(ctx, seq.error());
+  WriteBatch batch;
+  batch.del(key);
+  auto seq = co_await ctx.kv.write(std::move(batch), *wo);
+  if (!seq) co_return db_error_response(ctx, seq.error(), true);
   co_return json_response(200, ok_with_sequence(*seq));
 }
 
@@ -101,6 +112,8 @@ asio::awaitable<Response> handle_kv_scan(const HandlerContext& ctx, Request req)
   std::string end;
   size_t limit = ctx.limits.default_scan_limit;
   bool force_base64 = false;
+  bool reverse = false;
+  auto consistency = replication::ReadConsistency::linearizable;
   for (const auto& [name, value] : req.query) {
     if (name == "start") {
       start = value;
@@ -125,11 +138,20 @@ asio::awaitable<Response> handle_kv_scan(const HandlerContext& ctx, Request req)
       } else if (value != "utf8" && !value.empty()) {
         co_return error_response(400, "bad_query", "encoding must be base64 or utf8");
       }
+    } else if (name == "reverse") {
+      if (value == "true" || value == "1" || value.empty()) {
+        reverse = true;
+      } else if (value == "false" || value == "0") {
+        reverse = false;
+      } else {
+        co_return error_response(400, "bad_query", "reverse must be true or false");
+      }
     } else if (name == "consistency") {
       // Single node: every read is linearizable; both values are accepted.
       if (value != "linearizable" && value != "stale") {
         co_return error_response(400, "bad_query", "consistency must be linearizable or stale");
       }
+      if (value == "stale") consistency = replication::ReadConsistency::stale;
     } else {
       co_return error_response(400, "bad_query", "unknown query parameter '" + name + "'");
     }
@@ -139,7 +161,7 @@ asio::awaitable<Response> handle_kv_scan(const HandlerContext& ctx, Request req)
     json::object o{{"items", json::array()}, {"count", 0}, {"truncated", false}};
     co_return json_response(200, json::serialize(o));
   }
-  auto rows = co_await ctx.db.scan(std::move(start), std::move(end), limit + 1);
+  auto rows = co_await ctx.kv.scan(replication::ScanOptions{std::move(start), std::move(end), limit + 1, reverse, consistency});
   if (!rows) co_return db_error_response(ctx, rows.error());
   bool truncated = rows->size() > limit;
   if (truncated) rows->resize(limit);
@@ -217,14 +239,14 @@ asio::awaitable<Response> handle_batch(const HandlerContext& ctx, Request req) {
   Response err;
   auto wo = write_options_from(req, &err);
   if (!wo) co_return err;
-  auto seq = co_await ctx.db.write(std::move(batch), *wo);
-  if (!seq) co_return db_error_response(ctx, seq.error());
+  auto seq = co_await ctx.kv.write(std::move(batch), *wo);
+  if (!seq) co_return db_error_response(ctx, seq.error(), true);
   json::object o{{"ok", true}, {"count", count}, {"sequence", *seq}};
   co_return json_response(200, json::serialize(o));
 }
 
 Response handle_stats(const HandlerContext& ctx) {
-  json::object o = stats_to_json(ctx.db.stats());
+  json::object o = stats_to_json(ctx.kv.stats());
   o["node_id"] = ctx.node.node_id;
   return json_response(200, json::serialize(o));
 }
@@ -233,7 +255,7 @@ Response handle_metrics(const HandlerContext& ctx) {
   Response r;
   r.status = 200;
   r.content_type = std::string(kContentTypePrometheus);
-  r.body = stats_to_prometheus(ctx.db.stats(), ctx.node.node_id);
+  r.body = stats_to_prometheus(ctx.kv.stats(), ctx.node.node_id);
   return r;
 }
 

@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/object.hpp>
 
+#include <charconv>
 #include <utility>
 
 #include "lib/db/db.h"
@@ -49,23 +50,92 @@ Response error_response(int status, std::string_view code, std::string_view mess
   return json_response(status, json::serialize(o));
 }
 
-Response db_error_response(const HandlerContext& ctx, ErrorCode ec) {
+namespace {
+
+Response cluster_error(std::string_view code, std::string_view message, bool write, bool may_have_been_applied) {
+  json::object o;
+  o["error"] = message;
+  o["code"] = code;
+  if (write) o["write_may_have_been_applied"] = may_have_been_applied;
+  return json_response(503, json::serialize(o));
+}
+
+}  // namespace
+
+std::optional<replication::ReadConsistency> read_consistency_of(const Request& req, Response* error) {
+  using replication::ReadConsistency;
+  if (auto c = req.find_query("consistency")) {
+    if (*c == "linearizable") return ReadConsistency::linearizable;
+    if (*c == "stale") return ReadConsistency::stale;
+    *error = error_response(400, "bad_query", "consistency must be linearizable or stale");
+    return std::nullopt;
+  }
+  if (auto c = req.find_query("consistent")) {
+    if (*c == "true") return ReadConsistency::linearizable;
+    if (*c == "false") return ReadConsistency::stale;
+    *error = error_response(400, "bad_query", "consistent must be true or false");
+    return std::nullopt;
+  }
+  return ReadConsistency::linearizable;
+}
+
+Response db_error_response(const HandlerContext& ctx, ErrorCode ec, bool write) {
+  if (ec == make_error_code(Errc::not_leader)) {
+    return cluster_error("not_leader", "no leader is known (election in progress or no quorum); the request was not applied",
+                         write, false);
+  }
+  if (ec == make_error_code(Errc::unavailable)) {
+    return cluster_error("no_quorum", "no quorum: the cluster has no leader that can commit; the write may have been applied",
+                         write, true);
+  }
+  if (ec == make_error_code(Errc::timed_out)) {
+    return cluster_error("timed_out", "timed out waiting for the cluster; the write may have been applied", write, true);
+  }
   if (ec == make_error_code(Errc::read_only)) {
-    DbStats s = ctx.db.stats();
+    DbStats s = ctx.kv.stats();
     std::string msg = "the database is read-only";
     if (!s.read_only_reason.empty()) msg += ": " + s.read_only_reason;
     return error_response(503, "read_only", msg);
   }
   if (ec == make_error_code(Errc::shutting_down)) return error_response(503, "shutting_down", "the node is shutting down");
   if (ec == make_error_code(Errc::busy)) return error_response(503, "busy", ec.message());
-  if (ec == make_error_code(Errc::not_leader)) return error_response(503, "not_leader", ec.message());
-  if (ec == make_error_code(Errc::unavailable)) return error_response(503, "unavailable", ec.message());
-  if (ec == make_error_code(Errc::timed_out)) return error_response(504, "timed_out", ec.message());
   if (ec == make_error_code(Errc::invalid_argument)) return error_response(400, "invalid_argument", ec.message());
+  if (ec == make_error_code(Errc::not_supported)) return error_response(501, "not_supported", ec.message());
   return error_response(500, "internal", "database error: " + ec.message());
 }
 
-Router::Router(DB& db, NodeInfo node, Limits limits) : db_(db), node_(std::move(node)), limits_(limits) {}
+bool sequence_of(const Request& req, std::optional<uint64_t>* out, Response* error) {
+  auto at = req.find_query("at");
+  if (!at) return true;
+  uint64_t seq = 0;
+  auto [p, ec] = std::from_chars(at->data(), at->data() + at->size(), seq);
+  if (at->empty() || ec != std::errc() || p != at->data() + at->size()) {
+    *error = error_response(400, "bad_query", "at must be a sequence number (a decimal integer)");
+    return false;
+  }
+  *out = seq;
+  return true;
+}
+
+Response read_at_error_response(const HandlerContext& ctx, ErrorCode ec, uint64_t seq) {
+  if (ec == make_error_code(Errc::not_supported)) {
+    return error_response(501, "not_supported",
+                          "reads at a sequence number are not supported in a cluster: sequence numbers are per node");
+  }
+  if (ec == make_error_code(Errc::invalid_argument)) {
+    return error_response(400, "bad_query",
+                          "at=" + std::to_string(seq) + " is beyond the last sequence number " +
+                              std::to_string(ctx.kv.latest_sequence()));
+  }
+  return db_error_response(ctx, ec);
+}
+
+Router::Router(DB& db, NodeInfo node, Limits limits)
+    : owned_kv_(std::make_unique<replication::LocalKvService>(db)), kv_(*owned_kv_), node_(std::move(node)),
+      limits_(limits) {}
+
+Router::Router(replication::KvService& kv, NodeInfo node, Limits limits)
+    : kv_(kv), node_(std::move(node)), limits_(limits) {}
 
 namespace {
 
@@ -85,7 +155,7 @@ bool is_get(Method m) { return m == Method::get || m == Method::head; }
 }  // namespace
 
 asio::awaitable<Response> Router::handle(Request req) const {
-  HandlerContext ctx{db_, node_, limits_};
+  HandlerContext ctx{kv_, node_, limits_};
   if (req.body.size() > limits_.max_body_bytes) {
     co_return error_response(413, "body_too_large",
                              "request body exceeds " + std::to_string(limits_.max_body_bytes) + " bytes");
@@ -101,7 +171,7 @@ asio::awaitable<Response> Router::handle(Request req) const {
                                "key exceeds " + std::to_string(limits_.max_key_bytes) + " bytes");
     }
     if (is_get(req.method)) {
-      Response r = co_await handle_kv_get(ctx, std::move(*key));
+      Response r = co_await handle_kv_get(ctx, std::move(*key), std::move(req));
       co_return r;
     }
     if (req.method == Method::put) {
@@ -124,7 +194,26 @@ asio::awaitable<Response> Router::handle(Request req) const {
     Response r = co_await handle_batch(ctx, std::move(req));
     co_return r;
   }
-  if (path == "/v1/stats") {
+  if (path == "/v1/trace") {
+    if (!is_get(req.method)) co_return method_not_allowed(req, "GET, HEAD");
+    Response r = co_await handle_trace(ctx, std::move(req));
+    co_return r;
+  }
+  if (path == "/v1/config") {
+    if (!is_get(req.method) && req.method != Method::post) co_return method_not_allowed(req, "GET, HEAD, POST");
+    co_return handle_config(ctx, std::move(req));
+  }
+  if (path == "/v1/admin/flush") {
+    if (req.method != Method::post) co_return method_not_allowed(req, "POST");
+    Response r = co_await handle_flush(ctx, std::move(req));
+    co_return r;
+  }
+  if (path == "/v1/admin/compact") {
+    if (req.method != Method::post) co_return method_not_allowed(req, "POST");
+    Response r = co_await handle_compact(ctx, std::move(req));
+    co_return r;
+  }
+  if (path == "/v1/stats" || path == "/stats") {
     if (!is_get(req.method)) co_return method_not_allowed(req, "GET, HEAD");
     co_return handle_stats(ctx);
   }
@@ -149,6 +238,22 @@ asio::awaitable<Response> Router::handle(Request req) const {
   if (path == "/get") {
     if (!is_get(req.method)) co_return method_not_allowed(req, "GET, HEAD");
     Response r = co_await handle_tiny_get(ctx, std::move(req));
+    co_return r;
+  }
+  if (path == "/v1/cluster/members") {
+    if (!is_get(req.method) && req.method != Method::post && req.method != Method::del) {
+      co_return method_not_allowed(req, "GET, HEAD, POST, DELETE");
+    }
+    Response r = co_await handle_members(ctx, std::move(req));
+    co_return r;
+  }
+  if (path == "/add_node" || path == "/remove_node") {
+    if (req.method != Method::post) co_return method_not_allowed(req, "POST");
+    if (path == "/add_node") {
+      Response r = co_await handle_tiny_add_node(ctx, std::move(req));
+      co_return r;
+    }
+    Response r = co_await handle_tiny_remove_node(ctx, std::move(req));
     co_return r;
   }
   co_return error_response(404, "route_not_found", "no endpoint at " + req.path);

@@ -1,4 +1,4 @@
-// The TinyLSM-compatible API: POST /set, POST /delete, GET /get, GET /status (see router.h).
+// The TinyLSM-compatible API: POST /set, POST /delete, GET /get[?at=SEQ], GET /status (see router.h).
 // TinyLSM carries keys and values as JSON strings, so only valid UTF-8 round-trips here; the
 // native API carries arbitrary bytes.
 #include <boost/json/object.hpp>
@@ -66,8 +66,10 @@ asio::awaitable<Response> handle_tiny_set(const HandlerContext& ctx, Request req
     co_return error_response(413, "value_too_large",
                              "value exceeds " + std::to_string(ctx.limits.max_value_bytes) + " bytes");
   }
-  auto seq = co_await ctx.db.put(std::move((*fields)[0]), std::move((*fields)[1]));
-  if (!seq) co_return db_error_response(ctx, seq.error());
+  WriteBatch batch;
+  batch.put((*fields)[0], (*fields)[1]);
+  auto seq = co_await ctx.kv.write(std::move(batch), WriteOptions{});
+  if (!seq) co_return db_error_response(ctx, seq.error(), true);
   co_return json_response(200, std::string(kOk));
 }
 
@@ -76,35 +78,38 @@ asio::awaitable<Response> handle_tiny_delete(const HandlerContext& ctx, Request 
   auto fields = string_fields(req, {"key"}, &err);
   if (!fields) co_return err;
   if (auto bad = check_key(ctx, (*fields)[0])) co_return *bad;
-  auto seq = co_await ctx.db.del(std::move((*fields)[0]));
-  if (!seq) co_return db_error_response(ctx, seq.error());
+  WriteBatch batch;
+  batch.del((*fields)[0]);
+  auto seq = co_await ctx.kv.write(std::move(batch), WriteOptions{});
+  if (!seq) co_return db_error_response(ctx, seq.error(), true);
   co_return json_response(200, std::string(kOk));
 }
 
 asio::awaitable<Response> handle_tiny_get(const HandlerContext& ctx, Request req) {
   auto key = req.find_query("key");
   if (!key) co_return error_response(400, "bad_query", "missing query parameter 'key'");
-  if (auto consistent = req.find_query("consistent")) {
-    if (*consistent != "true" && *consistent != "false") {
-      co_return error_response(400, "bad_query", "consistent must be true or false");
-    }
-  }
+  Response err;
+  auto consistency = read_consistency_of(req, &err);
+  if (!consistency) co_return err;
   std::string k(*key);
   if (auto bad = check_key(ctx, k)) co_return *bad;
-  auto got = co_await ctx.db.get(k);
-  if (!got) co_return db_error_response(ctx, got.error());
+  std::optional<uint64_t> at;
+  if (!sequence_of(req, &at, &err)) co_return err;
+  Result<std::optional<std::string>> got = at ? co_await ctx.kv.get_at(k, *at) : co_await ctx.kv.get(k, *consistency);
+  if (!got) co_return at ? read_at_error_response(ctx, got.error(), *at) : db_error_response(ctx, got.error());
   json::object o;
   put_key_value(o, k, *got, false);
   co_return json_response(200, json::serialize(o));
 }
 
 Response handle_status(const HandlerContext& ctx) {
-  DbStats s = ctx.db.stats();
+  if (auto cs = ctx.kv.cluster_status()) return json_response(200, cluster_status_json(*cs, ctx.node));
+  DbStats s = ctx.kv.stats();
   json::object o;
   o["role"] = ctx.node.role;
   o["node_id"] = ctx.node.node_id;
   o["sync_policy"] = ctx.node.sync_policy;
-  o["last_sequence"] = ctx.db.latest_sequence();
+  o["last_sequence"] = ctx.kv.latest_sequence();
   o["read_only"] = s.read_only;
   if (s.read_only) o["read_only_reason"] = s.read_only_reason;
   o["version"] = ctx.node.version;

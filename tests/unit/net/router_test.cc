@@ -390,7 +390,8 @@ TEST_CASE("writes after close answer 503 shutting_down, never 200") {
 
 TEST_CASE("DB errors map to 503 read_only, 400 and 500 with JSON bodies") {
   Node n;
-  HandlerContext ctx{n.db(), n.router().node(), n.router().limits()};
+  replication::LocalKvService kv(n.db());
+  HandlerContext ctx{kv, n.router().node(), n.router().limits()};
   auto ro = db_error_response(ctx, make_error_code(Errc::read_only));
   CHECK(ro.status == 503);
   CHECK(error_code_of(ro) == "read_only");

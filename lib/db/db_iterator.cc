@@ -1,0 +1,193 @@
+#include "lib/db/db_iterator.h"
+
+namespace strata {
+namespace {
+
+using boost::asio::awaitable;
+
+class DBIter final : public Iterator {
+ public:
+  DBIter(std::unique_ptr<InternalIterator> iter, SequenceNumber seq, std::string lower, std::string upper,
+         std::shared_ptr<const void> pin)
+      : iter_(std::move(iter)), seq_(seq), lower_(std::move(lower)), upper_(std::move(upper)), pin_(std::move(pin)) {}
+
+  bool valid() const override { return valid_; }
+  std::string_view key() const override { return key_; }
+  std::string_view value() const override { return value_; }
+
+  awaitable<Result<void>> seek_to_first() override {
+    if (!lower_.empty()) co_return co_await seek(lower_);
+    direction_ = Direction::forward;
+    STRATA_CO_TRY(co_await checked(co_await iter_->seek_to_first()));
+    co_return co_await find_next(false, {});
+  }
+
+  awaitable<Result<void>> seek_to_last() override {
+    direction_ = Direction::reverse;
+    if (upper_.empty()) {
+      STRATA_CO_TRY(co_await checked(co_await iter_->seek_to_last()));
+    } else {
+      STRATA_CO_TRY(co_await position_before(upper_));
+    }
+    co_return co_await find_prev();
+  }
+
+  awaitable<Result<void>> seek(std::string_view target) override {
+    direction_ = Direction::forward;
+    std::string_view t = (!lower_.empty() && target < lower_) ? std::string_view(lower_) : target;
+    STRATA_CO_TRY(co_await checked(co_await iter_->seek(make_internal_key(t, seq_, kValueTypeForSeek))));
+    co_return co_await find_next(false, {});
+  }
+
+  awaitable<Result<void>> seek_for_prev(std::string_view target) override {
+    if (!upper_.empty() && target >= upper_) co_return co_await seek_to_last();
+    direction_ = Direction::reverse;
+    // (target, 0, deletion) sorts after every real entry of target: seeking it lands on the first
+    // entry of a larger user key.
+    STRATA_CO_TRY(co_await checked(co_await iter_->seek(make_internal_key(target, 0, ValueType::deletion))));
+    STRATA_CO_TRY(co_await step_back_or_last());
+    co_return co_await find_prev();
+  }
+
+  awaitable<Result<void>> next() override {
+    std::string skip = key_;
+    if (direction_ == Direction::reverse) {
+      // The internal iterator is before the current key's entries: go to its first entry.
+      direction_ = Direction::forward;
+      STRATA_CO_TRY(co_await checked(co_await iter_->seek(make_internal_key(skip, kMaxSequenceNumber, kValueTypeForSeek))));
+    } else {
+      STRATA_CO_TRY(co_await checked(co_await iter_->next()));
+    }
+    co_return co_await find_next(true, skip);
+  }
+
+  awaitable<Result<void>> prev() override {
+    if (direction_ == Direction::forward) {
+      // Step back to before the current key's entries.
+      direction_ = Direction::reverse;
+      STRATA_CO_TRY(co_await position_before(key_));
+    }
+    co_return co_await find_prev();
+  }
+
+ private:
+  enum class Direction { forward, reverse };
+
+  awaitable<Result<void>> checked(Result<void> r) {
+    if (!r) valid_ = false;
+    co_return r;
+  }
+
+  // Positions the internal iterator on the last entry whose user key is < user_key.
+  awaitable<Result<void>> position_before(std::string_view user_key) {
+    STRATA_CO_TRY(co_await checked(co_await iter_->seek(make_internal_key(user_key, kMaxSequenceNumber, kValueTypeForSeek))));
+    co_return co_await step_back_or_last();
+  }
+
+  // After a seek: one step back, or to the last entry if the seek ran off the end.
+  awaitable<Result<void>> step_back_or_last() {
+    if (iter_->valid()) {
+      co_return co_await checked(co_await iter_->prev());
+    }
+    co_return co_await checked(co_await iter_->seek_to_last());
+  }
+
+  // Forward: from the internal iterator's position, the first visible, undeleted user key.
+  // skipping: entries of `skip` (a key already returned or deleted) are hidden.
+  awaitable<Result<void>> find_next(bool skipping, std::string skip) {
+    while (iter_->valid()) {
+      ParsedInternalKey k;
+      if (!parse_internal_key(iter_->key(), &k)) {
+        valid_ = false;
+        co_return make_error_code(Errc::corruption);
+      }
+      if (!upper_.empty() && k.user_key >= upper_) break;
+      if (k.sequence <= seq_) {
+        if (k.type == ValueType::deletion) {
+          skip.assign(k.user_key);
+          skipping = true;
+        } else if (!(skipping && k.user_key == skip)) {
+          key_.assign(k.user_key);
+          value_.assign(iter_->value());
+          valid_ = true;
+          co_return ok();
+        }
+      }
+      STRATA_CO_TRY(co_await checked(co_await iter_->next()));
+    }
+    valid_ = false;
+    co_return ok();
+  }
+
+  // Backward: steps back over entries; the newest visible entry of the last user key passed
+  // decides it. Stops with the internal iterator before that key's entries.
+  awaitable<Result<void>> find_prev() {
+    bool have_value = false;  // key_/value_ hold the newest visible undeleted version seen so far
+    std::string current;      // the user key whose entries are being passed
+    bool have_current = false;
+    while (iter_->valid()) {
+      ParsedInternalKey k;
+      if (!parse_internal_key(iter_->key(), &k)) {
+        valid_ = false;
+        co_return make_error_code(Errc::corruption);
+      }
+      if (!lower_.empty() && k.user_key < lower_) break;
+      if (have_current && k.user_key != current && have_value) break;  // key_ is decided
+      if (!have_current || k.user_key != current) {
+        current.assign(k.user_key);
+        have_current = true;
+      }
+      if (k.sequence <= seq_) {
+        // Entries of one key arrive oldest first: each visible one overrides the previous.
+        if (k.type == ValueType::deletion) {
+          have_value = false;
+        } else {
+          key_.assign(k.user_key);
+          value_.assign(iter_->value());
+          have_value = true;
+        }
+      }
+      STRATA_CO_TRY(co_await checked(co_await iter_->prev()));
+    }
+    valid_ = have_value;
+    co_return ok();
+  }
+
+  std::unique_ptr<InternalIterator> iter_;
+  const SequenceNumber seq_;
+  const std::string lower_, upper_;
+  std::shared_ptr<const void> pin_;
+  Direction direction_ = Direction::forward;
+  bool valid_ = false;
+  std::string key_, value_;
+};
+
+class ErrorIterator final : public Iterator {
+ public:
+  explicit ErrorIterator(ErrorCode e) : error_(e) {}
+  bool valid() const override { return false; }
+  std::string_view key() const override { return {}; }
+  std::string_view value() const override { return {}; }
+  awaitable<Result<void>> seek_to_first() override { co_return error_; }
+  awaitable<Result<void>> seek_to_last() override { co_return error_; }
+  awaitable<Result<void>> seek(std::string_view) override { co_return error_; }
+  awaitable<Result<void>> seek_for_prev(std::string_view) override { co_return error_; }
+  awaitable<Result<void>> next() override { co_return error_; }
+  awaitable<Result<void>> prev() override { co_return error_; }
+
+ private:
+  ErrorCode error_;
+};
+
+}  // namespace
+
+std::unique_ptr<Iterator> new_db_iterator(std::unique_ptr<InternalIterator> internal, SequenceNumber sequence,
+                                          std::string lower_bound, std::string upper_bound,
+                                          std::shared_ptr<const void> pin) {
+  return std::make_unique<DBIter>(std::move(internal), sequence, std::move(lower_bound), std::move(upper_bound),
+                                  std::move(pin));
+}
+
+std::unique_ptr<Iterator> new_error_iterator(ErrorCode error) { return std::make_unique<ErrorIterator>(error); }
+
+}  // namespace strata

@@ -1,0 +1,47 @@
+// strata::Iterator: ordered iteration over a DB's user keys as of one sequence number, forward
+// and backward, within optional bounds (DB::new_iterator, ReadOptions).
+//
+//   auto it = db->new_iterator(ReadOptions{.lower_bound = "a", .upper_bound = "m"});
+//   for (auto r = co_await it->seek_to_first(); r && it->valid(); r = co_await it->next())
+//     use(it->key(), it->value());
+//
+// Every move returns an error (corruption, io errors, shutting_down) and leaves the iterator
+// !valid() when it fails; a move past either end leaves it !valid() with success.
+// key() and value() stay valid until the next move.
+// Lifetime: the iterator pins the memtables and the SSTables of the moment it was created (they
+// are not deleted while it lives); destroy it before DB::close() completes.
+// Thread-safety: none; one coroutine uses an iterator at a time. Any number of iterators may run
+// concurrently with each other and with writes.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <string_view>
+
+#include "lib/util/result.h"
+
+namespace strata {
+
+class Iterator {
+ public:
+  virtual ~Iterator() = default;
+
+  virtual bool valid() const = 0;
+  // REQUIRES: valid().
+  virtual std::string_view key() const = 0;
+  virtual std::string_view value() const = 0;
+
+  // The first key (>= lower_bound).
+  virtual boost::asio::awaitable<Result<void>> seek_to_first() = 0;
+  // The last key (< upper_bound).
+  virtual boost::asio::awaitable<Result<void>> seek_to_last() = 0;
+  // The first key >= target.
+  virtual boost::asio::awaitable<Result<void>> seek(std::string_view target) = 0;
+  // The last key <= target.
+  virtual boost::asio::awaitable<Result<void>> seek_for_prev(std::string_view target) = 0;
+  // REQUIRES: valid().
+  virtual boost::asio::awaitable<Result<void>> next() = 0;
+  virtual boost::asio::awaitable<Result<void>> prev() = 0;
+};
+
+}  // namespace strata

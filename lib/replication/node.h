@@ -1,0 +1,237 @@
+// replication::Node: one member of a Strata Raft cluster. It drives raft::Core on Asio and serves
+// the KvService API over a replicated DB (DESIGN.md, "Replication").
+//
+// Directory layout under NodeOptions::data_dir:
+//   raft/      the Raft log (RaftStorage, docs/format/raft_log.md)
+//   db/        the state machine: a strata::DB with the key encoding of command.h
+//   snap-in/   checkpoints being received from the leader; snap-out/ checkpoints being sent
+//   db.old/    the previous DB during a snapshot install (see install_snapshot)
+//
+// Loops (coroutines on the executor passed to open(); they synchronize through mu_):
+//   - tick loop: every tick_ms, Core::tick(), and expiry of proposals and reads past their
+//     deadline;
+//   - Ready loop: takes one Ready at a time and, in this order, installs a received snapshot,
+//     persists the Ready (RaftStorage::persist: one fdatasync; a leader sends its appends and
+//     heartbeats before it, see handle_ready), sends its messages, applies its
+//     committed entries to the DB in one WriteBatch that also records the applied index, then
+//     calls Core::advance(), completes waiters, and compacts the log past the threshold.
+//
+// Exactly-once application: an entry's effect and "mapplied" = its index are one atomic DB
+// write, and entries at or below the DB's applied index are skipped, so neither a crash nor a
+// snapshot that ran ahead of the Raft log applies an entry twice or loses one. The DB is written
+// without fdatasync (the Raft log is the durable record); the log is compacted only after
+// DB::flush() made the applied state durable in SSTables.
+//
+// Writes: propose a Command; a follower's proposal is forwarded by Raft to the leader. The caller
+// waits until the entry is applied on THIS node (so a write through a follower is acknowledged
+// only once that follower applied it), or fails: not_leader (not proposed), timed_out or
+// unavailable after proposal_timeout_ms (may have been applied).
+// Linearizable reads: ReadIndex (thesis §6.4). Concurrent readers share one read_index request;
+// each waits until the node applied the confirmed index, then reads its local DB.
+//
+// Thread-safety: public methods may be called from any thread. raft::Core is not thread-safe: it
+// is touched only under mu_, which is never held across co_await.
+// Lifetime: stop() must complete before destruction; the Transport must outlive stop().
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lib/db/db.h"
+#include "lib/io/file_system.h"
+#include "lib/raft/core.h"
+#include "lib/replication/command.h"
+#include "lib/replication/kv_service.h"
+#include "lib/replication/raft_storage.h"
+#include "lib/replication/transport.h"
+#include "lib/util/oneshot.h"
+
+namespace strata::replication {
+
+struct NodeOptions {
+  uint64_t id = 0;
+  // The initial voters (this node included) and their peer addresses. The voters are recorded on
+  // the first start and ignored afterwards; the addresses are defaults that replicated address
+  // updates override. A node that joins an existing cluster lists the current members without
+  // itself (it waits to be added).
+  std::map<uint64_t, std::string> initial_members;
+  std::string data_dir;
+  std::string http_url;              // this node's HTTP URL, reported by cluster_status()
+  Options db_options;                // the DB's sync policy is forced to none (see above)
+  uint32_t tick_ms = 50;
+  int election_tick = 16;            // election timeout = election_tick .. 2x ticks (0.8-1.6 s)
+  int heartbeat_tick = 2;
+  uint32_t proposal_timeout_ms = 5000;
+  uint32_t read_timeout_ms = 5000;
+  // Compact the Raft log once it holds this many applied entries (TinyLSM's
+  // LOG_COMPACTION_THRESHOLD); 0 disables compaction.
+  uint64_t snapshot_threshold_entries = 10000;
+  // Entries kept after the compaction point, so that a briefly lagging follower catches up from
+  // the log rather than by snapshot.
+  uint64_t snapshot_trailing_entries = 1000;
+  uint64_t seed = 0;                 // 0: random
+};
+
+struct NodeStats {
+  uint64_t proposals = 0;
+  uint64_t applied_entries = 0;
+  uint64_t snapshots_sent = 0;
+  uint64_t snapshots_installed = 0;
+  uint64_t compactions = 0;
+  uint64_t read_index_rounds = 0;
+};
+
+class Node final : public KvService, public TransportHandler {
+ public:
+  // Opens the Raft log and the DB (finishing an interrupted snapshot install) in
+  // options.data_dir. Errors: the DB's and RaftStorage's (corruption, io_error, busy).
+  // REQUIRES: fs outlives the Node.
+  static boost::asio::awaitable<Result<std::unique_ptr<Node>>> open(boost::asio::any_io_executor executor,
+                                                                    io::FileSystem& fs, NodeOptions options);
+  ~Node() override;
+
+  // REQUIRES: called once, before start(); the transport outlives the Node's stop().
+  void set_transport(Transport* transport);
+  // Spawns the tick and Ready loops.
+  void start();
+  // Stops the loops, fails every waiter with shutting_down, and closes the DB.
+  boost::asio::awaitable<Result<void>> stop();
+
+  // KvService.
+  boost::asio::awaitable<Result<uint64_t>> write(WriteBatch batch, WriteOptions options) override;
+  boost::asio::awaitable<Result<std::optional<std::string>>> get(std::string key, ReadConsistency c) override;
+  using KvService::scan;
+  boost::asio::awaitable<Result<std::vector<KeyValue>>> scan(ScanOptions options) override;
+  DbStats stats() const override;
+  uint64_t latest_sequence() const override;
+  // Admin calls act on this node's DB: user keys are encoded ("u" + key) on the way in and
+  // decoded on the way out. get_at, and trace with a sequence number, are not_supported: DB
+  // sequence numbers differ from node to node.
+  boost::asio::awaitable<Result<std::optional<std::string>>> get_at(std::string key, uint64_t seq) override;
+  boost::asio::awaitable<Result<LookupTrace>> trace(std::string key, std::optional<uint64_t> seq) override;
+  std::vector<OptionInfo> option_list() const override;
+  Result<void> set_option(std::string_view name, std::string_view value, std::string* why) override;
+  boost::asio::awaitable<Result<void>> flush() override;
+  boost::asio::awaitable<Result<void>> compact_range(std::string begin, std::string end) override;
+  std::optional<ClusterStatus> cluster_status() const override;
+  boost::asio::awaitable<Result<void>> add_member(uint64_t id, std::string peer_address) override;
+  boost::asio::awaitable<Result<void>> remove_member(uint64_t id) override;
+
+  // Waits until a linearizable read may be served locally (ReadIndex). Errors as write().
+  boost::asio::awaitable<Result<void>> read_barrier();
+
+  // TransportHandler.
+  void on_message(raft::Message m) override;
+  void on_peer_hello(uint64_t id, std::string http_url) override;
+  boost::asio::awaitable<Result<void>> on_snapshot_chunk(uint64_t from, SnapshotChunk chunk) override;
+  boost::asio::awaitable<Result<void>> on_snapshot_end(uint64_t snapshot_id, raft::Message m) override;
+
+  uint64_t id() const { return options_.id; }
+  NodeStats node_stats() const;
+  // Peer addresses as known now (from the options and replicated address commands).
+  std::map<uint64_t, std::string> peer_addresses() const;
+
+ private:
+  struct ProposalWaiter {
+    Oneshot<Result<uint64_t>> done;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  struct ReadWaiter {
+    Oneshot<Result<uint64_t>> index;  // the confirmed read index
+    std::chrono::steady_clock::time_point deadline;
+  };
+  struct AppliedWaiter {
+    uint64_t index;
+    Oneshot<Result<uint64_t>> done;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  struct Incoming {  // a snapshot being received
+    uint64_t id = 0;
+    uint64_t from = 0;
+    std::string dir;
+    std::string file;  // the file being written
+    std::unique_ptr<io::File> out;
+    uint64_t next_offset = 0;
+  };
+  struct Staged {  // a received, durable checkpoint waiting for its Ready
+    std::string dir;
+    uint64_t index = 0;
+    uint64_t term = 0;
+  };
+
+  Node(boost::asio::any_io_executor executor, io::FileSystem& fs, NodeOptions options);
+  boost::asio::awaitable<Result<void>> open_impl();
+  boost::asio::awaitable<Result<void>> open_db();
+  boost::asio::awaitable<Result<void>> load_metadata();
+  boost::asio::awaitable<Result<std::vector<uint64_t>>> bootstrap_voters();
+
+  // node.cc
+  boost::asio::awaitable<void> tick_loop();
+  boost::asio::awaitable<void> ready_loop();
+  boost::asio::awaitable<Result<void>> handle_ready(raft::Ready rd, bool leader);
+  boost::asio::awaitable<Result<void>> apply_entries(const std::vector<raft::Entry>& entries);
+  boost::asio::awaitable<Result<void>> maybe_compact();
+  void notify_locked();
+  void expire_waiters_locked(std::chrono::steady_clock::time_point now);
+  void issue_read_index_locked();
+  void handle_read_states_locked(const std::vector<raft::ReadState>& states);
+  void complete_applied_waiters_locked();
+  boost::asio::awaitable<Result<uint64_t>> propose_and_wait(std::string data, uint64_t proposal_id);
+  boost::asio::awaitable<Result<void>> wait_applied(uint64_t index);
+  ErrorCode timeout_error_locked() const;
+  std::shared_ptr<DB> db() const;
+  void fail_all_locked(ErrorCode ec);
+  void maybe_promote_learners_locked();
+
+  // node_snapshot.cc
+  boost::asio::awaitable<void> send_snapshot(raft::Message m);
+  boost::asio::awaitable<Result<void>> install_snapshot(const raft::Snapshot& snap);
+  boost::asio::awaitable<Result<void>> remove_tree(std::string dir);
+
+  const boost::asio::any_io_executor executor_;
+  io::FileSystem& fs_;
+  NodeOptions options_;
+  const uint64_t incarnation_;
+  std::unique_ptr<RaftStorage> storage_;
+  Transport* transport_ = nullptr;
+
+  mutable std::mutex mu_;
+  // Guarded by mu_:
+  std::unique_ptr<raft::Core> core_;
+  std::shared_ptr<DB> db_;
+  uint64_t applied_ = 0;            // last index whose effect is in the DB
+  uint64_t next_proposal_id_ = 1;
+  std::map<uint64_t, ProposalWaiter> proposals_;
+  std::vector<ReadWaiter> reads_waiting_;   // not yet part of a read_index round
+  std::vector<ReadWaiter> reads_inflight_;  // waiting for the round `read_ctx_`
+  std::string read_ctx_;
+  std::chrono::steady_clock::time_point read_issued_at_;
+  uint64_t read_counter_ = 0;
+  std::vector<AppliedWaiter> applied_waiters_;
+  std::optional<Oneshot<bool>> loop_wake_;
+  bool wake_pending_ = false;
+  bool stopping_ = false;
+  std::map<uint64_t, std::string> peer_addresses_;
+  std::map<uint64_t, std::string> peer_urls_;
+  std::map<uint64_t, bool> snapshot_in_flight_;
+  std::optional<Staged> staged_;
+  uint64_t last_leader_ = raft::kNone;  // as of the last Ready's soft state
+  NodeStats stats_;
+
+  // Used only by the transport's inbound snapshot coroutine (one at a time per sender).
+  std::optional<Incoming> incoming_;
+  std::atomic<uint64_t> snapshot_counter_{0};
+  std::atomic<int> loops_running_{0};
+  Oneshot<bool> loops_done_;
+};
+
+}  // namespace strata::replication

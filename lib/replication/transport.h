@@ -1,0 +1,71 @@
+// Transport: how a replication Node talks to its peers. The Node (node.h) depends only on this
+// interface; net/peer/peer_transport.h implements it over TCP, and tests may implement it in
+// memory. lib/ never includes net/.
+//
+// Delivery: send() is best effort (messages may be dropped, delayed or, across reconnects,
+// duplicated; never corrupted) — Raft tolerates all of that. Snapshots are different: a DB
+// checkpoint is streamed as chunks followed by the `snap` message itself over one ordered stream,
+// and send_snapshot() returns ok only after the receiver acknowledged that it has the whole
+// checkpoint staged durably and stepped the message into its Raft core.
+//
+// Thread-safety: send() may be called from any thread. send_snapshot() may run concurrently with
+// send() and with other send_snapshot() calls to other peers.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "lib/raft/messages.h"
+#include "lib/util/result.h"
+
+namespace strata::replication {
+
+// One piece of one file of a DB checkpoint. Files are sent in order, each from offset 0 in
+// consecutive chunks; an empty file is one chunk with no data.
+struct SnapshotChunk {
+  uint64_t snapshot_id = 0;  // unique per attempt (sender id, counter)
+  std::string file;          // a plain file name (no '/'), checked by the receiver
+  uint64_t offset = 0;
+  std::string data;
+  bool operator==(const SnapshotChunk&) const = default;
+};
+
+// Produces the chunks of one snapshot, in order. nullopt: no more chunks.
+class SnapshotSource {
+ public:
+  virtual ~SnapshotSource() = default;
+  virtual uint64_t snapshot_id() const = 0;
+  virtual boost::asio::awaitable<Result<std::optional<SnapshotChunk>>> next() = 0;
+};
+
+// What the transport calls on the receiving node.
+class TransportHandler {
+ public:
+  virtual ~TransportHandler() = default;
+  // A Raft message from a peer (anything but a snapshot).
+  virtual void on_message(raft::Message m) = 0;
+  // A peer identified itself (its HTTP URL, for /status and redirects). Any thread.
+  virtual void on_peer_hello(uint64_t id, std::string http_url) = 0;
+  // A chunk of snapshot `chunk.snapshot_id` from `from`. Errors abort the stream.
+  virtual boost::asio::awaitable<Result<void>> on_snapshot_chunk(uint64_t from, SnapshotChunk chunk) = 0;
+  // The end of snapshot `snapshot_id`: every chunk arrived; `m` is the Raft `snap` message.
+  // Returns after the checkpoint is durable and `m` was stepped; its result is sent back.
+  virtual boost::asio::awaitable<Result<void>> on_snapshot_end(uint64_t snapshot_id, raft::Message m) = 0;
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // Queues `m` for m.to. Never blocks; drops when the link's queue is full or unknown peer.
+  virtual void send(raft::Message m) = 0;
+  // Streams the chunks of `src` and then `m` (a `snap` message) to m.to; see above.
+  // Errors: unavailable (cannot connect), io_error, timed_out, or the receiver's error.
+  virtual boost::asio::awaitable<Result<void>> send_snapshot(raft::Message m, SnapshotSource& src) = 0;
+  // Adds or changes the address of a peer (membership changes). Any thread.
+  virtual void set_peer_address(uint64_t id, std::string host_port) = 0;
+};
+
+}  // namespace strata::replication

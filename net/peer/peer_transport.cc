@@ -1,0 +1,484 @@
+#include "net/peer/peer_transport.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <atomic>
+#include <charconv>
+#include <deque>
+#include <mutex>
+#include <random>
+#include <set>
+
+#include "lib/raft/codec.h"
+#include "lib/util/coding.h"
+#include "lib/util/logging.h"
+#include "lib/util/oneshot.h"
+#include "net/peer/frame.h"
+
+namespace strata::net::peer {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using Strand = asio::strand<asio::any_io_executor>;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+bool split_host_port(const std::string& s, std::string* host, std::string* port) {
+  size_t colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == s.size()) return false;
+  *host = s.substr(0, colon);
+  *port = s.substr(colon + 1);
+  return true;
+}
+
+// Reads one frame. Errors: the socket's (as io_error / shutting_down) or corruption.
+asio::awaitable<Result<std::pair<FrameType, std::string>>> read_frame(tcp::socket& sock) {
+  char hdr[kFrameHeaderBytes];
+  auto [ec, n] = co_await asio::async_read(sock, asio::buffer(hdr), kTuple);
+  if (ec) co_return make_error_code(Errc::io_error);
+  STRATA_CO_TRY_ASSIGN(FrameHeader h, decode_frame_header(std::string_view(hdr, sizeof hdr)));
+  std::string payload(h.length, '\0');
+  if (h.length > 0) {
+    auto [ec2, n2] = co_await asio::async_read(sock, asio::buffer(payload), kTuple);
+    if (ec2) co_return make_error_code(Errc::io_error);
+  }
+  STRATA_CO_TRY(check_frame_payload(h, payload));
+  co_return std::make_pair(h.type, std::move(payload));
+}
+
+}  // namespace
+
+struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
+  struct Link {
+    std::string address;
+    std::deque<std::string> queue;  // encoded frames
+    size_t queued_bytes = 0;
+    LinkFault fault;
+    std::unique_ptr<asio::steady_timer> wake;
+    std::unique_ptr<tcp::socket> socket;
+    bool running = false;
+  };
+
+  Impl(asio::any_io_executor ex, PeerTransportOptions o, replication::TransportHandler* h)
+      : executor(ex), strand(asio::make_strand(ex)), opts(std::move(o)), handler(h), acceptor(strand) {}
+
+  asio::any_io_executor executor;
+  Strand strand;
+  PeerTransportOptions opts;
+  replication::TransportHandler* handler;
+  tcp::acceptor acceptor;
+  // Strand-only state:
+  std::map<uint64_t, Link> links;
+  std::set<std::shared_ptr<tcp::socket>> inbound;
+  bool started = false;
+  bool stopping = false;
+  std::mt19937_64 rng{std::random_device{}()};
+  // Any thread:
+  std::atomic<int> live{0};
+  std::atomic<uint64_t> snapshot_counter{0};
+  mutable std::mutex stats_mu;
+  PeerTransportStats stats;
+
+  void count(uint64_t PeerTransportStats::*field, uint64_t n = 1) {
+    std::lock_guard lock(stats_mu);
+    stats.*field += n;
+  }
+
+  // Strand only.
+  Link& link(uint64_t id) {
+    Link& l = links[id];
+    if (!l.wake) {
+      l.wake = std::make_unique<asio::steady_timer>(strand);
+      l.wake->expires_at(asio::steady_timer::time_point::max());
+    }
+    return l;
+  }
+
+  void ensure_running(uint64_t id) {
+    Link& l = link(id);
+    if (l.running || !started || stopping || l.address.empty()) return;
+    l.running = true;
+    spawn(run_link(id));
+  }
+
+  void spawn(asio::awaitable<void> aw) {
+    live.fetch_add(1);
+    auto self = shared_from_this();
+    asio::co_spawn(strand, std::move(aw), [self](std::exception_ptr e) {
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          STRATA_LOG(error, "peer transport: task failed: %s", ex.what());
+        }
+      }
+      self->live.fetch_sub(1);
+    });
+  }
+
+  void enqueue(uint64_t to, std::string frame) {
+    if (stopping) return;
+    Link& l = link(to);
+    if (l.address.empty() || l.fault.cut ||
+        (l.fault.drop_probability > 0 &&
+         std::uniform_real_distribution<double>(0, 1)(rng) < l.fault.drop_probability) ||
+        l.queued_bytes + frame.size() > opts.max_queue_bytes) {
+      count(&PeerTransportStats::dropped);
+      return;
+    }
+    l.queued_bytes += frame.size();
+    l.queue.push_back(std::move(frame));
+    l.wake->cancel();
+    ensure_running(to);
+  }
+
+  asio::awaitable<Result<std::unique_ptr<tcp::socket>>> connect(std::string address) {
+    std::string host, port;
+    if (!split_host_port(address, &host, &port)) co_return make_error_code(Errc::invalid_argument);
+    tcp::resolver resolver(strand);
+    auto [rec, results] = co_await resolver.async_resolve(host, port, kTuple);
+    if (rec) co_return make_error_code(Errc::unavailable);
+    auto sock = std::make_unique<tcp::socket>(strand);
+    asio::steady_timer deadline(strand);
+    deadline.expires_after(std::chrono::milliseconds(opts.connect_timeout_ms));
+    tcp::socket* raw = sock.get();
+    deadline.async_wait([raw](boost::system::error_code ec) {
+      if (!ec) {
+        boost::system::error_code ignored;
+        raw->close(ignored);
+      }
+    });
+    auto [cec, ep] = co_await asio::async_connect(*sock, results, kTuple);
+    deadline.cancel();
+    if (cec || !sock->is_open()) co_return make_error_code(Errc::unavailable);
+    boost::system::error_code ignored;
+    sock->set_option(tcp::no_delay(true), ignored);
+    std::string hello;
+    encode_frame(&hello, FrameType::hello, encode_hello(Hello{opts.node_id, opts.http_url}));
+    auto [wec, wn] = co_await asio::async_write(*sock, asio::buffer(hello), kTuple);
+    if (wec) co_return make_error_code(Errc::unavailable);
+    co_return sock;
+  }
+
+  asio::awaitable<void> wait_wake(Link& l) {
+    auto [ec] = co_await l.wake->async_wait(kTuple);
+    (void)ec;
+    l.wake->expires_at(asio::steady_timer::time_point::max());
+  }
+
+  asio::awaitable<void> sleep_ms(uint32_t ms) {
+    asio::steady_timer t(strand);
+    t.expires_after(std::chrono::milliseconds(ms));
+    auto [ec] = co_await t.async_wait(kTuple);
+    (void)ec;
+  }
+
+  // One outbound link: connect, drain the queue, reconnect with backoff on errors.
+  // Runs on: the strand, until stop().
+  asio::awaitable<void> run_link(uint64_t id) {
+    uint32_t backoff = opts.min_backoff_ms;
+    while (!stopping) {
+      if (links[id].queue.empty()) {
+        co_await wait_wake(links[id]);
+        continue;
+      }
+      auto sock = co_await connect(links[id].address);
+      if (stopping) break;
+      if (!sock) {
+        co_await sleep_ms(backoff);
+        backoff = std::min(backoff * 2, opts.max_backoff_ms);
+        continue;
+      }
+      backoff = opts.min_backoff_ms;
+      count(&PeerTransportStats::connects);
+      links[id].socket = std::move(*sock);
+      std::string batch;
+      while (!stopping) {
+        Link& l = links[id];
+        if (l.queue.empty()) {
+          co_await wait_wake(l);
+          continue;
+        }
+        batch.clear();
+        uint64_t frames = 0;
+        while (!l.queue.empty() && (batch.empty() || batch.size() + l.queue.front().size() <= (4u << 20))) {
+          batch += l.queue.front();
+          l.queued_bytes -= l.queue.front().size();
+          l.queue.pop_front();
+          ++frames;
+        }
+        if (l.fault.delay_ms > 0) co_await sleep_ms(l.fault.delay_ms);
+        if (links[id].fault.cut || !links[id].socket) continue;  // cut while delayed: lost
+        auto [ec, n] = co_await asio::async_write(*links[id].socket, asio::buffer(batch), kTuple);
+        if (ec) {
+          boost::system::error_code ignored;
+          if (links[id].socket) links[id].socket->close(ignored);
+          links[id].socket.reset();
+          break;
+        }
+        count(&PeerTransportStats::frames_sent, frames);
+      }
+    }
+    links[id].running = false;
+  }
+
+  asio::awaitable<void> accept_loop() {
+    while (!stopping) {
+      auto sock = std::make_shared<tcp::socket>(strand);
+      auto [ec] = co_await acceptor.async_accept(*sock, kTuple);
+      if (ec) {
+        if (stopping || ec == asio::error::operation_aborted) break;
+        co_await sleep_ms(10);
+        continue;
+      }
+      boost::system::error_code ignored;
+      sock->set_option(tcp::no_delay(true), ignored);
+      inbound.insert(sock);
+      spawn(serve(sock));
+    }
+  }
+
+  // One inbound connection. Runs on: the strand.
+  asio::awaitable<void> serve(std::shared_ptr<tcp::socket> sock) {
+    uint64_t from = 0;
+    bool protocol_error = false;
+    while (!stopping) {
+      auto frame = co_await read_frame(*sock);
+      if (!frame) {
+        protocol_error = frame.error() == make_error_code(Errc::corruption);
+        break;
+      }
+      count(&PeerTransportStats::frames_received);
+      auto& [type, payload] = *frame;
+      if (from == 0 && type != FrameType::hello) {
+        protocol_error = true;
+        break;
+      }
+      if (type == FrameType::hello) {
+        auto hello = decode_hello(payload);
+        if (!hello || hello->version != kPeerProtocolVersion) {
+          protocol_error = true;
+          break;
+        }
+        from = hello->node_id;
+        if (handler) handler->on_peer_hello(from, hello->http_url);
+      } else if (type == FrameType::raft) {
+        auto m = raft::decode_message(payload);
+        if (!m || m->from != from || m->type == raft::MessageType::snap) {
+          protocol_error = true;
+          break;
+        }
+        if (handler) handler->on_message(std::move(*m));
+      } else if (type == FrameType::snap_chunk) {
+        auto chunk = decode_snapshot_chunk(payload);
+        if (!chunk || !handler) {
+          protocol_error = !chunk;
+          break;
+        }
+        auto r = co_await handler->on_snapshot_chunk(from, std::move(*chunk));
+        if (!r) break;
+      } else if (type == FrameType::snap_end) {
+        std::string_view in = payload;
+        uint64_t snapshot_id = 0;
+        if (!get_varint64(&in, &snapshot_id)) {
+          protocol_error = true;
+          break;
+        }
+        auto m = raft::decode_message(in);
+        if (!m || m->from != from || m->type != raft::MessageType::snap || !handler) {
+          protocol_error = true;
+          break;
+        }
+        auto r = co_await handler->on_snapshot_end(snapshot_id, std::move(*m));
+        std::string ack_payload;
+        put_varint64(&ack_payload, snapshot_id);
+        ack_payload.push_back(static_cast<char>(r ? 0 : (r.error().category() == strata_category() ? r.error().value()
+                                                                                                     : static_cast<int>(Errc::io_error))));
+        std::string ack;
+        encode_frame(&ack, FrameType::snap_ack, ack_payload);
+        auto [ec, n] = co_await asio::async_write(*sock, asio::buffer(ack), kTuple);
+        if (ec) break;
+      } else {
+        protocol_error = true;
+        break;
+      }
+    }
+    if (protocol_error) {
+      count(&PeerTransportStats::protocol_errors);
+      STRATA_LOG(warn, "peer transport: protocol error on a connection from node %llu, closed",
+                 static_cast<unsigned long long>(from));
+    }
+    boost::system::error_code ignored;
+    sock->close(ignored);
+    inbound.erase(sock);
+  }
+
+  // Runs on: the strand.
+  asio::awaitable<Result<void>> do_send_snapshot(raft::Message m, replication::SnapshotSource& src) {
+    Link& l = link(m.to);
+    if (l.address.empty() || l.fault.cut) co_return make_error_code(Errc::unavailable);
+    STRATA_CO_TRY_ASSIGN(auto sock, co_await connect(l.address));
+    std::shared_ptr<tcp::socket> shared(std::move(sock));
+    inbound.insert(shared);  // closed by stop() like the inbound ones
+    asio::steady_timer deadline(strand);
+    deadline.expires_after(std::chrono::milliseconds(opts.snapshot_timeout_ms));
+    bool expired = false;
+    deadline.async_wait([shared, &expired](boost::system::error_code ec) {
+      if (!ec) {
+        expired = true;
+        boost::system::error_code ignored;
+        shared->close(ignored);
+      }
+    });
+    auto result = co_await stream_snapshot(*shared, std::move(m), src);
+    deadline.cancel();
+    inbound.erase(shared);
+    boost::system::error_code ignored;
+    shared->close(ignored);
+    if (!result && expired) co_return make_error_code(Errc::timed_out);
+    co_return result;
+  }
+
+  asio::awaitable<Result<void>> stream_snapshot(tcp::socket& sock, raft::Message m,
+                                                replication::SnapshotSource& src) {
+    std::string frame;
+    for (;;) {
+      STRATA_CO_TRY_ASSIGN(auto chunk, co_await src.next());
+      if (!chunk) break;
+      frame.clear();
+      encode_frame(&frame, FrameType::snap_chunk, encode_snapshot_chunk(*chunk));
+      auto [ec, n] = co_await asio::async_write(sock, asio::buffer(frame), kTuple);
+      if (ec) co_return make_error_code(Errc::io_error);
+    }
+    std::string end_payload;
+    put_varint64(&end_payload, src.snapshot_id());
+    end_payload += raft::encode_message(m);
+    frame.clear();
+    encode_frame(&frame, FrameType::snap_end, end_payload);
+    auto [ec, n] = co_await asio::async_write(sock, asio::buffer(frame), kTuple);
+    if (ec) co_return make_error_code(Errc::io_error);
+    STRATA_CO_TRY_ASSIGN(auto ack, co_await read_frame(sock));
+    std::string_view in = ack.second;
+    uint64_t id = 0;
+    if (ack.first != FrameType::snap_ack || !get_varint64(&in, &id) || id != src.snapshot_id() || in.size() != 1) {
+      co_return make_error_code(Errc::corruption);
+    }
+    if (in[0] != 0) co_return make_error_code(static_cast<Errc>(static_cast<uint8_t>(in[0])));
+    co_return ok();
+  }
+};
+
+PeerTransport::PeerTransport(asio::any_io_executor executor, PeerTransportOptions options,
+                             replication::TransportHandler* handler)
+    : impl_(std::make_shared<Impl>(executor, std::move(options), handler)) {
+  for (const auto& [id, addr] : impl_->opts.peers) {
+    if (id != impl_->opts.node_id) impl_->links[id].address = addr;
+  }
+}
+
+PeerTransport::~PeerTransport() = default;
+
+Result<void> PeerTransport::listen() {
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(impl_->opts.listen_host, ec);
+  if (ec) return make_error_code(Errc::invalid_argument);
+  tcp::endpoint ep(addr, impl_->opts.listen_port);
+  impl_->acceptor.open(ep.protocol(), ec);
+  if (!ec) impl_->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) impl_->acceptor.bind(ep, ec);
+  if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return ec == asio::error::address_in_use ? make_error_code(Errc::busy) : make_error_code(Errc::io_error);
+  return ok();
+}
+
+uint16_t PeerTransport::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+void PeerTransport::start() {
+  auto impl = impl_;
+  asio::post(impl->strand, [impl] {
+    impl->started = true;
+    impl->spawn(impl->accept_loop());
+    for (auto& [id, l] : impl->links) impl->ensure_running(id);
+  });
+}
+
+asio::awaitable<void> PeerTransport::stop() {
+  auto impl = impl_;
+  asio::post(impl->strand, [impl] {
+    impl->stopping = true;
+    boost::system::error_code ignored;
+    impl->acceptor.close(ignored);
+    for (auto& s : impl->inbound) s->close(ignored);
+    for (auto& [id, l] : impl->links) {
+      if (l.socket) l.socket->close(ignored);
+      if (l.wake) l.wake->cancel();
+    }
+  });
+  asio::steady_timer t(co_await asio::this_coro::executor);
+  for (int i = 0; i < 400 && impl->live.load() > 0; ++i) {
+    t.expires_after(std::chrono::milliseconds(5));
+    auto [ec] = co_await t.async_wait(kTuple);
+    (void)ec;
+  }
+}
+
+void PeerTransport::send(raft::Message m) {
+  std::string frame;
+  encode_frame(&frame, FrameType::raft, raft::encode_message(m));
+  auto impl = impl_;
+  asio::post(impl->strand, [impl, to = m.to, f = std::move(frame)]() mutable { impl->enqueue(to, std::move(f)); });
+}
+
+asio::awaitable<Result<void>> PeerTransport::send_snapshot(raft::Message m, replication::SnapshotSource& src) {
+  auto impl = impl_;
+  Oneshot<Result<void>> done;
+  impl->live.fetch_add(1);
+  asio::co_spawn(impl->strand, impl->do_send_snapshot(std::move(m), src),
+                 [impl, done](std::exception_ptr e, Result<void> r) {
+                   impl->live.fetch_sub(1);
+                   done.set(e ? Result<void>(make_error_code(Errc::io_error)) : r);
+                 });
+  co_return co_await done.wait();
+}
+
+void PeerTransport::set_peer_address(uint64_t id, std::string host_port) {
+  auto impl = impl_;
+  asio::post(impl->strand, [impl, id, a = std::move(host_port)]() mutable {
+    if (id == impl->opts.node_id) return;
+    auto& l = impl->link(id);
+    if (l.address == a) return;
+    l.address = std::move(a);
+    boost::system::error_code ignored;
+    if (l.socket) l.socket->close(ignored);  // reconnect to the new address
+  });
+}
+
+void PeerTransport::set_link_fault(uint64_t to, LinkFault fault) {
+  auto impl = impl_;
+  asio::post(impl->strand, [impl, to, fault] {
+    auto& l = impl->link(to);
+    l.fault = fault;
+    if (fault.cut) {
+      l.queue.clear();
+      l.queued_bytes = 0;
+    }
+  });
+}
+
+PeerTransportStats PeerTransport::stats() const {
+  std::lock_guard lock(impl_->stats_mu);
+  return impl_->stats;
+}
+
+}  // namespace strata::net::peer

@@ -1,0 +1,91 @@
+// PeerTransport: replication::Transport over TCP between the nodes of a cluster, on the node's
+// executor pool (docs/format/peer_protocol.md).
+//
+//  - One outbound link per peer: a coroutine that connects (exponential backoff from
+//    min_backoff_ms to max_backoff_ms between attempts), sends a hello frame, then writes the
+//    link's queue of frames in batches. The queue is bounded (max_queue_bytes): send() drops a
+//    message that does not fit, which Raft tolerates. A write error closes the connection; the
+//    frames being written are lost and the link reconnects.
+//  - Inbound connections: one coroutine each, reading frames with a bounded size and a checksum;
+//    a protocol error closes the connection. Raft messages go to TransportHandler::on_message.
+//  - Snapshots: send_snapshot() opens a dedicated connection, streams the chunks and the `snap`
+//    message, and waits (snapshot_timeout_ms) for the receiver's acknowledgement.
+//  - Test hooks per directed link (this node -> peer): cut (drop everything, snapshots fail),
+//    drop with a probability, delay every batch by delay_ms.
+//
+// Executors: every coroutine of the transport runs on one strand of the executor given to the
+// constructor, so the link state needs no locks; send() posts onto that strand.
+// Thread-safety: all public methods may be called from any thread.
+// Lifetime: stop() must complete before destruction; the handler must outlive stop().
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "lib/replication/transport.h"
+
+namespace strata::net::peer {
+
+struct LinkFault {
+  bool cut = false;                 // drop everything sent on the link
+  double drop_probability = 0;      // drop each message with this probability
+  uint32_t delay_ms = 0;            // hold each batch this long before writing it
+};
+
+struct PeerTransportOptions {
+  uint64_t node_id = 0;
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 0;        // 0: any free port (see port())
+  std::string http_url;            // announced in the hello frame
+  std::map<uint64_t, std::string> peers;  // id -> "host:port" (this node's own entry is ignored)
+  size_t max_queue_bytes = 64 << 20;
+  uint32_t min_backoff_ms = 20;
+  uint32_t max_backoff_ms = 1000;
+  uint32_t connect_timeout_ms = 2000;
+  uint32_t snapshot_timeout_ms = 120'000;
+};
+
+struct PeerTransportStats {
+  uint64_t frames_sent = 0;
+  uint64_t frames_received = 0;
+  uint64_t dropped = 0;      // queue full, unknown peer, or a fault hook
+  uint64_t connects = 0;     // successful outbound connections
+  uint64_t protocol_errors = 0;
+};
+
+class PeerTransport final : public replication::Transport {
+ public:
+  PeerTransport(boost::asio::any_io_executor executor, PeerTransportOptions options,
+                replication::TransportHandler* handler);
+  ~PeerTransport() override;
+  PeerTransport(const PeerTransport&) = delete;
+  PeerTransport& operator=(const PeerTransport&) = delete;
+
+  // Binds and listens. Errors: busy (address in use), invalid_argument (bad host), io_error.
+  Result<void> listen();
+  // REQUIRES: listen() succeeded.
+  uint16_t port() const;
+  // Starts accepting and the outbound links.
+  void start();
+  // Closes every connection and waits (bounded) for the transport's coroutines to end.
+  boost::asio::awaitable<void> stop();
+
+  void send(raft::Message m) override;
+  boost::asio::awaitable<Result<void>> send_snapshot(raft::Message m, replication::SnapshotSource& src) override;
+  void set_peer_address(uint64_t id, std::string host_port) override;
+
+  void set_link_fault(uint64_t to, LinkFault fault);
+  PeerTransportStats stats() const;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace strata::net::peer

@@ -1,0 +1,254 @@
+// A cluster of real strata-server processes on 127.0.0.1 for system tests: free ports, start,
+// SIGKILL, restart, JSON over HTTP with libcurl, and waiting on conditions with deadlines.
+// Every process is SIGKILLed when the Cluster is destroyed (also when a test fails).
+// Thread-safety: one test thread uses a Cluster; Http handles are per thread.
+#pragma once
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/test_util.h"
+
+namespace strata::testing {
+
+using Clock = std::chrono::steady_clock;
+
+inline uint16_t free_loopback_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+inline size_t curl_append(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+struct HttpResult {
+  long status = 0;  // 0: transport error (refused, timeout)
+  std::string body;
+  std::optional<boost::json::value> json() const {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(body, ec);
+    if (ec) return std::nullopt;
+    return v;
+  }
+};
+
+// One keep-alive libcurl handle.
+class Http {
+ public:
+  Http() : curl_(curl_easy_init()), headers_(curl_slist_append(nullptr, "Expect:")) {}
+  ~Http() {
+    curl_slist_free_all(headers_);
+    curl_easy_cleanup(curl_);
+  }
+  HttpResult call(const std::string& method, const std::string& url, const std::string* body = nullptr,
+                  long timeout_ms = 10000) {
+    HttpResult r;
+    curl_easy_reset(curl_);
+    curl_easy_setopt(curl_, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl_, CURLOPT_CUSTOMREQUEST, method.c_str());
+    curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers_);
+    curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, curl_append);
+    curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &r.body);
+    curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+    if (body) {
+      curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, body->data());
+      curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
+    }
+    if (curl_easy_perform(curl_) == CURLE_OK) curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &r.status);
+    return r;
+  }
+
+ private:
+  CURL* curl_;
+  curl_slist* headers_;
+};
+
+// Waits for `cond` with a deadline, polling (the condition is in another process).
+inline bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds limit) {
+  auto until = Clock::now() + limit;
+  auto pause = std::chrono::milliseconds(5);
+  while (Clock::now() < until) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(100));
+  }
+  return cond();
+}
+
+class Cluster {
+ public:
+  struct NodeProc {
+    uint64_t id = 0;
+    uint16_t http_port = 0;
+    uint16_t peer_port = 0;
+    pid_t pid = -1;
+    std::string dir;
+    std::string log;
+    std::vector<std::string> extra;  // extra flags (e.g. --join URL)
+  };
+
+  Cluster(std::string binary, int n, std::vector<std::string> extra_args = {})
+      : binary_(std::move(binary)), extra_args_(std::move(extra_args)) {
+    for (int i = 1; i <= n; ++i) add_slot(static_cast<uint64_t>(i));
+  }
+  ~Cluster() {
+    for (auto& [id, n] : nodes_) kill9(id);
+  }
+
+  // Reserves ports and a directory for node `id` (not started).
+  NodeProc& add_slot(uint64_t id) {
+    NodeProc p;
+    p.id = id;
+    p.http_port = free_loopback_port();
+    p.peer_port = free_loopback_port();
+    p.dir = tmp_.path() + "/node" + std::to_string(id);
+    p.log = tmp_.path() + "/node" + std::to_string(id) + ".log";
+    return nodes_[id] = p;
+  }
+
+  std::string peers_flag(bool include_all = true) const {
+    std::string s;
+    for (const auto& [id, n] : nodes_) {
+      if (!include_all && !initial_.count(id) && id != 0) continue;
+      if (!s.empty()) s += ",";
+      s += std::to_string(id) + "=127.0.0.1:" + std::to_string(n.peer_port);
+    }
+    return s;
+  }
+
+  void start_all() {
+    for (auto& [id, n] : nodes_) initial_[id] = true;
+    for (auto& [id, n] : nodes_) start(id);
+  }
+
+  void start(uint64_t id) {
+    NodeProc& n = nodes_.at(id);
+    std::vector<std::string> args = {binary_, "--node-id", std::to_string(id), "--listen",
+                                     "127.0.0.1:" + std::to_string(n.http_port), "--peer-listen",
+                                     "127.0.0.1:" + std::to_string(n.peer_port), "--peers", peers_flag(),
+                                     "--data-dir", n.dir, "--threads", "2"};
+    for (const auto& a : extra_args_) args.push_back(a);
+    for (const auto& a : n.extra) args.push_back(a);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      int fd = ::open(n.log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (fd >= 0) {
+        ::dup2(fd, STDOUT_FILENO);
+        ::dup2(fd, STDERR_FILENO);
+      }
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(binary_.c_str(), argv.data());
+      ::_exit(127);
+    }
+    n.pid = pid;
+  }
+
+  void kill9(uint64_t id) {
+    NodeProc& n = nodes_.at(id);
+    if (n.pid <= 0) return;
+    ::kill(n.pid, SIGKILL);
+    int st = 0;
+    ::waitpid(n.pid, &st, 0);
+    n.pid = -1;
+  }
+
+  bool alive(uint64_t id) const { return nodes_.at(id).pid > 0; }
+  std::string url(uint64_t id) const { return "http://127.0.0.1:" + std::to_string(nodes_.at(id).http_port); }
+  NodeProc& node(uint64_t id) { return nodes_.at(id); }
+  std::vector<uint64_t> ids() const {
+    std::vector<uint64_t> out;
+    for (const auto& [id, n] : nodes_) out.push_back(id);
+    return out;
+  }
+
+  std::optional<boost::json::object> status(uint64_t id) {
+    auto r = http_.call("GET", url(id) + "/status", nullptr, 2000);
+    if (r.status != 200) return std::nullopt;
+    auto v = r.json();
+    if (!v || !v->is_object()) return std::nullopt;
+    return v->get_object();
+  }
+
+  // The leader that every running node agrees on (0 if none yet).
+  uint64_t agreed_leader() {
+    uint64_t leader = 0;
+    for (const auto& [id, n] : nodes_) {
+      if (n.pid <= 0) continue;
+      auto s = status(id);
+      if (!s) return 0;
+      uint64_t l = s->at("leader").as_object().at("id").to_number<uint64_t>();
+      if (l == 0 || (leader != 0 && l != leader)) return 0;
+      leader = l;
+    }
+    if (leader == 0 || !alive(leader)) return 0;
+    auto ls = status(leader);
+    if (!ls || ls->at("role").as_string() != "leader") return 0;
+    return leader;
+  }
+
+  uint64_t wait_leader(std::chrono::milliseconds limit = std::chrono::milliseconds(15000)) {
+    uint64_t leader = 0;
+    eventually([&] { return (leader = agreed_leader()) != 0; }, limit);
+    return leader;
+  }
+
+  HttpResult put(uint64_t id, const std::string& key, const std::string& value, long timeout_ms = 10000) {
+    return http_.call("PUT", url(id) + "/v1/kv/" + key, &value, timeout_ms);
+  }
+  HttpResult del(uint64_t id, const std::string& key) { return http_.call("DELETE", url(id) + "/v1/kv/" + key); }
+  HttpResult get(uint64_t id, const std::string& key, bool stale = false) {
+    return http_.call("GET", url(id) + "/v1/kv/" + key + (stale ? "?consistency=stale" : ""), nullptr, 10000);
+  }
+  HttpResult call(const std::string& method, const std::string& url, const std::string* body = nullptr) {
+    return http_.call(method, url, body);
+  }
+
+  std::string log_tail(uint64_t id) {
+    std::ifstream in(nodes_.at(id).log);
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return all.size() > 3000 ? all.substr(all.size() - 3000) : all;
+  }
+
+ private:
+  std::string binary_;
+  std::vector<std::string> extra_args_;
+  TempDir tmp_;
+  std::map<uint64_t, NodeProc> nodes_;
+  std::map<uint64_t, bool> initial_;
+  Http http_;
+};
+
+}  // namespace strata::testing

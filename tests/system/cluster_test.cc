@@ -1,0 +1,283 @@
+// System tests of the replicated cluster: real strata-server processes on 127.0.0.1 (free ports
+// chosen per test), killed with SIGKILL and restarted. Environment: STRATA_SERVER = the binary.
+//
+// Scenarios (the issue's list): election; replication to every node; a write through a follower;
+// kill -9 of the leader, a new leader accepting writes, the old leader catching up; a follower
+// that was down while the log was truncated catching up by snapshot (with deletes that must not
+// come back); adding a node then removing one; kill -9 of every node and a restart with every
+// acknowledged write present.
+#include <doctest/doctest.h>
+
+#include <cinttypes>
+#include <set>
+
+#include "tests/system/cluster_harness.h"
+
+namespace strata::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string server_binary() {
+  const char* b = std::getenv("STRATA_SERVER");
+  REQUIRE_MESSAGE(b != nullptr, "set STRATA_SERVER to the strata-server binary");
+  return b;
+}
+
+// A write that retries on 503 and transport errors until acknowledged or the deadline passes.
+bool put_acked(Cluster& c, uint64_t via, const std::string& k, const std::string& v,
+               std::chrono::milliseconds limit = 15000ms) {
+  return eventually([&] { return c.put(via, k, v, 3000).status == 200; }, limit);
+}
+
+// Every running node serves `k` = `v` from its own DB (stale read: what it applied).
+bool everywhere(Cluster& c, const std::string& k, const std::string& v, std::chrono::milliseconds limit = 10000ms) {
+  return eventually(
+      [&] {
+        for (uint64_t id : c.ids()) {
+          if (!c.alive(id)) continue;
+          auto r = c.get(id, k, true);
+          if (r.status != 200 || r.body != v) return false;
+        }
+        return true;
+      },
+      limit);
+}
+
+uint64_t other_than(Cluster& c, std::initializer_list<uint64_t> not_these) {
+  for (uint64_t id : c.ids()) {
+    bool excluded = false;
+    for (uint64_t x : not_these) excluded = excluded || x == id;
+    if (!excluded && c.alive(id)) return id;
+  }
+  return 0;
+}
+
+TEST_CASE("three nodes elect exactly one leader and every node agrees on it") {
+  Cluster c(server_binary(), 3);
+  c.start_all();
+  uint64_t leader = c.wait_leader();
+  REQUIRE_MESSAGE(leader != 0, c.log_tail(1));
+  int leaders = 0;
+  uint64_t term = 0;
+  for (uint64_t id : c.ids()) {
+    auto s = c.status(id);
+    REQUIRE(s.has_value());
+    if (s->at("role").as_string() == "leader") ++leaders;
+    CHECK(s->at("members").as_array().size() == 3);
+    uint64_t t = s->at("term").to_number<uint64_t>();
+    if (id == leader) term = t;
+    CHECK(s->at("leader").as_object().at("url").as_string() == c.url(leader));
+  }
+  CHECK(leaders == 1);
+  CHECK(term >= 1);
+}
+
+TEST_CASE("writes replicate to every node; a write through a follower is applied there when acknowledged") {
+  Cluster c(server_binary(), 3);
+  c.start_all();
+  uint64_t leader = c.wait_leader();
+  REQUIRE(leader != 0);
+  for (int i = 0; i < 100; ++i) REQUIRE(c.put(leader, "k" + std::to_string(i), "v" + std::to_string(i)).status == 200);
+  for (int i = 0; i < 100; i += 11) CHECK(everywhere(c, "k" + std::to_string(i), "v" + std::to_string(i)));
+  CHECK(everywhere(c, "k99", "v99"));
+
+  uint64_t f = other_than(c, {leader});
+  auto w = c.put(f, "via-follower", "yes");
+  REQUIRE(w.status == 200);
+  // Acknowledged only after the follower applied it: a stale read there sees it at once.
+  auto r = c.get(f, "via-follower", true);
+  CHECK(r.status == 200);
+  CHECK(r.body == "yes");
+  // Linearizable reads from the other follower and the leader see it too.
+  uint64_t g = other_than(c, {leader, f});
+  CHECK(c.get(g, "via-follower").body == "yes");
+  CHECK(c.get(leader, "via-follower").body == "yes");
+  // TinyLSM API through a follower.
+  std::string body = R"({"key":"tiny","value":"lsm"})";
+  CHECK(c.call("POST", c.url(g) + "/set", &body).status == 200);
+  auto tg = c.call("GET", c.url(f) + "/get?key=tiny&consistent=true");
+  CHECK(tg.status == 200);
+  CHECK(tg.body.find("\"lsm\"") != std::string::npos);
+  // Deletes replicate.
+  CHECK(c.del(f, "k5").status == 200);
+  CHECK(c.get(g, "k5").status == 404);
+}
+
+TEST_CASE("kill -9 of the leader: a new leader accepts writes and the old leader catches up") {
+  Cluster c(server_binary(), 3);
+  c.start_all();
+  uint64_t leader = c.wait_leader();
+  REQUIRE(leader != 0);
+  for (int i = 0; i < 50; ++i) REQUIRE(c.put(leader, "before" + std::to_string(i), "x").status == 200);
+  c.kill9(leader);
+  auto t0 = Clock::now();
+  uint64_t f = other_than(c, {leader});
+  REQUIRE(put_acked(c, f, "after-failover", "1"));
+  auto failover_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+  uint64_t new_leader = c.wait_leader();
+  REQUIRE(new_leader != 0);
+  CHECK(new_leader != leader);
+  std::printf("# failover_ms=%lld old_leader=%" PRIu64 " new_leader=%" PRIu64 "\n", static_cast<long long>(failover_ms),
+              leader, new_leader);
+  CHECK(failover_ms < 10000);
+  for (int i = 0; i < 50; ++i) REQUIRE(c.put(new_leader, "during" + std::to_string(i), "y").status == 200);
+  c.start(leader);
+  CHECK(everywhere(c, "during49", "y", 15000ms));
+  CHECK(c.get(leader, "before0", true).body == "x");
+  CHECK(c.get(leader, "after-failover", true).body == "1");
+}
+
+TEST_CASE("a follower that was down while the log was truncated catches up by snapshot; deletes stay deleted") {
+  Cluster c(server_binary(), 3, {"--snapshot-threshold", "40", "--snapshot-trailing", "5"});
+  c.start_all();
+  uint64_t leader = c.wait_leader();
+  REQUIRE(leader != 0);
+  REQUIRE(c.put(leader, "doomed", "old").status == 200);
+  uint64_t lagger = other_than(c, {leader});
+  REQUIRE(everywhere(c, "doomed", "old"));
+  c.kill9(lagger);
+  for (int i = 0; i < 300; ++i) REQUIRE(c.put(leader, "s" + std::to_string(i), std::string(100, 'a' + i % 26)).status == 200);
+  REQUIRE(c.del(leader, "doomed").status == 200);
+  for (int i = 300; i < 400; ++i) REQUIRE(c.put(leader, "s" + std::to_string(i), "late").status == 200);
+  auto ls = c.status(leader);
+  REQUIRE(ls.has_value());
+  uint64_t snap_index = ls->at("snapshot_index").to_number<uint64_t>();
+  CHECK(snap_index > 100);  // the log no longer holds what the lagger misses
+  c.start(lagger);
+  CHECK(everywhere(c, "s399", "late", 20000ms));
+  CHECK(c.get(lagger, "s7", true).body == std::string(100, 'a' + 7));
+  CHECK(c.get(lagger, "doomed", true).status == 404);
+  // The install reopens the DB before it records the snapshot in the Raft log, so the data can be
+  // visible a moment before /status shows the snapshot index.
+  CHECK(eventually(
+      [&] {
+        auto st = c.status(lagger);
+        return st.has_value() && st->at("snapshot_index").to_number<uint64_t>() > 0;
+      },
+      5000ms));
+  CHECK(c.log_tail(lagger).find("installed snapshot") != std::string::npos);
+  // It keeps following after the install.
+  REQUIRE(c.put(leader, "post-snapshot", "ok").status == 200);
+  CHECK(everywhere(c, "post-snapshot", "ok"));
+  // A restart of the installed node finds the same state.
+  c.kill9(lagger);
+  c.start(lagger);
+  CHECK(everywhere(c, "post-snapshot", "ok", 15000ms));
+  CHECK(c.get(lagger, "doomed", true).status == 404);
+}
+
+TEST_CASE("a node joins as a learner, is promoted to voter, and a node is removed") {
+  Cluster c(server_binary(), 3);
+  c.start_all();
+  uint64_t leader = c.wait_leader();
+  REQUIRE(leader != 0);
+  for (int i = 0; i < 20; ++i) REQUIRE(c.put(leader, "m" + std::to_string(i), "v").status == 200);
+  auto& n4 = c.add_slot(4);
+  n4.extra = {"--join", c.url(other_than(c, {leader}))};
+  c.start(4);
+  // Joined through a follower (which points it at the leader), then promoted once caught up.
+  bool voter = eventually(
+      [&] {
+        auto s = c.status(leader);
+        if (!s) return false;
+        for (const auto& m : s->at("members").as_array()) {
+          if (m.as_object().at("id").to_number<uint64_t>() == 4 && m.as_object().at("role").as_string() == "voter") {
+            return true;
+          }
+        }
+        return false;
+      },
+      20000ms);
+  REQUIRE_MESSAGE(voter, c.log_tail(4));
+  CHECK(everywhere(c, "m19", "v"));
+  REQUIRE(c.put(4, "from-4", "hi").status == 200);
+  CHECK(everywhere(c, "from-4", "hi"));
+
+  // Remove a follower through the native API.
+  uint64_t victim = other_than(c, {leader, 4});
+  auto del = c.call("DELETE", c.url(leader) + "/v1/cluster/members?id=" + std::to_string(victim));
+  REQUIRE_MESSAGE(del.status == 200, del.body);
+  auto s = c.status(leader);
+  REQUIRE(s.has_value());
+  std::set<uint64_t> members;
+  for (const auto& m : s->at("members").as_array()) members.insert(m.as_object().at("id").to_number<uint64_t>());
+  CHECK(members.count(victim) == 0);
+  CHECK(members.size() == 3);
+  c.kill9(victim);
+  // The remaining three still commit.
+  REQUIRE(put_acked(c, leader, "after-remove", "1"));
+  // TinyLSM's remove_node by URL.
+  std::string body = std::string(R"({"node_url":")") + c.url(4) + "\"}";
+  uint64_t l2 = c.wait_leader();
+  REQUIRE(l2 != 0);
+  if (l2 != 4) {
+    auto rm = c.call("POST", c.url(l2) + "/remove_node", &body);
+    CHECK_MESSAGE(rm.status == 200, rm.body);
+  }
+}
+
+TEST_CASE("kill -9 of every node, restart all: every acknowledged write is still there") {
+  Cluster c(server_binary(), 3);
+  c.start_all();
+  uint64_t leader = c.wait_leader();
+  REQUIRE(leader != 0);
+  // Writers on every node (followers forward) while the cluster is killed mid-stream.
+  std::map<std::string, std::string> acked;
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<std::thread> writers;
+  for (uint64_t via : c.ids()) {
+    writers.emplace_back([&, via] {
+      Http http;
+      for (int i = 0; !stop.load(); ++i) {
+        std::string k = "n" + std::to_string(via) + "-" + std::to_string(i);
+        std::string v = "value-" + k;
+        auto r = http.call("PUT", c.url(via) + "/v1/kv/" + k, &v, 3000);
+        if (r.status == 200) {
+          std::lock_guard l(mu);
+          acked[k] = v;
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(1500ms);
+  for (uint64_t id : c.ids()) c.kill9(id);
+  stop = true;
+  for (auto& t : writers) t.join();
+  size_t n_acked = acked.size();
+  REQUIRE(n_acked > 50);  // the run exercised something
+  for (uint64_t id : c.ids()) c.start(id);
+  REQUIRE(c.wait_leader(20000ms) != 0);
+  size_t lost = 0, checked = 0;
+  for (const auto& [k, v] : acked) {
+    uint64_t via = c.ids()[checked % 3];
+    HttpResult r;
+    eventually([&] { return (r = c.get(via, k)).status == 200 || r.status == 404; }, 10000ms);
+    ++checked;
+    if (r.status != 200 || r.body != v) ++lost;
+  }
+  std::printf("# acked=%zu checked=%zu acked_lost=%zu\n", n_acked, checked, lost);
+  CHECK(lost == 0);
+}
+
+TEST_CASE("without a quorum a write answers 503 with a JSON error saying it may have been applied") {
+  Cluster c(server_binary(), 3, {"--request-timeout-ms", "1500"});
+  c.start_all();
+  uint64_t leader = c.wait_leader();
+  REQUIRE(leader != 0);
+  for (uint64_t id : c.ids()) {
+    if (id != leader) c.kill9(id);
+  }
+  auto r = c.put(leader, "lonely", "x", 10000);
+  CHECK(r.status == 503);
+  auto j = r.json();
+  REQUIRE(j.has_value());
+  CHECK(j->as_object().contains("error"));
+  std::string code(j->as_object().at("code").as_string());
+  CHECK((code == "timed_out" || code == "no_quorum" || code == "not_leader"));
+  CHECK(j->as_object().contains("write_may_have_been_applied"));
+}
+
+}  // namespace
+}  // namespace strata::testing

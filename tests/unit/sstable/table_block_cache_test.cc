@@ -1,0 +1,270 @@
+// TableReader with a block cache: hits read nothing from the file, misses still verify checksums,
+// fill_cache = false leaves the cache alone, GetTrace and ReadStats say what happened.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "lib/cache/lru_cache.h"
+#include "lib/io/mem_file_system.h"
+#include "lib/sstable/table_reader.h"
+#include "lib/util/internal_key.h"
+#include "tests/unit/sstable/sstable_test_util.h"
+
+using namespace strata;
+using namespace strata::sstable;
+using namespace strata::sstable::testing;
+
+namespace {
+
+// Forwards to a File and counts the reads that reach it.
+class CountingFile final : public io::File {
+ public:
+  CountingFile(std::unique_ptr<io::File> inner, std::atomic<int>* reads) : inner_(std::move(inner)), reads_(reads) {}
+  asio::awaitable<Result<size_t>> read_at(uint64_t offset, std::span<char> buf) override {
+    ++*reads_;
+    auto r = co_await inner_->read_at(offset, buf);
+    co_return r;
+  }
+  asio::awaitable<Result<void>> write_at(uint64_t offset, std::string_view data) override {
+    auto r = co_await inner_->write_at(offset, data);
+    co_return r;
+  }
+  asio::awaitable<Result<void>> sync() override {
+    auto r = co_await inner_->sync();
+    co_return r;
+  }
+  asio::awaitable<Result<void>> truncate(uint64_t size) override {
+    auto r = co_await inner_->truncate(size);
+    co_return r;
+  }
+  asio::awaitable<Result<void>> preallocate(uint64_t size) override {
+    auto r = co_await inner_->preallocate(size);
+    co_return r;
+  }
+  Result<uint64_t> size() const override { return inner_->size(); }
+  const std::string& path() const override { return inner_->path(); }
+
+ private:
+  std::unique_ptr<io::File> inner_;
+  std::atomic<int>* reads_;
+};
+
+std::string user_key(int i) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "key%06d", i);
+  return buf;
+}
+
+// Fixed width, so that tables with different values have the same layout.
+std::string value_of(int i) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "value-%08d", i);
+  return buf + std::string(100, 'v');
+}
+
+std::string lookup_key(int i) { return make_internal_key(user_key(i), kMaxSequenceNumber, kValueTypeForSeek); }
+
+// A table of n keys with ~4 KiB blocks (about 30 entries each) at `path`.
+void build(io::MemFileSystem& fs, const std::string& path, int n, int value_salt = 0) {
+  std::vector<KV> entries;
+  for (int i = 0; i < n; ++i) {
+    entries.emplace_back(make_internal_key(user_key(i), i + 1, ValueType::value), value_of(i + value_salt));
+  }
+  auto props = run(build_table(fs, path, entries, TableOptions{}));
+  REQUIRE(props.has_value());
+}
+
+std::shared_ptr<TableReader> open_counted(io::MemFileSystem& fs, const std::string& path, TableReadOptions options,
+                                          std::atomic<int>* reads) {
+  auto file = run(fs.open(path, io::OpenOptions{.read_only = true}));
+  REQUIRE(file.has_value());
+  auto size = (*file)->size();
+  REQUIRE(size.has_value());
+  std::shared_ptr<io::File> counted = std::make_shared<CountingFile>(std::move(*file), reads);
+  auto reader = run(TableReader::open(counted, *size, options));
+  REQUIRE(reader.has_value());
+  return *reader;
+}
+
+std::optional<std::string> get_value(const TableReader& r, int i, GetTrace* trace = nullptr) {
+  auto got = run(r.get(lookup_key(i), trace));
+  REQUIRE(got.has_value());
+  if (!*got) return std::nullopt;
+  return (*got)->value;
+}
+
+}  // namespace
+
+TEST_CASE("the second get of a block is a cache hit and reads nothing from the file") {
+  io::MemFileSystem fs;
+  REQUIRE(run(fs.create_dir("/db")));
+  build(fs, "/db/000007.sst", 1000);
+  cache::LruCache block_cache(1 << 20);
+  ReadStats stats;
+  std::atomic<int> reads{0};
+  auto r = open_counted(fs, "/db/000007.sst",
+                        TableReadOptions{.block_cache = &block_cache, .cache_id = 7, .stats = &stats}, &reads);
+  int reads_after_open = reads.load();
+
+  GetTrace first;
+  CHECK(get_value(*r, 500, &first) == value_of(500));
+  CHECK(first.bloom_checked);
+  CHECK_FALSE(first.bloom_negative);
+  REQUIRE(first.blocks.size() == 1);
+  CHECK_FALSE(first.blocks[0].cache_hit);
+  CHECK(first.blocks[0].bytes_read > 0);
+  CHECK(reads.load() == reads_after_open + 1);
+  CHECK(stats.block_cache_misses.load() == 1);
+  CHECK(stats.data_blocks_read.load() == 1);
+  CHECK(stats.data_bytes_read.load() == first.bytes_read());
+  CHECK(block_cache.entry_count() == 1);
+  CHECK(block_cache.usage() > 3000);  // charged the block's size (about 4 KiB)
+
+  // The same key, and a neighbour in the same block: both from the cache.
+  GetTrace second;
+  CHECK(get_value(*r, 500, &second) == value_of(500));
+  CHECK(get_value(*r, 501) == value_of(501));
+  REQUIRE(second.blocks.size() == 1);
+  CHECK(second.blocks[0].cache_hit);
+  CHECK(second.blocks[0].offset == first.blocks[0].offset);
+  CHECK(second.bytes_read() == 0);
+  CHECK(reads.load() == reads_after_open + 1);
+  CHECK(stats.block_cache_hits.load() == 2);
+  CHECK(stats.data_blocks_read.load() == 1);
+  CHECK(&r->stats() == &stats);
+
+  // An absent key: the bloom filter (10 bits per key) almost always rules it out; the trace says so.
+  GetTrace absent;
+  CHECK_FALSE(get_value(*r, 5000, &absent).has_value());
+  CHECK(absent.bloom_checked);
+  if (absent.bloom_negative) CHECK(absent.blocks.empty());
+  CHECK(stats.bloom_checks.load() == 4);
+}
+
+TEST_CASE("with the block cache, a corrupted block on disk is still detected on a miss") {
+  io::MemFileSystem fs;
+  REQUIRE(run(fs.create_dir("/db")));
+  build(fs, "/db/000001.sst", 1000);
+  cache::LruCache block_cache(1 << 20);
+  std::atomic<int> reads{0};
+  auto r = open_counted(fs, "/db/000001.sst", TableReadOptions{.block_cache = &block_cache, .cache_id = 1}, &reads);
+  // Cache the block holding key 0, then find the block holding the last key.
+  GetTrace first, last;
+  CHECK(get_value(*r, 0, &first) == value_of(0));
+  CHECK(get_value(*r, 999, &last) == value_of(999));
+  REQUIRE(last.blocks.size() == 1);
+  REQUIRE(first.blocks.size() == 1);
+  REQUIRE(last.blocks[0].offset != first.blocks[0].offset);
+  block_cache.clear();
+  CHECK(get_value(*r, 0) == value_of(0));  // cached again; the last block is not
+
+  // Flip one byte inside the last block's contents on disk.
+  std::string bytes = *fs.contents("/db/000001.sst");
+  bytes[last.blocks[0].offset + 10] ^= 0x20;
+  REQUIRE(fs.set_contents("/db/000001.sst", bytes));
+  auto bad = run(r->get(lookup_key(999)));
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error() == Errc::corruption);
+  CHECK(block_cache.entry_count() == 1);  // the bad block was not cached
+  // Asking again reads (and rejects) it again: a corruption is never cached.
+  auto again = run(r->get(lookup_key(999)));
+  CHECK_FALSE(again.has_value());
+  // The block cached before the corruption is served from memory, where it was verified.
+  CHECK(get_value(*r, 0) == value_of(0));
+}
+
+TEST_CASE("an iterator with fill_cache false uses cached blocks but inserts none") {
+  io::MemFileSystem fs;
+  REQUIRE(run(fs.create_dir("/db")));
+  build(fs, "/db/000001.sst", 2000);
+  cache::LruCache block_cache(8 << 20);
+  ReadStats stats;
+  std::atomic<int> reads{0};
+  auto r = open_counted(fs, "/db/000001.sst",
+                        TableReadOptions{.block_cache = &block_cache, .cache_id = 1, .stats = &stats}, &reads);
+  auto scan = [&](bool fill_cache) {
+    auto it = r->new_iterator(fill_cache);
+    REQUIRE(run(it->seek_to_first()));
+    int n = 0;
+    while (it->valid()) {
+      CHECK(it->value() == value_of(n));
+      ++n;
+      REQUIRE(run(it->next()));
+    }
+    CHECK(n == 2000);
+  };
+  scan(/*fill_cache=*/false);
+  uint64_t blocks = stats.data_blocks_read.load();
+  CHECK(blocks > 10);
+  CHECK(block_cache.entry_count() == 0);
+  CHECK(block_cache.usage() == 0);
+
+  scan(/*fill_cache=*/true);
+  CHECK(stats.data_blocks_read.load() == 2 * blocks);
+  CHECK(block_cache.entry_count() == blocks);
+
+  int reads_before = reads.load();
+  scan(/*fill_cache=*/false);
+  CHECK(reads.load() == reads_before);  // every block came from the cache
+  CHECK(stats.block_cache_hits.load() == blocks);
+}
+
+TEST_CASE("a small block cache stays within its capacity, and every value is still right") {
+  io::MemFileSystem fs;
+  REQUIRE(run(fs.create_dir("/db")));
+  build(fs, "/db/000001.sst", 3000);
+  cache::LruCache block_cache(20 << 10, /*num_shard_bits=*/0);  // about 4 blocks
+  ReadStats stats;
+  std::atomic<int> reads{0};
+  auto r = open_counted(fs, "/db/000001.sst",
+                        TableReadOptions{.block_cache = &block_cache, .cache_id = 1, .stats = &stats}, &reads);
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 3000; i += 7) {
+      CHECK(get_value(*r, i) == value_of(i));
+      CHECK(block_cache.usage() <= block_cache.capacity());
+    }
+  }
+  CHECK(block_cache.evictions() > 0);
+  CHECK(stats.block_cache_hits.load() > 0);   // neighbours within a block
+  CHECK(stats.block_cache_misses.load() > 0);
+}
+
+TEST_CASE("two tables sharing one block cache never see each other's blocks") {
+  io::MemFileSystem fs;
+  REQUIRE(run(fs.create_dir("/db")));
+  // Same keys and layout, so their blocks sit at the same offsets; different values.
+  build(fs, "/db/000001.sst", 500, /*value_salt=*/0);
+  build(fs, "/db/000002.sst", 500, /*value_salt=*/100000);
+  cache::LruCache block_cache(1 << 20);
+  std::atomic<int> reads{0};
+  auto a = open_counted(fs, "/db/000001.sst", TableReadOptions{.block_cache = &block_cache, .cache_id = 1}, &reads);
+  auto b = open_counted(fs, "/db/000002.sst", TableReadOptions{.block_cache = &block_cache, .cache_id = 2}, &reads);
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 500; i += 3) {
+      CHECK(get_value(*a, i) == value_of(i));
+      CHECK(get_value(*b, i) == value_of(i + 100000));
+    }
+  }
+  size_t both = block_cache.entry_count();
+  CHECK(block_cache.erase_prefix(TableReader::block_cache_prefix(1)) * 2 == both);
+  CHECK(get_value(*b, 0) == value_of(100000));
+}
+
+TEST_CASE("a reader without a block cache reads every block from the file") {
+  io::MemFileSystem fs;
+  REQUIRE(run(fs.create_dir("/db")));
+  build(fs, "/db/000001.sst", 100);
+  std::atomic<int> reads{0};
+  auto r = open_counted(fs, "/db/000001.sst", TableReadOptions{}, &reads);
+  int before = reads.load();
+  GetTrace t;
+  for (int k = 0; k < 3; ++k) CHECK(get_value(*r, 5, &t) == value_of(5));
+  CHECK(reads.load() == before + 3);
+  REQUIRE(t.blocks.size() == 1);  // the trace is reset by each get
+  CHECK_FALSE(t.blocks[0].cache_hit);
+  CHECK(r->stats().block_cache_misses.load() == 0);  // no cache, no lookups
+  CHECK(r->stats().data_blocks_read.load() == 3);
+}
