@@ -178,6 +178,156 @@ std::vector<std::string> split(const std::string& list) {
   return out;
 }
 
+// One engine's pass through the benchmark list in one --repeat round (db_bench's order and
+// fresh-DB rules; see the top of this file). Records every run in *runs.
+class RoundRunner {
+ public:
+  RoundRunner(const Flags& flags, const ValueBuffer& values, FILE* text,
+              std::map<std::pair<std::string, std::string>, std::vector<RunRecord>>* runs)
+      : flags_(flags), values_(values), text_(text), runs_(runs) {}
+
+  // Returns false when the engine could not open its DB (printed).
+  bool run(Engine& engine, const std::vector<BenchmarkSpec>& specs, int round) {
+    bool is_open = false;
+    filled_ = flags_.use_existing;
+    dirty_ = false;
+    for (size_t index = 0; index < specs.size(); ++index) {
+      const BenchmarkSpec& spec = specs[index];
+      if (spec.fresh_db() || !is_open) {
+        bool fresh = spec.fresh_db() || !flags_.use_existing;
+        if (std::string err = engine.open(fresh); !err.empty()) {
+          std::fprintf(stderr, "strata-bench: %s open: %s\n", engine.name().c_str(), err.c_str());
+          return false;
+        }
+        is_open = true;
+        if (fresh) filled_ = false;
+      }
+      prepare(engine, spec, round);
+      uint64_t ops = spec.workload == Workload::fillsync ? flags_.sync_num : flags_.num;
+      // The stream depends on the workload too, so that a --use-existing readrandom does not
+      // replay the keys of a fillrandom that had the same list position in an earlier run.
+      Measurement m = run_job(engine, spec, ops, round, index + 1 + 100 * static_cast<uint64_t>(spec.workload));
+      if (spec.op() == OpKind::put || spec.workload == Workload::readwhilewriting) dirty_ = true;
+      if (spec.workload == Workload::fillseq || spec.workload == Workload::fillrandom) filled_ = true;
+      if (spec.workload == Workload::fillsync) filled_ = false;
+      record(engine, spec, round, m);
+    }
+    engine.close();
+    if (!flags_.keep_db && !flags_.use_existing) {
+      // Deleting the files drops their page cache before the next engine runs.
+      std::error_code ec;
+      std::filesystem::remove_all(flags_.engine.dir + "/" + engine.name(), ec);
+    }
+    return true;
+  }
+
+  uint64_t total_errors() const { return total_errors_; }
+
+ private:
+  // Untimed work before a measured benchmark: the pre-fill a read needs, the settle after
+  // writes, and a sync() so that no benchmark pays for the kernel writing back what an earlier
+  // benchmark or engine left in the page cache.
+  void prepare(Engine& engine, const BenchmarkSpec& spec, int round) {
+    if (spec.needs_data() && !filled_) {
+      std::fprintf(text_, "# %s: unmeasured fillrandom of %llu keys first\n", engine.name().c_str(),
+                   static_cast<unsigned long long>(flags_.num));
+      std::fflush(text_);
+      auto pre = run_job(engine, *parse_benchmark("fillrandom"), flags_.num, round, 999);
+      total_errors_ += pre.errors;
+      filled_ = true;
+      dirty_ = true;
+    }
+    if (spec.op() != OpKind::put && dirty_) {
+      std::fprintf(text_, "# %s settle: %s\n", engine.name().c_str(), engine.settle().c_str());
+      dirty_ = false;
+    }
+    ::sync();
+  }
+
+  // Every benchmark of a round draws its own keys (`stream`; db_bench gives each benchmark's
+  // threads fresh seeds): readrandom must not replay the exact keys fillrandom wrote.
+  Measurement run_job(Engine& engine, const BenchmarkSpec& spec, uint64_t ops, int round, uint64_t stream) {
+    std::atomic<uint64_t> progress{0};
+    Job job;
+    job.spec = spec;
+    job.ops = ops;
+    job.key_space = flags_.num;
+    job.workers = spec.workload == Workload::fillsync ? (spec.writers > 0 ? spec.writers : flags_.writers)
+                                                      : engine.default_workers();
+    job.key_size = flags_.key_size;
+    job.value_size = flags_.value_size;
+    job.seed = flags_.seed + static_cast<uint64_t>(round) * 1000 + stream;
+    job.values = &values_;
+    job.writer_puts_per_sec =
+        flags_.write_rate_mb * 1048576.0 / static_cast<double>(flags_.key_size + flags_.value_size);
+    job.progress = &progress;
+    ProgressLine line(engine.name() + " " + spec.label, ops, &progress);
+    return engine.run(job);
+  }
+
+  void record(Engine& engine, const BenchmarkSpec& spec, int round, const Measurement& m) {
+    RunRecord rec = make_record(engine.name(), spec.label, round, m);
+    total_errors_ += rec.errors;
+    (*runs_)[{engine.name(), spec.label}].push_back(rec);
+    if (flags_.json) std::printf("%s\n", to_json(rec).c_str());
+    std::fprintf(text_, "%s\n", to_text(rec).c_str());
+    std::fprintf(text_, "# %s stats after %s: %s\n", engine.name().c_str(), spec.label.c_str(), engine.stats().c_str());
+    std::fflush(stdout);
+    std::fflush(text_);
+  }
+
+  const Flags& flags_;
+  const ValueBuffer& values_;
+  FILE* text_;
+  std::map<std::pair<std::string, std::string>, std::vector<RunRecord>>* runs_;
+  bool filled_ = false;  // the DB holds a fill of --num keys
+  bool dirty_ = false;   // written since the last settle
+  uint64_t total_errors_ = 0;
+};
+
+// The engines named by --engines. Exits (returns false, *exit_code set) on an unknown or
+// unbuilt engine; skips, with a message, an engine that cannot run the options.
+bool make_engines(const Flags& flags, std::vector<std::unique_ptr<Engine>>* engines,
+                  std::vector<std::string>* names) {
+  for (const auto& name : split(flags.engines)) {
+    EngineConfig config = flags.engine;
+    config.dir = flags.engine.dir + "/" + name;
+    std::string why_not;
+    auto engine = make_engine(name, config, &why_not);
+    if (engine == nullptr) {
+      auto built = available_engines();
+      bool in_build = std::find(built.begin(), built.end(), name) != built.end();
+      std::cerr << "strata-bench: " << (in_build ? "skipping: " : "") << why_not << "\n";
+      if (in_build) continue;  // in this build, but not with these options (compression)
+      return false;
+    }
+    names->push_back(name);
+    engines->push_back(std::move(engine));
+  }
+  if (engines->empty()) {
+    std::cerr << "strata-bench: no engine can run these options\n";
+    return false;
+  }
+  return true;
+}
+
+void print_header(int argc, char** argv, const Flags& flags, const std::vector<std::unique_ptr<Engine>>& engines,
+                  FILE* text) {
+  std::string cmdline;
+  for (int i = 0; i < argc; ++i) cmdline += (i ? " " : "") + std::string(argv[i]);
+  std::fprintf(text, "# %s\n", cmdline.c_str());
+  std::fprintf(text, "# num=%llu sync_num=%llu repeat=%d key_size=%zu value_size=%zu (~2x compressible) seed=%llu "
+               "cpus=%u\n",
+               static_cast<unsigned long long>(flags.num), static_cast<unsigned long long>(flags.sync_num),
+               flags.repeat, flags.key_size, flags.value_size, static_cast<unsigned long long>(flags.seed),
+               std::thread::hardware_concurrency());
+  std::fprintf(text, "# durability: strata SyncPolicy::none == peers WriteOptions.sync=false (acknowledged once the "
+               "WAL write reached the kernel); fillsync: strata SyncPolicy::always == peers sync=true (fdatasync "
+               "before acknowledgement)\n");
+  for (const auto& e : engines) std::fprintf(text, "# %s\n", e->describe().c_str());
+  std::fflush(text);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -192,134 +342,27 @@ int main(int argc, char** argv) {
   }
   // Text goes to stderr when stdout carries JSON.
   FILE* text = flags.json ? stderr : stdout;
-
   std::vector<std::unique_ptr<Engine>> engines;
   std::vector<std::string> engine_names;
-  for (const auto& name : split(flags.engines)) {
-    EngineConfig config = flags.engine;
-    config.dir = flags.engine.dir + "/" + name;
-    std::string why_not;
-    auto engine = make_engine(name, config, &why_not);
-    if (engine == nullptr) {
-      auto built = available_engines();
-      bool in_build = std::find(built.begin(), built.end(), name) != built.end();
-      std::cerr << "strata-bench: " << (in_build ? "skipping: " : "") << why_not << "\n";
-      if (in_build) continue;  // in this build, but not with these options (compression)
-      return 2;
-    }
-    engine_names.push_back(name);
-    engines.push_back(std::move(engine));
-  }
-  if (engines.empty()) {
-    std::cerr << "strata-bench: no engine can run these options\n";
-    return 2;
-  }
-  std::vector<std::string> labels;
-  for (const auto& s : specs) labels.push_back(s.label);
-
-  std::string cmdline;
-  for (int i = 0; i < argc; ++i) cmdline += (i ? " " : "") + std::string(argv[i]);
-  std::fprintf(text, "# %s\n", cmdline.c_str());
-  std::fprintf(text, "# num=%llu sync_num=%llu repeat=%d key_size=%zu value_size=%zu (~2x compressible) seed=%llu "
-               "cpus=%u\n",
-               static_cast<unsigned long long>(flags.num), static_cast<unsigned long long>(flags.sync_num),
-               flags.repeat, flags.key_size, flags.value_size, static_cast<unsigned long long>(flags.seed),
-               std::thread::hardware_concurrency());
-  std::fprintf(text, "# durability: strata SyncPolicy::none == peers WriteOptions.sync=false (acknowledged once the "
-               "WAL write reached the kernel); fillsync: strata SyncPolicy::always == peers sync=true (fdatasync "
-               "before acknowledgement)\n");
-  for (const auto& e : engines) std::fprintf(text, "# %s\n", e->describe().c_str());
-  std::fflush(text);
+  if (!make_engines(flags, &engines, &engine_names)) return 2;
+  print_header(argc, argv, flags, engines, text);
 
   ValueBuffer values(flags.seed);
   std::map<std::pair<std::string, std::string>, std::vector<RunRecord>> runs;
-  uint64_t total_errors = 0;
-
+  RoundRunner runner(flags, values, text, &runs);
   for (int round = 1; round <= flags.repeat; ++round) {
     for (auto& engine : engines) {
-      bool is_open = false;
-      bool filled = flags.use_existing;  // the DB holds keys [0, num) (or a fillrandom of num)
-      bool dirty = false;                // written since the last settle
-      auto settle = [&] {
-        std::fprintf(text, "# %s settle: %s\n", engine->name().c_str(), engine->settle().c_str());
-        dirty = false;
-      };
-      // Every benchmark of a round draws its own keys (db_bench gives each benchmark's threads
-      // fresh seeds): readrandom must not replay the exact keys fillrandom wrote.
-      auto run_job = [&](const BenchmarkSpec& spec, uint64_t ops, uint64_t stream) {
-        std::atomic<uint64_t> progress{0};
-        Job job;
-        job.spec = spec;
-        job.ops = ops;
-        job.key_space = flags.num;
-        job.workers = spec.workload == Workload::fillsync ? (spec.writers > 0 ? spec.writers : flags.writers)
-                                                          : engine->default_workers();
-        job.key_size = flags.key_size;
-        job.value_size = flags.value_size;
-        job.seed = flags.seed + static_cast<uint64_t>(round) * 1000 + stream;
-        job.values = &values;
-        job.writer_puts_per_sec =
-            flags.write_rate_mb * 1048576.0 / static_cast<double>(flags.key_size + flags.value_size);
-        job.progress = &progress;
-        ProgressLine line(engine->name() + " " + spec.label, ops, &progress);
-        return engine->run(job);
-      };
-      for (size_t index = 0; index < specs.size(); ++index) {
-        const BenchmarkSpec& spec = specs[index];
-        if (spec.fresh_db() || !is_open) {
-          bool fresh = spec.fresh_db() || !flags.use_existing;
-          if (std::string err = engine->open(fresh); !err.empty()) {
-            std::fprintf(stderr, "strata-bench: %s open: %s\n", engine->name().c_str(), err.c_str());
-            return 1;
-          }
-          is_open = true;
-          if (fresh) filled = false;
-        }
-        if (spec.needs_data() && !filled) {
-          std::fprintf(text, "# %s: unmeasured fillrandom of %llu keys first\n", engine->name().c_str(),
-                       static_cast<unsigned long long>(flags.num));
-          std::fflush(text);
-          auto pre = run_job(*parse_benchmark("fillrandom"), flags.num, 999);
-          total_errors += pre.errors;
-          filled = true;
-          dirty = true;
-        }
-        if (spec.op() != OpKind::put && dirty) settle();
-        // Untimed: write back every dirty page first, so that no benchmark pays for the kernel
-        // writing back what an earlier benchmark or engine left in the page cache.
-        ::sync();
-        uint64_t ops = spec.workload == Workload::fillsync ? flags.sync_num : flags.num;
-        // The stream depends on the workload too, so that a --use-existing readrandom does not
-        // replay the keys of a fillrandom that had the same list position in an earlier run.
-        Measurement m = run_job(spec, ops, index + 1 + 100 * static_cast<uint64_t>(spec.workload));
-        if (spec.op() == OpKind::put || spec.workload == Workload::readwhilewriting) dirty = true;
-        if (spec.workload == Workload::fillseq || spec.workload == Workload::fillrandom) filled = true;
-        if (spec.workload == Workload::fillsync) filled = false;
-        RunRecord rec = make_record(engine->name(), spec.label, round, m);
-        total_errors += rec.errors;
-        runs[{engine->name(), spec.label}].push_back(rec);
-        if (flags.json) std::printf("%s\n", to_json(rec).c_str());
-        std::fprintf(text, "%s\n", to_text(rec).c_str());
-        std::fprintf(text, "# %s stats after %s: %s\n", engine->name().c_str(), spec.label.c_str(),
-                     engine->stats().c_str());
-        std::fflush(stdout);
-        std::fflush(text);
-      }
-      engine->close();
-      if (!flags.keep_db && !flags.use_existing) {
-        // Deleting the files drops their page cache before the next engine runs.
-        std::error_code ec;
-        std::filesystem::remove_all(flags.engine.dir + "/" + engine->name(), ec);
-      }
+      if (!runner.run(*engine, specs, round)) return 1;
     }
   }
 
+  std::vector<std::string> labels;
+  for (const auto& s : specs) labels.push_back(s.label);
   std::vector<RunRecord> medians;
   for (const auto& name : engine_names) {
     for (const auto& label : labels) {
       auto it = runs.find({name, label});
-      if (it == runs.end()) continue;
-      medians.push_back(median_of(it->second));
+      if (it != runs.end()) medians.push_back(median_of(it->second));
     }
   }
   if (flags.repeat > 1) {
@@ -333,12 +376,8 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   std::fflush(text);
   engines.clear();
-  if (!flags.keep_db && !flags.use_existing) {
-    std::error_code ec;
-    for (const auto& name : engine_names) std::filesystem::remove_all(flags.engine.dir + "/" + name, ec);
-  }
-  if (total_errors > 0) {
-    std::fprintf(stderr, "strata-bench: %llu operations failed\n", static_cast<unsigned long long>(total_errors));
+  if (runner.total_errors() > 0) {
+    std::fprintf(stderr, "strata-bench: %llu operations failed\n", static_cast<unsigned long long>(runner.total_errors()));
     return 1;
   }
   return 0;
