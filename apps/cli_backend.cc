@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "lib/replication/kv_service.h"
 #include "net/http/json_codec.h"
 
 namespace strata::cli {
@@ -59,13 +60,45 @@ class EmbeddedBackend final : public CliBackend {
     if (!r) return error_from(r.error());
     return {};
   }
-  CliResult<std::vector<KeyValue>> scan(const std::string& start, const std::string& end, size_t limit) override {
-    auto r = run(db_->scan(start, end, limit));
+  CliResult<std::optional<std::string>> get_at(const std::string& key, uint64_t seq) override {
+    SequenceNumber last = db_->latest_sequence();
+    if (seq > last) return CliError{"sequence " + std::to_string(seq) + " is beyond the last one, " + std::to_string(last)};
+    auto r = run(db_->get(key, ReadOptions{.snapshot = seq}));
     if (!r) return error_from(r.error());
     return std::move(*r);
   }
-  CliResult<std::string> stats() override {
-    return CliResult<std::string>(boost::system::in_place_value, json::serialize(net::http::stats_to_json(db_->stats())));
+  CliResult<std::vector<KeyValue>> scan(const std::string& start, const std::string& end, size_t limit,
+                                        bool reverse) override {
+    auto r = run(replication::scan_db(*db_, replication::ScanOptions{start, end, limit, reverse}, {}));
+    if (!r) return error_from(r.error());
+    return std::move(*r);
+  }
+  CliResult<DbStats> stats() override { return db_->stats(); }
+  CliResult<LookupTrace> trace(const std::string& key, std::optional<uint64_t> seq) override {
+    SequenceNumber last = db_->latest_sequence();
+    if (seq && *seq > last) {
+      return CliError{"sequence " + std::to_string(*seq) + " is beyond the last one, " + std::to_string(last)};
+    }
+    auto r = run(db_->trace(key, ReadOptions{.snapshot = seq}));
+    if (!r) return error_from(r.error());
+    return std::move(*r);
+  }
+  CliResult<std::vector<OptionInfo>> options() override { return db_->option_list(); }
+  CliResult<std::vector<OptionInfo>> set_option(const std::string& name, const std::string& value) override {
+    std::string why;
+    auto r = db_->set_option(name, value, &why);
+    if (!r) return CliError{why.empty() ? r.error().message() : why};
+    return db_->option_list();
+  }
+  CliResult<void> flush() override {
+    auto r = run(db_->flush());
+    if (!r) return error_from(r.error());
+    return {};
+  }
+  CliResult<void> compact(const std::string& start, const std::string& end) override {
+    auto r = run(db_->compact_range(start, end));
+    if (!r) return error_from(r.error());
+    return {};
   }
   CliResult<void> close() override {
     if (!db_) return {};
@@ -123,23 +156,31 @@ class HttpBackend final : public CliBackend {
     if (r->status != 200) return error_of(*r);
     return {};
   }
-  CliResult<std::vector<KeyValue>> scan(const std::string& start, const std::string& end, size_t limit) override {
-    // Pages of at most kPage, continuing after the last key while the server says "truncated".
+  CliResult<std::optional<std::string>> get_at(const std::string& key, uint64_t seq) override {
+    auto r = request("GET", "/v1/kv/" + net::http::percent_encode(key) + "?at=" + std::to_string(seq), nullptr);
+    if (!r) return r.error();
+    if (r->status == 404 && !is_route_error(*r)) return std::optional<std::string>();
+    if (r->status != 200) return error_of(*r);
+    return std::optional<std::string>(std::move(r->body));
+  }
+  CliResult<std::vector<KeyValue>> scan(const std::string& start, const std::string& end, size_t limit,
+                                        bool reverse) override {
+    // Pages of at most kPage while the server says "truncated": forward pages continue after the
+    // last key, reverse pages below it (the end bound is exclusive).
     constexpr size_t kPage = 1000;
     std::vector<KeyValue> out;
     std::string from = start;
+    std::string to = end;
     for (;;) {
       size_t want = limit == 0 ? kPage : std::min(kPage, limit - out.size());
       std::string target = "/v1/kv?encoding=base64&limit=" + std::to_string(want) +
                            "&start=" + net::http::percent_encode(from);
-      if (!end.empty()) target += "&end=" + net::http::percent_encode(end);
-      auto r = request("GET", target, nullptr);
-      if (!r) return r.error();
-      if (r->status != 200) return error_of(*r);
-      boost::system::error_code ec;
-      json::value doc = json::parse(r->body, ec);
-      if (ec || !doc.is_object()) return CliError{"malformed scan response"};
-      const json::array* items = doc.as_object().if_contains("items") ? doc.as_object()["items"].if_array() : nullptr;
+      if (!to.empty()) target += "&end=" + net::http::percent_encode(to);
+      if (reverse) target += "&reverse=true";
+      auto doc = get_json(target);
+      if (!doc) return doc.error();
+      const json::value* items_v = doc->if_contains("items");
+      const json::array* items = items_v ? items_v->if_array() : nullptr;
       if (!items) return CliError{"malformed scan response"};
       for (const auto& item : *items) {
         const json::object* o = item.if_object();
@@ -152,19 +193,55 @@ class HttpBackend final : public CliBackend {
         if (!k || !v) return CliError{"malformed base64 in scan item"};
         out.push_back({std::move(*k), std::move(*v)});
       }
-      const json::value* truncated = doc.as_object().if_contains("truncated");
+      const json::value* truncated = doc->if_contains("truncated");
       bool more = truncated && truncated->is_bool() && truncated->get_bool();
       if (!more || items->empty() || (limit != 0 && out.size() >= limit)) break;
-      from = out.back().key;
-      from.push_back('\0');  // the smallest key after the last one
+      if (reverse) {
+        to = out.back().key;
+      } else {
+        from = out.back().key;
+        from.push_back('\0');  // the smallest key after the last one
+      }
     }
     return out;
   }
-  CliResult<std::string> stats() override {
-    auto r = request("GET", "/v1/stats", nullptr);
-    if (!r) return r.error();
-    if (r->status != 200) return error_of(*r);
-    return CliResult<std::string>(boost::system::in_place_value, std::move(r->body));
+  CliResult<DbStats> stats() override {
+    auto doc = get_json("/v1/stats");
+    if (!doc) return doc.error();
+    auto s = net::http::stats_from_json(*doc);
+    if (!s) return CliError{"malformed stats response"};
+    return std::move(*s);
+  }
+  CliResult<LookupTrace> trace(const std::string& key, std::optional<uint64_t> seq) override {
+    std::string target = "/v1/trace?key=" + net::http::percent_encode(key);
+    if (seq) target += "&at=" + std::to_string(*seq);
+    auto doc = get_json(target);
+    if (!doc) return doc.error();
+    auto t = net::http::trace_from_json(*doc);
+    if (!t) return CliError{"malformed trace response"};
+    return std::move(*t);
+  }
+  CliResult<std::vector<OptionInfo>> options() override {
+    auto doc = get_json("/v1/config");
+    if (!doc) return doc.error();
+    return options_of(*doc);
+  }
+  CliResult<std::vector<OptionInfo>> set_option(const std::string& name, const std::string& value) override {
+    std::string body = json::serialize(json::object{{"name", name}, {"value", value}});
+    auto doc = post_json("/v1/config", body);
+    if (!doc) return doc.error();
+    return options_of(*doc);
+  }
+  CliResult<void> flush() override {
+    auto doc = post_json("/v1/admin/flush", "");
+    if (!doc) return doc.error();
+    return {};
+  }
+  CliResult<void> compact(const std::string& start, const std::string& end) override {
+    std::string body = json::serialize(json::object{{"start", start}, {"end", end}});
+    auto doc = post_json("/v1/admin/compact", body);
+    if (!doc) return doc.error();
+    return {};
   }
   CliResult<void> close() override { return {}; }
 
@@ -173,6 +250,29 @@ class HttpBackend final : public CliBackend {
     long status = 0;
     std::string body;
   };
+
+  // A 404 for the route itself (an older server) rather than for the key.
+  static bool is_route_error(const HttpReply& r) { return r.body.find("\"route_not_found\"") != std::string::npos; }
+
+  static CliResult<std::vector<OptionInfo>> options_of(const json::object& doc) {
+    auto list = net::http::options_from_json(doc);
+    if (!list) return CliError{"malformed config response"};
+    return std::move(*list);
+  }
+
+  // A 200 answer with a JSON object body, or the error.
+  CliResult<json::object> json_of(CliResult<HttpReply> r) {
+    if (!r) return r.error();
+    if (r->status != 200) return error_of(*r);
+    boost::system::error_code ec;
+    json::value doc = json::parse(r->body, ec);
+    if (ec || !doc.is_object()) return CliError{"malformed JSON response"};
+    return std::move(doc.as_object());
+  }
+  CliResult<json::object> get_json(const std::string& target) { return json_of(request("GET", target, nullptr)); }
+  CliResult<json::object> post_json(const std::string& target, const std::string& body) {
+    return json_of(request("POST", target, &body));
+  }
 
   CliError error_of(const HttpReply& r) {
     boost::system::error_code ec;

@@ -12,6 +12,7 @@
 #include <boost/system/result.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,11 +36,25 @@ class CliBackend {
   virtual ~CliBackend() = default;
   virtual CliResult<void> put(const std::string& key, const std::string& value) = 0;
   virtual CliResult<std::optional<std::string>> get(const std::string& key) = 0;
+  // The value as of DB sequence number `seq` (GET key AT seq). Errors: seq beyond the last
+  // sequence number; a cluster (sequence numbers are per node).
+  virtual CliResult<std::optional<std::string>> get_at(const std::string& key, uint64_t seq) = 0;
   virtual CliResult<void> del(const std::string& key) = 0;
-  // Pairs with start <= key < end (empty end: no bound), at most `limit` (0: no limit).
-  virtual CliResult<std::vector<KeyValue>> scan(const std::string& start, const std::string& end, size_t limit) = 0;
-  // Human-readable statistics (JSON).
-  virtual CliResult<std::string> stats() = 0;
+  // Pairs with start <= key < end (empty end: no bound), at most `limit` (0: no limit), in
+  // ascending key order, or descending from the last key < end with `reverse`.
+  virtual CliResult<std::vector<KeyValue>> scan(const std::string& start, const std::string& end, size_t limit,
+                                                bool reverse) = 0;
+  // The store's counters (the server's GET /v1/stats, read back).
+  virtual CliResult<DbStats> stats() = 0;
+  // Where a lookup of `key` went (at `seq` when given).
+  virtual CliResult<LookupTrace> trace(const std::string& key, std::optional<uint64_t> seq) = 0;
+  // Every option with its value; set_option changes one and returns the new list (errors carry
+  // the DB's reason).
+  virtual CliResult<std::vector<OptionInfo>> options() = 0;
+  virtual CliResult<std::vector<OptionInfo>> set_option(const std::string& name, const std::string& value) = 0;
+  // DB::flush, DB::compact_range over [start, end] (empty: unbounded).
+  virtual CliResult<void> flush() = 0;
+  virtual CliResult<void> compact(const std::string& start, const std::string& end) = 0;
   // Releases the store (closes the embedded DB). Idempotent.
   virtual CliResult<void> close() = 0;
 };

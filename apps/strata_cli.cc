@@ -1,18 +1,24 @@
 // strata: the command-line client and REPL.
 //
 //   strata repl (--data-dir DIR | --url http://HOST:PORT)
-//   strata get KEY | put KEY VALUE | del KEY | scan [--start S] [--end E] [--limit N] | stats
+//   strata get KEY [--at SEQ] | put KEY VALUE | del KEY
+//          | scan [--start S] [--end E] [--limit N] [--reverse]
+//          | stats | trace KEY [--at SEQ] | config | config set NAME VALUE | flush
+//          | compact [--start S] [--end E]
 //          (--data-dir DIR | --url URL; default --url http://127.0.0.1:8000)
 //
-// REPL commands (case-insensitive, TinyLSM's): SET key value, GET key, DELETE key,
-// SCAN [start] [end] [limit], STATS, HELP, EXIT/QUIT. In SET the value is the rest of the line;
-// keys and values may be double-quoted with \" \\ \n \t escapes ("a key" "two\nlines").
+// REPL commands (case-insensitive, TinyLSM's plus the admin ones): SET key value, GET key
+// [AT seq], DELETE key, SCAN [start] [end] [limit] [REVERSE], RSCAN [start] [end] [limit], STATS,
+// TRACE key [AT seq], CONFIG, CONFIG SET name value, FLUSH, COMPACT [start end], HELP,
+// EXIT/QUIT. In SET the value is the rest of the line; keys and values may be double-quoted with
+// \" \\ \n \t escapes ("a key" "two\nlines").
 // Works with a pipe as stdin (no prompt then), so it is scriptable; exits non-zero if any command
 // failed when stdin is not a terminal.
 #include <boost/program_options.hpp>
 #include <unistd.h>
 
 #include <cctype>
+#include <cinttypes>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -28,13 +34,21 @@ namespace {
 
 constexpr const char* kHelp =
     "Commands (case-insensitive):\n"
-    "  SET key value            store value (the rest of the line, or a \"quoted string\")\n"
-    "  GET key                  print the value, or (nil)\n"
-    "  DELETE key               remove the key\n"
-    "  SCAN [start] [end] [limit]  list pairs with start <= key < end (default limit 100)\n"
-    "  STATS                    print the database statistics\n"
-    "  HELP                     this text\n"
-    "  EXIT | QUIT              leave\n"
+    "  SET key value               store value (the rest of the line, or a \"quoted string\")\n"
+    "  GET key [AT seq]            print the value (as of sequence number seq), or (nil)\n"
+    "  DELETE key                  remove the key\n"
+    "  SCAN [start] [end] [limit] [REVERSE]\n"
+    "                              list pairs with start <= key < end (default limit 100);\n"
+    "                              REVERSE lists them from the last key down\n"
+    "  RSCAN [start] [end] [limit] SCAN ... REVERSE\n"
+    "  STATS                       levels, amplification, caches, bloom filters, compactions\n"
+    "  TRACE key [AT seq]          where a lookup of key went (memtables, SSTables, bloom, cache)\n"
+    "  CONFIG                      list the options and their values\n"
+    "  CONFIG SET name value       change a runtime-mutable option\n"
+    "  FLUSH                       write the memtables to SSTables\n"
+    "  COMPACT [start end]         compact the key range [start, end] (default: everything)\n"
+    "  HELP                        this text\n"
+    "  EXIT | QUIT                 leave\n"
     "Quote keys or values with spaces: \"my key\"; escapes: \\\" \\\\ \\n \\t\n";
 
 // Reads one token at `*pos` of `line`: a "quoted string" with escapes, or a run of non-spaces.
@@ -110,6 +124,155 @@ void print_pairs(const std::vector<KeyValue>& rows) {
   std::printf("(%zu item%s)\n", rows.size(), rows.size() == 1 ? "" : "s");
 }
 
+// "1.5 KiB" etc. (binary units).
+std::string human_bytes(uint64_t n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  if (u == 0) {
+    std::snprintf(buf, sizeof buf, "%" PRIu64 " B", n);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
+  }
+  return buf;
+}
+
+std::string percent(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f%%", fraction * 100);
+  return buf;
+}
+
+// Bytes as they print: printable ASCII as is, anything else as \xNN, quoted.
+std::string quoted(std::string_view bytes) {
+  std::string out = "\"";
+  for (char c : bytes) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (u >= 0x20 && u < 0x7f) {
+      out.push_back(c);
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", u);
+      out += buf;
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+void print_stats(const DbStats& s) {
+  std::printf("Contents\n");
+  std::printf("  last_sequence         %" PRIu64 "\n", s.last_sequence);
+  std::printf("  memtable              %" PRIu64 " keys, %s (memtable_keys, memtable_size_bytes); immutable: %" PRIu64 "\n",
+              s.memtable_keys, human_bytes(s.memtable_size_bytes).c_str(), s.immutable_memtables);
+  std::printf("  sstables              %" PRIu64 " files, %s (sstable_count, total_size_bytes)\n", s.sstable_count,
+              human_bytes(s.total_sstable_size_bytes).c_str());
+  std::printf("Levels\n");
+  std::printf("  %-5s %7s %12s %12s %7s\n", "level", "files", "size", "target", "score");
+  for (const auto& l : s.levels) {
+    std::string target = l.level == 0 ? "-" : human_bytes(l.target_bytes);
+    std::printf("  L%-4d %7" PRIu64 " %12s %12s %7.2f\n", l.level, l.file_count, human_bytes(l.size_bytes).c_str(),
+                target.c_str(), l.compaction_score);
+  }
+  std::printf("Amplification\n");
+  std::printf("  write                 %.2f  (%s written to disk / %s by the user)\n", s.write_amplification(),
+              human_bytes(s.bytes_written_disk()).c_str(), human_bytes(s.bytes_written_user).c_str());
+  std::printf("  read                  %.2f  (SSTables consulted per get)\n", s.read_amplification());
+  std::printf("  space                 %.2f  (SSTable bytes / deepest level's bytes)\n", s.space_amplification());
+  std::printf("Traffic\n");
+  std::printf("  puts %" PRIu64 ", deletes %" PRIu64 ", gets %" PRIu64 ", scans %" PRIu64 "\n", s.puts, s.deletes,
+              s.gets, s.scans);
+  std::printf("  written: WAL %s, flush %s, compaction %s; WAL syncs %" PRIu64 ", write groups %" PRIu64 "\n",
+              human_bytes(s.bytes_written_wal).c_str(), human_bytes(s.bytes_written_flush).c_str(),
+              human_bytes(s.bytes_written_compaction).c_str(), s.wal_syncs, s.write_groups);
+  std::printf("Caches and filters\n");
+  std::printf("  block cache           hit rate %s (%" PRIu64 " hits, %" PRIu64 " misses), %s of %s\n",
+              percent(s.block_cache_hit_rate()).c_str(), s.block_cache_hits, s.block_cache_misses,
+              human_bytes(s.block_cache_usage_bytes).c_str(), human_bytes(s.block_cache_capacity_bytes).c_str());
+  std::printf("  table cache           hit rate %s (%" PRIu64 " hits, %" PRIu64 " misses), %" PRIu64 " open tables\n",
+              percent(s.table_cache_hit_rate()).c_str(), s.table_cache_hits, s.table_cache_misses, s.open_tables);
+  std::printf("  bloom filters         negative rate %s (%" PRIu64 " of %" PRIu64 " checks ruled the table out)\n",
+              percent(s.bloom_negative_rate()).c_str(), s.bloom_negatives, s.bloom_checks);
+  std::printf("  blocks read           %" PRIu64 " (%s)\n", s.block_reads, human_bytes(s.block_read_bytes).c_str());
+  std::printf("Background work\n");
+  std::printf("  flushes               %" PRIu64 "\n", s.flushes);
+  std::printf("  compactions           %" PRIu64 " (+%" PRIu64 " trivial moves), read %s, written %s, %.3f s, "
+              "%" PRIu64 " entries dropped, %" PRIu64 " running\n",
+              s.compactions, s.trivial_moves, human_bytes(s.bytes_read_compaction).c_str(),
+              human_bytes(s.bytes_written_compaction).c_str(), static_cast<double>(s.compaction_micros) / 1e6,
+              s.compaction_dropped_entries, s.running_compactions);
+  std::printf("  write stalls          %.3f s\n", static_cast<double>(s.stall_micros) / 1e6);
+  std::printf("sync policy %s; %s\n", s.sync_policy.c_str(),
+              s.read_only ? ("READ-ONLY: " + s.read_only_reason).c_str() : "writable");
+}
+
+void print_trace(const LookupTrace& t) {
+  std::printf("TRACE %s at sequence %" PRIu64 " (%" PRIu64 " us)\n", quoted(t.key).c_str(), t.read_sequence, t.micros);
+  int i = 0;
+  for (const auto& st : t.steps) {
+    std::string detail;
+    if (st.bloom_checked) detail += "bloom checked";
+    if (st.level >= 0 && st.outcome != "bloom_negative") {
+      if (!detail.empty()) detail += ", ";
+      detail += std::to_string(st.block_cache_hits) + " cache hit(s), " + std::to_string(st.blocks_read) +
+                " block(s) read (" + human_bytes(st.bytes_read) + ")";
+    }
+    std::printf("  %2d. %-24s %-15s %s\n", ++i, st.source.c_str(), st.outcome.c_str(), detail.c_str());
+  }
+  if (t.found && t.value) {
+    std::printf("result: found %s", quoted(*t.value).c_str());
+    if (t.found_sequence) std::printf(" (sequence %" PRIu64 ")", *t.found_sequence);
+    std::printf("\n");
+  } else {
+    std::printf("result: not found\n");
+  }
+  std::printf("%" PRIu64 " SSTable(s) consulted, %" PRIu64 " bloom negative(s), %" PRIu64 " block cache hit(s), %" PRIu64
+              " block(s) read\n",
+              t.sstables_consulted(), t.bloom_negatives(), t.block_cache_hits(), t.blocks_read());
+}
+
+void print_options(const std::vector<OptionInfo>& options) {
+  std::printf("%-32s %-20s %s\n", "name", "value", "mutable");
+  for (const auto& o : options) {
+    std::printf("%-32s %-20s %s\n", o.name.c_str(), o.value.c_str(), o.mutable_at_runtime ? "yes" : "no");
+  }
+}
+
+bool parse_u64(const std::string& s, uint64_t* out) {
+  if (s.empty() || s.size() > 19) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  *out = v;
+  return true;
+}
+
+// Splits "key [AT seq]" (GET, TRACE). False with *error on bad syntax.
+bool key_and_sequence(const std::vector<std::string>& args, std::optional<uint64_t>* seq, std::string* error) {
+  if (args.size() == 1) return true;
+  if (args.size() == 3 && upper(args[1]) == "AT") {
+    uint64_t v = 0;
+    if (!parse_u64(args[2], &v)) {
+      *error = "AT needs a sequence number";
+      return false;
+    }
+    *seq = v;
+    return true;
+  }
+  *error = "expected: key [AT seq] (quote keys with spaces)";
+  return false;
+}
+
 enum class Outcome { ok, failed, quit };
 
 Outcome fail(const std::string& msg) {
@@ -154,44 +317,94 @@ Outcome run_line(CliBackend& backend, const std::string& line) {
     std::puts("OK");
     return Outcome::ok;
   }
-  if (cmd == "GET" || cmd == "DELETE" || cmd == "DEL") {
-    std::string key;
-    if (!next_token(line, &pos, &key, &error)) return fail(error.empty() ? "usage: " + cmd + " key" : error);
-    std::string extra;
-    if (next_token(line, &pos, &extra, &error)) return fail("usage: " + cmd + " key (quote keys with spaces)");
-    if (cmd == "GET") {
-      auto r = backend.get(key);
-      if (!r) return fail(r.error().message);
-      if (!*r) {
-        std::puts("(nil)");
-      } else {
-        std::fwrite((*r)->data(), 1, (*r)->size(), stdout);
-        std::fputc('\n', stdout);
-      }
-      return Outcome::ok;
+  // The remaining tokens of the line.
+  std::vector<std::string> args;
+  {
+    std::string tok;
+    while (next_token(line, &pos, &tok, &error)) args.push_back(tok);
+    if (!error.empty()) return fail(error);
+  }
+  if (cmd == "GET") {
+    std::optional<uint64_t> seq;
+    if (args.empty()) return fail("usage: GET key [AT seq]");
+    if (!key_and_sequence(args, &seq, &error)) return fail("usage: GET key [AT seq]: " + error);
+    auto r = seq ? backend.get_at(args[0], *seq) : backend.get(args[0]);
+    if (!r) return fail(r.error().message);
+    if (!*r) {
+      std::puts("(nil)");
+    } else {
+      std::fwrite((*r)->data(), 1, (*r)->size(), stdout);
+      std::fputc('\n', stdout);
     }
-    auto r = backend.del(key);
+    return Outcome::ok;
+  }
+  if (cmd == "DELETE" || cmd == "DEL") {
+    if (args.size() != 1) return fail("usage: " + cmd + " key (quote keys with spaces)");
+    auto r = backend.del(args[0]);
     if (!r) return fail(r.error().message);
     std::puts("OK");
     return Outcome::ok;
   }
-  if (cmd == "SCAN") {
-    std::vector<std::string> args;
-    std::string tok;
-    while (next_token(line, &pos, &tok, &error)) args.push_back(tok);
-    if (!error.empty()) return fail(error);
-    if (args.size() > 3) return fail("usage: SCAN [start] [end] [limit]");
+  if (cmd == "SCAN" || cmd == "RSCAN") {
+    bool reverse = cmd == "RSCAN";
+    if (!reverse && !args.empty() && upper(args.back()) == "REVERSE") {
+      reverse = true;
+      args.pop_back();
+    }
+    if (args.size() > 3) return fail("usage: SCAN [start] [end] [limit] [REVERSE]");
     size_t limit = 100;
     if (args.size() == 3 && !parse_size(args[2], &limit)) return fail("limit must be a number");
-    auto r = backend.scan(args.size() > 0 ? args[0] : "", args.size() > 1 ? args[1] : "", limit);
+    auto r = backend.scan(args.size() > 0 ? args[0] : "", args.size() > 1 ? args[1] : "", limit, reverse);
     if (!r) return fail(r.error().message);
     print_pairs(*r);
     return Outcome::ok;
   }
   if (cmd == "STATS") {
+    if (!args.empty()) return fail("usage: STATS");
     auto r = backend.stats();
     if (!r) return fail(r.error().message);
-    std::puts(r->c_str());
+    print_stats(*r);
+    return Outcome::ok;
+  }
+  if (cmd == "TRACE") {
+    std::optional<uint64_t> seq;
+    if (args.empty()) return fail("usage: TRACE key [AT seq]");
+    if (!key_and_sequence(args, &seq, &error)) return fail("usage: TRACE key [AT seq]: " + error);
+    auto r = backend.trace(args[0], seq);
+    if (!r) return fail(r.error().message);
+    print_trace(*r);
+    return Outcome::ok;
+  }
+  if (cmd == "CONFIG") {
+    if (args.empty()) {
+      auto r = backend.options();
+      if (!r) return fail(r.error().message);
+      print_options(*r);
+      return Outcome::ok;
+    }
+    if (upper(args[0]) != "SET" || args.size() != 3) return fail("usage: CONFIG | CONFIG SET name value");
+    auto r = backend.set_option(args[1], args[2]);
+    if (!r) return fail(r.error().message);
+    for (const auto& o : *r) {
+      if (o.name == args[1]) std::printf("OK %s = %s\n", o.name.c_str(), o.value.c_str());
+    }
+    return Outcome::ok;
+  }
+  if (cmd == "FLUSH") {
+    if (!args.empty()) return fail("usage: FLUSH");
+    auto r = backend.flush();
+    if (!r) return fail(r.error().message);
+    std::puts("OK");
+    return Outcome::ok;
+  }
+  if (cmd == "COMPACT") {
+    if (args.size() != 0 && args.size() != 2) return fail("usage: COMPACT [start end]");
+    if (args.size() == 2 && !args[0].empty() && !args[1].empty() && args[0] > args[1]) {
+      return fail("COMPACT: start must not be greater than end");
+    }
+    auto r = backend.compact(args.empty() ? "" : args[0], args.empty() ? "" : args[1]);
+    if (!r) return fail(r.error().message);
+    std::puts("OK");
     return Outcome::ok;
   }
   return fail("unknown command '" + word + "' (try HELP)");
@@ -222,11 +435,16 @@ void usage() {
       "usage: strata <command> [args] (--url http://HOST:PORT | --data-dir DIR)\n"
       "commands:\n"
       "  repl                          interactive shell (HELP inside for its commands)\n"
-      "  get KEY                       print the value (exit 1 if absent)\n"
+      "  get KEY [--at SEQ]            print the value (exit 1 if absent)\n"
       "  put KEY VALUE                 store a value\n"
       "  del KEY                       delete a key\n"
-      "  scan [--start S] [--end E] [--limit N]\n"
-      "  stats                         print statistics (JSON)\n"
+      "  scan [--start S] [--end E] [--limit N] [--reverse]\n"
+      "  stats                         print statistics\n"
+      "  trace KEY [--at SEQ]          where a lookup of KEY went\n"
+      "  config                        list the options\n"
+      "  config set NAME VALUE         change a runtime-mutable option\n"
+      "  flush                         write the memtables to SSTables\n"
+      "  compact [--start S] [--end E] compact a key range (default: everything)\n"
       "options:\n"
       "  --url URL       a running strata-server (default http://127.0.0.1:8000)\n"
       "  --data-dir DIR  open the database in DIR in this process (the server must not run on it)\n",
@@ -241,11 +459,12 @@ int main(int argc, char** argv) {
   std::string start;
   std::string end;
   size_t limit = 100;
+  uint64_t at = 0;
   std::vector<std::string> args;
   po::options_description desc;
   desc.add_options()("help,h", "")("version", "")("url", po::value(&url), "")("data-dir", po::value(&data_dir), "")(
       "start", po::value(&start), "")("end", po::value(&end), "")("limit", po::value(&limit), "")(
-      "args", po::value(&args), "");
+      "at", po::value(&at), "")("reverse", "")("args", po::value(&args), "");
   po::positional_options_description pos;
   pos.add("args", -1);
   po::variables_map vm;
@@ -270,20 +489,27 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string cmd = args[0];
-  size_t want = 0;
-  if (cmd == "repl" || cmd == "stats" || cmd == "scan") want = 1;
-  else if (cmd == "get" || cmd == "del" || cmd == "delete") want = 2;
-  else if (cmd == "put" || cmd == "set") want = 3;
-  else {
+  bool arity_ok = false;
+  if (cmd == "repl" || cmd == "stats" || cmd == "scan" || cmd == "flush" || cmd == "compact") {
+    arity_ok = args.size() == 1;
+  } else if (cmd == "get" || cmd == "del" || cmd == "delete" || cmd == "trace") {
+    arity_ok = args.size() == 2;
+  } else if (cmd == "put" || cmd == "set") {
+    arity_ok = args.size() == 3;
+  } else if (cmd == "config") {
+    arity_ok = args.size() == 1 || (args.size() == 4 && args[1] == "set");
+  } else {
     std::fprintf(stderr, "strata: unknown command '%s'\n", cmd.c_str());
     usage();
     return 2;
   }
-  if (args.size() != want) {
-    std::fprintf(stderr, "strata: %s expects %zu argument(s)\n", cmd.c_str(), want - 1);
+  if (!arity_ok) {
+    std::fprintf(stderr, "strata: wrong number of arguments for %s\n", cmd.c_str());
     usage();
     return 2;
   }
+  std::optional<uint64_t> seq;
+  if (vm.count("at")) seq = at;
 
   auto opened = data_dir.empty() ? open_http(url.empty() ? "http://127.0.0.1:8000" : url) : open_embedded(data_dir);
   if (!opened) {
@@ -299,7 +525,7 @@ int main(int argc, char** argv) {
   if (cmd == "repl") {
     rc = repl(backend);
   } else if (cmd == "get") {
-    auto r = backend.get(args[1]);
+    auto r = seq ? backend.get_at(args[1], *seq) : backend.get(args[1]);
     if (!r) {
       report(r.error());
     } else if (!*r) {
@@ -316,13 +542,27 @@ int main(int argc, char** argv) {
     auto r = backend.del(args[1]);
     if (!r) report(r.error());
   } else if (cmd == "scan") {
-    auto r = backend.scan(start, end, limit);
+    auto r = backend.scan(start, end, limit, vm.count("reverse") > 0);
     if (!r) report(r.error());
     else print_pairs(*r);
   } else if (cmd == "stats") {
     auto r = backend.stats();
     if (!r) report(r.error());
-    else std::puts(r->c_str());
+    else print_stats(*r);
+  } else if (cmd == "trace") {
+    auto r = backend.trace(args[1], seq);
+    if (!r) report(r.error());
+    else print_trace(*r);
+  } else if (cmd == "config") {
+    auto r = args.size() == 1 ? backend.options() : backend.set_option(args[2], args[3]);
+    if (!r) report(r.error());
+    else print_options(*r);
+  } else if (cmd == "flush") {
+    auto r = backend.flush();
+    if (!r) report(r.error());
+  } else if (cmd == "compact") {
+    auto r = backend.compact(start, end);
+    if (!r) report(r.error());
   }
   auto closed = backend.close();
   if (!closed) report(closed.error());

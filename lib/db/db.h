@@ -63,13 +63,6 @@ class Snapshot {
 
  private:
   friend class DBImpl;
-
-// One option as DB::option_list() reports it (the REPL's CONFIG).
-struct OptionInfo {
-  std::string name;
-  std::string value;
-  bool mutable_at_runtime = false;  // settable with DB::set_option
-};
   Snapshot(SequenceNumber seq, std::shared_ptr<void> pin) : sequence_(seq), pin_(std::move(pin)) {}
   SequenceNumber sequence_;
   std::shared_ptr<void> pin_;

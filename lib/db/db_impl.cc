@@ -11,6 +11,7 @@
 
 #include "lib/db/flush_job.h"
 #include "lib/io/default_file_system.h"
+#include "lib/util/kill_point.h"
 #include "lib/util/logging.h"
 #include "lib/version/file_names.h"
 #include "lib/wal/file_view.h"
@@ -333,6 +334,7 @@ asio::awaitable<Result<void>> DBImpl::delete_obsolete_files() {
     if (opening) STRATA_LOG(info, "%s: removing orphan SSTable %s", path_.c_str(), name.c_str());
     table_cache_->evict(parsed->number);
     auto removed = co_await fs_->remove(io::join_path(path_, name));
+    if (removed) STRATA_KILL_POINT("obsolete.after_delete");
     if (!removed && removed.error() != make_error_code(Errc::not_found)) {
       STRATA_LOG(warn, "cannot remove %s: %s", name.c_str(), removed.error().message().c_str());
     }

@@ -6,6 +6,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "lib/db/db_impl.h"
+#include "lib/util/kill_point.h"
 #include "lib/util/logging.h"
 
 namespace strata {
@@ -163,11 +164,13 @@ asio::awaitable<Result<void>> DBImpl::run_compaction_job(Compaction c) {
     }
     co_return result.error();
   }
+  STRATA_KILL_POINT("compaction.after_outputs_written");
   for (const auto& f : result->files) edit.add_file(c.output_level(), f);
   auto applied = co_await apply_version_edit(std::move(edit));
   release_pending_outputs(outputs);
   if (!applied) co_return applied.error();
 
+  STRATA_KILL_POINT("compaction.after_manifest");
   const auto& st = result->stats;
   compactions_.fetch_add(1, std::memory_order_relaxed);
   bytes_compaction_read_.fetch_add(st.input_bytes, std::memory_order_relaxed);

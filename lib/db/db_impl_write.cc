@@ -10,6 +10,7 @@
 #include "lib/db/db_impl.h"
 #include "lib/db/flush_job.h"
 #include "lib/util/clock.h"
+#include "lib/util/kill_point.h"
 #include "lib/util/logging.h"
 #include "lib/version/file_names.h"
 
@@ -110,6 +111,7 @@ asio::awaitable<Result<SequenceNumber>> DBImpl::commit_group(std::vector<std::sh
                                          flushed.error().message());
       co_return flushed.error();
     }
+    STRATA_KILL_POINT("write.after_wal_before_memtable");
     write_groups_.fetch_add(1, std::memory_order_relaxed);
     bytes_wal_.fetch_add(wal_->offset() - wal_bytes_before, std::memory_order_relaxed);
     if (sync) {
@@ -214,6 +216,7 @@ asio::awaitable<Result<void>> DBImpl::switch_memtable() {
     set_read_only(wal.error(), "cannot create WAL " + std::to_string(number) + ": " + wal.error().message());
     co_return wal.error();
   }
+  STRATA_KILL_POINT("memtable.after_new_wal");
   std::lock_guard lock(mu_);
   imms_.push_front(Immutable{mem_, number});
   mem_ = std::make_shared<MemTable>();
@@ -280,6 +283,7 @@ asio::awaitable<void> DBImpl::flush_loop() {
       set_read_only(built.error(), "flush to SSTable " + std::to_string(number) + " failed: " + built.error().message());
       continue;
     }
+    STRATA_KILL_POINT("flush.after_table_written");
     VersionEdit edit;
     if (built->meta.num_entries > 0) edit.add_file(0, built->meta);
     edit.log_number = imm.next_wal_number;
@@ -290,6 +294,7 @@ asio::awaitable<void> DBImpl::flush_loop() {
       set_read_only(applied.error(), "manifest update after flush failed: " + applied.error().message());
       continue;
     }
+    STRATA_KILL_POINT("flush.after_manifest");
     bytes_flush_.fetch_add(built->meta.file_size, std::memory_order_relaxed);
     flushes_.fetch_add(1, std::memory_order_relaxed);
     {

@@ -1,5 +1,7 @@
 // KvService: what the HTTP handlers need from a node — writes, reads at a consistency level,
-// statistics and, in a cluster, the cluster's status and membership. Implemented by
+// scans in either direction, the engine's admin surface (stats, lookup traces, runtime options,
+// flush, manual compaction, reads at a sequence number) and, in a cluster, the cluster's status
+// and membership. Implemented by
 // LocalKvService (one plain DB: single-node mode, today's key encoding) and by
 // replication::Node (a Raft-replicated DB).
 //
@@ -10,6 +12,10 @@
 //   timed_out     no answer before the deadline: a write MAY have been applied;
 //   unavailable   no quorum (the node knows no leader when the deadline passed): a write MAY
 //                 have been applied.
+//   not_supported the call has no meaning here: get_at and trace with a sequence number in a
+//                 cluster (sequence numbers are per node; they are not Raft indexes).
+// Admin calls (trace, option_list, set_option, flush, compact_range) act on THIS node's local DB
+// only; in a cluster they are not replicated and read no quorum.
 // Thread-safety: every method may be called concurrently from any thread or coroutine.
 #pragma once
 
@@ -18,6 +24,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lib/db/db.h"
@@ -26,6 +33,17 @@
 namespace strata::replication {
 
 enum class ReadConsistency { linearizable, stale };
+
+// One scan: pairs with start <= key < end (empty end: no upper bound), at most `limit` of them
+// (0: no limit), in ascending key order, or descending with `reverse` (from the last key < end
+// down to start; a reverse page continues with end = the last key it returned).
+struct ScanOptions {
+  std::string start;
+  std::string end;
+  size_t limit = 0;
+  bool reverse = false;
+  ReadConsistency consistency = ReadConsistency::linearizable;
+};
 
 struct MemberStatus {
   uint64_t id = 0;
@@ -55,9 +73,31 @@ class KvService {
   // log index of the entry (cluster) once the write is applied on this node.
   virtual boost::asio::awaitable<Result<uint64_t>> write(WriteBatch batch, WriteOptions options) = 0;
   virtual boost::asio::awaitable<Result<std::optional<std::string>>> get(std::string key, ReadConsistency c) = 0;
-  virtual boost::asio::awaitable<Result<std::vector<KeyValue>>> scan(std::string start, std::string end, size_t limit,
-                                                                     ReadConsistency c) = 0;
+  // See ScanOptions.
+  virtual boost::asio::awaitable<Result<std::vector<KeyValue>>> scan(ScanOptions options) = 0;
+  // The forward scan of [start, end), as scan(ScanOptions).
+  boost::asio::awaitable<Result<std::vector<KeyValue>>> scan(std::string start, std::string end, size_t limit,
+                                                             ReadConsistency c) {
+    co_return co_await scan(ScanOptions{std::move(start), std::move(end), limit, false, c});
+  }
   virtual DbStats stats() const = 0;
+
+  // The value of `key` as of DB sequence number `seq` (TinyLSM's get(key, at=seq)): the newest
+  // version with sequence <= seq. Exact for sequences pinned by a DB snapshot; an older, unpinned
+  // sequence may read nothing once compaction dropped the versions it needed (see ReadOptions).
+  // Errors: invalid_argument (seq > latest_sequence()), not_supported (cluster), the DB's.
+  virtual boost::asio::awaitable<Result<std::optional<std::string>>> get_at(std::string key, uint64_t seq) = 0;
+  // DB::trace of `key` (at `seq` when given), with `key` and every step as the user sees them.
+  // Errors: as get_at (not_supported only when `seq` is given in a cluster).
+  virtual boost::asio::awaitable<Result<LookupTrace>> trace(std::string key, std::optional<uint64_t> seq) = 0;
+  // DB::option_list / DB::set_option of the local DB (invalid_argument with *why).
+  virtual std::vector<OptionInfo> option_list() const = 0;
+  virtual Result<void> set_option(std::string_view name, std::string_view value, std::string* why) = 0;
+  // DB::flush of the local DB.
+  virtual boost::asio::awaitable<Result<void>> flush() = 0;
+  // DB::compact_range of the local DB over user keys [begin, end] (empty: unbounded).
+  virtual boost::asio::awaitable<Result<void>> compact_range(std::string begin, std::string end) = 0;
+
   virtual uint64_t latest_sequence() const = 0;
   // nullopt in single-node mode.
   virtual std::optional<ClusterStatus> cluster_status() const { return std::nullopt; }
@@ -72,6 +112,12 @@ class KvService {
   }
 };
 
+// Runs `options` over `db` through an Iterator whose keys all start with `key_prefix` (the
+// replicated DB's "u"; empty for a plain DB), which the returned keys are stripped of. Reverse
+// scans walk the iterator backward from seek_to_last. Errors: the iterator's.
+// Runs on: the caller's executor. REQUIRES: db stays open during the call.
+boost::asio::awaitable<Result<std::vector<KeyValue>>> scan_db(DB& db, ScanOptions options, std::string key_prefix);
+
 // Single-node mode: a plain DB with its keys as they are.
 // REQUIRES: the DB outlives the service.
 class LocalKvService final : public KvService {
@@ -83,12 +129,28 @@ class LocalKvService final : public KvService {
   boost::asio::awaitable<Result<std::optional<std::string>>> get(std::string key, ReadConsistency) override {
     co_return co_await db_.get(std::move(key));
   }
-  boost::asio::awaitable<Result<std::vector<KeyValue>>> scan(std::string start, std::string end, size_t limit,
-                                                             ReadConsistency) override {
-    co_return co_await db_.scan(std::move(start), std::move(end), limit);
+  using KvService::scan;
+  boost::asio::awaitable<Result<std::vector<KeyValue>>> scan(ScanOptions options) override {
+    co_return co_await scan_db(db_, std::move(options), {});
   }
   DbStats stats() const override { return db_.stats(); }
   uint64_t latest_sequence() const override { return db_.latest_sequence(); }
+  boost::asio::awaitable<Result<std::optional<std::string>>> get_at(std::string key, uint64_t seq) override {
+    if (seq > db_.latest_sequence()) co_return make_error_code(Errc::invalid_argument);
+    co_return co_await db_.get(std::move(key), ReadOptions{.snapshot = seq});
+  }
+  boost::asio::awaitable<Result<LookupTrace>> trace(std::string key, std::optional<uint64_t> seq) override {
+    if (seq && *seq > db_.latest_sequence()) co_return make_error_code(Errc::invalid_argument);
+    co_return co_await db_.trace(std::move(key), ReadOptions{.snapshot = seq});
+  }
+  std::vector<OptionInfo> option_list() const override { return db_.option_list(); }
+  Result<void> set_option(std::string_view name, std::string_view value, std::string* why) override {
+    return db_.set_option(name, value, why);
+  }
+  boost::asio::awaitable<Result<void>> flush() override { co_return co_await db_.flush(); }
+  boost::asio::awaitable<Result<void>> compact_range(std::string begin, std::string end) override {
+    co_return co_await db_.compact_range(std::move(begin), std::move(end));
+  }
 
  private:
   DB& db_;

@@ -568,19 +568,44 @@ asio::awaitable<Result<std::optional<std::string>>> Node::get(std::string key, R
   co_return co_await db->get(user_key(key));
 }
 
-asio::awaitable<Result<std::vector<KeyValue>>> Node::scan(std::string start, std::string end, size_t limit,
-                                                          ReadConsistency c) {
-  if (c == ReadConsistency::linearizable) STRATA_CO_TRY(co_await read_barrier());
-  std::string s = user_key(start);
-  std::string e = end.empty() ? std::string(1, static_cast<char>(kUserPrefix[0] + 1)) : user_key(end);
+asio::awaitable<Result<std::vector<KeyValue>>> Node::scan(ScanOptions options) {
+  if (options.consistency == ReadConsistency::linearizable) STRATA_CO_TRY(co_await read_barrier());
   auto db = this->db();
-  STRATA_CO_TRY_ASSIGN(auto rows, co_await db->scan(std::move(s), std::move(e), limit));
-  for (KeyValue& kv : rows) kv.key.erase(0, kUserPrefix.size());
-  co_return rows;
+  co_return co_await scan_db(*db, std::move(options), std::string(kUserPrefix));
 }
 
 DbStats Node::stats() const { return db()->stats(); }
 uint64_t Node::latest_sequence() const { return db()->latest_sequence(); }
+
+asio::awaitable<Result<std::optional<std::string>>> Node::get_at(std::string, uint64_t) {
+  co_return err(Errc::not_supported);
+}
+
+asio::awaitable<Result<LookupTrace>> Node::trace(std::string key, std::optional<uint64_t> seq) {
+  if (seq) co_return err(Errc::not_supported);
+  auto db = this->db();
+  STRATA_CO_TRY_ASSIGN(LookupTrace t, co_await db->trace(user_key(key), ReadOptions{}));
+  t.key = std::move(key);
+  co_return t;
+}
+
+std::vector<OptionInfo> Node::option_list() const { return db()->option_list(); }
+
+Result<void> Node::set_option(std::string_view name, std::string_view value, std::string* why) {
+  return db()->set_option(name, value, why);
+}
+
+asio::awaitable<Result<void>> Node::flush() {
+  auto db = this->db();
+  co_return co_await db->flush();
+}
+
+asio::awaitable<Result<void>> Node::compact_range(std::string begin, std::string end) {
+  auto db = this->db();
+  // Empty bounds stay unbounded (the metadata keys sort outside "u..." and are compacted too).
+  co_return co_await db->compact_range(begin.empty() ? std::string() : user_key(begin),
+                                       end.empty() ? std::string() : user_key(end));
+}
 
 std::optional<ClusterStatus> Node::cluster_status() const {
   std::lock_guard lock(mu_);

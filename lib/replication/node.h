@@ -109,10 +109,19 @@ class Node final : public KvService, public TransportHandler {
   // KvService.
   boost::asio::awaitable<Result<uint64_t>> write(WriteBatch batch, WriteOptions options) override;
   boost::asio::awaitable<Result<std::optional<std::string>>> get(std::string key, ReadConsistency c) override;
-  boost::asio::awaitable<Result<std::vector<KeyValue>>> scan(std::string start, std::string end, size_t limit,
-                                                             ReadConsistency c) override;
+  using KvService::scan;
+  boost::asio::awaitable<Result<std::vector<KeyValue>>> scan(ScanOptions options) override;
   DbStats stats() const override;
   uint64_t latest_sequence() const override;
+  // Admin calls act on this node's DB: user keys are encoded ("u" + key) on the way in and
+  // decoded on the way out. get_at, and trace with a sequence number, are not_supported: DB
+  // sequence numbers differ from node to node.
+  boost::asio::awaitable<Result<std::optional<std::string>>> get_at(std::string key, uint64_t seq) override;
+  boost::asio::awaitable<Result<LookupTrace>> trace(std::string key, std::optional<uint64_t> seq) override;
+  std::vector<OptionInfo> option_list() const override;
+  Result<void> set_option(std::string_view name, std::string_view value, std::string* why) override;
+  boost::asio::awaitable<Result<void>> flush() override;
+  boost::asio::awaitable<Result<void>> compact_range(std::string begin, std::string end) override;
   std::optional<ClusterStatus> cluster_status() const override;
   boost::asio::awaitable<Result<void>> add_member(uint64_t id, std::string peer_address) override;
   boost::asio::awaitable<Result<void>> remove_member(uint64_t id) override;

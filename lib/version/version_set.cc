@@ -1,6 +1,7 @@
 #include "lib/version/version_set.h"
 
 #include "lib/util/assert.h"
+#include "lib/util/kill_point.h"
 #include "lib/util/logging.h"
 #include "lib/version/file_names.h"
 #include "lib/wal/wal_reader.h"
@@ -137,6 +138,7 @@ boost::asio::awaitable<Result<void>> VersionSet::create_manifest() {
   writer->add_record(snapshot.encode());
   auto flushed = co_await writer->flush(/*sync=*/true);
   if (!flushed) co_return flushed.error();
+  STRATA_KILL_POINT("manifest.new_before_current");
 
   std::string name = path.substr(path.rfind('/') + 1);
   auto swapped = co_await io::write_file_atomic(fs_, current_file_name(db_dir_), name + "\n");
@@ -166,12 +168,14 @@ boost::asio::awaitable<Result<void>> VersionSet::log_and_apply(VersionEdit edit)
   auto next = current()->apply(edit);
   if (!next) co_return next.error();
   manifest_->add_record(edit.encode());
+  STRATA_KILL_POINT("manifest.before_write");
   auto flushed = co_await manifest_->flush(/*sync=*/true);
   if (!flushed) {
     STRATA_LOG(error, "manifest %llu: write/sync failed: %s", static_cast<unsigned long long>(manifest_number_),
                flushed.error().message().c_str());
     co_return flushed.error();
   }
+  STRATA_KILL_POINT("manifest.after_sync");
   apply_counters(edit);
   std::lock_guard lock(mu_);
   install_locked(std::move(*next));

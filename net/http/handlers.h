@@ -5,6 +5,8 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,10 +25,16 @@ struct HandlerContext {
 };
 
 // The Response for a failed call: 503 read_only (with the DB's reason) or shutting_down/busy,
-// 400 invalid_argument, 500 otherwise. Cluster errors (503): not_leader (nothing was proposed),
+// 400 invalid_argument, 501 not_supported, 500 otherwise. Cluster errors (503): not_leader (nothing was proposed),
 // timed_out and unavailable (no quorum); for writes (`write`) the body says whether the write
 // may have been applied: {"error","code","write_may_have_been_applied"}.
 Response db_error_response(const HandlerContext& ctx, ErrorCode ec, bool write = false);
+// The sequence number of ?at=SEQ (a decimal uint64): *out stays nullopt without ?at. Returns
+// false (and sets *error to a 400 bad_query) when malformed.
+bool sequence_of(const Request& req, std::optional<uint64_t>* out, Response* error);
+// The Response for a failed read at ?at=SEQ: 501 not_supported in a cluster, 400 bad_query when
+// SEQ is beyond the last sequence number, else db_error_response.
+Response read_at_error_response(const HandlerContext& ctx, ErrorCode ec, uint64_t seq);
 // The read consistency of a request: ?consistency=linearizable|stale, or TinyLSM's
 // ?consistent=true|false. nullopt (and *error set to a 400) when malformed.
 std::optional<replication::ReadConsistency> read_consistency_of(const Request& req, Response* error);
@@ -39,6 +47,13 @@ boost::asio::awaitable<Response> handle_kv_scan(const HandlerContext& ctx, Reque
 boost::asio::awaitable<Response> handle_batch(const HandlerContext& ctx, Request req);
 Response handle_stats(const HandlerContext& ctx);
 Response handle_metrics(const HandlerContext& ctx);
+
+// Admin API (admin_handlers.cc): GET /v1/trace?key=K[&at=SEQ], GET|POST /v1/config,
+// POST /v1/admin/flush, POST /v1/admin/compact {"start","end"}.
+boost::asio::awaitable<Response> handle_trace(const HandlerContext& ctx, Request req);
+Response handle_config(const HandlerContext& ctx, Request req);
+boost::asio::awaitable<Response> handle_flush(const HandlerContext& ctx, Request req);
+boost::asio::awaitable<Response> handle_compact(const HandlerContext& ctx, Request req);
 
 // TinyLSM-compatible API (tinylsm_handlers.cc); handle_status also serves GET /v1/status.
 boost::asio::awaitable<Response> handle_tiny_set(const HandlerContext& ctx, Request req);

@@ -202,38 +202,292 @@ void put_key_value(json::object& out, std::string_view key, const std::optional<
   }
 }
 
+namespace {
+
+// The raw DbStats counters, by name, for both directions.
+struct Counter {
+  std::string_view name;
+  uint64_t DbStats::*field;
+};
+constexpr Counter kCounters[] = {
+    {"last_sequence", &DbStats::last_sequence},
+    {"memtable_size_bytes", &DbStats::memtable_size_bytes},
+    {"memtable_keys", &DbStats::memtable_keys},
+    {"immutable_memtables", &DbStats::immutable_memtables},
+    {"sstable_count", &DbStats::sstable_count},
+    {"total_sstable_size_bytes", &DbStats::total_sstable_size_bytes},
+    {"puts", &DbStats::puts},
+    {"deletes", &DbStats::deletes},
+    {"gets", &DbStats::gets},
+    {"scans", &DbStats::scans},
+    {"bytes_written_user", &DbStats::bytes_written_user},
+    {"bytes_written_wal", &DbStats::bytes_written_wal},
+    {"bytes_written_flush", &DbStats::bytes_written_flush},
+    {"bytes_written_compaction", &DbStats::bytes_written_compaction},
+    {"wal_syncs", &DbStats::wal_syncs},
+    {"write_groups", &DbStats::write_groups},
+    {"flushes", &DbStats::flushes},
+    {"stall_micros", &DbStats::stall_micros},
+    {"compactions", &DbStats::compactions},
+    {"trivial_moves", &DbStats::trivial_moves},
+    {"bytes_read_compaction", &DbStats::bytes_read_compaction},
+    {"compaction_micros", &DbStats::compaction_micros},
+    {"compaction_dropped_entries", &DbStats::compaction_dropped_entries},
+    {"running_compactions", &DbStats::running_compactions},
+    {"table_probes", &DbStats::table_probes},
+    {"block_reads", &DbStats::block_reads},
+    {"block_read_bytes", &DbStats::block_read_bytes},
+    {"bloom_checks", &DbStats::bloom_checks},
+    {"bloom_negatives", &DbStats::bloom_negatives},
+    {"block_cache_hits", &DbStats::block_cache_hits},
+    {"block_cache_misses", &DbStats::block_cache_misses},
+    {"block_cache_usage_bytes", &DbStats::block_cache_usage_bytes},
+    {"block_cache_capacity_bytes", &DbStats::block_cache_capacity_bytes},
+    {"table_cache_hits", &DbStats::table_cache_hits},
+    {"table_cache_misses", &DbStats::table_cache_misses},
+    {"open_tables", &DbStats::open_tables},
+};
+
+std::optional<uint64_t> u64_of(const json::value* v) {
+  if (!v) return std::nullopt;
+  if (v->is_uint64()) return v->get_uint64();
+  if (v->is_int64() && v->get_int64() >= 0) return static_cast<uint64_t>(v->get_int64());
+  return std::nullopt;
+}
+
+std::optional<double> double_of(const json::value* v) {
+  if (!v) return std::nullopt;
+  if (v->is_double()) return v->get_double();
+  if (v->is_uint64()) return static_cast<double>(v->get_uint64());
+  if (v->is_int64()) return static_cast<double>(v->get_int64());
+  return std::nullopt;
+}
+
+std::optional<int64_t> i64_of(const json::value* v) {
+  if (!v) return std::nullopt;
+  if (v->is_int64()) return v->get_int64();
+  if (v->is_uint64() && v->get_uint64() <= static_cast<uint64_t>(INT64_MAX)) return static_cast<int64_t>(v->get_uint64());
+  return std::nullopt;
+}
+
+std::optional<std::string> string_of(const json::value* v) {
+  if (!v || !v->is_string()) return std::nullopt;
+  return std::string(v->get_string());
+}
+
+}  // namespace
+
 json::object stats_to_json(const DbStats& s) {
   json::object o;
-  o["last_sequence"] = s.last_sequence;
-  o["memtable_size_bytes"] = s.memtable_size_bytes;
-  o["memtable_keys"] = s.memtable_keys;
-  o["immutable_memtables"] = s.immutable_memtables;
-  o["sstable_count"] = s.sstable_count;
-  o["total_sstable_size_bytes"] = s.total_sstable_size_bytes;
+  for (const Counter& c : kCounters) o[c.name] = s.*c.field;
   json::array levels;
+  json::array per_level;
   for (const auto& l : s.levels) {
-    levels.push_back(json::object{{"level", l.level}, {"file_count", l.file_count}, {"size_bytes", l.size_bytes}});
+    levels.push_back(json::object{{"level", l.level},
+                                  {"file_count", l.file_count},
+                                  {"size_bytes", l.size_bytes},
+                                  {"target_bytes", l.target_bytes},
+                                  {"compaction_score", l.compaction_score}});
+    per_level.push_back(l.file_count);
   }
   o["levels"] = std::move(levels);
-  o["puts"] = s.puts;
-  o["deletes"] = s.deletes;
-  o["gets"] = s.gets;
-  o["scans"] = s.scans;
-  o["bytes_written_user"] = s.bytes_written_user;
-  o["bytes_written_wal"] = s.bytes_written_wal;
-  o["bytes_written_flush"] = s.bytes_written_flush;
-  o["bytes_written_compaction"] = s.bytes_written_compaction;
-  o["wal_syncs"] = s.wal_syncs;
-  o["write_groups"] = s.write_groups;
-  o["flushes"] = s.flushes;
-  o["stall_micros"] = s.stall_micros;
-  o["block_reads"] = s.block_reads;
-  o["bloom_negatives"] = s.bloom_negatives;
+  // TinyLSM's STATS names.
+  o["sstables_per_level"] = std::move(per_level);
+  o["total_size_bytes"] = s.total_sstable_size_bytes;
+  o["bytes_written_disk"] = s.bytes_written_disk();
   o["write_amplification"] = s.write_amplification();
+  // Derived ratios.
+  o["read_amplification"] = s.read_amplification();
+  o["space_amplification"] = s.space_amplification();
+  o["block_cache_hit_rate"] = s.block_cache_hit_rate();
+  o["table_cache_hit_rate"] = s.table_cache_hit_rate();
+  o["bloom_negative_rate"] = s.bloom_negative_rate();
+  // Groups.
+  o["amplification"] = json::object{
+      {"write", s.write_amplification()}, {"read", s.read_amplification()}, {"space", s.space_amplification()}};
+  o["block_cache"] = json::object{{"hits", s.block_cache_hits},
+                                  {"misses", s.block_cache_misses},
+                                  {"hit_rate", s.block_cache_hit_rate()},
+                                  {"usage_bytes", s.block_cache_usage_bytes},
+                                  {"capacity_bytes", s.block_cache_capacity_bytes}};
+  o["table_cache"] = json::object{{"hits", s.table_cache_hits},
+                                  {"misses", s.table_cache_misses},
+                                  {"hit_rate", s.table_cache_hit_rate()},
+                                  {"open_tables", s.open_tables}};
+  o["bloom"] = json::object{
+      {"checks", s.bloom_checks}, {"negatives", s.bloom_negatives}, {"negative_rate", s.bloom_negative_rate()}};
+  o["compaction"] = json::object{{"count", s.compactions},
+                                 {"trivial_moves", s.trivial_moves},
+                                 {"bytes_read", s.bytes_read_compaction},
+                                 {"bytes_written", s.bytes_written_compaction},
+                                 {"micros", s.compaction_micros},
+                                 {"dropped_entries", s.compaction_dropped_entries},
+                                 {"running", s.running_compactions}};
+  o["stall"] = json::object{{"micros", s.stall_micros}};
   o["sync_policy"] = s.sync_policy;
   o["read_only"] = s.read_only;
   o["read_only_reason"] = s.read_only_reason;
   return o;
+}
+
+std::optional<DbStats> stats_from_json(const json::object& o) {
+  DbStats s;
+  for (const Counter& c : kCounters) {
+    auto v = u64_of(o.if_contains(c.name));
+    if (!v) return std::nullopt;
+    s.*c.field = *v;
+  }
+  const json::value* levels = o.if_contains("levels");
+  if (!levels || !levels->is_array()) return std::nullopt;
+  for (const json::value& lv : levels->get_array()) {
+    const json::object* l = lv.if_object();
+    if (!l) return std::nullopt;
+    LevelStats ls;
+    auto level = i64_of(l->if_contains("level"));
+    auto files = u64_of(l->if_contains("file_count"));
+    auto size = u64_of(l->if_contains("size_bytes"));
+    auto target = u64_of(l->if_contains("target_bytes"));
+    auto score = double_of(l->if_contains("compaction_score"));
+    if (!level || !files || !size || !target || !score) return std::nullopt;
+    ls.level = static_cast<int>(*level);
+    ls.file_count = *files;
+    ls.size_bytes = *size;
+    ls.target_bytes = *target;
+    ls.compaction_score = *score;
+    s.levels.push_back(ls);
+  }
+  auto policy = string_of(o.if_contains("sync_policy"));
+  const json::value* ro = o.if_contains("read_only");
+  auto reason = string_of(o.if_contains("read_only_reason"));
+  if (!policy || !ro || !ro->is_bool() || !reason) return std::nullopt;
+  s.sync_policy = std::move(*policy);
+  s.read_only = ro->get_bool();
+  s.read_only_reason = std::move(*reason);
+  return s;
+}
+
+json::object trace_to_json(const LookupTrace& t) {
+  json::object o;
+  put_key_value(o, t.key, t.found ? t.value : std::nullopt, false);
+  o["read_sequence"] = t.read_sequence;
+  o["found"] = t.found;
+  if (t.found_sequence) {
+    o["found_sequence"] = *t.found_sequence;
+  } else {
+    o["found_sequence"] = nullptr;
+  }
+  o["micros"] = t.micros;
+  o["sstables_consulted"] = t.sstables_consulted();
+  o["bloom_negatives"] = t.bloom_negatives();
+  o["block_cache_hits"] = t.block_cache_hits();
+  o["blocks_read"] = t.blocks_read();
+  json::array steps;
+  for (const auto& st : t.steps) {
+    steps.push_back(json::object{{"source", st.source},
+                                 {"level", st.level},
+                                 {"file_number", st.file_number},
+                                 {"outcome", st.outcome},
+                                 {"bloom_checked", st.bloom_checked},
+                                 {"block_cache_hits", st.block_cache_hits},
+                                 {"blocks_read", st.blocks_read},
+                                 {"bytes_read", st.bytes_read}});
+  }
+  o["steps"] = std::move(steps);
+  return o;
+}
+
+std::optional<LookupTrace> trace_from_json(const json::object& o) {
+  LookupTrace t;
+  bool b64 = false;
+  if (const json::value* enc = o.if_contains("encoding")) {
+    if (!enc->is_string() || enc->get_string() != "base64") return std::nullopt;
+    b64 = true;
+  }
+  auto key = string_of(o.if_contains("key"));
+  if (!key) return std::nullopt;
+  if (b64) {
+    key = base64_decode(*key);
+    if (!key) return std::nullopt;
+  }
+  t.key = std::move(*key);
+  const json::value* found = o.if_contains("found");
+  if (!found || !found->is_bool()) return std::nullopt;
+  t.found = found->get_bool();
+  const json::value* value = o.if_contains("value");
+  if (!value) return std::nullopt;
+  if (!value->is_null()) {
+    auto v = string_of(value);
+    if (!v) return std::nullopt;
+    if (b64) {
+      v = base64_decode(*v);
+      if (!v) return std::nullopt;
+    }
+    t.value = std::move(*v);
+  }
+  auto read_seq = u64_of(o.if_contains("read_sequence"));
+  auto micros = u64_of(o.if_contains("micros"));
+  if (!read_seq || !micros) return std::nullopt;
+  t.read_sequence = *read_seq;
+  t.micros = *micros;
+  const json::value* fs = o.if_contains("found_sequence");
+  if (!fs) return std::nullopt;
+  if (!fs->is_null()) {
+    auto v = u64_of(fs);
+    if (!v) return std::nullopt;
+    t.found_sequence = *v;
+  }
+  const json::value* steps = o.if_contains("steps");
+  if (!steps || !steps->is_array()) return std::nullopt;
+  for (const json::value& sv : steps->get_array()) {
+    const json::object* so = sv.if_object();
+    if (!so) return std::nullopt;
+    LookupTrace::Step st;
+    auto source = string_of(so->if_contains("source"));
+    auto level = i64_of(so->if_contains("level"));
+    auto file = u64_of(so->if_contains("file_number"));
+    auto outcome = string_of(so->if_contains("outcome"));
+    const json::value* bloom = so->if_contains("bloom_checked");
+    auto hits = u64_of(so->if_contains("block_cache_hits"));
+    auto blocks = u64_of(so->if_contains("blocks_read"));
+    auto bytes = u64_of(so->if_contains("bytes_read"));
+    if (!source || !level || !file || !outcome || !bloom || !bloom->is_bool() || !hits || !blocks || !bytes) {
+      return std::nullopt;
+    }
+    st.source = std::move(*source);
+    st.level = static_cast<int>(*level);
+    st.file_number = *file;
+    st.outcome = std::move(*outcome);
+    st.bloom_checked = bloom->get_bool();
+    st.block_cache_hits = *hits;
+    st.blocks_read = *blocks;
+    st.bytes_read = *bytes;
+    t.steps.push_back(std::move(st));
+  }
+  return t;
+}
+
+json::object options_to_json(const std::vector<OptionInfo>& options) {
+  json::array list;
+  for (const auto& opt : options) {
+    list.push_back(json::object{{"name", opt.name}, {"value", opt.value}, {"mutable", opt.mutable_at_runtime}});
+  }
+  return json::object{{"options", std::move(list)}};
+}
+
+std::optional<std::vector<OptionInfo>> options_from_json(const json::object& o) {
+  const json::value* list = o.if_contains("options");
+  if (!list || !list->is_array()) return std::nullopt;
+  std::vector<OptionInfo> out;
+  for (const json::value& v : list->get_array()) {
+    const json::object* e = v.if_object();
+    if (!e) return std::nullopt;
+    auto name = string_of(e->if_contains("name"));
+    auto value = string_of(e->if_contains("value"));
+    const json::value* m = e->if_contains("mutable");
+    if (!name || !value || !m || !m->is_bool()) return std::nullopt;
+    out.push_back(OptionInfo{std::move(*name), std::move(*value), m->get_bool()});
+  }
+  return out;
 }
 
 namespace {
@@ -297,11 +551,39 @@ std::string stats_to_prometheus(const DbStats& s, std::string_view node_id) {
   metric(out, "wal_syncs_total", "counter", "WAL fdatasync calls.", d(s.wal_syncs));
   metric(out, "write_groups_total", "counter", "Group commits (WAL writes).", d(s.write_groups));
   metric(out, "flushes_total", "counter", "Memtable flushes.", d(s.flushes));
-  metric(out, "stall_seconds_total", "counter", "Time writers waited for flushes.", d(s.stall_micros) / 1e6);
+  metric(out, "stall_seconds_total", "counter", "Time writers were delayed or stopped (memtables, L0).",
+         d(s.stall_micros) / 1e6);
   metric(out, "block_reads_total", "counter", "Data blocks read from disk.", d(s.block_reads));
   metric(out, "bloom_negatives_total", "counter", "Table lookups avoided by bloom filters.", d(s.bloom_negatives));
   metric(out, "write_amplification", "gauge", "Bytes written to disk per byte written by the user.",
          s.write_amplification());
+  metric(out, "read_amplification", "gauge", "SSTables consulted per get.", s.read_amplification());
+  metric(out, "space_amplification", "gauge", "SSTable bytes per byte of the deepest non-empty level.",
+         s.space_amplification());
+  metric(out, "bytes_written_disk_total", "counter", "Bytes written to disk by the WAL, flushes and compactions.",
+         d(s.bytes_written_disk()));
+  metric(out, "compactions_total", "counter", "Compactions that merged files.", d(s.compactions));
+  metric(out, "trivial_moves_total", "counter", "Files moved to the next level without rewriting.",
+         d(s.trivial_moves));
+  metric(out, "compaction_read_bytes_total", "counter", "Input bytes of compactions.", d(s.bytes_read_compaction));
+  metric(out, "compaction_seconds_total", "counter", "Time spent in compaction jobs.", d(s.compaction_micros) / 1e6);
+  metric(out, "compaction_dropped_entries_total", "counter", "Hidden versions and bottom tombstones dropped.",
+         d(s.compaction_dropped_entries));
+  metric(out, "running_compactions", "gauge", "Compactions running now.", d(s.running_compactions));
+  metric(out, "table_probes_total", "counter", "SSTables consulted by gets.", d(s.table_probes));
+  metric(out, "block_read_bytes_total", "counter", "On-disk bytes of data blocks read.", d(s.block_read_bytes));
+  metric(out, "bloom_checks_total", "counter", "Table lookups that consulted a bloom filter.", d(s.bloom_checks));
+  metric(out, "bloom_negative_rate", "gauge", "Fraction of bloom checks that ruled the table out.",
+         s.bloom_negative_rate());
+  metric(out, "block_cache_hits_total", "counter", "Block cache hits.", d(s.block_cache_hits));
+  metric(out, "block_cache_misses_total", "counter", "Block cache misses.", d(s.block_cache_misses));
+  metric(out, "block_cache_hit_rate", "gauge", "Block cache hits per lookup.", s.block_cache_hit_rate());
+  metric(out, "block_cache_usage_bytes", "gauge", "Bytes held by the block cache.", d(s.block_cache_usage_bytes));
+  metric(out, "block_cache_capacity_bytes", "gauge", "Capacity of the block cache.", d(s.block_cache_capacity_bytes));
+  metric(out, "table_cache_hits_total", "counter", "Table cache hits.", d(s.table_cache_hits));
+  metric(out, "table_cache_misses_total", "counter", "Table cache misses.", d(s.table_cache_misses));
+  metric(out, "table_cache_hit_rate", "gauge", "Table cache hits per lookup.", s.table_cache_hit_rate());
+  metric(out, "open_tables", "gauge", "SSTable readers held by the table cache.", d(s.open_tables));
   metric(out, "read_only", "gauge", "1 when the DB refuses writes after a failed write or sync.", s.read_only ? 1 : 0);
   out += "# HELP strata_level_files Files per LSM level.\n# TYPE strata_level_files gauge\n";
   for (const auto& l : s.levels) {
@@ -310,6 +592,18 @@ std::string stats_to_prometheus(const DbStats& s, std::string_view node_id) {
   out += "# HELP strata_level_size_bytes Bytes per LSM level.\n# TYPE strata_level_size_bytes gauge\n";
   for (const auto& l : s.levels) {
     out += "strata_level_size_bytes{level=\"" + std::to_string(l.level) + "\"} " + std::to_string(l.size_bytes) + "\n";
+  }
+  out += "# HELP strata_level_target_bytes Size that triggers a compaction of the level (L1+).\n"
+         "# TYPE strata_level_target_bytes gauge\n";
+  for (const auto& l : s.levels) {
+    out += "strata_level_target_bytes{level=\"" + std::to_string(l.level) + "\"} " + std::to_string(l.target_bytes) + "\n";
+  }
+  out += "# HELP strata_level_compaction_score Compaction score of the level (>= 1: due).\n"
+         "# TYPE strata_level_compaction_score gauge\n";
+  for (const auto& l : s.levels) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", l.compaction_score);
+    out += "strata_level_compaction_score{level=\"" + std::to_string(l.level) + "\"} " + buf + "\n";
   }
   std::string labels = "{node_id=\"" + label_value(node_id) + "\",sync_policy=\"" + label_value(s.sync_policy) + "\"}";
   metric(out, "node_info", "gauge", "Constant 1, labelled with the node's identity.", 1, labels);

@@ -1,6 +1,7 @@
 // Encoding helpers shared by the HTTP handlers and the CLI: percent-decoding of paths and query
-// strings, UTF-8 validation, base64, the JSON form of a key or value, and the JSON and Prometheus
-// renderings of DbStats.
+// strings, UTF-8 validation, base64, the JSON form of a key or value, the JSON and Prometheus
+// renderings of DbStats, and the JSON of a LookupTrace and of the option list (both directions,
+// so that the CLI's HTTP backend reads back what the server wrote).
 //
 // Why base64: keys and values are arbitrary bytes, JSON strings are Unicode. A byte string that is
 // valid UTF-8 is emitted as a JSON string; any other is base64-encoded (RFC 4648, with padding) and
@@ -16,7 +17,9 @@
 #include <utility>
 #include <vector>
 
+#include "lib/db/db.h"
 #include "lib/db/stats.h"
+#include "lib/db/trace.h"
 
 namespace strata::net::http {
 
@@ -43,8 +46,39 @@ std::optional<std::string> base64_decode(std::string_view text);
 void put_key_value(boost::json::object& out, std::string_view key, const std::optional<std::string>& value,
                    bool force_base64);
 
-// GET /v1/stats body: every DbStats counter plus write_amplification and the per-level table.
+// GET /v1/stats body. Every DbStats counter at the top level under its own name (so that
+// stats_from_json can read it back), TinyLSM's STATS names (sstable_count, sstables_per_level:
+// an array of file counts indexed by level, total_size_bytes, memtable_size_bytes, memtable_keys,
+// bytes_written_disk, bytes_written_user, write_amplification), the derived ratios
+// (read_amplification, space_amplification, block_cache_hit_rate, table_cache_hit_rate,
+// bloom_negative_rate, all in [0, 1] except the amplifications) and these groups:
+//   "levels": [{"level", "file_count", "size_bytes", "target_bytes", "compaction_score"}, ...]
+//   "amplification": {"write", "read", "space"}
+//   "block_cache": {"hits", "misses", "hit_rate", "usage_bytes", "capacity_bytes"}
+//   "table_cache": {"hits", "misses", "hit_rate", "open_tables"}
+//   "bloom": {"checks", "negatives", "negative_rate"}
+//   "compaction": {"count", "trivial_moves", "bytes_read", "bytes_written", "micros",
+//                  "dropped_entries", "running"}
+//   "stall": {"micros"}
+// Sizes in bytes, times in microseconds.
 boost::json::object stats_to_json(const DbStats& stats);
+// The DbStats that stats_to_json rendered (its top-level counters and "levels"); nullopt when a
+// counter is missing or of the wrong type. Used by the CLI's HTTP backend.
+std::optional<DbStats> stats_from_json(const boost::json::object& o);
+
+// GET /v1/trace body: {"key" (base64 with "encoding":"base64" when not UTF-8), "read_sequence",
+// "found", "value" (null unless found; base64 like the key), "found_sequence" (null when
+// unknown), "micros", "sstables_consulted", "bloom_negatives", "block_cache_hits",
+// "blocks_read", "steps": [{"source", "level", "file_number", "outcome", "bloom_checked",
+// "block_cache_hits", "blocks_read", "bytes_read"}, ...]}.
+boost::json::object trace_to_json(const LookupTrace& trace);
+// Inverse of trace_to_json; nullopt when malformed.
+std::optional<LookupTrace> trace_from_json(const boost::json::object& o);
+
+// GET /v1/config body: {"options": [{"name", "value", "mutable"}, ...]} (values as strings).
+boost::json::object options_to_json(const std::vector<OptionInfo>& options);
+// Inverse of options_to_json; nullopt when malformed.
+std::optional<std::vector<OptionInfo>> options_from_json(const boost::json::object& o);
 
 // GET /metrics body: the same counters in the Prometheus text exposition format (version 0.0.4),
 // names prefixed with "strata_".

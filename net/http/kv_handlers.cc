@@ -1,4 +1,5 @@
 // The native API: /v1/kv, /v1/batch, /v1/stats, /metrics (see router.h for the contract).
+// GET /v1/kv/{key}?at=SEQ reads as of a sequence number; GET /v1/kv?reverse=true scans backward.
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
@@ -67,8 +68,11 @@ asio::awaitable<Response> handle_kv_get(const HandlerContext& ctx, std::string k
   Response err;
   auto consistency = read_consistency_of(req, &err);
   if (!consistency) co_return err;
-  auto got = co_await ctx.kv.get(std::move(key), *consistency);
-  if (!got) co_return db_error_response(ctx, got.error());
+  std::optional<uint64_t> at;
+  if (!sequence_of(req, &at, &err)) co_return err;
+  Result<std::optional<std::string>> got = at ? co_await ctx.kv.get_at(std::move(key), *at)
+                                              : co_await ctx.kv.get(std::move(key), *consistency);
+  if (!got) co_return at ? read_at_error_response(ctx, got.error(), *at) : db_error_response(ctx, got.error());
   if (!*got) co_return error_response(404, "not_found", "key not found");
   Response r;
   r.status = 200;
@@ -108,6 +112,7 @@ asio::awaitable<Response> handle_kv_scan(const HandlerContext& ctx, Request req)
   std::string end;
   size_t limit = ctx.limits.default_scan_limit;
   bool force_base64 = false;
+  bool reverse = false;
   auto consistency = replication::ReadConsistency::linearizable;
   for (const auto& [name, value] : req.query) {
     if (name == "start") {
@@ -133,6 +138,14 @@ asio::awaitable<Response> handle_kv_scan(const HandlerContext& ctx, Request req)
       } else if (value != "utf8" && !value.empty()) {
         co_return error_response(400, "bad_query", "encoding must be base64 or utf8");
       }
+    } else if (name == "reverse") {
+      if (value == "true" || value == "1" || value.empty()) {
+        reverse = true;
+      } else if (value == "false" || value == "0") {
+        reverse = false;
+      } else {
+        co_return error_response(400, "bad_query", "reverse must be true or false");
+      }
     } else if (name == "consistency") {
       // Single node: every read is linearizable; both values are accepted.
       if (value != "linearizable" && value != "stale") {
@@ -148,7 +161,7 @@ asio::awaitable<Response> handle_kv_scan(const HandlerContext& ctx, Request req)
     json::object o{{"items", json::array()}, {"count", 0}, {"truncated", false}};
     co_return json_response(200, json::serialize(o));
   }
-  auto rows = co_await ctx.kv.scan(std::move(start), std::move(end), limit + 1, consistency);
+  auto rows = co_await ctx.kv.scan(replication::ScanOptions{std::move(start), std::move(end), limit + 1, reverse, consistency});
   if (!rows) co_return db_error_response(ctx, rows.error());
   bool truncated = rows->size() > limit;
   if (truncated) rows->resize(limit);

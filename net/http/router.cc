@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/object.hpp>
 
+#include <charconv>
 #include <utility>
 
 #include "lib/db/db.h"
@@ -99,7 +100,34 @@ Response db_error_response(const HandlerContext& ctx, ErrorCode ec, bool write) 
   if (ec == make_error_code(Errc::shutting_down)) return error_response(503, "shutting_down", "the node is shutting down");
   if (ec == make_error_code(Errc::busy)) return error_response(503, "busy", ec.message());
   if (ec == make_error_code(Errc::invalid_argument)) return error_response(400, "invalid_argument", ec.message());
+  if (ec == make_error_code(Errc::not_supported)) return error_response(501, "not_supported", ec.message());
   return error_response(500, "internal", "database error: " + ec.message());
+}
+
+bool sequence_of(const Request& req, std::optional<uint64_t>* out, Response* error) {
+  auto at = req.find_query("at");
+  if (!at) return true;
+  uint64_t seq = 0;
+  auto [p, ec] = std::from_chars(at->data(), at->data() + at->size(), seq);
+  if (at->empty() || ec != std::errc() || p != at->data() + at->size()) {
+    *error = error_response(400, "bad_query", "at must be a sequence number (a decimal integer)");
+    return false;
+  }
+  *out = seq;
+  return true;
+}
+
+Response read_at_error_response(const HandlerContext& ctx, ErrorCode ec, uint64_t seq) {
+  if (ec == make_error_code(Errc::not_supported)) {
+    return error_response(501, "not_supported",
+                          "reads at a sequence number are not supported in a cluster: sequence numbers are per node");
+  }
+  if (ec == make_error_code(Errc::invalid_argument)) {
+    return error_response(400, "bad_query",
+                          "at=" + std::to_string(seq) + " is beyond the last sequence number " +
+                              std::to_string(ctx.kv.latest_sequence()));
+  }
+  return db_error_response(ctx, ec);
 }
 
 Router::Router(DB& db, NodeInfo node, Limits limits)
@@ -166,7 +194,26 @@ asio::awaitable<Response> Router::handle(Request req) const {
     Response r = co_await handle_batch(ctx, std::move(req));
     co_return r;
   }
-  if (path == "/v1/stats") {
+  if (path == "/v1/trace") {
+    if (!is_get(req.method)) co_return method_not_allowed(req, "GET, HEAD");
+    Response r = co_await handle_trace(ctx, std::move(req));
+    co_return r;
+  }
+  if (path == "/v1/config") {
+    if (!is_get(req.method) && req.method != Method::post) co_return method_not_allowed(req, "GET, HEAD, POST");
+    co_return handle_config(ctx, std::move(req));
+  }
+  if (path == "/v1/admin/flush") {
+    if (req.method != Method::post) co_return method_not_allowed(req, "POST");
+    Response r = co_await handle_flush(ctx, std::move(req));
+    co_return r;
+  }
+  if (path == "/v1/admin/compact") {
+    if (req.method != Method::post) co_return method_not_allowed(req, "POST");
+    Response r = co_await handle_compact(ctx, std::move(req));
+    co_return r;
+  }
+  if (path == "/v1/stats" || path == "/stats") {
     if (!is_get(req.method)) co_return method_not_allowed(req, "GET, HEAD");
     co_return handle_stats(ctx);
   }

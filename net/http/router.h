@@ -4,13 +4,17 @@
 //   TinyLSM-compatible: POST /set, POST /delete, GET /get?key=K, GET /status
 //   Native:             PUT|GET|DELETE /v1/kv/{key}, GET /v1/kv?start=&end=&prefix=&limit=&encoding=,
 //                       POST /v1/batch, GET /v1/status, GET /v1/stats, GET /metrics
+//   Admin:              GET /v1/trace?key=&at=, GET|POST /v1/config, POST /v1/admin/flush,
+//                       POST /v1/admin/compact, GET /stats (= /v1/stats); ?at=SEQ on GET /v1/kv/{key}
+//                       and GET /get, ?reverse=true on GET /v1/kv
 //   Cluster:            GET|POST|DELETE /v1/cluster/members, POST /add_node, POST /remove_node
 //
 // Invariants: handle() never throws for any request content (every parse is checked, every size
 // is bounded by Limits) and never answers 2xx to a write that the DB did not acknowledge: a write
 // handler returns 2xx only after DB::put/del/write returned success. Errors carry a JSON body
 // {"error", "code"}: 400 bad input, 404 unknown route or key, 405 wrong method (with Allow), 413
-// key/value/body too large, 503 read-only or shutting down, 500 other DB errors.
+// key/value/body too large, 503 read-only or shutting down, 501 not supported here (reads at a
+// sequence number in a cluster), 500 other DB errors.
 //
 // Executors: handle() runs on the awaiting coroutine's executor (the connection's); the DB's
 // coroutines complete back on it.

@@ -1,4 +1,4 @@
-// The TinyLSM-compatible API: POST /set, POST /delete, GET /get, GET /status (see router.h).
+// The TinyLSM-compatible API: POST /set, POST /delete, GET /get[?at=SEQ], GET /status (see router.h).
 // TinyLSM carries keys and values as JSON strings, so only valid UTF-8 round-trips here; the
 // native API carries arbitrary bytes.
 #include <boost/json/object.hpp>
@@ -93,8 +93,10 @@ asio::awaitable<Response> handle_tiny_get(const HandlerContext& ctx, Request req
   if (!consistency) co_return err;
   std::string k(*key);
   if (auto bad = check_key(ctx, k)) co_return *bad;
-  auto got = co_await ctx.kv.get(k, *consistency);
-  if (!got) co_return db_error_response(ctx, got.error());
+  std::optional<uint64_t> at;
+  if (!sequence_of(req, &at, &err)) co_return err;
+  Result<std::optional<std::string>> got = at ? co_await ctx.kv.get_at(k, *at) : co_await ctx.kv.get(k, *consistency);
+  if (!got) co_return at ? read_at_error_response(ctx, got.error(), *at) : db_error_response(ctx, got.error());
   json::object o;
   put_key_value(o, k, *got, false);
   co_return json_response(200, json::serialize(o));

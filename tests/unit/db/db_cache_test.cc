@@ -10,26 +10,15 @@
 #include "lib/db/db.h"
 #include "lib/io/mem_file_system.h"
 #include "tests/test_util.h"
+#include "tests/unit/db/db_test_util.h"
 
 using namespace strata;
+using strata::testing::mem_options;
+using strata::testing::open_db;
 using strata::testing::run;
 namespace asio = boost::asio;
 
 namespace {
-
-Options mem_options(io::MemFileSystem& fs) {
-  Options o;
-  o.file_system = &fs;
-  o.wal_preallocate_bytes = 0;
-  return o;
-}
-
-asio::awaitable<std::unique_ptr<DB>> open_db(Options o) {
-  auto ex = co_await asio::this_coro::executor;
-  auto db = co_await DB::open(ex, "/db", o);
-  REQUIRE(db.has_value());
-  co_return std::move(*db);
-}
 
 std::string key_of(int i) {
   char buf[32];

@@ -16,44 +16,20 @@
 #include "lib/util/random.h"
 #include "lib/version/file_names.h"
 #include "tests/test_util.h"
+#include "tests/unit/db/db_test_util.h"
 
 using namespace strata;
+using strata::testing::open_db;
 using strata::testing::run;
+using strata::testing::sleep_ms;
 namespace asio = boost::asio;
 
 namespace {
 
-// A tree that reaches L2-L3 with a few hundred KiB of data.
-Options small_tree(io::FileSystem& fs) {
-  Options o;
-  o.file_system = &fs;
-  o.wal_preallocate_bytes = 0;
-  o.memtable_size_bytes = 32 << 10;
-  o.block_size_bytes = 1024;
-  o.target_file_size_bytes = 16 << 10;
-  o.max_bytes_for_level_base = 64 << 10;
-  o.max_bytes_for_level_multiplier = 4;
-  o.l0_compaction_trigger = 2;
-  o.sync = SyncPolicy::none;
-  return o;
-}
-
-asio::awaitable<std::unique_ptr<DB>> open_db(Options o, std::string path = "/db") {
-  auto ex = co_await asio::this_coro::executor;
-  auto db = co_await DB::open(ex, path, o);
-  REQUIRE(db.has_value());
-  co_return std::move(*db);
-}
+Options small_tree(io::FileSystem& fs) { return strata::testing::small_tree_options(fs); }
 
 asio::awaitable<std::optional<std::string>> get(DB& db, std::string key, ReadOptions ro = {}) {
-  auto v = co_await db.get(std::move(key), ro);
-  REQUIRE(v.has_value());
-  co_return *v;
-}
-
-asio::awaitable<void> sleep_ms(int ms) {
-  asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(ms));
-  co_await t.async_wait(asio::use_awaitable);
+  co_return co_await strata::testing::get_value(db, std::move(key), ro);
 }
 
 // Waits until no compaction is pending: L0 below the trigger and stats stable.

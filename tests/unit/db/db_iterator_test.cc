@@ -11,8 +11,10 @@
 #include "lib/util/random.h"
 #include "lib/version/file_names.h"
 #include "tests/test_util.h"
+#include "tests/unit/db/db_test_util.h"
 
 using namespace strata;
+using strata::testing::open_db;
 using strata::testing::run;
 namespace asio = boost::asio;
 
@@ -21,23 +23,12 @@ namespace {
 using Model = std::map<std::string, std::string>;
 
 Options tree_options(io::FileSystem& fs) {
-  Options o;
-  o.file_system = &fs;
-  o.wal_preallocate_bytes = 0;
+  Options o = strata::testing::small_tree_options(fs);
   o.memtable_size_bytes = 16 << 10;
   o.block_size_bytes = 512;
   o.target_file_size_bytes = 8 << 10;
   o.max_bytes_for_level_base = 32 << 10;
-  o.max_bytes_for_level_multiplier = 4;
-  o.l0_compaction_trigger = 2;
-  o.sync = SyncPolicy::none;
   return o;
-}
-
-asio::awaitable<std::unique_ptr<DB>> open_db(Options o) {
-  auto db = co_await DB::open(co_await asio::this_coro::executor, "/db", o);
-  REQUIRE(db.has_value());
-  co_return std::move(*db);
 }
 
 std::vector<std::pair<std::string, std::string>> expected(const Model& m, const std::string& lo, const std::string& hi,

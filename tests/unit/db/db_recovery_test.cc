@@ -12,26 +12,16 @@
 #include "lib/io/posix_file_system.h"
 #include "lib/version/file_names.h"
 #include "tests/test_util.h"
+#include "tests/unit/db/db_test_util.h"
 
 using namespace strata;
+using strata::testing::mem_options;
+using strata::testing::open_db;
 using strata::testing::run;
 namespace asio = boost::asio;
 
 namespace {
 
-Options mem_options(io::FileSystem& fs) {
-  Options o;
-  o.file_system = &fs;
-  o.wal_preallocate_bytes = 0;
-  return o;
-}
-
-asio::awaitable<std::unique_ptr<DB>> open_db(Options o, std::string path = "/db") {
-  auto ex = co_await asio::this_coro::executor;
-  auto db = co_await DB::open(ex, path, o);
-  REQUIRE(db.has_value());
-  co_return std::move(*db);
-}
 
 asio::awaitable<std::optional<std::string>> get(DB& db, std::string key) {
   auto v = co_await db.get(std::move(key));

@@ -90,3 +90,56 @@ TEST_CASE("prometheus rendering has HELP and TYPE lines and escapes labels") {
   CHECK(text.find("strata_level_files{level=\"0\"} 2") != std::string::npos);
   CHECK(text.find("node_id=\"node\\\"1\"") != std::string::npos);
 }
+
+TEST_CASE("stats, trace and options JSON read back exactly; malformed input is refused") {
+  strata::DbStats s;
+  s.last_sequence = 7;
+  s.sstable_count = 3;
+  s.block_cache_hits = 5;
+  s.block_cache_misses = 15;
+  s.sync_policy = "batch";
+  s.read_only = true;
+  s.read_only_reason = "disk full";
+  s.levels = {{0, 2, 100, 0, 0.5}, {1, 1, 4000, 1 << 20, 0.25}};
+  boost::json::object o = stats_to_json(s);
+  CHECK(o["block_cache_hit_rate"].to_number<double>() == doctest::Approx(0.25));
+  CHECK(o["sstables_per_level"].as_array().size() == 2);
+  // Through text, as the CLI receives it.
+  auto back = stats_from_json(boost::json::parse(boost::json::serialize(o)).as_object());
+  REQUIRE(back.has_value());
+  CHECK(back->last_sequence == 7);
+  CHECK(back->block_cache_hit_rate() == doctest::Approx(0.25));
+  CHECK(back->read_only_reason == "disk full");
+  REQUIRE(back->levels.size() == 2);
+  CHECK(back->levels[1].target_bytes == (1u << 20));
+  CHECK(back->levels[1].compaction_score == doctest::Approx(0.25));
+  o.erase("bloom_checks");
+  CHECK_FALSE(stats_from_json(o).has_value());
+
+  strata::LookupTrace t;
+  t.key = "k";
+  t.found = true;
+  t.value = "v";
+  t.read_sequence = 9;
+  t.steps.push_back({"memtable", -1, 0, "absent", false, 0, 0, 0});
+  t.steps.push_back({"L2 000012.sst", 2, 12, "found", true, 1, 2, 300});
+  auto tj = trace_to_json(t);
+  CHECK(tj["sstables_consulted"].to_number<uint64_t>() == 1);
+  auto tb = trace_from_json(boost::json::parse(boost::json::serialize(tj)).as_object());
+  REQUIRE(tb.has_value());
+  CHECK(tb->steps.size() == 2);
+  CHECK(tb->steps[1].file_number == 12);
+  CHECK(tb->steps[1].bytes_read == 300);
+  CHECK(tb->value == std::optional<std::string>("v"));
+  CHECK_FALSE(tb->found_sequence.has_value());
+  tj["steps"].as_array()[0].as_object().erase("outcome");
+  CHECK_FALSE(trace_from_json(tj).has_value());
+
+  std::vector<strata::OptionInfo> opts = {{"a", "1", true}, {"b", "x", false}};
+  auto ob = options_from_json(options_to_json(opts));
+  REQUIRE(ob.has_value());
+  REQUIRE(ob->size() == 2);
+  CHECK((*ob)[1].name == "b");
+  CHECK_FALSE((*ob)[1].mutable_at_runtime);
+  CHECK_FALSE(options_from_json(boost::json::object{{"options", 3}}).has_value());
+}

@@ -1,0 +1,279 @@
+// System test: the `strata` REPL driven through a pipe, with the embedded backend (--data-dir)
+// and with the HTTP backend (--url) against a real strata-server, over a slice of the Debian
+// packages data set: SET, GET, GET key AT seq, SCAN ... REVERSE, RSCAN, FLUSH, COMPACT, STATS,
+// TRACE, CONFIG, CONFIG SET. Both backends must print the same answers for the same script.
+//
+// Environment: STRATA_CLI (the strata binary), STRATA_SERVER (strata-server), STRATA_DATA_SET.
+// Fails when any is missing.
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "tests/system/data_set.h"
+#include "tests/test_util.h"
+
+namespace {
+
+constexpr size_t kRecords = 1500;  // every 40th record of the data set
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  REQUIRE_MESSAGE(v != nullptr, name << " is not set");
+  return v;
+}
+
+// A REPL "quoted string" for arbitrary bytes.
+std::string quote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      case '\0': out += "\\0"; break;
+      default: out.push_back(c);
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+struct Run {
+  int exit_code = -1;
+  std::string out;
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Runs `strata <backend args> repl` with `script` on stdin.
+Run run_repl(const std::string& cli, const std::string& backend_args, const std::string& script,
+             const std::string& tmp) {
+  std::string in = tmp + "/script.txt";
+  std::string out = tmp + "/out.txt";
+  std::ofstream(in, std::ios::binary) << script;
+  std::string cmd = cli + " " + backend_args + " repl < " + in + " > " + out + " 2> " + tmp + "/err.txt";
+  int status = std::system(cmd.c_str());
+  Run r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = read_file(out);
+  return r;
+}
+
+// Runs a one-shot `strata <args>`; returns the exit code and stdout.
+Run run_cli(const std::string& cli, const std::string& args, const std::string& tmp) {
+  std::string out = tmp + "/oneshot.txt";
+  int status = std::system((cli + " " + args + " > " + out + " 2>> " + tmp + "/err.txt").c_str());
+  Run r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = read_file(out);
+  return r;
+}
+
+uint16_t free_loopback_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// The records of the slice, the script that loads them, and the answers it must print.
+struct Workload {
+  std::vector<std::pair<std::string, std::string>> records;  // sorted by key
+  std::string load;       // SET every record (sequence numbers 1..kRecords), overwrite the first
+  std::string queries;    // deterministic queries
+  std::string expected;   // what `queries` prints
+  std::string stable_queries;   // the queries whose answers survive flush and compaction
+  std::string stable_expected;
+};
+
+std::string value_line(const std::string& v) { return v + "\n"; }
+
+Workload make_workload(const std::map<std::string, std::string>& data) {
+  Workload w;
+  size_t i = 0;
+  for (const auto& kv : data) {
+    if (i++ % 40 == 0 && w.records.size() < kRecords) w.records.push_back(kv);
+  }
+  REQUIRE(w.records.size() == kRecords);
+  for (const auto& [k, v] : w.records) w.load += "SET " + quote(k) + " " + quote(v) + "\n";
+  const auto& first = w.records.front();
+  w.load += "SET " + quote(first.first) + " \"overwritten\"\n";  // sequence kRecords + 1
+
+  // GET, GET AT (before and after the overwrite), a forward and two reverse scans. `stable`
+  // queries answer the same after a flush and a compaction; GET AT of an unpinned, overwritten
+  // version need not (its version may be compacted away).
+  auto add = [&w](const std::string& q, const std::string& expected, bool stable) {
+    w.queries += q;
+    w.expected += expected;
+    if (stable) {
+      w.stable_queries += q;
+      w.stable_expected += expected;
+    }
+  };
+  const auto& mid = w.records[kRecords / 2];  // written at sequence kRecords / 2 + 1
+  add("GET " + quote(mid.first) + "\n", value_line(mid.second), true);
+  add("GET " + quote(first.first) + "\n", "overwritten\n", true);
+  add("GET " + quote(first.first) + " AT " + std::to_string(kRecords) + "\n", value_line(first.second), false);
+  add("GET " + quote(mid.first) + " AT " + std::to_string(kRecords / 2) + "\n", "(nil)\n", true);
+  add("GET " + quote(mid.first) + " AT " + std::to_string(kRecords / 2 + 1) + "\n", value_line(mid.second), true);
+  auto pairs = [](auto begin, auto end) {
+    std::string out;
+    size_t n = 0;
+    for (auto it = begin; it != end; ++it, ++n) out += it->first + " = " + it->second + "\n";
+    return out + "(" + std::to_string(n) + " item" + (n == 1 ? "" : "s") + ")\n";
+  };
+  // The last 3 keys, backward.
+  add("RSCAN \"\" \"\" 3\n", pairs(w.records.rbegin(), w.records.rbegin() + 3), true);
+  // [records[100], records[110]) backward, 4 of them: records 109..106; with SCAN ... REVERSE too.
+  std::string range = quote(w.records[100].first) + " " + quote(w.records[110].first);
+  std::string back4 = pairs(w.records.rbegin() + (kRecords - 110), w.records.rbegin() + (kRecords - 106));
+  add("SCAN " + range + " 4 REVERSE\n", back4, true);
+  add("RSCAN " + range + " 4\n", back4, true);
+  // Forward, for comparison.
+  add("SCAN " + range + " 2\n", pairs(w.records.begin() + 100, w.records.begin() + 102), true);
+  return w;
+}
+
+void check_admin_output(const std::string& out, const std::string& trace_key) {
+  // CONFIG lists options; CONFIG SET echoes the new value.
+  CHECK(out.find("l0_compaction_trigger") != std::string::npos);
+  CHECK(out.find("OK l0_compaction_trigger = 6") != std::string::npos);
+  size_t refused = out.find("ERROR: ");
+  CHECK(refused != std::string::npos);
+  CHECK(out.find("l0_compaction_trigger must be in", refused) != std::string::npos);
+  // STATS after COMPACT: L0 is empty and the SSTables sit in one level.
+  size_t stats = out.rfind("Levels\n");
+  REQUIRE(stats != std::string::npos);
+  size_t l0 = out.find("  L0 ", stats);
+  REQUIRE(l0 != std::string::npos);
+  std::istringstream l0_line(out.substr(l0, out.find('\n', l0) - l0));
+  std::string name;
+  uint64_t files = 99;
+  l0_line >> name >> files;
+  CHECK(files == 0);
+  CHECK(out.find("Amplification\n  write ") != std::string::npos);
+  CHECK(out.find("block cache           hit rate") != std::string::npos);
+  CHECK(out.find("bloom filters         negative rate") != std::string::npos);
+  CHECK(out.find("compactions           ") != std::string::npos);
+  // TRACE of a flushed, compacted key: found in an SSTable below L0 after the memtable.
+  size_t t = out.find("TRACE \"" + trace_key + "\"");
+  REQUIRE(t != std::string::npos);
+  size_t result = out.find("result: found", t);
+  CHECK(result != std::string::npos);
+  std::string steps = out.substr(t, result - t);
+  CHECK(steps.find("memtable") != std::string::npos);
+  CHECK(steps.find(" L1 ") != std::string::npos);
+  CHECK(out.find("1 SSTable(s) consulted", t) != std::string::npos);
+  CHECK(out.find("result: not found") != std::string::npos);  // TRACE of an absent key
+}
+
+}  // namespace
+
+TEST_CASE("the REPL's admin commands work the same through the embedded and the HTTP backends") {
+  std::string cli = env("STRATA_CLI");
+  std::string server = env("STRATA_SERVER");
+  std::string error;
+  auto data = strata::testing::load_data_set(env("STRATA_DATA_SET"), &error);
+  REQUIRE_MESSAGE(data.has_value(), error);
+  Workload w = make_workload(*data);
+  std::string trace_key = w.records[kRecords / 3].first;
+  std::string admin = "CONFIG\nCONFIG SET l0_compaction_trigger 6\nCONFIG SET l0_compaction_trigger 0\nFLUSH\nCOMPACT\n"
+                      "STATS\nTRACE " + quote(trace_key) + "\nTRACE \"no such key\"\n";
+
+  strata::testing::TempDir tmp;
+
+  // Embedded: load, query (deterministic part alone first), then the admin commands.
+  auto loaded = run_repl(cli, "--data-dir " + tmp.path() + "/embedded", w.load + w.queries, tmp.path());
+  CHECK(loaded.exit_code == 0);
+  std::string oks;
+  for (size_t i = 0; i <= kRecords; ++i) oks += "OK\n";
+  REQUIRE(loaded.out.size() >= oks.size());
+  CHECK(loaded.out.substr(0, oks.size()) == oks);
+  std::string embedded_answers = loaded.out.substr(oks.size());
+  CHECK(embedded_answers == w.expected);
+  auto embedded_admin = run_repl(cli, "--data-dir " + tmp.path() + "/embedded", admin, tmp.path());
+  CHECK(embedded_admin.exit_code == 1);  // the refused CONFIG SET
+  check_admin_output(embedded_admin.out, trace_key);
+  // After the reopen, the flush and the compaction, the stable answers are unchanged.
+  auto again = run_repl(cli, "--data-dir " + tmp.path() + "/embedded", w.stable_queries, tmp.path());
+  CHECK(again.exit_code == 0);
+  CHECK(again.out == w.stable_expected);
+
+  // HTTP: a fresh server, the same script, the same answers.
+  uint16_t port = free_loopback_port();
+  std::string url = "http://127.0.0.1:" + std::to_string(port);
+  std::string dir = tmp.path() + "/server";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    std::string log = tmp.path() + "/server.log";
+    FILE* f = std::freopen(log.c_str(), "a", stdout);
+    (void)f;
+    ::dup2(STDOUT_FILENO, STDERR_FILENO);
+    std::string listen = "127.0.0.1:" + std::to_string(port);
+    ::execl(server.c_str(), server.c_str(), "--listen", listen.c_str(), "--data-dir", dir.c_str(), "--sync", "none",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  REQUIRE(pid > 0);
+  bool ready = false;
+  for (int i = 0; i < 300 && !ready; ++i) {
+    ready = run_cli(cli, "--url " + url + " config", tmp.path()).exit_code == 0;
+    if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (ready) {
+    auto http = run_repl(cli, "--url " + url, w.load + w.queries, tmp.path());
+    CHECK(http.exit_code == 0);
+    REQUIRE(http.out.size() >= oks.size());
+    CHECK(http.out.substr(0, oks.size()) == oks);
+    CHECK(http.out.substr(oks.size()) == w.expected);
+    auto http_admin = run_repl(cli, "--url " + url, admin, tmp.path());
+    CHECK(http_admin.exit_code == 1);
+    check_admin_output(http_admin.out, trace_key);
+    // One-shot commands.
+    auto rscan = run_cli(cli, "--url " + url + " scan --reverse --limit 2", tmp.path());
+    CHECK(rscan.exit_code == 0);
+    CHECK(rscan.out.starts_with(w.records[kRecords - 1].first + " = "));
+    auto trace = run_cli(cli, "--url " + url + " trace nosuchkey", tmp.path());
+    CHECK(trace.exit_code == 0);
+    CHECK(trace.out.find("result: not found") != std::string::npos);
+    auto at = run_cli(cli, "--url " + url + " get " + w.records[kRecords / 2].first + " --at " +
+                               std::to_string(kRecords / 2 + 1), tmp.path());
+    CHECK(at.exit_code == 0);
+    CHECK(at.out.starts_with(w.records[kRecords / 2].second));
+    CHECK(run_cli(cli, "--url " + url + " config set bloom_bits_per_key 12", tmp.path()).out.find("bloom_bits_per_key") !=
+          std::string::npos);
+    CHECK(run_cli(cli, "--url " + url + " config set bloom_bits_per_key 999", tmp.path()).exit_code == 1);
+    CHECK(run_cli(cli, "--url " + url + " flush", tmp.path()).exit_code == 0);
+    CHECK(run_cli(cli, "--url " + url + " compact", tmp.path()).exit_code == 0);
+    auto stats = run_cli(cli, "--url " + url + " stats", tmp.path());
+    CHECK(stats.exit_code == 0);
+    CHECK(stats.out.find("Amplification") != std::string::npos);
+  }
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  REQUIRE_MESSAGE(ready, "strata-server did not come up; see " << tmp.path() << "/server.log");
+}
