@@ -229,6 +229,13 @@ void gen_http() {
   put_file("http_router", "status_stats_metrics", "GET /status\n===\nGET /v1/status\n===\nGET /v1/stats\n===\nGET /metrics\n");
   put_file("http_router", "members", "GET /v1/cluster/members\n===\nPOST /add_node\napplication/json\n{\"node_url\":\"http://127.0.0.1:9\"}\n");
   put_file("http_router", "bad_method", "PATCH /v1/kv/a\n");
+  put_file("http_router", "admin_trace_at", "GET /v1/trace?key=a&at=2\n===\nGET /v1/kv/a?at=1\n===\nGET /get?key=a&at=1\n");
+  put_file("http_router", "admin_config",
+           "GET /v1/config\n===\nPOST /v1/config\napplication/json\n{\"name\":\"memtable_size_bytes\",\"value\":\"65536\"}\n");
+  put_file("http_router", "admin_flush_compact",
+           "POST /v1/admin/flush\n===\nPOST /v1/admin/compact\napplication/json\n{\"begin\":\"a\",\"end\":\"z\"}\n"
+           "===\nGET /stats\n");
+  put_file("http_router", "reverse_scan", "GET /v1/kv?reverse=true&limit=2&start=a\n");
   put_file("http_router", "percent_key", "PUT /v1/kv/a%00b%FF\n\n\x01\x02\xff\n===\nGET /v1/kv/a%00b%FF\n");
 }
 
