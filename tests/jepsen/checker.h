@@ -10,7 +10,10 @@
 //    the register model allows it, backtrack when a return is reached whose call has not been
 //    linearized. With Lowe's memoization ("Testing for linearizability", Concurrency and
 //    Computation: Practice and Experience, 2017): a configuration (set of linearized operations
-//    as a bitset, model state) already explored is never explored again. The event-list form
+//    as a bitset, model state) already explored is never explored again. The set is memoized as a
+//    128-bit Zobrist hash: a collision (probability about n^2 / 2^129 for n configurations) can
+//    only prune an unexplored configuration, i.e. err towards not_linearizable, never towards
+//    a false linearizable verdict. The event-list form
 //    follows Lowe's JIT-free "WGL" variant as used by Porcupine (anishathalye/porcupine).
 //
 // Operation semantics (see history.h): fail = no effect, dropped. A get that did not complete
