@@ -1,6 +1,7 @@
 #include "tests/jepsen/client.h"
 
 #include <cstdio>
+#include <thread>
 
 namespace strata::jepsen {
 
@@ -94,14 +95,20 @@ void run_client(uint32_t client, uint64_t seed, std::vector<std::string> node_ur
     std::string key = key_name(static_cast<int>(rng() % static_cast<uint64_t>(options.keys)));
     size_t node = rng() % kv.nodes();
     double r = unit(rng);
+    Op op;
     if (r < options.get_fraction) {
-      history.add(kv.get(client, node, key));
+      op = kv.get(client, node, key);
     } else if (r < options.get_fraction + (1 - options.get_fraction) * 0.7) {
       std::string value = "c" + std::to_string(client) + "-" + std::to_string(counter++);
-      history.add(kv.put(client, node, key, value));
+      op = kv.put(client, node, key, value);
     } else {
-      history.add(kv.del(client, node, key));
+      op = kv.del(client, node, key);
     }
+    bool failed = op.outcome == Outcome::fail;
+    history.add(std::move(op));
+    // A refused connection or a not_leader answer comes back at once; without a pause the
+    // history would fill with thousands of such operations per fault, which prove nothing.
+    if (failed) std::this_thread::sleep_for(std::chrono::milliseconds(options.pause_after_fail_ms));
   }
 }
 

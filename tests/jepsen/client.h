@@ -63,6 +63,7 @@ struct WorkloadOptions {
   int keys = 30;
   double get_fraction = 0.5;  // of the rest, 70% put and 30% delete
   long timeout_ms = 1000;
+  int pause_after_fail_ms = 20;  // a client's pause after an operation that failed
   // Negative control: reads ask for ?consistency=stale, which the API does not promise to be
   // linearizable; a run with faults is then expected to be caught by the checker.
   bool stale_reads = false;

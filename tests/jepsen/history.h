@@ -63,6 +63,11 @@ class HistoryRecorder {
     std::lock_guard lock(mu_);
     return ops_;
   }
+  // Moves the operations out (a long run's history is large); the recorder is left empty.
+  std::vector<Op> take() {
+    std::lock_guard lock(mu_);
+    return std::move(ops_);
+  }
 
  private:
   mutable std::mutex mu_;

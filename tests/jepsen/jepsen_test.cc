@@ -226,7 +226,7 @@ TEST_CASE("jepsen: get/put/delete over a 3-node cluster under kill -9, SIGSTOP a
   }
 
   // The figures.
-  std::vector<Op> ops = history.snapshot();
+  std::vector<Op> ops = history.take();
   size_t ok = 0, failed = 0, unknown = 0, ok_before_fault = 0;
   const int64_t first_fault = nemesis.first_fault_ns();
   for (const Op& op : ops) {
