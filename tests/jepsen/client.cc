@@ -26,6 +26,7 @@ KvClient::KvClient(std::vector<std::string> node_urls, long timeout_ms, bool sta
       timeout_ms_(timeout_ms),
       stale_reads_(stale_reads) {
   for (size_t i = 0; i < urls_.size(); ++i) handles_.push_back(curl_easy_init());
+  may_reuse_.assign(urls_.size(), false);
 }
 
 KvClient::~KvClient() {
@@ -55,9 +56,11 @@ HttpAnswer KvClient::call(size_t node, const char* method, const std::string& ke
   if (rc == CURLE_OK) {
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a.status);
   } else {
-    a.connect_refused = rc == CURLE_COULDNT_CONNECT;
+    a.connect_refused = rc == CURLE_COULDNT_CONNECT && !may_reuse_[node];
     a.body.clear();
   }
+  // After an error libcurl closes the connection; after an answer it may keep it.
+  may_reuse_[node] = rc == CURLE_OK;
   return a;
 }
 

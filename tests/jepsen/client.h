@@ -54,6 +54,12 @@ class KvClient {
  private:
   std::vector<std::string> urls_;
   std::vector<CURL*> handles_;  // one per node, so keep-alive connections survive switching nodes
+  // Per handle: the last transfer got an HTTP answer, so libcurl may hold a kept-alive
+  // connection. A request sent on such a connection that dies unanswered (the node was killed
+  // after reading it) is retried by libcurl on a fresh connection; if that one is refused the
+  // transfer ends in CURLE_COULDNT_CONNECT although the request did reach the node. So a refused
+  // connection proves "not sent" only when no connection could have been reused.
+  std::vector<bool> may_reuse_;
   curl_slist* headers_;
   long timeout_ms_;
   bool stale_reads_;

@@ -133,36 +133,133 @@ TEST_CASE("the link-fault debug endpoint exists only with --enable-fault-hooks a
   CHECK(testing::eventually([&] { return c.get(follower, "partitioned", true).body == "v1"; }, 15000ms));
 }
 
+struct RunConfig {
+  std::string binary;
+  uint64_t seed = 0;
+  uint64_t seconds = 60;
+  uint32_t clients = 10;
+  double min_ops_per_s = 100;
+  WorkloadOptions workload;
+};
+
+RunConfig config_from_env() {
+  RunConfig cfg;
+  const char* binary = std::getenv("STRATA_SERVER");
+  REQUIRE_MESSAGE(binary != nullptr, "set STRATA_SERVER to the strata-server binary");
+  cfg.binary = binary;
+  cfg.seed = env_u64("STRATA_SEED", std::random_device{}() ^ (uint64_t{std::random_device{}()} << 32));
+  cfg.seconds = env_u64("STRATA_SOAK_SECONDS", 60);
+  cfg.clients = static_cast<uint32_t>(env_u64("STRATA_JEPSEN_CLIENTS", 10));
+  cfg.min_ops_per_s = static_cast<double>(env_u64("STRATA_JEPSEN_MIN_OPS_PER_S", 100));
+  cfg.workload.keys = static_cast<int>(env_u64("STRATA_JEPSEN_KEYS", 30));
+  cfg.workload.stale_reads = env_u64("STRATA_JEPSEN_STALE_READS", 0) != 0;
+  if (cfg.workload.stale_reads) std::printf("# negative control: clients read with ?consistency=stale; expect a failure\n");
+  std::printf("# jepsen: seed=%" PRIu64 " seconds=%" PRIu64 " clients=%u keys=%d (replay: STRATA_SEED=%" PRIu64 ")\n",
+              cfg.seed, cfg.seconds, cfg.clients, cfg.workload.keys, cfg.seed);
+  std::fflush(stdout);
+  REQUIRE(cfg.clients >= 8);
+  REQUIRE(cfg.workload.keys > 0);
+  return cfg;
+}
+
+// Clients and nemesis for cfg.seconds; returns when every thread has ended (the nemesis healed
+// its last fault). Returns the workload's [start, end) in now_ns().
+std::pair<int64_t, int64_t> run_workload(const RunConfig& cfg, const std::vector<std::string>& urls, Nemesis& nemesis,
+                                         HistoryRecorder& history) {
+  std::atomic<bool> stop{false};
+  const int64_t start_ns = now_ns();
+  std::vector<std::thread> threads;
+  for (uint32_t c = 0; c < cfg.clients; ++c) {
+    threads.emplace_back([&, c] { run_client(c, cfg.seed + 1 + c, urls, cfg.workload, history, stop); });
+  }
+  std::thread nemesis_thread([&] { nemesis.run(stop); });
+  std::this_thread::sleep_for(std::chrono::seconds(cfg.seconds));  // the workload's duration
+  stop.store(true);
+  nemesis_thread.join();
+  for (auto& t : threads) t.join();
+  return {start_ns, now_ns()};
+}
+
+// Reads every key (recorded in `history`) into *values; returns how many keys could not be read.
+size_t read_every_key(KvClient& kv, uint32_t client, int keys, std::mt19937_64& rng, HistoryRecorder& history,
+                      std::map<std::string, std::optional<std::string>>* values) {
+  size_t unreadable = 0;
+  for (int i = 0; i < keys; ++i) {
+    std::optional<std::string> v;
+    if (final_read(kv, client, key_name(i), rng, history, &v)) {
+      (*values)[key_name(i)] = v;
+    } else {
+      ++unreadable;
+    }
+  }
+  return unreadable;
+}
+
+// Keys read both times whose values differ (printing the first few).
+size_t changed_keys(const std::map<std::string, std::optional<std::string>>& before,
+                    const std::map<std::string, std::optional<std::string>>& after) {
+  size_t changed = 0;
+  for (const auto& [key, v] : after) {
+    auto it = before.find(key);
+    if (it == before.end() || it->second == v) continue;
+    if (changed++ < 5) {
+      std::printf("# changed across the restart: %s was '%s', now '%s'\n", key.c_str(),
+                  it->second.value_or("<absent>").c_str(), v.value_or("<absent>").c_str());
+    }
+  }
+  return changed;
+}
+
+struct Figures {
+  size_t ok = 0;
+  size_t failed = 0;
+  size_t unknown = 0;
+  double ops_per_s_before_fault = 0;  // ok operations completed before the first fault, per second
+};
+
+Figures figures_of(const std::vector<Op>& ops, int64_t start_ns, int64_t first_fault_ns) {
+  Figures f;
+  size_t ok_before_fault = 0;
+  for (const Op& op : ops) {
+    if (op.outcome == Outcome::ok) ++f.ok;
+    if (op.outcome == Outcome::fail) ++f.failed;
+    if (op.outcome == Outcome::unknown) ++f.unknown;
+    if (op.outcome == Outcome::ok && first_fault_ns != 0 && op.complete_ns < first_fault_ns) ++ok_before_fault;
+  }
+  const double quiet_s = first_fault_ns != 0 ? static_cast<double>(first_fault_ns - start_ns) / 1e9 : 0;
+  f.ops_per_s_before_fault = quiet_s > 0 ? static_cast<double>(ok_before_fault) / quiet_s : 0;
+  return f;
+}
+
+// Writes the history, the nemesis journal and the node logs to `dir` and prints where.
+void keep_evidence(const std::string& dir, const std::vector<Op>& ops, const Nemesis& nemesis, testing::Cluster& cluster) {
+  auto written = write_history(dir + "/history.jsonl", ops);
+  std::ofstream journal(dir + "/nemesis.log");
+  for (const std::string& line : nemesis.journal()) journal << line << "\n";
+  for (uint64_t id : cluster.ids()) {
+    std::error_code ec;
+    std::filesystem::copy_file(cluster.node(id).log, dir + "/node" + std::to_string(id) + ".log",
+                               std::filesystem::copy_options::overwrite_existing, ec);
+  }
+  std::printf("# history: %s/history.jsonl%s (re-check: STRATA_JEPSEN_CHECK=%s/history.jsonl); node logs and "
+              "nemesis.log beside it\n",
+              dir.c_str(), written ? "" : " (WRITE FAILED)", dir.c_str());
+}
+
 TEST_CASE("jepsen: get/put/delete over a 3-node cluster under kill -9, SIGSTOP and partitions is linearizable") {
-  CheckOptions check_options;
   if (const char* replay = std::getenv("STRATA_JEPSEN_CHECK")) {
     auto h = read_history(replay);
     REQUIRE(h.has_value());
-    CheckResult r = check_history(*h, check_options);
+    CheckResult r = check_history(*h);
     print_problems(r);
     std::printf("# checked %s: ops=%zu keys=%zu linearizable=%s\n", replay, h->size(), r.keys,
                 r.verdict == Verdict::linearizable ? "true" : "false");
     CHECK(r.verdict == Verdict::linearizable);
     return;
   }
-  const char* binary = std::getenv("STRATA_SERVER");
-  REQUIRE_MESSAGE(binary != nullptr, "set STRATA_SERVER to the strata-server binary");
-  const uint64_t seed = env_u64("STRATA_SEED", std::random_device{}() ^ (uint64_t{std::random_device{}()} << 32));
-  const uint64_t seconds = env_u64("STRATA_SOAK_SECONDS", 60);
-  const uint32_t clients = static_cast<uint32_t>(env_u64("STRATA_JEPSEN_CLIENTS", 10));
-  const double min_ops_per_s = static_cast<double>(env_u64("STRATA_JEPSEN_MIN_OPS_PER_S", 100));
-  WorkloadOptions workload;
-  workload.keys = static_cast<int>(env_u64("STRATA_JEPSEN_KEYS", 30));
-  workload.stale_reads = env_u64("STRATA_JEPSEN_STALE_READS", 0) != 0;
-  if (workload.stale_reads) std::printf("# negative control: clients read with ?consistency=stale; expect a failure\n");
-  std::printf("# jepsen: seed=%" PRIu64 " seconds=%" PRIu64 " clients=%u keys=%d (replay: STRATA_SEED=%" PRIu64 ")\n",
-              seed, seconds, clients, workload.keys, seed);
-  std::fflush(stdout);
-  REQUIRE(clients >= 8);
-
-  const std::string out_dir = make_output_dir();
+  const RunConfig cfg = config_from_env();
   HistoryRecorder history;
-  testing::Cluster cluster(binary, 3,
+  testing::Cluster cluster(cfg.binary, 3,
                            {"--enable-fault-hooks", "--tick-ms", "25", "--request-timeout-ms", "1000",
                             "--snapshot-threshold", "2000", "--snapshot-trailing", "500"});
   cluster.start_all();
@@ -170,103 +267,48 @@ TEST_CASE("jepsen: get/put/delete over a 3-node cluster under kill -9, SIGSTOP a
   std::vector<std::string> urls;
   for (uint64_t id : cluster.ids()) urls.push_back(cluster.url(id));
 
-  // The run: clients and nemesis until the deadline.
-  std::atomic<bool> stop{false};
-  Nemesis nemesis(cluster, seed, NemesisOptions{});
-  const int64_t start_ns = now_ns();
-  std::vector<std::thread> threads;
-  for (uint32_t c = 0; c < clients; ++c) {
-    threads.emplace_back([&, c] { run_client(c, seed + 1 + c, urls, workload, history, stop); });
-  }
-  std::thread nemesis_thread([&] { nemesis.run(stop); });
-  std::this_thread::sleep_for(std::chrono::seconds(seconds));  // the workload's duration
-  stop.store(true);
-  nemesis_thread.join();
-  for (auto& t : threads) t.join();
-  const int64_t end_ns = now_ns();
+  Nemesis nemesis(cluster, cfg.seed, NemesisOptions{});
+  auto [start_ns, end_ns] = run_workload(cfg, urls, nemesis, history);
 
   // Heal, let requests still queued on the servers resolve (their --request-timeout-ms is 1 s;
   // there is no condition to wait on from outside), then read every key.
-  bool healed = nemesis.heal_all();
-  uint64_t leader = cluster.wait_leader();
+  const bool healed = nemesis.heal_all();
+  const uint64_t leader = cluster.wait_leader();
   std::this_thread::sleep_for(1500ms);
   KvClient kv(urls, 2000);
-  std::mt19937_64 rng(seed);
-  const uint32_t checker_client = clients;  // the final reads' client id
+  std::mt19937_64 rng(cfg.seed);
   std::map<std::string, std::optional<std::string>> before;
-  size_t unreadable = 0;
-  for (int i = 0; i < workload.keys; ++i) {
-    std::optional<std::string> v;
-    if (final_read(kv, checker_client, key_name(i), rng, history, &v)) {
-      before[key_name(i)] = v;
-    } else {
-      ++unreadable;
-    }
-  }
-
+  std::map<std::string, std::optional<std::string>> after;
+  size_t unreadable = read_every_key(kv, cfg.clients, cfg.workload.keys, rng, history, &before);
   // Durability: kill -9 every node, restart, read every key again.
   for (uint64_t id : cluster.ids()) cluster.kill9(id);
   for (uint64_t id : cluster.ids()) cluster.start(id);
-  uint64_t leader_after = cluster.wait_leader();
-  size_t acked_lost = 0;
-  for (int i = 0; i < workload.keys; ++i) {
-    std::optional<std::string> v;
-    if (!final_read(kv, checker_client + 1, key_name(i), rng, history, &v)) {
-      ++unreadable;
-      continue;
-    }
-    auto it = before.find(key_name(i));
-    if (it != before.end() && it->second != v) {
-      if (acked_lost < 5) {
-        std::printf("# lost after restart: %s was '%s', now '%s'\n", key_name(i).c_str(),
-                    it->second.value_or("<absent>").c_str(), v.value_or("<absent>").c_str());
-      }
-      ++acked_lost;
-    }
-  }
+  const uint64_t leader_after = cluster.wait_leader();
+  unreadable += read_every_key(kv, cfg.clients + 1, cfg.workload.keys, rng, history, &after);
+  const size_t acked_lost = changed_keys(before, after);
 
-  // The figures.
   std::vector<Op> ops = history.take();
-  size_t ok = 0, failed = 0, unknown = 0, ok_before_fault = 0;
-  const int64_t first_fault = nemesis.first_fault_ns();
-  for (const Op& op : ops) {
-    if (op.outcome == Outcome::ok) ++ok;
-    if (op.outcome == Outcome::fail) ++failed;
-    if (op.outcome == Outcome::unknown) ++unknown;
-    if (op.outcome == Outcome::ok && first_fault != 0 && op.complete_ns < first_fault) ++ok_before_fault;
-  }
-  const double quiet_s = first_fault != 0 ? static_cast<double>(first_fault - start_ns) / 1e9 : 0;
-  const double ops_per_s_before_fault = quiet_s > 0 ? static_cast<double>(ok_before_fault) / quiet_s : 0;
+  const Figures f = figures_of(ops, start_ns, nemesis.first_fault_ns());
   auto check_start = testing::Clock::now();
-  CheckResult check = check_history(ops, check_options);
-  double check_s = std::chrono::duration<double>(testing::Clock::now() - check_start).count();
+  const CheckResult check = check_history(ops);
+  const double check_s = std::chrono::duration<double>(testing::Clock::now() - check_start).count();
   const bool linearizable = check.verdict == Verdict::linearizable;
-
   std::printf("# run %.1f s: ok=%zu fail=%zu unknown=%zu; %.0f ok ops/s before the first fault; faults: kill=%" PRIu64
               " pause=%" PRIu64 " partition=%" PRIu64 " (injection failures %" PRIu64 "); checked %zu keys, %zu ops, %" PRIu64
               " search steps in %.2f s; verdict %s\n",
-              static_cast<double>(end_ns - start_ns) / 1e9, ok, failed, unknown, ops_per_s_before_fault,
+              static_cast<double>(end_ns - start_ns) / 1e9, f.ok, f.failed, f.unknown, f.ops_per_s_before_fault,
               nemesis.count(FaultKind::kill), nemesis.count(FaultKind::pause), nemesis.count(FaultKind::partition),
               nemesis.injection_failures(), check.keys, check.ops_checked, check.steps, check_s,
               std::string(to_string(check.verdict)).c_str());
   std::printf("# ops=%zu faults=%" PRIu64 " linearizable=%s acked_lost=%zu seed=%" PRIu64 "\n", ops.size(),
-              nemesis.faults(), linearizable ? "true" : "false", acked_lost, seed);
+              nemesis.faults(), linearizable ? "true" : "false", acked_lost, cfg.seed);
   print_problems(check);
 
   const bool pass = healed && leader != 0 && leader_after != 0 && nemesis.faults() > 0 &&
-                    ops_per_s_before_fault >= min_ops_per_s && linearizable && acked_lost == 0 && unreadable == 0;
+                    f.ops_per_s_before_fault >= cfg.min_ops_per_s && linearizable && acked_lost == 0 && unreadable == 0;
+  const std::string out_dir = make_output_dir();
   if (!pass || std::getenv("STRATA_JEPSEN_KEEP")) {
-    auto written = write_history(out_dir + "/history.jsonl", ops);
-    std::ofstream journal(out_dir + "/nemesis.log");
-    for (const std::string& line : nemesis.journal()) journal << line << "\n";
-    for (uint64_t id : cluster.ids()) {
-      std::error_code ec;
-      std::filesystem::copy_file(cluster.node(id).log, out_dir + "/node" + std::to_string(id) + ".log",
-                                 std::filesystem::copy_options::overwrite_existing, ec);
-    }
-    std::printf("# history: %s/history.jsonl%s (re-check: STRATA_JEPSEN_CHECK=%s/history.jsonl); node logs and "
-                "nemesis.log beside it\n",
-                out_dir.c_str(), written ? "" : " (WRITE FAILED)", out_dir.c_str());
+    keep_evidence(out_dir, ops, nemesis, cluster);
   } else {
     std::error_code ec;
     std::filesystem::remove_all(out_dir, ec);
@@ -275,8 +317,8 @@ TEST_CASE("jepsen: get/put/delete over a 3-node cluster under kill -9, SIGSTOP a
   CHECK_MESSAGE(leader != 0, "no leader after healing");
   CHECK_MESSAGE(leader_after != 0, "no leader after restarting every node");
   CHECK_MESSAGE(nemesis.faults() > 0, "no fault was injected: the run proves nothing");
-  CHECK_MESSAGE(ops_per_s_before_fault >= min_ops_per_s, "throughput before the first fault ", ops_per_s_before_fault,
-                " ops/s is below the minimum ", min_ops_per_s);
+  CHECK_MESSAGE(f.ops_per_s_before_fault >= cfg.min_ops_per_s, "throughput before the first fault ",
+                f.ops_per_s_before_fault, " ops/s is below the minimum ", cfg.min_ops_per_s);
   CHECK_MESSAGE(linearizable, "the history is not proven linearizable (verdict ", std::string(to_string(check.verdict)), ")");
   CHECK(acked_lost == 0);
   CHECK(unreadable == 0);

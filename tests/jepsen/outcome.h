@@ -5,7 +5,9 @@
 //    200                                                    -> ok
 //    503 with "write_may_have_been_applied": false (e.g. not_leader: nothing was proposed)
 //                                                           -> fail
-//    the connection was refused (the request never left)    -> fail
+//    the connection was refused and no kept-alive connection could have carried the request
+//    first (libcurl silently retries a request whose reused connection died; KvClient decides)
+//                                                           -> fail
 //    anything else: a client timeout, a reset connection, 503 timed_out / no_quorum
 //    ("write_may_have_been_applied": true), 5xx, a body we cannot read
 //                                                           -> unknown (never guessed either way)
@@ -24,7 +26,7 @@ namespace strata::jepsen {
 
 struct HttpAnswer {
   long status = 0;               // 0: no HTTP answer (transport error)
-  bool connect_refused = false;  // the TCP connection could not be made: nothing was sent
+  bool connect_refused = false;  // nothing was sent: the connection was refused, none was reused
   std::string body;
 };
 
