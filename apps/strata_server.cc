@@ -67,6 +67,7 @@ struct Config {
   uint64_t snapshot_trailing = 1000;
   uint32_t tick_ms = 50;
   uint32_t request_timeout_ms = 5000;
+  bool enable_fault_hooks = false;  // tests only: serve /v1/debug/link-fault
 };
 
 // Splits "HOST:PORT" ("[::1]:80" for IPv6). false when malformed.
@@ -196,7 +197,16 @@ asio::awaitable<int> run_cluster_node(asio::any_io_executor ex, Config cfg, asio
   net::http::Limits limits;
   limits.max_body_bytes = cfg.max_body_bytes;
   limits.max_value_bytes = cfg.max_body_bytes;
-  net::http::Router router(*node, info, limits);
+  std::optional<net::http::FaultHooks> hooks;
+  if (cfg.enable_fault_hooks) {
+    hooks.emplace();
+    hooks->transport = &transport;
+    for (const auto& [id, addr] : cfg.peers) {
+      if (id != cfg.raft_id) hooks->peers.push_back(id);
+    }
+    STRATA_LOG(warn, "strata-server: fault hooks enabled (/v1/debug/link-fault): for tests only");
+  }
+  net::http::Router router(*node, info, limits, hooks);
   net::http::ServerOptions sopts;
   sopts.host = cfg.host;
   sopts.port = cfg.port;
@@ -309,7 +319,8 @@ int main(int argc, char** argv) {
       ("snapshot-threshold", po::value(&cfg.snapshot_threshold)->default_value(cfg.snapshot_threshold), "compact the Raft log after this many applied entries (0: never)")
       ("snapshot-trailing", po::value(&cfg.snapshot_trailing)->default_value(cfg.snapshot_trailing), "entries kept in the Raft log after a compaction")
       ("tick-ms", po::value(&cfg.tick_ms)->default_value(cfg.tick_ms), "Raft tick (election timeout 16-32 ticks, heartbeat 2 ticks)")
-      ("request-timeout-ms", po::value(&cfg.request_timeout_ms)->default_value(cfg.request_timeout_ms), "cluster: how long a write or linearizable read waits before 503");
+      ("request-timeout-ms", po::value(&cfg.request_timeout_ms)->default_value(cfg.request_timeout_ms), "cluster: how long a write or linearizable read waits before 503")
+      ("enable-fault-hooks", po::bool_switch(&cfg.enable_fault_hooks), "cluster, tests only: serve POST /v1/debug/link-fault to cut, drop or delay peer links");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -380,6 +391,9 @@ int main(int argc, char** argv) {
     }
   } else if (!cfg.join_url.empty()) {
     std::fprintf(stderr, "strata-server: --join needs --peers (the current members)\n");
+    return 2;
+  } else if (cfg.enable_fault_hooks) {
+    std::fprintf(stderr, "strata-server: --enable-fault-hooks needs --peers (it faults peer links)\n");
     return 2;
   }
   std::error_code fs_ec;

@@ -65,6 +65,8 @@ Response handle_status(const HandlerContext& ctx);
 boost::asio::awaitable<Response> handle_members(const HandlerContext& ctx, Request req);
 boost::asio::awaitable<Response> handle_tiny_add_node(const HandlerContext& ctx, Request req);
 boost::asio::awaitable<Response> handle_tiny_remove_node(const HandlerContext& ctx, Request req);
+// Test-only fault hooks (debug_handlers.cc): GET|POST /v1/debug/link-fault.
+Response handle_debug_link_fault(const FaultHooks& hooks, Request req);
 // The JSON of /status in a cluster.
 std::string cluster_status_json(const replication::ClusterStatus& s, const NodeInfo& node);
 

@@ -134,8 +134,8 @@ Router::Router(DB& db, NodeInfo node, Limits limits)
     : owned_kv_(std::make_unique<replication::LocalKvService>(db)), kv_(*owned_kv_), node_(std::move(node)),
       limits_(limits) {}
 
-Router::Router(replication::KvService& kv, NodeInfo node, Limits limits)
-    : kv_(kv), node_(std::move(node)), limits_(limits) {}
+Router::Router(replication::KvService& kv, NodeInfo node, Limits limits, std::optional<FaultHooks> fault_hooks)
+    : kv_(kv), node_(std::move(node)), limits_(limits), fault_hooks_(std::move(fault_hooks)) {}
 
 namespace {
 
@@ -255,6 +255,10 @@ asio::awaitable<Response> Router::handle(Request req) const {
     }
     Response r = co_await handle_tiny_remove_node(ctx, std::move(req));
     co_return r;
+  }
+  if (fault_hooks_ && path == "/v1/debug/link-fault") {
+    if (!is_get(req.method) && req.method != Method::post) co_return method_not_allowed(req, "GET, HEAD, POST");
+    co_return handle_debug_link_fault(*fault_hooks_, std::move(req));
   }
   co_return error_response(404, "route_not_found", "no endpoint at " + req.path);
 }

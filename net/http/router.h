@@ -8,6 +8,7 @@
 //                       POST /v1/admin/compact, GET /stats (= /v1/stats); ?at=SEQ on GET /v1/kv/{key}
 //                       and GET /get, ?reverse=true on GET /v1/kv
 //   Cluster:            GET|POST|DELETE /v1/cluster/members, POST /add_node, POST /remove_node
+//   Debug (FaultHooks): GET|POST /v1/debug/link-fault (only with --enable-fault-hooks)
 //
 // Invariants: handle() never throws for any request content (every parse is checked, every size
 // is bounded by Limits) and never answers 2xx to a write that the DB did not acknowledge: a write
@@ -25,8 +26,11 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "lib/replication/kv_service.h"
 #include "net/http/request.h"
@@ -34,6 +38,9 @@
 
 namespace strata {
 class DB;
+}
+namespace strata::net::peer {
+class PeerTransport;
 }
 
 namespace strata::net::http {
@@ -54,12 +61,20 @@ struct Limits {
   size_t max_batch_ops = 100000;
 };
 
+// Test-only fault injection over HTTP (strata-server --enable-fault-hooks): with hooks the Router
+// serves /v1/debug/link-fault (debug_handlers.cc); without them that path does not exist (404).
+struct FaultHooks {
+  peer::PeerTransport* transport = nullptr;  // REQUIRES: outlives the Router
+  std::vector<uint64_t> peers;                // the node ids whose links may be faulted
+};
+
 class Router {
  public:
   // Single node: serves `db` through a LocalKvService.
   Router(DB& db, NodeInfo node, Limits limits);
   // Any KvService (a replication::Node in a cluster). REQUIRES: kv outlives the Router.
-  Router(replication::KvService& kv, NodeInfo node, Limits limits);
+  // `fault_hooks` (tests only) enables /v1/debug/link-fault.
+  Router(replication::KvService& kv, NodeInfo node, Limits limits, std::optional<FaultHooks> fault_hooks = std::nullopt);
 
   const Limits& limits() const { return limits_; }
   const NodeInfo& node() const { return node_; }
@@ -72,6 +87,7 @@ class Router {
   replication::KvService& kv_;
   NodeInfo node_;
   Limits limits_;
+  std::optional<FaultHooks> fault_hooks_;
 };
 
 }  // namespace strata::net::http
