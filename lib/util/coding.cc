@@ -66,7 +66,7 @@ const char* decode_varint64(const char* p, const char* limit, uint64_t* v) {
   return nullptr;
 }
 
-const char* decode_varint32(const char* p, const char* limit, uint32_t* v) {
+const char* decode_varint32_slow(const char* p, const char* limit, uint32_t* v) {
   uint64_t v64 = 0;
   const char* q = decode_varint64(p, limit, &v64);
   if (q == nullptr || v64 > UINT32_MAX || q - p > 5) return nullptr;
