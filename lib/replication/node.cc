@@ -256,6 +256,7 @@ asio::awaitable<void> Node::ready_loop() {
       std::lock_guard lock(mu_);
       if (stopping_) break;
       wake_pending_ = false;
+      step_pending_proposals_locked();
       if (!core_->has_ready()) {
         loop_wake_.emplace();
         wait = *loop_wake_;
@@ -435,6 +436,7 @@ ErrorCode Node::timeout_error_locked() const {
 }
 
 void Node::fail_all_locked(ErrorCode ec) {
+  pending_proposals_.clear();
   for (auto& [id, w] : proposals_) w.done.set(ec);
   proposals_.clear();
   for (auto& w : reads_waiting_) w.index.set(ec);
@@ -508,13 +510,45 @@ asio::awaitable<Result<uint64_t>> Node::propose_and_wait(std::string data, uint6
   {
     std::lock_guard lock(mu_);
     if (stopping_) co_return err(Errc::shutting_down);
-    auto proposed = core_->propose(std::move(data));
-    if (!proposed) co_return err(Errc::not_leader);
+    // The Core would refuse it (no leader to forward to): say so now. Other refusals (a
+    // leadership transfer, a removed leader) come when the batch is stepped.
+    if (core_->leader() == raft::kNone) co_return err(Errc::not_leader);
     proposals_.emplace(proposal_id, w);
+    pending_proposals_.push_back(PendingProposal{proposal_id, std::move(data)});
     ++stats_.proposals;
     notify_locked();
   }
   co_return co_await w.done.wait();
+}
+
+// Group commit at the Raft level: every proposal that arrived while the Ready loop was busy
+// (persisting, applying) enters the Core as ONE prop message, so the leader appends them as one
+// batch and sends one append per follower for all of them (etcd's raft does the same through its
+// propc channel batching in etcdserver). The batch is cut at kMaxProposalBatchBytes so that one
+// append message stays within the Core's max_size_per_msg_bytes default.
+void Node::step_pending_proposals_locked() {
+  constexpr size_t kMaxProposalBatchBytes = 512 << 10;
+  size_t i = 0;
+  while (i < pending_proposals_.size()) {
+    raft::Message m{.type = raft::MessageType::prop, .to = options_.id, .from = options_.id};
+    size_t begin = i, bytes = 0;
+    while (i < pending_proposals_.size() && (i == begin || bytes + pending_proposals_[i].data.size() <= kMaxProposalBatchBytes)) {
+      bytes += pending_proposals_[i].data.size();
+      m.entries.push_back(raft::Entry{.data = std::move(pending_proposals_[i].data)});
+      ++i;
+    }
+    ++stats_.proposal_batches;
+    auto stepped = core_->step(std::move(m));
+    if (stepped) continue;
+    // Not proposed: fail the waiters of this batch (those not already expired or failed).
+    for (size_t j = begin; j < i; ++j) {
+      auto it = proposals_.find(pending_proposals_[j].proposal_id);
+      if (it == proposals_.end()) continue;
+      it->second.done.set(err(Errc::not_leader));
+      proposals_.erase(it);
+    }
+  }
+  pending_proposals_.clear();
 }
 
 asio::awaitable<Result<void>> Node::wait_applied(uint64_t index) {

@@ -22,7 +22,9 @@
 // without fdatasync (the Raft log is the durable record); the log is compacted only after
 // DB::flush() made the applied state durable in SSTables.
 //
-// Writes: propose a Command; a follower's proposal is forwarded by Raft to the leader. The caller
+// Writes: propose a Command; a follower's proposal is forwarded by Raft to the leader. Proposals
+// are queued and the Ready loop steps all queued ones into the Core as one batch (one log append,
+// one fsync, one append message per follower for the lot). The caller
 // waits until the entry is applied on THIS node (so a write through a follower is acknowledged
 // only once that follower applied it), or fails: not_leader (not proposed), timed_out or
 // unavailable after proposal_timeout_ms (may have been applied).
@@ -83,6 +85,7 @@ struct NodeOptions {
 
 struct NodeStats {
   uint64_t proposals = 0;
+  uint64_t proposal_batches = 0;  // prop messages stepped into the Core (each one or more proposals)
   uint64_t applied_entries = 0;
   uint64_t snapshots_sent = 0;
   uint64_t snapshots_installed = 0;
@@ -145,6 +148,10 @@ class Node final : public KvService, public TransportHandler {
     Oneshot<Result<uint64_t>> done;
     std::chrono::steady_clock::time_point deadline;
   };
+  struct PendingProposal {  // accepted by write(), not yet stepped into the Core
+    uint64_t proposal_id;
+    std::string data;
+  };
   struct ReadWaiter {
     Oneshot<Result<uint64_t>> index;  // the confirmed read index
     std::chrono::steady_clock::time_point deadline;
@@ -181,6 +188,7 @@ class Node final : public KvService, public TransportHandler {
   boost::asio::awaitable<Result<void>> apply_entries(const std::vector<raft::Entry>& entries);
   boost::asio::awaitable<Result<void>> maybe_compact();
   void notify_locked();
+  void step_pending_proposals_locked();
   void expire_waiters_locked(std::chrono::steady_clock::time_point now);
   void issue_read_index_locked();
   void handle_read_states_locked(const std::vector<raft::ReadState>& states);
@@ -211,6 +219,7 @@ class Node final : public KvService, public TransportHandler {
   uint64_t applied_ = 0;            // last index whose effect is in the DB
   uint64_t next_proposal_id_ = 1;
   std::map<uint64_t, ProposalWaiter> proposals_;
+  std::vector<PendingProposal> pending_proposals_;  // stepped by the Ready loop as one batch
   std::vector<ReadWaiter> reads_waiting_;   // not yet part of a read_index round
   std::vector<ReadWaiter> reads_inflight_;  // waiting for the round `read_ctx_`
   std::string read_ctx_;
