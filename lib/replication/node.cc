@@ -186,18 +186,20 @@ void Node::set_transport(Transport* transport) {
 void Node::start() {
   STRATA_ASSERT(transport_ != nullptr);
   loops_running_.store(2);
-  auto done = [this](std::exception_ptr e) {
-    if (e) {
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        STRATA_LOG(error, "node %" PRIu64 ": loop failed: %s", options_.id, ex.what());
-      }
-    }
-    if (loops_running_.fetch_sub(1) == 1) loops_done_.set(true);
-  };
+  auto done = [this](std::exception_ptr e) { task_finished(e); };
   asio::co_spawn(executor_, tick_loop(), done);
   asio::co_spawn(executor_, ready_loop(), done);
+}
+
+void Node::task_finished(std::exception_ptr e) {
+  if (e) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      STRATA_LOG(error, "node %" PRIu64 ": loop failed: %s", options_.id, ex.what());
+    }
+  }
+  if (loops_running_.fetch_sub(1) == 1) loops_done_.set(true);
 }
 
 asio::awaitable<Result<void>> Node::stop() {
@@ -398,12 +400,34 @@ asio::awaitable<Result<void>> Node::apply_entries(const std::vector<raft::Entry>
   co_return ok();
 }
 
+// Log compaction in two steps, so that the Ready loop never waits for a memtable flush (which
+// would stall every write for the flush's duration): (1) here, pick the index and its
+// configuration and start flush_for_compaction() in the background; (2) once that flush made the
+// DB's state up to the index durable, a later call here rewrites the Raft log (storage_->compact
+// must not run concurrently with persist(), so it stays on the Ready loop). The configuration
+// picked in (1) stays valid for the index: no conf change lies in (index, applied] at that point,
+// and later ones are after the index.
 asio::awaitable<Result<void>> Node::maybe_compact() {
   if (options_.snapshot_threshold_entries == 0) co_return ok();
+  std::optional<PendingCompaction> flushed;
+  {
+    std::lock_guard lock(mu_);
+    flushed = std::move(compaction_flushed_);
+    compaction_flushed_.reset();
+  }
+  if (flushed) {
+    // A no-op when a snapshot installed meanwhile already moved the log past the index.
+    STRATA_CO_TRY(co_await storage_->compact(flushed->index, flushed->conf_state));
+    std::lock_guard lock(mu_);
+    ++stats_.compactions;
+    STRATA_LOG(info, "node %" PRIu64 ": raft log compacted up to %" PRIu64, options_.id, flushed->index);
+    co_return ok();
+  }
   uint64_t index = 0;
   raft::ConfState cs;
   {
     std::lock_guard lock(mu_);
+    if (compaction_flush_done_) co_return ok();  // a flush is in flight
     uint64_t core_applied = core_->log().applied();
     uint64_t first = storage_->first_index();
     if (core_applied < first || core_applied - first + 1 < options_.snapshot_threshold_entries) co_return ok();
@@ -418,15 +442,40 @@ asio::awaitable<Result<void>> Node::maybe_compact() {
       if (e.type == raft::EntryType::conf_change) co_return ok();
     }
     cs = core_->conf_state();
+    compaction_flush_done_.emplace();
+    loops_running_.fetch_add(1);  // stop() waits for the flush too
   }
+  asio::co_spawn(executor_, flush_for_compaction(index, std::move(cs)),
+                 [this](std::exception_ptr e) { task_finished(e); });
+  co_return ok();
+}
+
+// Runs on: executor_, spawned by maybe_compact; counted in loops_running_ so stop() waits for it.
+asio::awaitable<void> Node::flush_for_compaction(uint64_t index, raft::ConfState cs) {
   // The DB's state up to `index` must be durable before the log forgets it.
   auto db = this->db();
-  STRATA_CO_TRY(co_await db->flush());
-  STRATA_CO_TRY(co_await storage_->compact(index, cs));
+  auto flushed = co_await db->flush();
   std::lock_guard lock(mu_);
-  ++stats_.compactions;
-  STRATA_LOG(info, "node %" PRIu64 ": raft log compacted up to %" PRIu64, options_.id, index);
-  co_return ok();
+  if (flushed) {
+    compaction_flushed_ = PendingCompaction{index, std::move(cs)};
+  } else {
+    // The DB is now read-only (a failed flush is never retried); the next apply fails and stops
+    // the node. The log is simply not compacted.
+    STRATA_LOG(error, "node %" PRIu64 ": flush before log compaction failed: %s", options_.id,
+               flushed.error().message().c_str());
+  }
+  compaction_flush_done_->set(true);
+  compaction_flush_done_.reset();
+  notify_locked();
+}
+
+asio::awaitable<void> Node::wait_for_compaction_flush() {
+  std::optional<Oneshot<bool>> done;
+  {
+    std::lock_guard lock(mu_);
+    if (compaction_flush_done_) done = *compaction_flush_done_;
+  }
+  if (done) co_await done->wait();
 }
 
 // ---- Waiters ----

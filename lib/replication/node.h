@@ -14,13 +14,15 @@
 //     persists the Ready (RaftStorage::persist: one fdatasync; a leader sends its appends and
 //     heartbeats before it, see handle_ready), sends its messages, applies its
 //     committed entries to the DB in one WriteBatch that also records the applied index, then
-//     calls Core::advance(), completes waiters, and compacts the log past the threshold.
+//     calls Core::advance(), completes waiters, and compacts the log past the threshold (the DB
+//     flush that must precede a compaction runs in the background; see maybe_compact).
 //
 // Exactly-once application: an entry's effect and "mapplied" = its index are one atomic DB
 // write, and entries at or below the DB's applied index are skipped, so neither a crash nor a
 // snapshot that ran ahead of the Raft log applies an entry twice or loses one. The DB is written
 // without fdatasync (the Raft log is the durable record); the log is compacted only after
 // DB::flush() made the applied state durable in SSTables.
+// Tasks: the two loops and a compaction flush in flight are counted in loops_running_.
 //
 // Writes: propose a Command; a follower's proposal is forwarded by Raft to the leader. Proposals
 // are queued and the Ready loop steps all queued ones into the Core as one batch (one log append,
@@ -161,6 +163,10 @@ class Node final : public KvService, public TransportHandler {
     Oneshot<Result<uint64_t>> done;
     std::chrono::steady_clock::time_point deadline;
   };
+  struct PendingCompaction {  // the DB is durable up to index; the log may be compacted there
+    uint64_t index = 0;
+    raft::ConfState conf_state;
+  };
   struct Incoming {  // a snapshot being received
     uint64_t id = 0;
     uint64_t from = 0;
@@ -187,6 +193,10 @@ class Node final : public KvService, public TransportHandler {
   boost::asio::awaitable<Result<void>> handle_ready(raft::Ready rd, bool leader);
   boost::asio::awaitable<Result<void>> apply_entries(const std::vector<raft::Entry>& entries);
   boost::asio::awaitable<Result<void>> maybe_compact();
+  boost::asio::awaitable<void> flush_for_compaction(uint64_t index, raft::ConfState cs);
+  // Waits until a flush started by maybe_compact() (if any) has finished.
+  boost::asio::awaitable<void> wait_for_compaction_flush();
+  void task_finished(std::exception_ptr e);
   void notify_locked();
   void step_pending_proposals_locked();
   void expire_waiters_locked(std::chrono::steady_clock::time_point now);
@@ -233,6 +243,8 @@ class Node final : public KvService, public TransportHandler {
   std::map<uint64_t, std::string> peer_urls_;
   std::map<uint64_t, bool> snapshot_in_flight_;
   std::optional<Staged> staged_;
+  std::optional<Oneshot<bool>> compaction_flush_done_;  // set while a flush_for_compaction runs
+  std::optional<PendingCompaction> compaction_flushed_;
   uint64_t last_leader_ = raft::kNone;  // as of the last Ready's soft state
   NodeStats stats_;
 
