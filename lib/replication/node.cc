@@ -306,6 +306,25 @@ asio::awaitable<Result<void>> Node::handle_ready(raft::Ready rd, bool leader) {
       }
     }
   }
+  // A leader applies (and acknowledges) the committed entries that were already durable in its
+  // log before this Ready, without waiting for this Ready's fsync of newer entries: otherwise
+  // every write would wait for two fsyncs in a row. Committed means a quorum holds them durably,
+  // and entries at or below the pre-persist last index were persisted by an earlier Ready (a
+  // committed entry is never truncated, so this Ready's append cannot replace them). Entries
+  // that become durable only with this Ready (a single-voter leader, a follower's append whose
+  // commit covers its own entries) are applied after the persist, as before. Followers keep
+  // persist -> send -> apply so their acknowledgements go out first.
+  std::span<const raft::Entry> committed(rd.committed_entries);
+  size_t durable = 0;
+  if (early) {
+    uint64_t stable_last = storage_->last_index();
+    while (durable < committed.size() && committed[durable].index <= stable_last) ++durable;
+    STRATA_CO_TRY(co_await apply_entries(committed.first(durable)));
+    if (durable > 0) {
+      std::lock_guard lock(mu_);
+      complete_applied_waiters_locked();
+    }
+  }
   STRATA_CO_TRY(co_await storage_->persist(rd.hard_state, rd.entries, md));
   for (raft::Message& m : rd.messages) {
     if (m.to == raft::kNone) continue;  // sent early
@@ -323,7 +342,7 @@ asio::awaitable<Result<void>> Node::handle_ready(raft::Ready rd, bool leader) {
     }
     transport_->send(std::move(m));
   }
-  STRATA_CO_TRY(co_await apply_entries(rd.committed_entries));
+  STRATA_CO_TRY(co_await apply_entries(committed.subspan(durable)));
   {
     std::lock_guard lock(mu_);
     core_->advance(rd);
@@ -343,7 +362,7 @@ asio::awaitable<Result<void>> Node::handle_ready(raft::Ready rd, bool leader) {
   co_return co_await maybe_compact();
 }
 
-asio::awaitable<Result<void>> Node::apply_entries(const std::vector<raft::Entry>& entries) {
+asio::awaitable<Result<void>> Node::apply_entries(std::span<const raft::Entry> entries) {
   uint64_t applied = 0;
   {
     std::lock_guard lock(mu_);

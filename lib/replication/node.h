@@ -47,6 +47,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -191,7 +192,9 @@ class Node final : public KvService, public TransportHandler {
   boost::asio::awaitable<void> tick_loop();
   boost::asio::awaitable<void> ready_loop();
   boost::asio::awaitable<Result<void>> handle_ready(raft::Ready rd, bool leader);
-  boost::asio::awaitable<Result<void>> apply_entries(const std::vector<raft::Entry>& entries);
+  // Applies the entries above applied_ in one WriteBatch and completes this node's proposals.
+  // REQUIRES: every entry is committed and durable in the local Raft log.
+  boost::asio::awaitable<Result<void>> apply_entries(std::span<const raft::Entry> entries);
   boost::asio::awaitable<Result<void>> maybe_compact();
   boost::asio::awaitable<void> flush_for_compaction(uint64_t index, raft::ConfState cs);
   // Waits until a flush started by maybe_compact() (if any) has finished.
