@@ -591,8 +591,8 @@ asio::awaitable<Result<uint64_t>> Node::propose_and_wait(std::string data, uint6
 
 // Group commit at the Raft level: every proposal that arrived while the Ready loop was busy
 // (persisting, applying) enters the Core as ONE prop message, so the leader appends them as one
-// batch and sends one append per follower for all of them (etcd's raft does the same through its
-// propc channel batching in etcdserver). The batch is cut at kMaxProposalBatchBytes so that one
+// batch and sends one append per follower for all of them, instead of one append per follower
+// per write (and one response each). The batch is cut at kMaxProposalBatchBytes so that one
 // append message stays within the Core's max_size_per_msg_bytes default.
 void Node::step_pending_proposals_locked() {
   constexpr size_t kMaxProposalBatchBytes = 512 << 10;

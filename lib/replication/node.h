@@ -10,9 +10,11 @@
 // Loops (coroutines on the executor passed to open(); they synchronize through mu_):
 //   - tick loop: every tick_ms, Core::tick(), and expiry of proposals and reads past their
 //     deadline;
-//   - Ready loop: takes one Ready at a time and, in this order, installs a received snapshot,
+//   - Ready loop: steps the queued proposals into the Core as one batch, takes one Ready at a
+//     time and, in this order, installs a received snapshot,
 //     persists the Ready (RaftStorage::persist: one fdatasync; a leader sends its appends and
-//     heartbeats before it, see handle_ready), sends its messages, applies its
+//     heartbeats before it, and applies the committed entries that were already durable before
+//     it, see handle_ready), sends its messages, applies its (remaining)
 //     committed entries to the DB in one WriteBatch that also records the applied index, then
 //     calls Core::advance(), completes waiters, and compacts the log past the threshold (the DB
 //     flush that must precede a compaction runs in the background; see maybe_compact).
