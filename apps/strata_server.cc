@@ -63,7 +63,12 @@ struct Config {
   std::string peer_host;
   uint16_t peer_port = 0;
   std::string join_url;
-  uint64_t snapshot_threshold = 10000;
+  // 100k entries, not NodeOptions' 10k: each log compaction forces a DB flush (a small L0
+  // SSTable, then compaction work) and rewrites the trailing entries with two fsyncs on the Ready
+  // loop; at 30-40k puts/s a 10k threshold did that 3-4 times a second and cost 20-30% of the
+  // put throughput (benchmarks/RESULTS.md). The price: up to 100k entries held in memory and
+  // replayed on restart (about 20 MB at 100-byte values).
+  uint64_t snapshot_threshold = 100000;
   uint64_t snapshot_trailing = 1000;
   uint32_t tick_ms = 50;
   uint32_t request_timeout_ms = 5000;

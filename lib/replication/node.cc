@@ -186,18 +186,20 @@ void Node::set_transport(Transport* transport) {
 void Node::start() {
   STRATA_ASSERT(transport_ != nullptr);
   loops_running_.store(2);
-  auto done = [this](std::exception_ptr e) {
-    if (e) {
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        STRATA_LOG(error, "node %" PRIu64 ": loop failed: %s", options_.id, ex.what());
-      }
-    }
-    if (loops_running_.fetch_sub(1) == 1) loops_done_.set(true);
-  };
+  auto done = [this](std::exception_ptr e) { task_finished(e); };
   asio::co_spawn(executor_, tick_loop(), done);
   asio::co_spawn(executor_, ready_loop(), done);
+}
+
+void Node::task_finished(std::exception_ptr e) {
+  if (e) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      STRATA_LOG(error, "node %" PRIu64 ": loop failed: %s", options_.id, ex.what());
+    }
+  }
+  if (loops_running_.fetch_sub(1) == 1) loops_done_.set(true);
 }
 
 asio::awaitable<Result<void>> Node::stop() {
@@ -256,6 +258,7 @@ asio::awaitable<void> Node::ready_loop() {
       std::lock_guard lock(mu_);
       if (stopping_) break;
       wake_pending_ = false;
+      step_pending_proposals_locked();
       if (!core_->has_ready()) {
         loop_wake_.emplace();
         wait = *loop_wake_;
@@ -303,6 +306,25 @@ asio::awaitable<Result<void>> Node::handle_ready(raft::Ready rd, bool leader) {
       }
     }
   }
+  // A leader applies (and acknowledges) the committed entries that were already durable in its
+  // log before this Ready, without waiting for this Ready's fsync of newer entries: otherwise
+  // every write would wait for two fsyncs in a row. Committed means a quorum holds them durably,
+  // and entries at or below the pre-persist last index were persisted by an earlier Ready (a
+  // committed entry is never truncated, so this Ready's append cannot replace them). Entries
+  // that become durable only with this Ready (a single-voter leader, a follower's append whose
+  // commit covers its own entries) are applied after the persist, as before. Followers keep
+  // persist -> send -> apply so their acknowledgements go out first.
+  std::span<const raft::Entry> committed(rd.committed_entries);
+  size_t durable = 0;
+  if (early) {
+    uint64_t stable_last = storage_->last_index();
+    while (durable < committed.size() && committed[durable].index <= stable_last) ++durable;
+    STRATA_CO_TRY(co_await apply_entries(committed.first(durable)));
+    if (durable > 0) {
+      std::lock_guard lock(mu_);
+      complete_applied_waiters_locked();
+    }
+  }
   STRATA_CO_TRY(co_await storage_->persist(rd.hard_state, rd.entries, md));
   for (raft::Message& m : rd.messages) {
     if (m.to == raft::kNone) continue;  // sent early
@@ -320,7 +342,7 @@ asio::awaitable<Result<void>> Node::handle_ready(raft::Ready rd, bool leader) {
     }
     transport_->send(std::move(m));
   }
-  STRATA_CO_TRY(co_await apply_entries(rd.committed_entries));
+  STRATA_CO_TRY(co_await apply_entries(committed.subspan(durable)));
   {
     std::lock_guard lock(mu_);
     core_->advance(rd);
@@ -340,7 +362,7 @@ asio::awaitable<Result<void>> Node::handle_ready(raft::Ready rd, bool leader) {
   co_return co_await maybe_compact();
 }
 
-asio::awaitable<Result<void>> Node::apply_entries(const std::vector<raft::Entry>& entries) {
+asio::awaitable<Result<void>> Node::apply_entries(std::span<const raft::Entry> entries) {
   uint64_t applied = 0;
   {
     std::lock_guard lock(mu_);
@@ -397,12 +419,34 @@ asio::awaitable<Result<void>> Node::apply_entries(const std::vector<raft::Entry>
   co_return ok();
 }
 
+// Log compaction in two steps, so that the Ready loop never waits for a memtable flush (which
+// would stall every write for the flush's duration): (1) here, pick the index and its
+// configuration and start flush_for_compaction() in the background; (2) once that flush made the
+// DB's state up to the index durable, a later call here rewrites the Raft log (storage_->compact
+// must not run concurrently with persist(), so it stays on the Ready loop). The configuration
+// picked in (1) stays valid for the index: no conf change lies in (index, applied] at that point,
+// and later ones are after the index.
 asio::awaitable<Result<void>> Node::maybe_compact() {
   if (options_.snapshot_threshold_entries == 0) co_return ok();
+  std::optional<PendingCompaction> flushed;
+  {
+    std::lock_guard lock(mu_);
+    flushed = std::move(compaction_flushed_);
+    compaction_flushed_.reset();
+  }
+  if (flushed) {
+    // A no-op when a snapshot installed meanwhile already moved the log past the index.
+    STRATA_CO_TRY(co_await storage_->compact(flushed->index, flushed->conf_state));
+    std::lock_guard lock(mu_);
+    ++stats_.compactions;
+    STRATA_LOG(info, "node %" PRIu64 ": raft log compacted up to %" PRIu64, options_.id, flushed->index);
+    co_return ok();
+  }
   uint64_t index = 0;
   raft::ConfState cs;
   {
     std::lock_guard lock(mu_);
+    if (compaction_flush_done_) co_return ok();  // a flush is in flight
     uint64_t core_applied = core_->log().applied();
     uint64_t first = storage_->first_index();
     if (core_applied < first || core_applied - first + 1 < options_.snapshot_threshold_entries) co_return ok();
@@ -417,15 +461,40 @@ asio::awaitable<Result<void>> Node::maybe_compact() {
       if (e.type == raft::EntryType::conf_change) co_return ok();
     }
     cs = core_->conf_state();
+    compaction_flush_done_.emplace();
+    loops_running_.fetch_add(1);  // stop() waits for the flush too
   }
+  asio::co_spawn(executor_, flush_for_compaction(index, std::move(cs)),
+                 [this](std::exception_ptr e) { task_finished(e); });
+  co_return ok();
+}
+
+// Runs on: executor_, spawned by maybe_compact; counted in loops_running_ so stop() waits for it.
+asio::awaitable<void> Node::flush_for_compaction(uint64_t index, raft::ConfState cs) {
   // The DB's state up to `index` must be durable before the log forgets it.
   auto db = this->db();
-  STRATA_CO_TRY(co_await db->flush());
-  STRATA_CO_TRY(co_await storage_->compact(index, cs));
+  auto flushed = co_await db->flush();
   std::lock_guard lock(mu_);
-  ++stats_.compactions;
-  STRATA_LOG(info, "node %" PRIu64 ": raft log compacted up to %" PRIu64, options_.id, index);
-  co_return ok();
+  if (flushed) {
+    compaction_flushed_ = PendingCompaction{index, std::move(cs)};
+  } else {
+    // The DB is now read-only (a failed flush is never retried); the next apply fails and stops
+    // the node. The log is simply not compacted.
+    STRATA_LOG(error, "node %" PRIu64 ": flush before log compaction failed: %s", options_.id,
+               flushed.error().message().c_str());
+  }
+  compaction_flush_done_->set(true);
+  compaction_flush_done_.reset();
+  notify_locked();
+}
+
+asio::awaitable<void> Node::wait_for_compaction_flush() {
+  std::optional<Oneshot<bool>> done;
+  {
+    std::lock_guard lock(mu_);
+    if (compaction_flush_done_) done = *compaction_flush_done_;
+  }
+  if (done) co_await done->wait();
 }
 
 // ---- Waiters ----
@@ -435,6 +504,7 @@ ErrorCode Node::timeout_error_locked() const {
 }
 
 void Node::fail_all_locked(ErrorCode ec) {
+  pending_proposals_.clear();
   for (auto& [id, w] : proposals_) w.done.set(ec);
   proposals_.clear();
   for (auto& w : reads_waiting_) w.index.set(ec);
@@ -508,13 +578,45 @@ asio::awaitable<Result<uint64_t>> Node::propose_and_wait(std::string data, uint6
   {
     std::lock_guard lock(mu_);
     if (stopping_) co_return err(Errc::shutting_down);
-    auto proposed = core_->propose(std::move(data));
-    if (!proposed) co_return err(Errc::not_leader);
+    // The Core would refuse it (no leader to forward to): say so now. Other refusals (a
+    // leadership transfer, a removed leader) come when the batch is stepped.
+    if (core_->leader() == raft::kNone) co_return err(Errc::not_leader);
     proposals_.emplace(proposal_id, w);
+    pending_proposals_.push_back(PendingProposal{proposal_id, std::move(data)});
     ++stats_.proposals;
     notify_locked();
   }
   co_return co_await w.done.wait();
+}
+
+// Group commit at the Raft level: every proposal that arrived while the Ready loop was busy
+// (persisting, applying) enters the Core as ONE prop message, so the leader appends them as one
+// batch and sends one append per follower for all of them, instead of one append per follower
+// per write (and one response each). The batch is cut at kMaxProposalBatchBytes so that one
+// append message stays within the Core's max_size_per_msg_bytes default.
+void Node::step_pending_proposals_locked() {
+  constexpr size_t kMaxProposalBatchBytes = 512 << 10;
+  size_t i = 0;
+  while (i < pending_proposals_.size()) {
+    raft::Message m{.type = raft::MessageType::prop, .to = options_.id, .from = options_.id};
+    size_t begin = i, bytes = 0;
+    while (i < pending_proposals_.size() && (i == begin || bytes + pending_proposals_[i].data.size() <= kMaxProposalBatchBytes)) {
+      bytes += pending_proposals_[i].data.size();
+      m.entries.push_back(raft::Entry{.data = std::move(pending_proposals_[i].data)});
+      ++i;
+    }
+    ++stats_.proposal_batches;
+    auto stepped = core_->step(std::move(m));
+    if (stepped) continue;
+    // Not proposed: fail the waiters of this batch (those not already expired or failed).
+    for (size_t j = begin; j < i; ++j) {
+      auto it = proposals_.find(pending_proposals_[j].proposal_id);
+      if (it == proposals_.end()) continue;
+      it->second.done.set(err(Errc::not_leader));
+      proposals_.erase(it);
+    }
+  }
+  pending_proposals_.clear();
 }
 
 asio::awaitable<Result<void>> Node::wait_applied(uint64_t index) {

@@ -10,19 +10,25 @@
 // Loops (coroutines on the executor passed to open(); they synchronize through mu_):
 //   - tick loop: every tick_ms, Core::tick(), and expiry of proposals and reads past their
 //     deadline;
-//   - Ready loop: takes one Ready at a time and, in this order, installs a received snapshot,
+//   - Ready loop: steps the queued proposals into the Core as one batch, takes one Ready at a
+//     time and, in this order, installs a received snapshot,
 //     persists the Ready (RaftStorage::persist: one fdatasync; a leader sends its appends and
-//     heartbeats before it, see handle_ready), sends its messages, applies its
+//     heartbeats before it, and applies the committed entries that were already durable before
+//     it, see handle_ready), sends its messages, applies its (remaining)
 //     committed entries to the DB in one WriteBatch that also records the applied index, then
-//     calls Core::advance(), completes waiters, and compacts the log past the threshold.
+//     calls Core::advance(), completes waiters, and compacts the log past the threshold (the DB
+//     flush that must precede a compaction runs in the background; see maybe_compact).
 //
 // Exactly-once application: an entry's effect and "mapplied" = its index are one atomic DB
 // write, and entries at or below the DB's applied index are skipped, so neither a crash nor a
 // snapshot that ran ahead of the Raft log applies an entry twice or loses one. The DB is written
 // without fdatasync (the Raft log is the durable record); the log is compacted only after
 // DB::flush() made the applied state durable in SSTables.
+// Tasks: the two loops and a compaction flush in flight are counted in loops_running_.
 //
-// Writes: propose a Command; a follower's proposal is forwarded by Raft to the leader. The caller
+// Writes: propose a Command; a follower's proposal is forwarded by Raft to the leader. Proposals
+// are queued and the Ready loop steps all queued ones into the Core as one batch (one log append,
+// one fsync, one append message per follower for the lot). The caller
 // waits until the entry is applied on THIS node (so a write through a follower is acknowledged
 // only once that follower applied it), or fails: not_leader (not proposed), timed_out or
 // unavailable after proposal_timeout_ms (may have been applied).
@@ -43,6 +49,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -83,6 +90,7 @@ struct NodeOptions {
 
 struct NodeStats {
   uint64_t proposals = 0;
+  uint64_t proposal_batches = 0;  // prop messages stepped into the Core (each one or more proposals)
   uint64_t applied_entries = 0;
   uint64_t snapshots_sent = 0;
   uint64_t snapshots_installed = 0;
@@ -145,6 +153,10 @@ class Node final : public KvService, public TransportHandler {
     Oneshot<Result<uint64_t>> done;
     std::chrono::steady_clock::time_point deadline;
   };
+  struct PendingProposal {  // accepted by write(), not yet stepped into the Core
+    uint64_t proposal_id;
+    std::string data;
+  };
   struct ReadWaiter {
     Oneshot<Result<uint64_t>> index;  // the confirmed read index
     std::chrono::steady_clock::time_point deadline;
@@ -153,6 +165,10 @@ class Node final : public KvService, public TransportHandler {
     uint64_t index;
     Oneshot<Result<uint64_t>> done;
     std::chrono::steady_clock::time_point deadline;
+  };
+  struct PendingCompaction {  // the DB is durable up to index; the log may be compacted there
+    uint64_t index = 0;
+    raft::ConfState conf_state;
   };
   struct Incoming {  // a snapshot being received
     uint64_t id = 0;
@@ -178,9 +194,16 @@ class Node final : public KvService, public TransportHandler {
   boost::asio::awaitable<void> tick_loop();
   boost::asio::awaitable<void> ready_loop();
   boost::asio::awaitable<Result<void>> handle_ready(raft::Ready rd, bool leader);
-  boost::asio::awaitable<Result<void>> apply_entries(const std::vector<raft::Entry>& entries);
+  // Applies the entries above applied_ in one WriteBatch and completes this node's proposals.
+  // REQUIRES: every entry is committed and durable in the local Raft log.
+  boost::asio::awaitable<Result<void>> apply_entries(std::span<const raft::Entry> entries);
   boost::asio::awaitable<Result<void>> maybe_compact();
+  boost::asio::awaitable<void> flush_for_compaction(uint64_t index, raft::ConfState cs);
+  // Waits until a flush started by maybe_compact() (if any) has finished.
+  boost::asio::awaitable<void> wait_for_compaction_flush();
+  void task_finished(std::exception_ptr e);
   void notify_locked();
+  void step_pending_proposals_locked();
   void expire_waiters_locked(std::chrono::steady_clock::time_point now);
   void issue_read_index_locked();
   void handle_read_states_locked(const std::vector<raft::ReadState>& states);
@@ -211,6 +234,7 @@ class Node final : public KvService, public TransportHandler {
   uint64_t applied_ = 0;            // last index whose effect is in the DB
   uint64_t next_proposal_id_ = 1;
   std::map<uint64_t, ProposalWaiter> proposals_;
+  std::vector<PendingProposal> pending_proposals_;  // stepped by the Ready loop as one batch
   std::vector<ReadWaiter> reads_waiting_;   // not yet part of a read_index round
   std::vector<ReadWaiter> reads_inflight_;  // waiting for the round `read_ctx_`
   std::string read_ctx_;
@@ -224,6 +248,8 @@ class Node final : public KvService, public TransportHandler {
   std::map<uint64_t, std::string> peer_urls_;
   std::map<uint64_t, bool> snapshot_in_flight_;
   std::optional<Staged> staged_;
+  std::optional<Oneshot<bool>> compaction_flush_done_;  // set while a flush_for_compaction runs
+  std::optional<PendingCompaction> compaction_flushed_;
   uint64_t last_leader_ = raft::kNone;  // as of the last Ready's soft state
   NodeStats stats_;
 

@@ -201,6 +201,7 @@ asio::awaitable<Result<void>> Node::install_snapshot(const raft::Snapshot& snap)
   }
   const std::string& dir = options_.data_dir;
   std::string db_dir = io::join_path(dir, "db"), old_dir = io::join_path(dir, "db.old");
+  co_await wait_for_compaction_flush();  // not close the DB under a flush in flight
   STRATA_CO_TRY(co_await old_db->close());
   STRATA_CO_TRY(co_await fs_.rename(db_dir, old_dir));
   STRATA_CO_TRY(co_await fs_.rename(staged->dir, db_dir));
