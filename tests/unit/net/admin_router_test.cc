@@ -3,10 +3,6 @@
 // their error answers.
 #include <doctest/doctest.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -16,52 +12,25 @@
 #include "lib/io/mem_file_system.h"
 #include "net/http/json_codec.h"
 #include "net/http/router.h"
+#include "tests/unit/net/router_test_util.h"
 
 using namespace strata;
 using namespace strata::net::http;
+using namespace strata::net::http::testing;
 namespace asio = boost::asio;
 namespace json = boost::json;
 
 namespace {
 
-class AdminNode {
+NodeInfo admin_node_info() {
+  NodeInfo info;
+  info.node_id = "admin-node";
+  return info;
+}
+
+class AdminNode : public RouterNode {
  public:
-  AdminNode() : work_(asio::make_work_guard(io_)), thread_([this] { io_.run(); }) {
-    Options options;
-    options.file_system = &fs_;
-    options.memtable_size_bytes = 64 << 10;
-    auto db = run(DB::open(io_.get_executor(), "/db", options));
-    REQUIRE(db.has_value());
-    db_ = std::move(*db);
-    NodeInfo info;
-    info.node_id = "admin-node";
-    router_ = std::make_unique<Router>(*db_, info, Limits{});
-  }
-  ~AdminNode() {
-    if (db_) (void)run(db_->close());
-    work_.reset();
-    thread_.join();
-  }
-
-  template <class T>
-  T run(asio::awaitable<T> aw) {
-    return asio::co_spawn(io_, std::move(aw), asio::use_future).get();
-  }
-
-  Response call(Method method, std::string_view target, std::string body = {}) {
-    Request req;
-    req.method = method;
-    req.method_name = std::string(to_string(method));
-    size_t q = target.find('?');
-    req.path = std::string(target.substr(0, q));
-    if (q != std::string_view::npos) {
-      auto query = parse_query(target.substr(q + 1));
-      REQUIRE(query);
-      req.query = std::move(*query);
-    }
-    req.body = std::move(body);
-    return run(router_->handle(std::move(req)));
-  }
+  AdminNode() : RouterNode(admin_node_info()) {}
 
   // PUT and the sequence number it returned.
   uint64_t put(const std::string& key, const std::string& value) {
@@ -69,39 +38,7 @@ class AdminNode {
     REQUIRE(r.status == 200);
     return json::parse(r.body).as_object()["sequence"].to_number<uint64_t>();
   }
-
-  DB& db() { return *db_; }
-
- private:
-  io::MemFileSystem fs_;
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_;
-  std::thread thread_;
-  std::unique_ptr<DB> db_;
-  std::unique_ptr<Router> router_;
 };
-
-json::object body_json(const Response& r) {
-  boost::system::error_code ec;
-  json::value v = json::parse(r.body, ec);
-  REQUIRE_MESSAGE(!ec, "body is not JSON: " << r.body);
-  REQUIRE(v.is_object());
-  return v.as_object();
-}
-
-std::string code_of(const Response& r) {
-  auto o = body_json(r);
-  REQUIRE(o.contains("error"));
-  REQUIRE(o.contains("code"));
-  return std::string(o["code"].as_string());
-}
-
-std::vector<std::string> scan_keys(const Response& r) {
-  std::vector<std::string> keys;
-  auto o = body_json(r);
-  for (const auto& item : o["items"].as_array()) keys.emplace_back(item.as_object().at("key").as_string());
-  return keys;
-}
 
 }  // namespace
 
@@ -242,11 +179,11 @@ TEST_CASE("GET /v1/trace?at=SEQ traces the state as of SEQ; bad input answers 40
   auto at = body_json(n.call(Method::get, "/v1/trace?key=k&at=" + std::to_string(s1)));
   CHECK(at["value"] == "v1");
   CHECK(at["read_sequence"].to_number<uint64_t>() == s1);
-  CHECK(code_of(n.call(Method::get, "/v1/trace")) == "bad_query");
+  CHECK(error_code_of(n.call(Method::get, "/v1/trace")) == "bad_query");
   CHECK(n.call(Method::get, "/v1/trace").status == 400);
-  CHECK(code_of(n.call(Method::get, "/v1/trace?key=")) == "bad_key");
-  CHECK(code_of(n.call(Method::get, "/v1/trace?key=k&at=x1")) == "bad_query");
-  CHECK(code_of(n.call(Method::get, "/v1/trace?key=k&at=-1")) == "bad_query");
+  CHECK(error_code_of(n.call(Method::get, "/v1/trace?key=")) == "bad_key");
+  CHECK(error_code_of(n.call(Method::get, "/v1/trace?key=k&at=x1")) == "bad_query");
+  CHECK(error_code_of(n.call(Method::get, "/v1/trace?key=k&at=-1")) == "bad_query");
   auto beyond = n.call(Method::get, "/v1/trace?key=k&at=1000");
   CHECK(beyond.status == 400);
   CHECK(body_json(beyond)["error"].as_string().find("beyond") != std::string::npos);
@@ -271,11 +208,11 @@ TEST_CASE("GET /v1/kv/{key}?at=SEQ and TinyLSM's /get?key=&at= read as of a sequ
   auto tiny = body_json(n.call(Method::get, "/get?key=k&at=" + std::to_string(s1)));
   CHECK(tiny["value"] == "one");
   CHECK(body_json(n.call(Method::get, "/get?key=k&at=" + std::to_string(s3)))["value"].is_null());
-  CHECK(code_of(n.call(Method::get, "/v1/kv/k?at=abc")) == "bad_query");
-  CHECK(code_of(n.call(Method::get, "/get?key=k&at=")) == "bad_query");
+  CHECK(error_code_of(n.call(Method::get, "/v1/kv/k?at=abc")) == "bad_query");
+  CHECK(error_code_of(n.call(Method::get, "/get?key=k&at=")) == "bad_query");
   auto beyond = n.call(Method::get, "/v1/kv/k?at=99999");
   CHECK(beyond.status == 400);
-  CHECK(code_of(beyond) == "bad_query");
+  CHECK(error_code_of(beyond) == "bad_query");
   (void)snap1;
   (void)snap2;
 }
@@ -310,17 +247,17 @@ TEST_CASE("GET /v1/config lists the options; POST changes one or answers 400 wit
 
   auto range = n.call(Method::post, "/v1/config", R"({"name":"l0_compaction_trigger","value":"0"})");
   CHECK(range.status == 400);
-  CHECK(code_of(range) == "invalid_option");
+  CHECK(error_code_of(range) == "invalid_option");
   CHECK(body_json(range)["error"].as_string().find("l0_compaction_trigger") != std::string::npos);
   auto unknown = n.call(Method::post, "/v1/config", R"({"name":"no_such_option","value":"1"})");
   CHECK(unknown.status == 400);
-  CHECK(code_of(unknown) == "invalid_option");
+  CHECK(error_code_of(unknown) == "invalid_option");
   auto immutable = n.call(Method::post, "/v1/config", R"({"name":"block_size_bytes","value":"8192"})");
   CHECK(immutable.status == 400);
-  CHECK(code_of(n.call(Method::post, "/v1/config", "{not json")) == "bad_json");
-  CHECK(code_of(n.call(Method::post, "/v1/config", R"({"value":"1"})")) == "missing_field");
-  CHECK(code_of(n.call(Method::post, "/v1/config", R"({"name":"bloom_bits_per_key"})")) == "missing_field");
-  CHECK(code_of(n.call(Method::post, "/v1/config", R"({"name":"bloom_bits_per_key","value":true})")) ==
+  CHECK(error_code_of(n.call(Method::post, "/v1/config", "{not json")) == "bad_json");
+  CHECK(error_code_of(n.call(Method::post, "/v1/config", R"({"value":"1"})")) == "missing_field");
+  CHECK(error_code_of(n.call(Method::post, "/v1/config", R"({"name":"bloom_bits_per_key"})")) == "missing_field");
+  CHECK(error_code_of(n.call(Method::post, "/v1/config", R"({"name":"bloom_bits_per_key","value":true})")) ==
         "missing_field");
   CHECK(n.call(Method::del, "/v1/config").status == 405);
   // Nothing changed by the refused requests.
@@ -367,10 +304,10 @@ TEST_CASE("POST /v1/admin/compact merges L0 into one level, with or without a ra
   CHECK(n.call(Method::post, "/v1/admin/compact", R"({"start":"c1"})").status == 200);
   CHECK(n.call(Method::post, "/v1/admin/compact", "{}").status == 200);
 
-  CHECK(code_of(n.call(Method::post, "/v1/admin/compact", R"({"start":"z","end":"a"})")) == "bad_request");
-  CHECK(code_of(n.call(Method::post, "/v1/admin/compact", R"({"start":1})")) == "missing_field");
-  CHECK(code_of(n.call(Method::post, "/v1/admin/compact", "[1,2")) == "bad_json");
-  CHECK(code_of(n.call(Method::post, "/v1/admin/compact", "[]")) == "bad_json");
+  CHECK(error_code_of(n.call(Method::post, "/v1/admin/compact", R"({"start":"z","end":"a"})")) == "bad_request");
+  CHECK(error_code_of(n.call(Method::post, "/v1/admin/compact", R"({"start":1})")) == "missing_field");
+  CHECK(error_code_of(n.call(Method::post, "/v1/admin/compact", "[1,2")) == "bad_json");
+  CHECK(error_code_of(n.call(Method::post, "/v1/admin/compact", "[]")) == "bad_json");
   CHECK(n.call(Method::put, "/v1/admin/compact").status == 405);
 }
 
@@ -397,7 +334,7 @@ TEST_CASE("GET /v1/kv?reverse=true scans backward within the bounds, across memt
   CHECK(scan_keys(n.call(Method::get, "/v1/kv?reverse=false&limit=2")) == std::vector<std::string>{"a", "b"});
   auto f = body_json(n.call(Method::get, "/v1/kv?reverse=true&start=f&end=g"));
   CHECK(f["items"].as_array()[0].as_object().at("value") == "newer");
-  CHECK(code_of(n.call(Method::get, "/v1/kv?reverse=maybe")) == "bad_query");
+  CHECK(error_code_of(n.call(Method::get, "/v1/kv?reverse=maybe")) == "bad_query");
   CHECK(scan_keys(n.call(Method::get, "/v1/kv?reverse=true&start=x&end=c")).empty());
 }
 
@@ -414,7 +351,7 @@ TEST_CASE("admin routes answer 405 for wrong methods with Allow") {
     CAPTURE(c.path);
     auto r = n.call(c.method, c.path);
     CHECK(r.status == 405);
-    CHECK(code_of(r) == "method_not_allowed");
+    CHECK(error_code_of(r) == "method_not_allowed");
     bool has_allow = false;
     for (const auto& [k, v] : r.headers) {
       if (k == "Allow") has_allow = v == c.allow;

@@ -12,10 +12,12 @@
 #include "lib/replication/node.h"
 #include "net/http/json_codec.h"
 #include "net/http/router.h"
+#include "tests/unit/net/router_test_util.h"
 #include "tests/test_util.h"
 
 using namespace strata;
 using namespace strata::net::http;
+using namespace strata::net::http::testing;
 namespace asio = boost::asio;
 namespace json = boost::json;
 
@@ -39,29 +41,7 @@ asio::awaitable<void> sleep_ms(int ms) {
 }
 
 asio::awaitable<Response> call(const Router& router, Method method, std::string_view target, std::string body = {}) {
-  Request req;
-  req.method = method;
-  req.method_name = std::string(to_string(method));
-  size_t q = target.find('?');
-  req.path = std::string(target.substr(0, q));
-  if (q != std::string_view::npos) req.query = parse_query(target.substr(q + 1)).value();
-  req.body = std::move(body);
-  co_return co_await router.handle(std::move(req));
-}
-
-json::object body_json(const Response& r) {
-  boost::system::error_code ec;
-  json::value v = json::parse(r.body, ec);
-  REQUIRE_MESSAGE(!ec, "body is not JSON: " << r.body);
-  REQUIRE(v.is_object());
-  return v.as_object();
-}
-
-std::vector<std::string> scan_keys(const Response& r) {
-  std::vector<std::string> keys;
-  json::object o = body_json(r);
-  for (const auto& item : o["items"].as_array()) keys.emplace_back(item.as_object().at("key").as_string());
-  return keys;
+  co_return co_await router.handle(make_request(method, target, std::move(body)));
 }
 
 }  // namespace

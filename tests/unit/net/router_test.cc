@@ -1,10 +1,6 @@
 // Router tests: Request in, Response out, over a real DB on io::MemFileSystem (no sockets).
 #include <doctest/doctest.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <boost/json/parse.hpp>
 
 #include <cstdio>
@@ -16,35 +12,27 @@
 #include "net/http/handlers.h"
 #include "net/http/json_codec.h"
 #include "net/http/router.h"
+#include "tests/unit/net/router_test_util.h"
 
 using namespace strata;
 using namespace strata::net::http;
+using namespace strata::net::http::testing;
 namespace asio = boost::asio;
 namespace json = boost::json;
 
 namespace {
 
-// A DB on an in-memory file system, its io_context on one thread, and a Router with small limits.
-class Node {
+NodeInfo test_node_info() {
+  NodeInfo info;
+  info.node_id = "test-node";
+  info.sync_policy = "always";
+  return info;
+}
+
+// A RouterNode with small limits, so that every bound is cheap to exceed.
+class Node : public RouterNode {
  public:
-  explicit Node(Limits limits = small_limits())
-      : work_(asio::make_work_guard(io_)), thread_([this] { io_.run(); }) {
-    Options options;
-    options.file_system = &fs_;
-    options.memtable_size_bytes = 64 << 10;  // small: exercise flushes under the API
-    auto db = run(DB::open(io_.get_executor(), "/db", options));
-    REQUIRE(db.has_value());
-    db_ = std::move(*db);
-    NodeInfo info;
-    info.node_id = "test-node";
-    info.sync_policy = "always";
-    router_ = std::make_unique<Router>(*db_, info, limits);
-  }
-  ~Node() {
-    if (db_) (void)run(db_->close());
-    work_.reset();
-    thread_.join();
-  }
+  explicit Node(Limits limits = small_limits()) : RouterNode(test_node_info(), limits) {}
 
   static Limits small_limits() {
     Limits l;
@@ -56,55 +44,7 @@ class Node {
     l.max_batch_ops = 10;
     return l;
   }
-
-  template <class T>
-  T run(asio::awaitable<T> aw) {
-    return asio::co_spawn(io_, std::move(aw), asio::use_future).get();
-  }
-
-  // Builds the Request the server would for "METHOD target" and runs it through the router.
-  Response call(Method method, std::string_view target, std::string body = {}) {
-    Request req;
-    req.method = method;
-    req.method_name = std::string(to_string(method));
-    size_t q = target.find('?');
-    req.path = std::string(target.substr(0, q));
-    if (q != std::string_view::npos) {
-      auto query = parse_query(target.substr(q + 1));
-      REQUIRE(query);
-      req.query = std::move(*query);
-    }
-    req.body = std::move(body);
-    return run(router_->handle(std::move(req)));
-  }
-
-  DB& db() { return *db_; }
-  const Router& router() { return *router_; }
-  void close_db() { REQUIRE(run(db_->close()).has_value()); }
-
- private:
-  io::MemFileSystem fs_;
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_;
-  std::thread thread_;
-  std::unique_ptr<DB> db_;
-  std::unique_ptr<Router> router_;
 };
-
-json::object body_json(const Response& r) {
-  boost::system::error_code ec;
-  json::value v = json::parse(r.body, ec);
-  REQUIRE_MESSAGE(!ec, "body is not JSON: " << r.body);
-  REQUIRE(v.is_object());
-  return v.as_object();
-}
-
-std::string error_code_of(const Response& r) {
-  auto o = body_json(r);
-  REQUIRE(o.contains("error"));
-  REQUIRE(o.contains("code"));
-  return std::string(o["code"].as_string());
-}
 
 std::string header(const Response& r, std::string_view name) {
   for (const auto& [k, v] : r.headers) {
