@@ -4,6 +4,7 @@
 #include "lib/db/db_iterator.h"
 #include "lib/db/level_iterator.h"
 #include "lib/util/clock.h"
+#include "lib/util/key_prefix.h"
 #include "lib/util/logging.h"
 #include "lib/version/file_names.h"
 
@@ -131,17 +132,6 @@ asio::awaitable<Result<std::optional<std::string>>> DBImpl::lookup(std::string k
   }
   co_return std::optional<std::string>{};
 }
-
-namespace {
-
-// The smallest string greater than every string starting with `prefix`; empty if none exists.
-std::string prefix_successor(std::string prefix) {
-  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xff) prefix.pop_back();
-  if (!prefix.empty()) prefix.back() = static_cast<char>(static_cast<unsigned char>(prefix.back()) + 1);
-  return prefix;
-}
-
-}  // namespace
 
 std::unique_ptr<Iterator> DBImpl::new_iterator(ReadOptions options) {
   // Sequence first, then the SuperVersion (as in get()).

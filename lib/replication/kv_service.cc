@@ -2,27 +2,11 @@
 
 #include <utility>
 
+#include "lib/util/key_prefix.h"
+
 namespace strata::replication {
 
 namespace asio = boost::asio;
-
-namespace {
-
-// The smallest key greater than every key starting with `prefix`, or "" when there is none
-// (a prefix of only 0xff bytes: no upper bound).
-std::string prefix_successor(std::string prefix) {
-  while (!prefix.empty()) {
-    auto& last = reinterpret_cast<unsigned char&>(prefix.back());
-    if (last != 0xff) {
-      ++last;
-      return prefix;
-    }
-    prefix.pop_back();
-  }
-  return prefix;
-}
-
-}  // namespace
 
 asio::awaitable<Result<std::vector<KeyValue>>> scan_db(DB& db, ScanOptions o, std::string key_prefix) {
   std::string lower = key_prefix + o.start;

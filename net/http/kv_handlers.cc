@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "lib/db/db.h"
+#include "lib/util/key_prefix.h"
 #include "net/http/handlers.h"
 #include "net/http/json_codec.h"
 
@@ -39,19 +40,6 @@ std::optional<WriteOptions> write_options_from(const Request& req, Response* err
   return wo;
 }
 
-// The smallest key greater than every key starting with `prefix`, or "" when there is none
-// (a prefix of only 0xff bytes: no upper bound).
-std::string prefix_successor(std::string prefix) {
-  while (!prefix.empty()) {
-    auto& last = reinterpret_cast<unsigned char&>(prefix.back());
-    if (last != 0xff) {
-      ++last;
-      return prefix;
-    }
-    prefix.pop_back();
-  }
-  return prefix;
-}
 
 // Reads a key or value field of a batch op: a JSON string, base64-decoded when `base64`.
 std::optional<std::string> bytes_field(const json::object& op, std::string_view name, bool base64) {
