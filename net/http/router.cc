@@ -152,6 +152,79 @@ Response method_not_allowed(const Request& req, std::string_view allow) {
 // HEAD is answered like GET (the server drops the body).
 bool is_get(Method m) { return m == Method::get || m == Method::head; }
 
+// The fixed-path endpoints: a path, the methods it answers (GET implies HEAD) and its handler.
+// /v1/kv/{key} (a path parameter) and the debug hooks (present only with --enable-fault-hooks)
+// are matched in Router::handle itself.
+enum MethodBit : unsigned { kGet = 1, kPut = 2, kPost = 4, kDelete = 8 };
+using RouteHandler = asio::awaitable<Response> (*)(const HandlerContext&, Request);
+
+struct Route {
+  std::string_view path;
+  unsigned methods;
+  RouteHandler handler;
+
+  bool allows(Method m) const {
+    switch (m) {
+      case Method::get:
+      case Method::head: return (methods & kGet) != 0;
+      case Method::put: return (methods & kPut) != 0;
+      case Method::post: return (methods & kPost) != 0;
+      case Method::del: return (methods & kDelete) != 0;
+      case Method::other: return false;
+    }
+    return false;
+  }
+  // The Allow header of a 405: "GET, HEAD, PUT, POST, DELETE" filtered by `methods`.
+  std::string allow_header() const {
+    std::string out;
+    auto add = [&out](std::string_view name) {
+      if (!out.empty()) out += ", ";
+      out += name;
+    };
+    if (methods & kGet) add("GET, HEAD");
+    if (methods & kPut) add("PUT");
+    if (methods & kPost) add("POST");
+    if (methods & kDelete) add("DELETE");
+    return out;
+  }
+};
+
+// Adapters for the handlers that answer without suspending or without the request.
+asio::awaitable<Response> route_stats(const HandlerContext& ctx, Request) { co_return handle_stats(ctx); }
+asio::awaitable<Response> route_metrics(const HandlerContext& ctx, Request) { co_return handle_metrics(ctx); }
+asio::awaitable<Response> route_status(const HandlerContext& ctx, Request) { co_return handle_status(ctx); }
+asio::awaitable<Response> route_config(const HandlerContext& ctx, Request req) {
+  co_return handle_config(ctx, std::move(req));
+}
+
+constexpr Route kRoutes[] = {
+    {"/v1/kv", kGet, handle_kv_scan},
+    {"/v1/batch", kPost, handle_batch},
+    {"/v1/trace", kGet, handle_trace},
+    {"/v1/config", kGet | kPost, route_config},
+    {"/v1/admin/flush", kPost, handle_flush},
+    {"/v1/admin/compact", kPost, handle_compact},
+    {"/v1/stats", kGet, route_stats},
+    {"/stats", kGet, route_stats},
+    {"/metrics", kGet, route_metrics},
+    {"/status", kGet, route_status},
+    {"/v1/status", kGet, route_status},
+    // TinyLSM's API.
+    {"/set", kPost, handle_tiny_set},
+    {"/delete", kPost, handle_tiny_delete},
+    {"/get", kGet, handle_tiny_get},
+    {"/add_node", kPost, handle_tiny_add_node},
+    {"/remove_node", kPost, handle_tiny_remove_node},
+    {"/v1/cluster/members", kGet | kPost | kDelete, handle_members},
+};
+
+const Route* find_route(std::string_view path) {
+  for (const Route& r : kRoutes) {
+    if (r.path == path) return &r;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 asio::awaitable<Response> Router::handle(Request req) const {
@@ -184,76 +257,9 @@ asio::awaitable<Response> Router::handle(Request req) const {
     }
     co_return method_not_allowed(req, "GET, HEAD, PUT, DELETE");
   }
-  if (path == "/v1/kv") {
-    if (!is_get(req.method)) co_return method_not_allowed(req, "GET, HEAD");
-    Response r = co_await handle_kv_scan(ctx, std::move(req));
-    co_return r;
-  }
-  if (path == "/v1/batch") {
-    if (req.method != Method::post) co_return method_not_allowed(req, "POST");
-    Response r = co_await handle_batch(ctx, std::move(req));
-    co_return r;
-  }
-  if (path == "/v1/trace") {
-    if (!is_get(req.method)) co_return method_not_allowed(req, "GET, HEAD");
-    Response r = co_await handle_trace(ctx, std::move(req));
-    co_return r;
-  }
-  if (path == "/v1/config") {
-    if (!is_get(req.method) && req.method != Method::post) co_return method_not_allowed(req, "GET, HEAD, POST");
-    co_return handle_config(ctx, std::move(req));
-  }
-  if (path == "/v1/admin/flush") {
-    if (req.method != Method::post) co_return method_not_allowed(req, "POST");
-    Response r = co_await handle_flush(ctx, std::move(req));
-    co_return r;
-  }
-  if (path == "/v1/admin/compact") {
-    if (req.method != Method::post) co_return method_not_allowed(req, "POST");
-    Response r = co_await handle_compact(ctx, std::move(req));
-    co_return r;
-  }
-  if (path == "/v1/stats" || path == "/stats") {
-    if (!is_get(req.method)) co_return method_not_allowed(req, "GET, HEAD");
-    co_return handle_stats(ctx);
-  }
-  if (path == "/metrics") {
-    if (!is_get(req.method)) co_return method_not_allowed(req, "GET, HEAD");
-    co_return handle_metrics(ctx);
-  }
-  if (path == "/status" || path == "/v1/status") {
-    if (!is_get(req.method)) co_return method_not_allowed(req, "GET, HEAD");
-    co_return handle_status(ctx);
-  }
-  if (path == "/set") {
-    if (req.method != Method::post) co_return method_not_allowed(req, "POST");
-    Response r = co_await handle_tiny_set(ctx, std::move(req));
-    co_return r;
-  }
-  if (path == "/delete") {
-    if (req.method != Method::post) co_return method_not_allowed(req, "POST");
-    Response r = co_await handle_tiny_delete(ctx, std::move(req));
-    co_return r;
-  }
-  if (path == "/get") {
-    if (!is_get(req.method)) co_return method_not_allowed(req, "GET, HEAD");
-    Response r = co_await handle_tiny_get(ctx, std::move(req));
-    co_return r;
-  }
-  if (path == "/v1/cluster/members") {
-    if (!is_get(req.method) && req.method != Method::post && req.method != Method::del) {
-      co_return method_not_allowed(req, "GET, HEAD, POST, DELETE");
-    }
-    Response r = co_await handle_members(ctx, std::move(req));
-    co_return r;
-  }
-  if (path == "/add_node" || path == "/remove_node") {
-    if (req.method != Method::post) co_return method_not_allowed(req, "POST");
-    if (path == "/add_node") {
-      Response r = co_await handle_tiny_add_node(ctx, std::move(req));
-      co_return r;
-    }
-    Response r = co_await handle_tiny_remove_node(ctx, std::move(req));
+  if (const Route* route = find_route(path)) {
+    if (!route->allows(req.method)) co_return method_not_allowed(req, route->allow_header());
+    Response r = co_await route->handler(ctx, std::move(req));
     co_return r;
   }
   if (fault_hooks_ && path == "/v1/debug/link-fault") {
