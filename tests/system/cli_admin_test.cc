@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "tests/system/data_set.h"
+#include "tests/free_port.h"
 #include "tests/test_util.h"
 
 namespace {
@@ -85,18 +86,6 @@ Run run_cli(const std::string& cli, const std::string& args, const std::string& 
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   r.out = read_file(out);
   return r;
-}
-
-uint16_t free_loopback_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
 }
 
 // The records of the slice, the script that loads them, and the answers it must print.
@@ -223,7 +212,7 @@ TEST_CASE("the REPL's admin commands work the same through the embedded and the 
   CHECK(again.out == w.stable_expected);
 
   // HTTP: a fresh server, the same script, the same answers.
-  uint16_t port = free_loopback_port();
+  uint16_t port = strata::testing::free_loopback_port();
   std::string url = "http://127.0.0.1:" + std::to_string(port);
   std::string dir = tmp.path() + "/server";
   pid_t pid = ::fork();

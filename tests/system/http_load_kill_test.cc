@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/free_port.h"
 #include "tests/system/data_set.h"
 #include "net/http/json_codec.h"
 
@@ -38,6 +39,7 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 using strata::net::http::base64_decode;
 using strata::net::http::percent_encode;
+using strata::testing::free_loopback_port;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -56,19 +58,6 @@ void tap(bool ok, const std::string& what) {
 
 // Reads the zstd-compressed JSON lines {"key","value"} with the streaming API.
 using strata::testing::load_data_set;  // tests/system/data_set.h
-
-uint16_t free_loopback_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 pid_t start_server(const std::string& binary, uint16_t port, const std::string& data_dir, const std::string& log) {
   pid_t pid = ::fork();
