@@ -10,21 +10,29 @@
 // Loops (coroutines on the executor passed to open(); they synchronize through mu_):
 //   - tick loop: every tick_ms, Core::tick(), and expiry of proposals and reads past their
 //     deadline;
-//   - Ready loop: steps the queued proposals into the Core as one batch, takes one Ready at a
-//     time and, in this order, installs a received snapshot,
-//     persists the Ready (RaftStorage::persist: one fdatasync; a leader sends its appends and
-//     heartbeats before it, and applies the committed entries that were already durable before
-//     it, see handle_ready), sends its messages, applies its (remaining)
-//     committed entries to the DB in one WriteBatch that also records the applied index, then
-//     calls Core::advance(), completes waiters, and compacts the log past the threshold (the DB
-//     flush that must precede a compaction runs in the background; see maybe_compact).
+//   - Ready loop (node_ready.cc): steps the queued proposals into the Core as one batch, takes
+//     one Ready at a time and, in this order, installs a received snapshot (after the apply
+//     task drained), queues the committed entries that are already durable in the local log
+//     for the apply task, persists the Ready (RaftStorage::persist: one fdatasync; a leader
+//     sends its appends and heartbeats before it), sends its messages, queues the remaining
+//     committed entries, calls Core::advance(), and compacts the log past the threshold (the
+//     DB flush that must precede a compaction runs in the background; see maybe_compact). It
+//     does not wait for the DB writes: the next Ready is persisted while the previous one's
+//     entries are applied (pipelining), unless more than kMaxApplyQueueBytes are queued.
+//   - apply task (node_apply.cc): takes everything queued, applies it to the DB in one
+//     WriteBatch that also records the applied index, completes this node's proposals and the
+//     waiters for that index. One task, FIFO: entries are applied in index order (the ordering
+//     argument is in node_apply.cc and docs/format/raft_log.md).
 //
 // Exactly-once application: an entry's effect and "mapplied" = its index are one atomic DB
 // write, and entries at or below the DB's applied index are skipped, so neither a crash nor a
 // snapshot that ran ahead of the Raft log applies an entry twice or loses one. The DB is written
 // without fdatasync (the Raft log is the durable record); the log is compacted only after
-// DB::flush() made the applied state durable in SSTables.
-// Tasks: the two loops and a compaction flush in flight are counted in loops_running_.
+// DB::flush() made the applied state durable in SSTables. Raft's own applied index
+// (core_->log().applied(), which drives conf changes) may run ahead of the DB's (applied_) by
+// what is queued; everything about the DB (reads, compaction, status) uses applied_.
+// Tasks: the two loops, the apply task and a compaction flush in flight are counted in
+// loops_running_.
 //
 // Writes: propose a Command; a follower's proposal is forwarded by Raft to the leader. Proposals
 // are queued and the Ready loop steps all queued ones into the Core as one batch (one log append,
@@ -45,6 +53,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -85,6 +94,8 @@ struct NodeOptions {
   // Entries kept after the compaction point, so that a briefly lagging follower catches up from
   // the log rather than by snapshot.
   uint64_t snapshot_trailing_entries = 1000;
+  // The Raft log segment is preallocated in steps of this many bytes (RaftStorageOptions).
+  uint64_t raft_log_preallocate_bytes = 16 << 20;
   uint64_t seed = 0;                 // 0: random
 };
 
@@ -166,6 +177,15 @@ class Node final : public KvService, public TransportHandler {
     Oneshot<Result<uint64_t>> done;
     std::chrono::steady_clock::time_point deadline;
   };
+  // A run of committed entries queued for the apply task, in index order. `fail_proposals_upto`
+  // (non-zero) marks a leader change seen after these entries: once they are applied, this
+  // node's proposals with ids up to it that are still waiting fail with timed_out (they may be
+  // committed by the new leader, or lost).
+  struct ApplyItem {
+    std::vector<raft::Entry> entries;
+    uint64_t bytes = 0;
+    uint64_t fail_proposals_upto = 0;
+  };
   struct PendingCompaction {  // the DB is durable up to index; the log may be compacted there
     uint64_t index = 0;
     raft::ConfState conf_state;
@@ -184,6 +204,9 @@ class Node final : public KvService, public TransportHandler {
     uint64_t term = 0;
   };
 
+  // The Ready loop waits for the apply task while more entry data than this is queued.
+  static constexpr uint64_t kMaxApplyQueueBytes = 8 << 20;
+
   Node(boost::asio::any_io_executor executor, io::FileSystem& fs, NodeOptions options);
   boost::asio::awaitable<Result<void>> open_impl();
   boost::asio::awaitable<Result<void>> open_db();
@@ -194,8 +217,22 @@ class Node final : public KvService, public TransportHandler {
   boost::asio::awaitable<void> tick_loop();
   boost::asio::awaitable<void> ready_loop();
   boost::asio::awaitable<Result<void>> handle_ready(raft::Ready rd, bool leader);
+  // node_apply.cc
+  // Queues committed[begin, end) for the apply task. Normal entries' data is moved out (the
+  // Core's advance() reads only their index and type); conf changes are copied.
+  // REQUIRES: the entries are committed and durable in the local Raft log, and follow what was
+  // queued before.
+  void enqueue_apply_locked(std::vector<raft::Entry>& committed, size_t begin, size_t end);
+  // Queues a leader change: see ApplyItem.
+  void enqueue_leader_change_locked();
+  boost::asio::awaitable<void> apply_loop();
+  // Waits until at most `max_bytes` of entry data are queued and, with max_bytes == 0, until
+  // the apply task is idle. Returns false if the node is stopping.
+  boost::asio::awaitable<bool> wait_for_apply(uint64_t max_bytes);
+  void wake_apply_locked();
   // Applies the entries above applied_ in one WriteBatch and completes this node's proposals.
-  // REQUIRES: every entry is committed and durable in the local Raft log.
+  // REQUIRES: every entry is committed and durable in the local Raft log; called by the apply
+  // task only (or with it idle).
   boost::asio::awaitable<Result<void>> apply_entries(std::span<const raft::Entry> entries);
   boost::asio::awaitable<Result<void>> maybe_compact();
   boost::asio::awaitable<void> flush_for_compaction(uint64_t index, raft::ConfState cs);
@@ -241,6 +278,11 @@ class Node final : public KvService, public TransportHandler {
   std::chrono::steady_clock::time_point read_issued_at_;
   uint64_t read_counter_ = 0;
   std::vector<AppliedWaiter> applied_waiters_;
+  std::deque<ApplyItem> apply_queue_;
+  uint64_t apply_queue_bytes_ = 0;
+  bool apply_busy_ = false;                       // the apply task is applying a batch
+  std::optional<Oneshot<bool>> apply_wake_;       // the apply task waits for entries
+  std::optional<Oneshot<bool>> apply_progress_;   // the Ready loop waits for the apply task
   std::optional<Oneshot<bool>> loop_wake_;
   bool wake_pending_ = false;
   bool stopping_ = false;
