@@ -299,6 +299,10 @@ asio::awaitable<Result<uint64_t>> Node::propose_and_wait(std::string data, uint6
     // The Core would refuse it (no leader to forward to): say so now. Other refusals (a
     // leadership transfer, a removed leader) come when the batch is stepped.
     if (core_->leader() == raft::kNone) co_return err(Errc::not_leader);
+    if (proposals_.size() >= options_.max_pending_proposals) {
+      ++stats_.proposals_refused;
+      co_return err(Errc::overloaded);
+    }
     proposals_.emplace(proposal_id, w);
     pending_proposals_.push_back(PendingProposal{proposal_id, std::move(data)});
     ++stats_.proposals;

@@ -34,11 +34,12 @@
 // Tasks: the two loops, the apply task and a compaction flush in flight are counted in
 // loops_running_.
 //
-// Writes: propose a Command; a follower's proposal is forwarded by Raft to the leader. Proposals
+// Writes: propose a Command; a follower's proposal is forwarded by Raft to the leader. At most
+// max_pending_proposals writes wait at a time (beyond: overloaded, not proposed). Proposals
 // are queued and the Ready loop steps all queued ones into the Core as one batch (one log append,
 // one fsync, one append message per follower for the lot). The caller
 // waits until the entry is applied on THIS node (so a write through a follower is acknowledged
-// only once that follower applied it), or fails: not_leader (not proposed), timed_out or
+// only once that follower applied it), or fails: overloaded or not_leader (not proposed), timed_out or
 // unavailable after proposal_timeout_ms (may have been applied).
 // Linearizable reads: ReadIndex (thesis §6.4). Concurrent readers share one read_index request;
 // each waits until the node applied the confirmed index, then reads its local DB.
@@ -50,6 +51,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -87,7 +89,14 @@ struct NodeOptions {
   int election_tick = 16;            // election timeout = election_tick .. 2x ticks (0.8-1.6 s)
   int heartbeat_tick = 2;
   uint32_t proposal_timeout_ms = 5000;
+  // Writes accepted by this node and not yet applied (or failed) at most; beyond it write()
+  // fails at once with overloaded (nothing proposed). Bounds the memory of a node whose writes
+  // arrive faster than the cluster commits them (or while it cannot commit at all).
+  size_t max_pending_proposals = 8192;
   uint32_t read_timeout_ms = 5000;
+  // The leader removes a learner (a joining node) it has not heard from for this long before it
+  // caught up and was promoted; 0: never. See maybe_promote_learners_locked (node_members.cc).
+  uint32_t learner_timeout_ms = 60000;
   // Compact the Raft log once it holds this many applied entries (TinyLSM's
   // LOG_COMPACTION_THRESHOLD); 0 disables compaction.
   uint64_t snapshot_threshold_entries = 10000;
@@ -101,12 +110,14 @@ struct NodeOptions {
 
 struct NodeStats {
   uint64_t proposals = 0;
+  uint64_t proposals_refused = 0;  // overloaded: max_pending_proposals were waiting
   uint64_t proposal_batches = 0;  // prop messages stepped into the Core (each one or more proposals)
   uint64_t applied_entries = 0;
   uint64_t snapshots_sent = 0;
   uint64_t snapshots_installed = 0;
   uint64_t compactions = 0;
   uint64_t read_index_rounds = 0;
+  uint64_t learners_removed = 0;  // by the leader's learner_timeout_ms
 };
 
 class Node final : public KvService, public TransportHandler {
@@ -288,6 +299,7 @@ class Node final : public KvService, public TransportHandler {
   bool stopping_ = false;
   std::map<uint64_t, std::string> peer_addresses_;
   std::map<uint64_t, std::string> peer_urls_;
+  std::map<uint64_t, std::chrono::steady_clock::time_point> learner_heard_;  // leader: learner -> last heard
   std::map<uint64_t, bool> snapshot_in_flight_;
   std::optional<Staged> staged_;
   std::optional<Oneshot<bool>> compaction_flush_done_;  // set while a flush_for_compaction runs
@@ -300,6 +312,8 @@ class Node final : public KvService, public TransportHandler {
   std::atomic<uint64_t> snapshot_counter_{0};
   std::atomic<int> loops_running_{0};
   Oneshot<bool> loops_done_;
+  // One thread for blocking file-system work that io::FileSystem does not offer (remove_tree).
+  boost::asio::thread_pool blocking_pool_{1};
 };
 
 }  // namespace strata::replication

@@ -27,12 +27,41 @@ ErrorCode err(Errc e) { return make_error_code(e); }
 
 }  // namespace
 
+// Called on every tick. A learner that has caught up (within 10 entries of the commit index and
+// heard from since the last check-quorum round) is promoted to voter. A learner the leader has
+// not heard from for learner_timeout_ms is removed: a node whose --join was interrupted before
+// it caught up (killed, never restarted) would otherwise stay a half-joined member forever,
+// costing the leader appends and snapshot attempts. Joining is idempotent, so such a node, once
+// restarted with --join, is added again (POST /v1/cluster/members adds a non-member, answers ok
+// for a member). The timer starts when this node becomes leader or first sees the learner.
 void Node::maybe_promote_learners_locked() {
-  if (core_->role() != Role::leader) return;
+  if (core_->role() != Role::leader) {
+    learner_heard_.clear();
+    return;
+  }
+  auto now = Clock::now();
   uint64_t commit = core_->log().committed();
-  for (uint64_t id : core_->conf_state().learners) {
+  const std::vector<uint64_t>& learners = core_->conf_state().learners;
+  std::erase_if(learner_heard_, [&](const auto& kv) { return std::find(learners.begin(), learners.end(), kv.first) == learners.end(); });
+  for (uint64_t id : learners) {
     const raft::Progress* p = core_->progress(id);
-    if (p == nullptr || p->match() + 10 < commit || !p->recent_active()) continue;
+    auto [heard, fresh] = learner_heard_.try_emplace(id, now);
+    (void)fresh;
+    if (p != nullptr && p->recent_active()) heard->second = now;
+    if (p == nullptr || p->match() + 10 < commit || !p->recent_active()) {
+      auto silent = std::chrono::duration_cast<std::chrono::milliseconds>(now - heard->second);
+      if (options_.learner_timeout_ms == 0 || silent.count() < options_.learner_timeout_ms) continue;
+      auto r = core_->propose_conf_change(raft::ConfChange{raft::ConfChangeType::remove, id});
+      if (r) {
+        STRATA_LOG(warn, "node %" PRIu64 ": removing learner %" PRIu64 ": not heard from for %lld ms before it caught up "
+                   "(match %" PRIu64 ", commit %" PRIu64 "); restarting it with --join adds it again",
+                   options_.id, id, static_cast<long long>(silent.count()), p ? p->match() : 0, commit);
+        learner_heard_.erase(id);
+        ++stats_.learners_removed;
+        notify_locked();
+      }
+      return;  // one change at a time
+    }
     auto r = core_->propose_conf_change(raft::ConfChange{raft::ConfChangeType::add_voter, id});
     if (r) {
       STRATA_LOG(info, "node %" PRIu64 ": promoting learner %" PRIu64 " to voter", options_.id, id);

@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -90,6 +92,9 @@ struct Cluster {
   std::map<uint64_t, std::unique_ptr<MemTransport>> transports;
   std::map<uint64_t, std::unique_ptr<Node>> nodes;
   uint64_t threshold = 0;
+  int election_tick = 10;
+  size_t max_pending = 8192;
+  uint32_t learner_timeout_ms = 60000;
 
   NodeOptions options(uint64_t id) {
     NodeOptions o;
@@ -98,7 +103,9 @@ struct Cluster {
     o.data_dir = tmp.path() + "/node" + std::to_string(id);
     o.db_options.file_system = fs.get();
     o.tick_ms = 10;
-    o.election_tick = 10;
+    o.election_tick = election_tick;
+    o.max_pending_proposals = max_pending;
+    o.learner_timeout_ms = learner_timeout_ms;
     o.proposal_timeout_ms = 3000;
     o.read_timeout_ms = 3000;
     o.snapshot_threshold_entries = threshold;
@@ -247,6 +254,93 @@ TEST_CASE("a cut-off leader's pending write fails with a retriable error, never 
     auto w2 = co_await put(*c.nodes[c.leader()], "y", "2");
     CHECK(w2.has_value());
     c.net.cut.clear();
+    co_await c.stop_all();
+  }());
+}
+
+TEST_CASE("writes beyond max_pending_proposals fail at once with overloaded and are not proposed") {
+  strata::testing::run([]() -> asio::awaitable<void> {
+    Cluster c;
+    c.max_pending = 3;
+    c.election_tick = 50;  // the cut-off leader keeps its role (check-quorum) for 0.5 s at least
+    c.net.ex = co_await asio::this_coro::executor;
+    c.fs = io::make_default_file_system(c.net.ex);
+    for (uint64_t id = 1; id <= 3; ++id) co_await c.start(id);
+    REQUIRE(co_await until([&] { return c.leader() != 0; }));
+    uint64_t l = c.leader();
+    Node& leader = *c.nodes[l];
+    c.net.cut.insert(l);  // nothing commits: the writes stay pending
+    int finished = 0;
+    std::vector<Result<uint64_t>> results;
+    for (int i = 0; i < 3; ++i) {
+      asio::co_spawn(
+          c.net.ex,
+          [&, i]() -> asio::awaitable<void> {
+            results.push_back(co_await put(leader, "p" + std::to_string(i), "v"));
+            ++finished;
+          },
+          asio::detached);
+    }
+    REQUIRE(co_await until([&] { return leader.node_stats().proposals == 3; }, 2000));
+    auto start = std::chrono::steady_clock::now();
+    auto over = co_await put(leader, "over", "v");
+    REQUIRE_FALSE(over.has_value());
+    CHECK(over.error() == make_error_code(Errc::overloaded));
+    CHECK(std::chrono::steady_clock::now() - start < 100ms);  // at once, not after a timeout
+    CHECK(finished == 0);
+    CHECK(leader.node_stats().proposals == 3);  // the refused one was never proposed
+    CHECK(leader.node_stats().proposals_refused == 1);
+    c.net.cut.clear();
+    REQUIRE(co_await until([&] { return finished == 3; }));
+    // Once the pending writes are done (applied, or failed with a retriable error), there is room.
+    REQUIRE(co_await until([&] { return c.leader() != 0; }));
+    auto w = co_await put(*c.nodes[c.leader()], "after", "v");
+    CHECK(w.has_value());
+    // The refused write was never applied anywhere.
+    auto got = co_await c.nodes[c.leader()]->get("over", ReadConsistency::linearizable);
+    REQUIRE(got.has_value());
+    CHECK_FALSE(got->has_value());
+    co_await c.stop_all();
+  }());
+}
+
+// What the leader reports about member `id`: nullopt if it is not a member, else whether it votes.
+std::optional<bool> member(Cluster& c, uint64_t id) {
+  uint64_t l = c.leader();
+  if (l == 0) return std::nullopt;
+  for (const MemberStatus& m : c.nodes[l]->cluster_status()->members) {
+    if (m.id == id) return m.voter;
+  }
+  return std::nullopt;
+}
+
+TEST_CASE("a learner whose join was interrupted before it caught up is removed; joining again adds it") {
+  strata::testing::run([]() -> asio::awaitable<void> {
+    Cluster c;
+    c.learner_timeout_ms = 400;
+    c.net.ex = co_await asio::this_coro::executor;
+    c.fs = io::make_default_file_system(c.net.ex);
+    for (uint64_t id = 1; id <= 3; ++id) co_await c.start(id);
+    REQUIRE(co_await until([&] { return c.leader() != 0; }));
+    REQUIRE((co_await put(*c.nodes[c.leader()], "k", "v")).has_value());
+    // Node 4 is added (the first step of --join) but never comes up: killed before it caught up.
+    REQUIRE((co_await c.nodes[c.leader()]->add_member(4, "n4")).has_value());
+    CHECK(member(c, 4) == std::optional<bool>(false));
+    REQUIRE(co_await until([&] { return c.leader() != 0 && !member(c, 4).has_value(); }, 5000));
+    uint64_t removed = 0;
+    for (auto& [id, n] : c.nodes) removed += n->node_stats().learners_removed;
+    CHECK(removed == 1);
+    // The cluster still takes writes with three voters.
+    REQUIRE((co_await put(*c.nodes[c.leader()], "k2", "v2")).has_value());
+    // Restarted with --join: added again (idempotent join), catches up, promoted to voter.
+    co_await c.start(4);
+    REQUIRE((co_await c.nodes[c.leader()]->add_member(4, "n4")).has_value());
+    REQUIRE((co_await c.nodes[c.leader()]->add_member(4, "n4")).has_value());  // a retried join: ok, no change
+    REQUIRE(co_await until([&] { return member(c, 4) == std::optional<bool>(true); }, 10000));
+    REQUIRE(co_await until([&] { return c.nodes[4]->cluster_status()->applied_index >= 4; }));
+    auto got = co_await c.nodes[4]->get("k2", ReadConsistency::linearizable);
+    REQUIRE(got.has_value());
+    CHECK(*got == std::optional<std::string>("v2"));
     co_await c.stop_all();
   }());
 }
