@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <filesystem>
 #include <functional>
 #include <set>
 
@@ -407,6 +408,11 @@ TEST_CASE("a follower cut off while the log is compacted catches up by a DB snap
     REQUIRE(gone.has_value());
     CHECK_FALSE(gone->has_value());
     CHECK(c.nodes[l]->node_stats().snapshots_sent >= 1);
+    // remove_tree (on the blocking pool) cleaned up: the sent checkpoint, the follower's old DB.
+    std::string ldir = c.options(l).data_dir, fdir = c.options(f).data_dir;
+    REQUIRE(co_await until([&] {
+      return std::filesystem::is_empty(ldir + "/snap-out") && !std::filesystem::exists(fdir + "/db.old");
+    }));
     co_await c.stop_all();
   }());
 }
