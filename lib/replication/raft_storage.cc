@@ -252,7 +252,7 @@ asio::awaitable<void> RaftStorage::reserve_space() {
   allocated_ = target;
 }
 
-asio::awaitable<Result<void>> RaftStorage::persist(std::optional<HardState> hs, std::vector<Entry> entries,
+asio::awaitable<Result<void>> RaftStorage::persist(std::optional<HardState> hs, const std::vector<Entry>& entries,
                                                    std::optional<raft::SnapshotMetadata> snap) {
   if (!hs && entries.empty() && !snap) co_return ok();
   STRATA_CO_TRY(writer_->status());

@@ -89,7 +89,9 @@ class RaftStorage final : public raft::Storage {
   // MustSync): a commit index lost in a crash is learnt again from the leader, and everything up
   // to the DB's applied index is committed anyway.
   // Errors: the file system's; after an error the storage is poisoned.
-  boost::asio::awaitable<Result<void>> persist(std::optional<raft::HardState> hs, std::vector<raft::Entry> entries,
+  // REQUIRES: `entries` outlives the call (a coroutine; taken by reference to save a copy of
+  // every entry per Ready).
+  boost::asio::awaitable<Result<void>> persist(std::optional<raft::HardState> hs, const std::vector<raft::Entry>& entries,
                                                std::optional<raft::SnapshotMetadata> snap);
   // Whether persist() of this would fsync.
   bool must_sync(const std::optional<raft::HardState>& hs, const std::vector<raft::Entry>& entries,
