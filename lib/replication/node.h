@@ -16,9 +16,12 @@
 //     for the apply task, persists the Ready (RaftStorage::persist: one fdatasync; a leader
 //     sends its appends and heartbeats before it), sends its messages, queues the remaining
 //     committed entries, calls Core::advance(), and compacts the log past the threshold (the
-//     DB flush that must precede a compaction runs in the background; see maybe_compact). It
-//     does not wait for the DB writes: the next Ready is persisted while the previous one's
-//     entries are applied (pipelining), unless more than kMaxApplyQueueBytes are queued.
+//     DB flush that must precede a compaction runs in the background; see maybe_compact). With
+//     NodeOptions::pipeline_apply it does not wait for the DB writes: the next Ready is
+//     persisted while the previous one's entries are applied, unless more than
+//     kMaxApplyQueueBytes are queued; without (the default), it waits for the apply task after
+//     queueing the durable prefix (so that prefix is applied before the fsync, as a leader did
+//     before) and after queueing the rest.
 //   - apply task (node_apply.cc): takes everything queued, applies it to the DB in one
 //     WriteBatch that also records the applied index, completes this node's proposals and the
 //     waiters for that index. One task, FIFO: entries are applied in index order (the ordering
@@ -93,6 +96,12 @@ struct NodeOptions {
   // fails at once with overloaded (nothing proposed). Bounds the memory of a node whose writes
   // arrive faster than the cluster commits them (or while it cannot commit at all).
   size_t max_pending_proposals = 8192;
+  // true: the Ready loop persists the next Ready while the apply task applies the previous one
+  // (pipelining). false (default): it waits for the apply task after queueing: it applies the
+  // durable prefix, persists, applies the rest, in sequence. Pipelining measured no gain here
+  // (and -10% at 64 connections: the loop then cycles faster, with smaller batches per fsync;
+  // benchmarks/RESULTS.md), so it is off by default and kept for slower disks / idle CPUs.
+  bool pipeline_apply = false;
   uint32_t read_timeout_ms = 5000;
   // The leader removes a learner (a joining node) it has not heard from for this long before it
   // caught up and was promoted; 0: never. See maybe_promote_learners_locked (node_members.cc).

@@ -140,6 +140,7 @@ asio::awaitable<Result<void>> Node::handle_ready(raft::Ready rd, bool leader) {
     std::lock_guard lock(mu_);
     enqueue_apply_locked(rd.committed_entries, 0, durable);
   }
+  if (!options_.pipeline_apply && !co_await wait_for_apply(0)) co_return ok();
   STRATA_CO_TRY(co_await storage_->persist(rd.hard_state, rd.entries, md));
   for (raft::Message& m : rd.messages) {
     if (m.to == raft::kNone) continue;  // sent early
@@ -158,9 +159,16 @@ asio::awaitable<Result<void>> Node::handle_ready(raft::Ready rd, bool leader) {
     }
     transport_->send(std::move(m));
   }
+  if (!options_.pipeline_apply) {
+    {
+      std::lock_guard lock(mu_);
+      enqueue_apply_locked(rd.committed_entries, durable, rd.committed_entries.size());
+    }
+    if (!co_await wait_for_apply(0)) co_return ok();
+  }
   {
     std::lock_guard lock(mu_);
-    enqueue_apply_locked(rd.committed_entries, durable, rd.committed_entries.size());
+    if (options_.pipeline_apply) enqueue_apply_locked(rd.committed_entries, durable, rd.committed_entries.size());
     core_->advance(rd);
     if (rd.soft_state && rd.soft_state->leader != last_leader_) {
       // The leader changed: a proposal in flight may be committed by the new leader or lost.

@@ -96,6 +96,7 @@ struct Cluster {
   int election_tick = 10;
   size_t max_pending = 8192;
   uint32_t learner_timeout_ms = 60000;
+  bool pipeline = false;
 
   NodeOptions options(uint64_t id) {
     NodeOptions o;
@@ -107,6 +108,7 @@ struct Cluster {
     o.election_tick = election_tick;
     o.max_pending_proposals = max_pending;
     o.learner_timeout_ms = learner_timeout_ms;
+    o.pipeline_apply = pipeline;
     o.proposal_timeout_ms = 3000;
     o.read_timeout_ms = 3000;
     o.snapshot_threshold_entries = threshold;
@@ -189,51 +191,55 @@ TEST_CASE("three in-process nodes elect a leader, forward a follower's write and
 }
 
 TEST_CASE("concurrent writes are proposed to Raft in batches and each is acknowledged with its own index") {
-  strata::testing::run([]() -> asio::awaitable<void> {
-    Cluster c;
-    c.net.ex = co_await asio::this_coro::executor;
-    c.fs = io::make_default_file_system(c.net.ex);
-    for (uint64_t id = 1; id <= 3; ++id) co_await c.start(id);
-    REQUIRE(co_await until([&] { return c.leader() != 0; }));
-    uint64_t l = c.leader();
-    uint64_t f = c.follower(l);
-    // 64 writes to the leader and 16 through a follower, all started before any of them runs.
-    constexpr int kLeaderWrites = 64, kFollowerWrites = 16;
-    std::vector<std::optional<Result<uint64_t>>> results(kLeaderWrites + kFollowerWrites);
-    uint64_t batches_before = c.nodes[l]->node_stats().proposal_batches;
-    for (int i = 0; i < kLeaderWrites + kFollowerWrites; ++i) {
-      Node& n = *c.nodes[i < kLeaderWrites ? l : f];
-      asio::co_spawn(c.net.ex, put(n, "k" + std::to_string(i), "v" + std::to_string(i)),
-                     [&results, i](std::exception_ptr e, Result<uint64_t> r) {
-                       REQUIRE(!e);
-                       results[i] = r;
-                     });
-    }
-    REQUIRE(co_await until([&] {
-      for (auto& r : results) {
-        if (!r) return false;
+  for (bool pipeline : {false, true}) {  // NodeOptions::pipeline_apply off (default) and on
+    CAPTURE(pipeline);
+    strata::testing::run([pipeline]() -> asio::awaitable<void> {
+      Cluster c;
+      c.pipeline = pipeline;
+      c.net.ex = co_await asio::this_coro::executor;
+      c.fs = io::make_default_file_system(c.net.ex);
+      for (uint64_t id = 1; id <= 3; ++id) co_await c.start(id);
+      REQUIRE(co_await until([&] { return c.leader() != 0; }));
+      uint64_t l = c.leader();
+      uint64_t f = c.follower(l);
+      // 64 writes to the leader and 16 through a follower, all started before any of them runs.
+      constexpr int kLeaderWrites = 64, kFollowerWrites = 16;
+      std::vector<std::optional<Result<uint64_t>>> results(kLeaderWrites + kFollowerWrites);
+      uint64_t batches_before = c.nodes[l]->node_stats().proposal_batches;
+      for (int i = 0; i < kLeaderWrites + kFollowerWrites; ++i) {
+        Node& n = *c.nodes[i < kLeaderWrites ? l : f];
+        asio::co_spawn(c.net.ex, put(n, "k" + std::to_string(i), "v" + std::to_string(i)),
+                       [&results, i](std::exception_ptr e, Result<uint64_t> r) {
+                         REQUIRE(!e);
+                         results[i] = r;
+                       });
       }
-      return true;
-    }));
-    std::set<uint64_t> indexes;
-    for (auto& r : results) {
-      REQUIRE(r->has_value());
-      indexes.insert(r->value());
-    }
-    CHECK(indexes.size() == results.size());  // every write has its own log index
-    // The leader stepped its own 64 writes into Raft in far fewer prop messages than writes: one
-    // per Ready-loop turn, not one per write. (The follower's writes are forwarded to the leader
-    // as its own batched prop messages; they are not counted here.)
-    uint64_t batches = c.nodes[l]->node_stats().proposal_batches - batches_before;
-    CHECK(batches >= 1);
-    CHECK(batches <= 8);
-    for (int i = 0; i < kLeaderWrites + kFollowerWrites; ++i) {
-      auto got = co_await c.nodes[f]->get("k" + std::to_string(i), ReadConsistency::linearizable);
-      REQUIRE(got.has_value());
-      CHECK(*got == std::optional<std::string>("v" + std::to_string(i)));
-    }
-    co_await c.stop_all();
-  }());
+      REQUIRE(co_await until([&] {
+        for (auto& r : results) {
+          if (!r) return false;
+        }
+        return true;
+      }));
+      std::set<uint64_t> indexes;
+      for (auto& r : results) {
+        REQUIRE(r->has_value());
+        indexes.insert(r->value());
+      }
+      CHECK(indexes.size() == results.size());  // every write has its own log index
+      // The leader stepped its own 64 writes into Raft in far fewer prop messages than writes: one
+      // per Ready-loop turn, not one per write. (The follower's writes are forwarded to the leader
+      // as its own batched prop messages; they are not counted here.)
+      uint64_t batches = c.nodes[l]->node_stats().proposal_batches - batches_before;
+      CHECK(batches >= 1);
+      CHECK(batches <= 8);
+      for (int i = 0; i < kLeaderWrites + kFollowerWrites; ++i) {
+        auto got = co_await c.nodes[f]->get("k" + std::to_string(i), ReadConsistency::linearizable);
+        REQUIRE(got.has_value());
+        CHECK(*got == std::optional<std::string>("v" + std::to_string(i)));
+      }
+      co_await c.stop_all();
+    }());
+  }
 }
 
 TEST_CASE("a cut-off leader's pending write fails with a retriable error, never a false success") {
@@ -347,74 +353,82 @@ TEST_CASE("a learner whose join was interrupted before it caught up is removed; 
 }
 
 TEST_CASE("a restarted node keeps its applied index with its data and applies nothing twice") {
-  strata::testing::run([]() -> asio::awaitable<void> {
-    Cluster c;
-    c.net.ex = co_await asio::this_coro::executor;
-    c.fs = io::make_default_file_system(c.net.ex);
-    for (uint64_t id = 1; id <= 3; ++id) co_await c.start(id);
-    REQUIRE(co_await until([&] { return c.leader() != 0; }));
-    uint64_t l = c.leader();
-    for (int i = 0; i < 30; ++i) REQUIRE((co_await put(*c.nodes[l], "k" + std::to_string(i), "v")).has_value());
-    // An overwrite then a delete: replaying older entries after a restart would resurrect "k3".
-    REQUIRE((co_await put(*c.nodes[l], "k3", "second")).has_value());
-    WriteBatch del;
-    del.del("k3");
-    REQUIRE((co_await c.nodes[l]->write(std::move(del), {})).has_value());
-    uint64_t f = c.follower(l);
-    REQUIRE(co_await until([&] {
-      return c.nodes[f]->cluster_status()->applied_index == c.nodes[l]->cluster_status()->applied_index;
-    }));
-    uint64_t applied_before = c.nodes[f]->cluster_status()->applied_index;
-    co_await c.stop(f);
-    co_await c.start(f);
-    auto s = c.nodes[f]->cluster_status();
-    CHECK(s->applied_index == applied_before);  // read back from the DB, not replayed
-    auto k3 = co_await c.nodes[f]->get("k3", ReadConsistency::stale);
-    REQUIRE(k3.has_value());
-    CHECK_FALSE(k3->has_value());
-    CHECK(c.nodes[f]->node_stats().applied_entries == 0);  // nothing re-applied
-    co_await c.stop_all();
-  }());
+  for (bool pipeline : {false, true}) {  // NodeOptions::pipeline_apply off (default) and on
+    CAPTURE(pipeline);
+    strata::testing::run([pipeline]() -> asio::awaitable<void> {
+      Cluster c;
+      c.pipeline = pipeline;
+      c.net.ex = co_await asio::this_coro::executor;
+      c.fs = io::make_default_file_system(c.net.ex);
+      for (uint64_t id = 1; id <= 3; ++id) co_await c.start(id);
+      REQUIRE(co_await until([&] { return c.leader() != 0; }));
+      uint64_t l = c.leader();
+      for (int i = 0; i < 30; ++i) REQUIRE((co_await put(*c.nodes[l], "k" + std::to_string(i), "v")).has_value());
+      // An overwrite then a delete: replaying older entries after a restart would resurrect "k3".
+      REQUIRE((co_await put(*c.nodes[l], "k3", "second")).has_value());
+      WriteBatch del;
+      del.del("k3");
+      REQUIRE((co_await c.nodes[l]->write(std::move(del), {})).has_value());
+      uint64_t f = c.follower(l);
+      REQUIRE(co_await until([&] {
+        return c.nodes[f]->cluster_status()->applied_index == c.nodes[l]->cluster_status()->applied_index;
+      }));
+      uint64_t applied_before = c.nodes[f]->cluster_status()->applied_index;
+      co_await c.stop(f);
+      co_await c.start(f);
+      auto s = c.nodes[f]->cluster_status();
+      CHECK(s->applied_index == applied_before);  // read back from the DB, not replayed
+      auto k3 = co_await c.nodes[f]->get("k3", ReadConsistency::stale);
+      REQUIRE(k3.has_value());
+      CHECK_FALSE(k3->has_value());
+      CHECK(c.nodes[f]->node_stats().applied_entries == 0);  // nothing re-applied
+      co_await c.stop_all();
+    }());
+  }
 }
 
 TEST_CASE("a follower cut off while the log is compacted catches up by a DB snapshot") {
-  strata::testing::run([]() -> asio::awaitable<void> {
-    Cluster c;
-    c.threshold = 20;
-    c.net.ex = co_await asio::this_coro::executor;
-    c.fs = io::make_default_file_system(c.net.ex);
-    for (uint64_t id = 1; id <= 3; ++id) co_await c.start(id);
-    REQUIRE(co_await until([&] { return c.leader() != 0; }));
-    uint64_t l = c.leader();
-    REQUIRE((co_await put(*c.nodes[l], "gone", "soon")).has_value());
-    uint64_t f = c.follower(l);
-    REQUIRE(co_await until([&] { return c.nodes[f]->cluster_status()->applied_index >= 2; }));
-    c.net.cut.insert(f);
-    for (int i = 0; i < 100; ++i) REQUIRE((co_await put(*c.nodes[l], "s" + std::to_string(i), "v")).has_value());
-    WriteBatch del;
-    del.del("gone");
-    REQUIRE((co_await c.nodes[l]->write(std::move(del), {})).has_value());
-    // The log is compacted once a background DB flush finished (maybe after the last write).
-    REQUIRE(co_await until([&] { return c.nodes[l]->cluster_status()->snapshot_index > 50; }));
-    c.net.cut.clear();
-    REQUIRE(co_await until([&] { return c.nodes[f]->node_stats().snapshots_installed >= 1; }));
-    REQUIRE(co_await until([&] {
-      return c.nodes[f]->cluster_status()->applied_index >= c.nodes[l]->cluster_status()->commit_index;
-    }));
-    auto s99 = co_await c.nodes[f]->get("s99", ReadConsistency::stale);
-    REQUIRE(s99.has_value());
-    CHECK(*s99 == std::optional<std::string>("v"));
-    auto gone = co_await c.nodes[f]->get("gone", ReadConsistency::stale);
-    REQUIRE(gone.has_value());
-    CHECK_FALSE(gone->has_value());
-    CHECK(c.nodes[l]->node_stats().snapshots_sent >= 1);
-    // remove_tree (on the blocking pool) cleaned up: the sent checkpoint, the follower's old DB.
-    std::string ldir = c.options(l).data_dir, fdir = c.options(f).data_dir;
-    REQUIRE(co_await until([&] {
-      return std::filesystem::is_empty(ldir + "/snap-out") && !std::filesystem::exists(fdir + "/db.old");
-    }));
-    co_await c.stop_all();
-  }());
+  for (bool pipeline : {false, true}) {  // NodeOptions::pipeline_apply off (default) and on
+    CAPTURE(pipeline);
+    strata::testing::run([pipeline]() -> asio::awaitable<void> {
+      Cluster c;
+      c.pipeline = pipeline;
+      c.threshold = 20;
+      c.net.ex = co_await asio::this_coro::executor;
+      c.fs = io::make_default_file_system(c.net.ex);
+      for (uint64_t id = 1; id <= 3; ++id) co_await c.start(id);
+      REQUIRE(co_await until([&] { return c.leader() != 0; }));
+      uint64_t l = c.leader();
+      REQUIRE((co_await put(*c.nodes[l], "gone", "soon")).has_value());
+      uint64_t f = c.follower(l);
+      REQUIRE(co_await until([&] { return c.nodes[f]->cluster_status()->applied_index >= 2; }));
+      c.net.cut.insert(f);
+      for (int i = 0; i < 100; ++i) REQUIRE((co_await put(*c.nodes[l], "s" + std::to_string(i), "v")).has_value());
+      WriteBatch del;
+      del.del("gone");
+      REQUIRE((co_await c.nodes[l]->write(std::move(del), {})).has_value());
+      // The log is compacted once a background DB flush finished (maybe after the last write).
+      REQUIRE(co_await until([&] { return c.nodes[l]->cluster_status()->snapshot_index > 50; }));
+      c.net.cut.clear();
+      REQUIRE(co_await until([&] { return c.nodes[f]->node_stats().snapshots_installed >= 1; }));
+      REQUIRE(co_await until([&] {
+        return c.nodes[f]->cluster_status()->applied_index >= c.nodes[l]->cluster_status()->commit_index;
+      }));
+      auto s99 = co_await c.nodes[f]->get("s99", ReadConsistency::stale);
+      REQUIRE(s99.has_value());
+      CHECK(*s99 == std::optional<std::string>("v"));
+      auto gone = co_await c.nodes[f]->get("gone", ReadConsistency::stale);
+      REQUIRE(gone.has_value());
+      CHECK_FALSE(gone->has_value());
+      CHECK(c.nodes[l]->node_stats().snapshots_sent >= 1);
+      // remove_tree (on the blocking pool) cleaned up: the sent checkpoint, the follower's old DB.
+      std::string ldir = c.options(l).data_dir, fdir = c.options(f).data_dir;
+      REQUIRE(co_await until([&] {
+        return std::filesystem::is_empty(ldir + "/snap-out") && !std::filesystem::exists(fdir + "/db.old");
+      }));
+      co_await c.stop_all();
+    }());
+  }
 }
 
 }  // namespace
