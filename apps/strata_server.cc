@@ -70,6 +70,9 @@ struct Config {
   // replayed on restart (about 20 MB at 100-byte values).
   uint64_t snapshot_threshold = 100000;
   uint64_t snapshot_trailing = 1000;
+  uint64_t raft_log_preallocate = 16 << 20;
+  size_t max_pending_proposals = 8192;
+  bool pipeline_apply = false;
   uint32_t tick_ms = 50;
   uint32_t request_timeout_ms = 5000;
   bool enable_fault_hooks = false;  // tests only: serve /v1/debug/link-fault
@@ -166,6 +169,9 @@ asio::awaitable<int> run_cluster_node(asio::any_io_executor ex, Config cfg, asio
   no.read_timeout_ms = cfg.request_timeout_ms;
   no.snapshot_threshold_entries = cfg.snapshot_threshold;
   no.snapshot_trailing_entries = cfg.snapshot_trailing;
+  no.raft_log_preallocate_bytes = cfg.raft_log_preallocate;
+  no.max_pending_proposals = cfg.max_pending_proposals;
+  no.pipeline_apply = cfg.pipeline_apply;
   no.initial_members = cfg.peers;
   if (!cfg.join_url.empty()) no.initial_members.erase(cfg.raft_id);
   auto opened = co_await replication::Node::open(ex, *fs, no);
@@ -323,6 +329,9 @@ int main(int argc, char** argv) {
       ("join", po::value(&cfg.join_url), "URL of a cluster member: ask the cluster to add this node (not in the initial configuration)")
       ("snapshot-threshold", po::value(&cfg.snapshot_threshold)->default_value(cfg.snapshot_threshold), "compact the Raft log after this many applied entries (0: never)")
       ("snapshot-trailing", po::value(&cfg.snapshot_trailing)->default_value(cfg.snapshot_trailing), "entries kept in the Raft log after a compaction")
+      ("raft-log-preallocate-bytes", po::value(&cfg.raft_log_preallocate)->default_value(cfg.raft_log_preallocate), "cluster: preallocate the Raft log segment in steps of this many bytes (0: let it grow)")
+      ("max-pending-proposals", po::value(&cfg.max_pending_proposals)->default_value(cfg.max_pending_proposals), "cluster: writes waiting on this node at most; beyond, 503 overloaded (not applied)")
+      ("pipeline-apply", po::bool_switch(&cfg.pipeline_apply), "cluster: persist the next Raft Ready while the previous one is applied (off: in sequence)")
       ("tick-ms", po::value(&cfg.tick_ms)->default_value(cfg.tick_ms), "Raft tick (election timeout 16-32 ticks, heartbeat 2 ticks)")
       ("request-timeout-ms", po::value(&cfg.request_timeout_ms)->default_value(cfg.request_timeout_ms), "cluster: how long a write or linearizable read waits before 503")
       ("enable-fault-hooks", po::bool_switch(&cfg.enable_fault_hooks), "cluster, tests only: serve POST /v1/debug/link-fault to cut, drop or delay peer links");

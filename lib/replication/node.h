@@ -10,27 +10,39 @@
 // Loops (coroutines on the executor passed to open(); they synchronize through mu_):
 //   - tick loop: every tick_ms, Core::tick(), and expiry of proposals and reads past their
 //     deadline;
-//   - Ready loop: steps the queued proposals into the Core as one batch, takes one Ready at a
-//     time and, in this order, installs a received snapshot,
-//     persists the Ready (RaftStorage::persist: one fdatasync; a leader sends its appends and
-//     heartbeats before it, and applies the committed entries that were already durable before
-//     it, see handle_ready), sends its messages, applies its (remaining)
-//     committed entries to the DB in one WriteBatch that also records the applied index, then
-//     calls Core::advance(), completes waiters, and compacts the log past the threshold (the DB
-//     flush that must precede a compaction runs in the background; see maybe_compact).
+//   - Ready loop (node_ready.cc): steps the queued proposals into the Core as one batch, takes
+//     one Ready at a time and, in this order, installs a received snapshot (after the apply
+//     task drained), queues the committed entries that are already durable in the local log
+//     for the apply task, persists the Ready (RaftStorage::persist: one fdatasync; a leader
+//     sends its appends and heartbeats before it), sends its messages, queues the remaining
+//     committed entries, calls Core::advance(), and compacts the log past the threshold (the
+//     DB flush that must precede a compaction runs in the background; see maybe_compact). With
+//     NodeOptions::pipeline_apply it does not wait for the DB writes: the next Ready is
+//     persisted while the previous one's entries are applied, unless more than
+//     kMaxApplyQueueBytes are queued; without (the default), it waits for the apply task after
+//     queueing the durable prefix (so that prefix is applied before the fsync, as a leader did
+//     before) and after queueing the rest.
+//   - apply task (node_apply.cc): takes everything queued, applies it to the DB in one
+//     WriteBatch that also records the applied index, completes this node's proposals and the
+//     waiters for that index. One task, FIFO: entries are applied in index order (the ordering
+//     argument is in node_apply.cc and docs/format/raft_log.md).
 //
 // Exactly-once application: an entry's effect and "mapplied" = its index are one atomic DB
 // write, and entries at or below the DB's applied index are skipped, so neither a crash nor a
 // snapshot that ran ahead of the Raft log applies an entry twice or loses one. The DB is written
 // without fdatasync (the Raft log is the durable record); the log is compacted only after
-// DB::flush() made the applied state durable in SSTables.
-// Tasks: the two loops and a compaction flush in flight are counted in loops_running_.
+// DB::flush() made the applied state durable in SSTables. Raft's own applied index
+// (core_->log().applied(), which drives conf changes) may run ahead of the DB's (applied_) by
+// what is queued; everything about the DB (reads, compaction, status) uses applied_.
+// Tasks: the two loops, the apply task and a compaction flush in flight are counted in
+// loops_running_.
 //
-// Writes: propose a Command; a follower's proposal is forwarded by Raft to the leader. Proposals
+// Writes: propose a Command; a follower's proposal is forwarded by Raft to the leader. At most
+// max_pending_proposals writes wait at a time (beyond: overloaded, not proposed). Proposals
 // are queued and the Ready loop steps all queued ones into the Core as one batch (one log append,
 // one fsync, one append message per follower for the lot). The caller
 // waits until the entry is applied on THIS node (so a write through a follower is acknowledged
-// only once that follower applied it), or fails: not_leader (not proposed), timed_out or
+// only once that follower applied it), or fails: overloaded or not_leader (not proposed), timed_out or
 // unavailable after proposal_timeout_ms (may have been applied).
 // Linearizable reads: ReadIndex (thesis §6.4). Concurrent readers share one read_index request;
 // each waits until the node applied the confirmed index, then reads its local DB.
@@ -42,9 +54,11 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -78,24 +92,41 @@ struct NodeOptions {
   int election_tick = 16;            // election timeout = election_tick .. 2x ticks (0.8-1.6 s)
   int heartbeat_tick = 2;
   uint32_t proposal_timeout_ms = 5000;
+  // Writes accepted by this node and not yet applied (or failed) at most; beyond it write()
+  // fails at once with overloaded (nothing proposed). Bounds the memory of a node whose writes
+  // arrive faster than the cluster commits them (or while it cannot commit at all).
+  size_t max_pending_proposals = 8192;
+  // true: the Ready loop persists the next Ready while the apply task applies the previous one
+  // (pipelining). false (default): it waits for the apply task after queueing: it applies the
+  // durable prefix, persists, applies the rest, in sequence. Pipelining measured no gain here
+  // (and -10% at 64 connections: the loop then cycles faster, with smaller batches per fsync;
+  // benchmarks/RESULTS.md), so it is off by default and kept for slower disks / idle CPUs.
+  bool pipeline_apply = false;
   uint32_t read_timeout_ms = 5000;
+  // The leader removes a learner (a joining node) it has not heard from for this long before it
+  // caught up and was promoted; 0: never. See maybe_promote_learners_locked (node_members.cc).
+  uint32_t learner_timeout_ms = 60000;
   // Compact the Raft log once it holds this many applied entries (TinyLSM's
   // LOG_COMPACTION_THRESHOLD); 0 disables compaction.
   uint64_t snapshot_threshold_entries = 10000;
   // Entries kept after the compaction point, so that a briefly lagging follower catches up from
   // the log rather than by snapshot.
   uint64_t snapshot_trailing_entries = 1000;
+  // The Raft log segment is preallocated in steps of this many bytes (RaftStorageOptions).
+  uint64_t raft_log_preallocate_bytes = 16 << 20;
   uint64_t seed = 0;                 // 0: random
 };
 
 struct NodeStats {
   uint64_t proposals = 0;
+  uint64_t proposals_refused = 0;  // overloaded: max_pending_proposals were waiting
   uint64_t proposal_batches = 0;  // prop messages stepped into the Core (each one or more proposals)
   uint64_t applied_entries = 0;
   uint64_t snapshots_sent = 0;
   uint64_t snapshots_installed = 0;
   uint64_t compactions = 0;
   uint64_t read_index_rounds = 0;
+  uint64_t learners_removed = 0;  // by the leader's learner_timeout_ms
 };
 
 class Node final : public KvService, public TransportHandler {
@@ -166,6 +197,15 @@ class Node final : public KvService, public TransportHandler {
     Oneshot<Result<uint64_t>> done;
     std::chrono::steady_clock::time_point deadline;
   };
+  // A run of committed entries queued for the apply task, in index order. `fail_proposals_upto`
+  // (non-zero) marks a leader change seen after these entries: once they are applied, this
+  // node's proposals with ids up to it that are still waiting fail with timed_out (they may be
+  // committed by the new leader, or lost).
+  struct ApplyItem {
+    std::vector<raft::Entry> entries;
+    uint64_t bytes = 0;
+    uint64_t fail_proposals_upto = 0;
+  };
   struct PendingCompaction {  // the DB is durable up to index; the log may be compacted there
     uint64_t index = 0;
     raft::ConfState conf_state;
@@ -184,6 +224,9 @@ class Node final : public KvService, public TransportHandler {
     uint64_t term = 0;
   };
 
+  // The Ready loop waits for the apply task while more entry data than this is queued.
+  static constexpr uint64_t kMaxApplyQueueBytes = 8 << 20;
+
   Node(boost::asio::any_io_executor executor, io::FileSystem& fs, NodeOptions options);
   boost::asio::awaitable<Result<void>> open_impl();
   boost::asio::awaitable<Result<void>> open_db();
@@ -194,8 +237,22 @@ class Node final : public KvService, public TransportHandler {
   boost::asio::awaitable<void> tick_loop();
   boost::asio::awaitable<void> ready_loop();
   boost::asio::awaitable<Result<void>> handle_ready(raft::Ready rd, bool leader);
+  // node_apply.cc
+  // Queues committed[begin, end) for the apply task. Normal entries' data is moved out (the
+  // Core's advance() reads only their index and type); conf changes are copied.
+  // REQUIRES: the entries are committed and durable in the local Raft log, and follow what was
+  // queued before.
+  void enqueue_apply_locked(std::vector<raft::Entry>& committed, size_t begin, size_t end);
+  // Queues a leader change: see ApplyItem.
+  void enqueue_leader_change_locked();
+  boost::asio::awaitable<void> apply_loop();
+  // Waits until at most `max_bytes` of entry data are queued and, with max_bytes == 0, until
+  // the apply task is idle. Returns false if the node is stopping.
+  boost::asio::awaitable<bool> wait_for_apply(uint64_t max_bytes);
+  void wake_apply_locked();
   // Applies the entries above applied_ in one WriteBatch and completes this node's proposals.
-  // REQUIRES: every entry is committed and durable in the local Raft log.
+  // REQUIRES: every entry is committed and durable in the local Raft log; called by the apply
+  // task only (or with it idle).
   boost::asio::awaitable<Result<void>> apply_entries(std::span<const raft::Entry> entries);
   boost::asio::awaitable<Result<void>> maybe_compact();
   boost::asio::awaitable<void> flush_for_compaction(uint64_t index, raft::ConfState cs);
@@ -241,11 +298,17 @@ class Node final : public KvService, public TransportHandler {
   std::chrono::steady_clock::time_point read_issued_at_;
   uint64_t read_counter_ = 0;
   std::vector<AppliedWaiter> applied_waiters_;
+  std::deque<ApplyItem> apply_queue_;
+  uint64_t apply_queue_bytes_ = 0;
+  bool apply_busy_ = false;                       // the apply task is applying a batch
+  std::optional<Oneshot<bool>> apply_wake_;       // the apply task waits for entries
+  std::optional<Oneshot<bool>> apply_progress_;   // the Ready loop waits for the apply task
   std::optional<Oneshot<bool>> loop_wake_;
   bool wake_pending_ = false;
   bool stopping_ = false;
   std::map<uint64_t, std::string> peer_addresses_;
   std::map<uint64_t, std::string> peer_urls_;
+  std::map<uint64_t, std::chrono::steady_clock::time_point> learner_heard_;  // leader: learner -> last heard
   std::map<uint64_t, bool> snapshot_in_flight_;
   std::optional<Staged> staged_;
   std::optional<Oneshot<bool>> compaction_flush_done_;  // set while a flush_for_compaction runs
@@ -258,6 +321,8 @@ class Node final : public KvService, public TransportHandler {
   std::atomic<uint64_t> snapshot_counter_{0};
   std::atomic<int> loops_running_{0};
   Oneshot<bool> loops_done_;
+  // One thread for blocking file-system work that io::FileSystem does not offer (remove_tree).
+  boost::asio::thread_pool blocking_pool_{1};
 };
 
 }  // namespace strata::replication

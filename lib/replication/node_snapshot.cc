@@ -20,6 +20,7 @@
 // the log holds.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 
 #include <algorithm>
 #include <cinttypes>
@@ -82,11 +83,18 @@ class DirectorySource final : public SnapshotSource {
 
 }  // namespace
 
+// io::FileSystem has no directory removal, and std::filesystem::remove_all walks the tree with
+// blocking syscalls (a checkpoint holds every SSTable of the DB): it runs on blocking_pool_, and
+// the caller resumes on its own executor (Oneshot). Used on startup and around snapshots, on
+// directories that nothing else uses.
 asio::awaitable<Result<void>> Node::remove_tree(std::string dir) {
-  // io::FileSystem has no directory removal; this blocking call runs only on startup and after a
-  // snapshot, on directories that nothing else uses.
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
+  Oneshot<std::error_code> done;
+  asio::post(blocking_pool_, [dir, done] {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    done.set(ec);
+  });
+  std::error_code ec = co_await done.wait();
   if (ec) {
     STRATA_LOG(warn, "cannot remove %s: %s", dir.c_str(), ec.message().c_str());
     co_return make_error_code(Errc::io_error);

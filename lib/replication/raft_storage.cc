@@ -57,7 +57,8 @@ size_t encode_entries_record(const std::vector<Entry>& entries, size_t begin, st
   return i;
 }
 
-RaftStorage::RaftStorage(io::FileSystem& fs, std::string dir) : fs_(fs), dir_(std::move(dir)) {}
+RaftStorage::RaftStorage(io::FileSystem& fs, std::string dir, RaftStorageOptions options)
+    : fs_(fs), dir_(std::move(dir)), options_(options) {}
 
 std::string RaftStorage::segment_path(uint64_t number) const {
   char name[32];
@@ -65,8 +66,9 @@ std::string RaftStorage::segment_path(uint64_t number) const {
   return io::join_path(dir_, name);
 }
 
-asio::awaitable<Result<std::unique_ptr<RaftStorage>>> RaftStorage::open(io::FileSystem& fs, std::string dir) {
-  std::unique_ptr<RaftStorage> s(new RaftStorage(fs, std::move(dir)));
+asio::awaitable<Result<std::unique_ptr<RaftStorage>>> RaftStorage::open(io::FileSystem& fs, std::string dir,
+                                                                         RaftStorageOptions options) {
+  std::unique_ptr<RaftStorage> s(new RaftStorage(fs, std::move(dir), options));
   STRATA_CO_TRY(co_await fs.create_dir(s->dir_));
   STRATA_CO_TRY(co_await s->recover());
   co_return s;
@@ -109,8 +111,9 @@ asio::awaitable<Result<void>> RaftStorage::recover() {
   }
   if (newest == 0) {
     // A new log: segment 1 with just the header.
-    STRATA_CO_TRY(co_await open_writer(1, 0, true));
+    STRATA_CO_TRY(co_await open_writer(1, 0, SegmentState::created));
     writer_->add_record(encode_raft_header_record());
+    co_await reserve_space();
     STRATA_CO_TRY(co_await writer_->flush(true));
     STRATA_CO_TRY(co_await fs_.sync_dir(dir_));
     co_return ok();
@@ -122,7 +125,7 @@ asio::awaitable<Result<void>> RaftStorage::recover() {
     auto removed = co_await fs_.remove(segment_path(n));
     (void)removed;
   }
-  STRATA_CO_TRY(co_await open_writer(newest, end_offset, false));
+  STRATA_CO_TRY(co_await open_writer(newest, end_offset, SegmentState::replayed));
   co_return ok();
 }
 
@@ -214,19 +217,42 @@ Result<void> RaftStorage::apply_record(std::string_view rec) {
   return make_error_code(Errc::corruption);
 }
 
-asio::awaitable<Result<void>> RaftStorage::open_writer(uint64_t number, uint64_t offset, bool create) {
+asio::awaitable<Result<void>> RaftStorage::open_writer(uint64_t number, uint64_t offset, SegmentState state,
+                                                       uint64_t allocated) {
+  bool create = state == SegmentState::created;
   STRATA_CO_TRY_ASSIGN(auto file, co_await fs_.open(segment_path(number), io::OpenOptions{.create = create}));
-  if (!create) STRATA_CO_TRY(co_await file->truncate(offset));  // drop a torn tail
+  // A replayed segment is cut at its last whole record: a torn tail and the preallocated zeros
+  // go (the truncation becomes durable with the next fdatasync; until then a crash shows the
+  // same bytes as before, which replay the same way). Then it is preallocated again below.
+  if (state == SegmentState::replayed) STRATA_CO_TRY(co_await file->truncate(offset));
   writer_ = std::make_unique<wal::WalWriter>(std::move(file), number, offset);
   segment_number_ = number;
-  if (offset == 0 && !create) {
+  allocated_ = state == SegmentState::compacted ? allocated : offset;
+  if (offset == 0 && state == SegmentState::replayed) {
     writer_->add_record(encode_raft_header_record());
+    co_await reserve_space();
     STRATA_CO_TRY(co_await writer_->flush(true));
+  } else if (state == SegmentState::replayed) {
+    co_await reserve_space();
   }
   co_return ok();
 }
 
-asio::awaitable<Result<void>> RaftStorage::persist(std::optional<HardState> hs, std::vector<Entry> entries,
+asio::awaitable<void> RaftStorage::reserve_space() {
+  if (options_.preallocate_bytes == 0) co_return;
+  uint64_t end = writer_->offset() + writer_->pending_bytes();
+  if (end <= allocated_) co_return;
+  uint64_t target = end + options_.preallocate_bytes;
+  auto pre = co_await writer_->preallocate(target);
+  if (!pre) {
+    STRATA_LOG(warn, "%s: preallocating the raft log segment to %" PRIu64 " bytes failed: %s; it grows instead",
+               segment_path(segment_number_).c_str(), target, pre.error().message().c_str());
+  }
+  // Also on failure: the next attempt comes a whole step later, not on every append.
+  allocated_ = target;
+}
+
+asio::awaitable<Result<void>> RaftStorage::persist(std::optional<HardState> hs, const std::vector<Entry>& entries,
                                                    std::optional<raft::SnapshotMetadata> snap) {
   if (!hs && entries.empty() && !snap) co_return ok();
   STRATA_CO_TRY(writer_->status());
@@ -238,6 +264,7 @@ asio::awaitable<Result<void>> RaftStorage::persist(std::optional<HardState> hs, 
   }
   bool sync = must_sync(hs, entries, snap);
   if (hs) writer_->add_record(encode_hard_state_record(*hs));
+  co_await reserve_space();
   STRATA_CO_TRY(co_await writer_->flush(sync));
   std::lock_guard lock(mu_);
   if (snap) {
@@ -289,6 +316,7 @@ asio::awaitable<Result<void>> RaftStorage::compact(uint64_t index, raft::ConfSta
     STRATA_CO_TRY_ASSIGN(auto file, co_await fs_.open(tmp_path, io::OpenOptions{.create = true, .truncate = true}));
     auto w = std::make_unique<wal::WalWriter>(std::move(file), number, 0);
     w->add_record(encode_raft_header_record());
+    uint64_t allocated = 0;
     w->add_record(encode_snapshot_record(md));
     std::string rec;
     for (size_t i = 0; i < rest.size();) {
@@ -296,13 +324,19 @@ asio::awaitable<Result<void>> RaftStorage::compact(uint64_t index, raft::ConfSta
       w->add_record(rec);
     }
     w->add_record(encode_hard_state_record(hs));
+    if (options_.preallocate_bytes > 0) {
+      // Preallocated before the fdatasync below, so the new segment's size is durable with it.
+      uint64_t target = w->pending_bytes() + options_.preallocate_bytes;
+      auto pre = co_await w->preallocate(target);
+      if (pre) allocated = target;
+    }
     STRATA_CO_TRY(co_await w->flush(true));
     uint64_t end = w->offset();
     w.reset();
     STRATA_CO_TRY(co_await fs_.rename(tmp_path, final_path));
     STRATA_CO_TRY(co_await fs_.sync_dir(dir_));
     uint64_t old = segment_number_;
-    STRATA_CO_TRY(co_await open_writer(number, end, false));
+    STRATA_CO_TRY(co_await open_writer(number, end, SegmentState::compacted, allocated));
     auto removed = co_await fs_.remove(segment_path(old));
     (void)removed;  // a leftover older segment is removed on the next recovery
   }

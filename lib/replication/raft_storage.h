@@ -15,6 +15,16 @@
 // Recovery replays the highest-numbered segment; a torn tail (an interrupted append) is
 // truncated at the last whole record; a bad record followed by valid ones is corruption.
 //
+// Preallocation: the live segment is kept fallocate'd ahead of its end, in steps of
+// RaftStorageOptions::preallocate_bytes, so that an append overwrites allocated (zero) space
+// instead of growing the file: on ext4 an fdatasync of a growing file also commits the size
+// change to the journal (measured here: 135 us p50 growing vs 84 us inside a fallocate'd file,
+// 256-byte pwrite+fdatasync). The space past the last record reads as zeros, where WalReader
+// stops (Stop::zeros), so the last index always comes from the records, never from the file
+// size. Recovery truncates the segment at the end of its last whole record (dropping a torn
+// tail and the zeros) and preallocates again; a compacted segment is preallocated before it is
+// written.
+//
 // Snapshot data: only the metadata (index, term, configuration) is stored here. The state
 // machine's image is the DB itself (lib/replication/node.h): snapshot() returns an empty data
 // string, and the driver streams a DB checkpoint when Core asks it to send a snapshot.
@@ -49,12 +59,19 @@ inline constexpr uint32_t kRaftLogFormatVersion = 1;
 // Entries are written in records of at most this many bytes (well below wal::kMaxRecordBytes).
 inline constexpr size_t kMaxEntriesRecordBytes = 8 << 20;
 
+struct RaftStorageOptions {
+  // The live segment is preallocated (File::preallocate) this many bytes past its end whenever
+  // an append would reach the preallocated end; 0 disables preallocation (the file grows).
+  uint64_t preallocate_bytes = 16 << 20;
+};
+
 class RaftStorage final : public raft::Storage {
  public:
   // Opens (creating if missing) the Raft log in directory `dir` and replays it.
   // Errors: corruption (a bad record followed by valid ones, a bad header, an impossible
   // sequence of records), io_error. REQUIRES: fs outlives the RaftStorage.
-  static boost::asio::awaitable<Result<std::unique_ptr<RaftStorage>>> open(io::FileSystem& fs, std::string dir);
+  static boost::asio::awaitable<Result<std::unique_ptr<RaftStorage>>> open(io::FileSystem& fs, std::string dir,
+                                                                            RaftStorageOptions options = {});
 
   // raft::Storage (answered from memory).
   Result<raft::InitialState> initial_state() const override;
@@ -72,7 +89,9 @@ class RaftStorage final : public raft::Storage {
   // MustSync): a commit index lost in a crash is learnt again from the leader, and everything up
   // to the DB's applied index is committed anyway.
   // Errors: the file system's; after an error the storage is poisoned.
-  boost::asio::awaitable<Result<void>> persist(std::optional<raft::HardState> hs, std::vector<raft::Entry> entries,
+  // REQUIRES: `entries` outlives the call (a coroutine; taken by reference to save a copy of
+  // every entry per Ready).
+  boost::asio::awaitable<Result<void>> persist(std::optional<raft::HardState> hs, const std::vector<raft::Entry>& entries,
                                                std::optional<raft::SnapshotMetadata> snap);
   // Whether persist() of this would fsync.
   bool must_sync(const std::optional<raft::HardState>& hs, const std::vector<raft::Entry>& entries,
@@ -87,20 +106,32 @@ class RaftStorage final : public raft::Storage {
   // The commit index in the persisted hard state.
   raft::HardState hard_state() const;
   uint64_t segment_number() const { return segment_number_; }
+  // Bytes of the live segment holding records (the file may be longer: preallocated zeros).
+  uint64_t end_offset() const { return writer_->offset(); }
   // Entries held (last_index - snapshot index).
   uint64_t entry_count() const;
 
  private:
-  RaftStorage(io::FileSystem& fs, std::string dir);
+  RaftStorage(io::FileSystem& fs, std::string dir, RaftStorageOptions options);
   boost::asio::awaitable<Result<void>> recover();
   boost::asio::awaitable<Result<void>> replay_segment(uint64_t number, uint64_t* end_offset);
   Result<void> apply_record(std::string_view rec);
+  // How open_writer finds the segment: a new file; a replayed one (truncated at `offset`, the
+  // end of its last whole record, dropping a torn tail and preallocated zeros); or a compacted
+  // one that was written and preallocated to `allocated` bytes.
+  enum class SegmentState { created, replayed, compacted };
   // Opens segment `number` for appending at `offset`.
-  boost::asio::awaitable<Result<void>> open_writer(uint64_t number, uint64_t offset, bool create);
+  boost::asio::awaitable<Result<void>> open_writer(uint64_t number, uint64_t offset, SegmentState state,
+                                                   uint64_t allocated = 0);
+  // Preallocates the live segment when the pending records would pass the preallocated end. A
+  // failure is logged and otherwise ignored: the appends then grow the file.
+  boost::asio::awaitable<void> reserve_space();
   std::string segment_path(uint64_t number) const;
 
   io::FileSystem& fs_;
   const std::string dir_;
+  const RaftStorageOptions options_;
+  uint64_t allocated_ = 0;          // the live segment's size as preallocated (0: not known)
   mutable std::mutex mu_;           // guards mem_
   raft::MemoryStorage mem_;
   uint64_t segment_number_ = 0;     // the live segment

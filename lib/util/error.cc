@@ -25,6 +25,7 @@ class StrataCategory final : public boost::system::error_category {
       case Errc::shutting_down: return "shutting down";
       case Errc::not_supported: return "not supported";
       case Errc::unavailable: return "unavailable";
+      case Errc::overloaded: return "overloaded";
     }
     return "unknown strata error " + std::to_string(ev);
   }

@@ -29,6 +29,7 @@ enum class Errc : int {
   shutting_down = 11,    // the DB or node is closing
   not_supported = 12,    // the feature is not available here (io_uring disabled, ...)
   unavailable = 13,      // replication: no quorum reachable
+  overloaded = 14,       // too many requests are pending; this one was refused, nothing was done
 };
 
 const boost::system::error_category& strata_category() noexcept;

@@ -88,6 +88,10 @@ Response db_error_response(const HandlerContext& ctx, ErrorCode ec, bool write) 
     return cluster_error("no_quorum", "no quorum: the cluster has no leader that can commit; the write may have been applied",
                          write, true);
   }
+  if (ec == make_error_code(Errc::overloaded)) {
+    return cluster_error("overloaded", "overloaded: too many writes are waiting on this node; the write was not applied",
+                         write, false);
+  }
   if (ec == make_error_code(Errc::timed_out)) {
     return cluster_error("timed_out", "timed out waiting for the cluster; the write may have been applied", write, true);
   }

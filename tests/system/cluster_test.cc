@@ -279,5 +279,49 @@ TEST_CASE("without a quorum a write answers 503 with a JSON error saying it may 
   CHECK(j->as_object().contains("write_may_have_been_applied"));
 }
 
+TEST_CASE("writes beyond --max-pending-proposals answer 503 overloaded at once, not applied") {
+  // A 200 ms tick: a leader cut off from its followers keeps its role for 3.2 s at least
+  // (check-quorum), so the first write stays pending while the second one arrives.
+  Cluster c(server_binary(), 3, {"--max-pending-proposals", "1", "--tick-ms", "200", "--request-timeout-ms", "8000"});
+  c.start_all();
+  uint64_t leader = c.wait_leader();
+  REQUIRE(leader != 0);
+  REQUIRE(put_acked(c, leader, "before", "x"));
+  for (uint64_t id : c.ids()) {
+    if (id != leader) c.kill9(id);
+  }
+  HttpResult first;
+  std::thread pending([&] {
+    Http h;
+    std::string v = "1";
+    first = h.call("PUT", c.url(leader) + "/v1/kv/pending", &v, 15000);
+  });
+  std::this_thread::sleep_for(300ms);
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = c.put(leader, "refused", "2", 10000);
+  auto took = std::chrono::steady_clock::now() - t0;
+  pending.join();
+  CHECK(r.status == 503);
+  auto j = r.json();
+  REQUIRE(j.has_value());
+  CHECK(std::string(j->as_object().at("code").as_string()) == "overloaded");
+  CHECK(j->as_object().at("write_may_have_been_applied").as_bool() == false);
+  CHECK(took < 1000ms);  // refused at once, not after the request timeout
+  // The pending one was refused only later, and for another reason (it may have been applied).
+  CHECK(first.status == 503);
+  auto fj = first.json();
+  REQUIRE(fj.has_value());
+  CHECK(std::string(fj->as_object().at("code").as_string()) != "overloaded");
+  // With the followers back, the refused write is nowhere.
+  for (uint64_t id : c.ids()) {
+    if (id != leader) c.start(id);
+  }
+  uint64_t l2 = c.wait_leader();
+  REQUIRE(l2 != 0);
+  REQUIRE(put_acked(c, l2, "after", "y"));
+  REQUIRE(everywhere(c, "after", "y"));
+  for (uint64_t id : c.ids()) CHECK(c.get(id, "refused", true).status == 404);
+}
+
 }  // namespace
 }  // namespace strata::testing

@@ -5,10 +5,13 @@
 #include <doctest/doctest.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <filesystem>
 #include <functional>
 #include <set>
 
@@ -55,14 +58,16 @@ void MemTransport::send(raft::Message m) {
 }
 
 asio::awaitable<Result<void>> MemTransport::send_snapshot(raft::Message m, SnapshotSource& src) {
-  if (!net_.linked(self_, m.to)) co_return make_error_code(Errc::unavailable);
-  Node* to = net_.nodes.at(m.to);
+  // The receiver is looked up for every chunk: it may be stopped (and destroyed) meanwhile.
   for (;;) {
+    if (!net_.linked(self_, m.to)) co_return make_error_code(Errc::unavailable);
     STRATA_CO_TRY_ASSIGN(auto chunk, co_await src.next());
     if (!chunk) break;
-    STRATA_CO_TRY(co_await to->on_snapshot_chunk(self_, std::move(*chunk)));
+    if (!net_.linked(self_, m.to)) co_return make_error_code(Errc::unavailable);
+    STRATA_CO_TRY(co_await net_.nodes.at(m.to)->on_snapshot_chunk(self_, std::move(*chunk)));
   }
-  co_return co_await to->on_snapshot_end(src.snapshot_id(), std::move(m));
+  if (!net_.linked(self_, m.to)) co_return make_error_code(Errc::unavailable);
+  co_return co_await net_.nodes.at(m.to)->on_snapshot_end(src.snapshot_id(), std::move(m));
 }
 
 asio::awaitable<void> sleep_ms(int ms) {
@@ -88,6 +93,10 @@ struct Cluster {
   std::map<uint64_t, std::unique_ptr<MemTransport>> transports;
   std::map<uint64_t, std::unique_ptr<Node>> nodes;
   uint64_t threshold = 0;
+  int election_tick = 10;
+  size_t max_pending = 8192;
+  uint32_t learner_timeout_ms = 60000;
+  bool pipeline = false;
 
   NodeOptions options(uint64_t id) {
     NodeOptions o;
@@ -96,7 +105,10 @@ struct Cluster {
     o.data_dir = tmp.path() + "/node" + std::to_string(id);
     o.db_options.file_system = fs.get();
     o.tick_ms = 10;
-    o.election_tick = 10;
+    o.election_tick = election_tick;
+    o.max_pending_proposals = max_pending;
+    o.learner_timeout_ms = learner_timeout_ms;
+    o.pipeline_apply = pipeline;
     o.proposal_timeout_ms = 3000;
     o.read_timeout_ms = 3000;
     o.snapshot_threshold_entries = threshold;
@@ -179,51 +191,55 @@ TEST_CASE("three in-process nodes elect a leader, forward a follower's write and
 }
 
 TEST_CASE("concurrent writes are proposed to Raft in batches and each is acknowledged with its own index") {
-  strata::testing::run([]() -> asio::awaitable<void> {
-    Cluster c;
-    c.net.ex = co_await asio::this_coro::executor;
-    c.fs = io::make_default_file_system(c.net.ex);
-    for (uint64_t id = 1; id <= 3; ++id) co_await c.start(id);
-    REQUIRE(co_await until([&] { return c.leader() != 0; }));
-    uint64_t l = c.leader();
-    uint64_t f = c.follower(l);
-    // 64 writes to the leader and 16 through a follower, all started before any of them runs.
-    constexpr int kLeaderWrites = 64, kFollowerWrites = 16;
-    std::vector<std::optional<Result<uint64_t>>> results(kLeaderWrites + kFollowerWrites);
-    uint64_t batches_before = c.nodes[l]->node_stats().proposal_batches;
-    for (int i = 0; i < kLeaderWrites + kFollowerWrites; ++i) {
-      Node& n = *c.nodes[i < kLeaderWrites ? l : f];
-      asio::co_spawn(c.net.ex, put(n, "k" + std::to_string(i), "v" + std::to_string(i)),
-                     [&results, i](std::exception_ptr e, Result<uint64_t> r) {
-                       REQUIRE(!e);
-                       results[i] = r;
-                     });
-    }
-    REQUIRE(co_await until([&] {
-      for (auto& r : results) {
-        if (!r) return false;
+  for (bool pipeline : {false, true}) {  // NodeOptions::pipeline_apply off (default) and on
+    CAPTURE(pipeline);
+    strata::testing::run([pipeline]() -> asio::awaitable<void> {
+      Cluster c;
+      c.pipeline = pipeline;
+      c.net.ex = co_await asio::this_coro::executor;
+      c.fs = io::make_default_file_system(c.net.ex);
+      for (uint64_t id = 1; id <= 3; ++id) co_await c.start(id);
+      REQUIRE(co_await until([&] { return c.leader() != 0; }));
+      uint64_t l = c.leader();
+      uint64_t f = c.follower(l);
+      // 64 writes to the leader and 16 through a follower, all started before any of them runs.
+      constexpr int kLeaderWrites = 64, kFollowerWrites = 16;
+      std::vector<std::optional<Result<uint64_t>>> results(kLeaderWrites + kFollowerWrites);
+      uint64_t batches_before = c.nodes[l]->node_stats().proposal_batches;
+      for (int i = 0; i < kLeaderWrites + kFollowerWrites; ++i) {
+        Node& n = *c.nodes[i < kLeaderWrites ? l : f];
+        asio::co_spawn(c.net.ex, put(n, "k" + std::to_string(i), "v" + std::to_string(i)),
+                       [&results, i](std::exception_ptr e, Result<uint64_t> r) {
+                         REQUIRE(!e);
+                         results[i] = r;
+                       });
       }
-      return true;
-    }));
-    std::set<uint64_t> indexes;
-    for (auto& r : results) {
-      REQUIRE(r->has_value());
-      indexes.insert(r->value());
-    }
-    CHECK(indexes.size() == results.size());  // every write has its own log index
-    // The leader stepped its own 64 writes into Raft in far fewer prop messages than writes: one
-    // per Ready-loop turn, not one per write. (The follower's writes are forwarded to the leader
-    // as its own batched prop messages; they are not counted here.)
-    uint64_t batches = c.nodes[l]->node_stats().proposal_batches - batches_before;
-    CHECK(batches >= 1);
-    CHECK(batches <= 8);
-    for (int i = 0; i < kLeaderWrites + kFollowerWrites; ++i) {
-      auto got = co_await c.nodes[f]->get("k" + std::to_string(i), ReadConsistency::linearizable);
-      REQUIRE(got.has_value());
-      CHECK(*got == std::optional<std::string>("v" + std::to_string(i)));
-    }
-    co_await c.stop_all();
-  }());
+      REQUIRE(co_await until([&] {
+        for (auto& r : results) {
+          if (!r) return false;
+        }
+        return true;
+      }));
+      std::set<uint64_t> indexes;
+      for (auto& r : results) {
+        REQUIRE(r->has_value());
+        indexes.insert(r->value());
+      }
+      CHECK(indexes.size() == results.size());  // every write has its own log index
+      // The leader stepped its own 64 writes into Raft in far fewer prop messages than writes: one
+      // per Ready-loop turn, not one per write. (The follower's writes are forwarded to the leader
+      // as its own batched prop messages; they are not counted here.)
+      uint64_t batches = c.nodes[l]->node_stats().proposal_batches - batches_before;
+      CHECK(batches >= 1);
+      CHECK(batches <= 8);
+      for (int i = 0; i < kLeaderWrites + kFollowerWrites; ++i) {
+        auto got = co_await c.nodes[f]->get("k" + std::to_string(i), ReadConsistency::linearizable);
+        REQUIRE(got.has_value());
+        CHECK(*got == std::optional<std::string>("v" + std::to_string(i)));
+      }
+      co_await c.stop_all();
+    }());
+  }
 }
 
 TEST_CASE("a cut-off leader's pending write fails with a retriable error, never a false success") {
@@ -249,69 +265,170 @@ TEST_CASE("a cut-off leader's pending write fails with a retriable error, never 
   }());
 }
 
-TEST_CASE("a restarted node keeps its applied index with its data and applies nothing twice") {
+TEST_CASE("writes beyond max_pending_proposals fail at once with overloaded and are not proposed") {
   strata::testing::run([]() -> asio::awaitable<void> {
     Cluster c;
+    c.max_pending = 3;
+    c.election_tick = 50;  // the cut-off leader keeps its role (check-quorum) for 0.5 s at least
     c.net.ex = co_await asio::this_coro::executor;
     c.fs = io::make_default_file_system(c.net.ex);
     for (uint64_t id = 1; id <= 3; ++id) co_await c.start(id);
     REQUIRE(co_await until([&] { return c.leader() != 0; }));
     uint64_t l = c.leader();
-    for (int i = 0; i < 30; ++i) REQUIRE((co_await put(*c.nodes[l], "k" + std::to_string(i), "v")).has_value());
-    // An overwrite then a delete: replaying older entries after a restart would resurrect "k3".
-    REQUIRE((co_await put(*c.nodes[l], "k3", "second")).has_value());
-    WriteBatch del;
-    del.del("k3");
-    REQUIRE((co_await c.nodes[l]->write(std::move(del), {})).has_value());
-    uint64_t f = c.follower(l);
-    REQUIRE(co_await until([&] {
-      return c.nodes[f]->cluster_status()->applied_index == c.nodes[l]->cluster_status()->applied_index;
-    }));
-    uint64_t applied_before = c.nodes[f]->cluster_status()->applied_index;
-    co_await c.stop(f);
-    co_await c.start(f);
-    auto s = c.nodes[f]->cluster_status();
-    CHECK(s->applied_index == applied_before);  // read back from the DB, not replayed
-    auto k3 = co_await c.nodes[f]->get("k3", ReadConsistency::stale);
-    REQUIRE(k3.has_value());
-    CHECK_FALSE(k3->has_value());
-    CHECK(c.nodes[f]->node_stats().applied_entries == 0);  // nothing re-applied
+    Node& leader = *c.nodes[l];
+    c.net.cut.insert(l);  // nothing commits: the writes stay pending
+    int finished = 0;
+    std::vector<Result<uint64_t>> results;
+    for (int i = 0; i < 3; ++i) {
+      asio::co_spawn(
+          c.net.ex,
+          [&, i]() -> asio::awaitable<void> {
+            results.push_back(co_await put(leader, "p" + std::to_string(i), "v"));
+            ++finished;
+          },
+          asio::detached);
+    }
+    REQUIRE(co_await until([&] { return leader.node_stats().proposals == 3; }, 2000));
+    auto start = std::chrono::steady_clock::now();
+    auto over = co_await put(leader, "over", "v");
+    REQUIRE_FALSE(over.has_value());
+    CHECK(over.error() == make_error_code(Errc::overloaded));
+    CHECK(std::chrono::steady_clock::now() - start < 100ms);  // at once, not after a timeout
+    CHECK(finished == 0);
+    CHECK(leader.node_stats().proposals == 3);  // the refused one was never proposed
+    CHECK(leader.node_stats().proposals_refused == 1);
+    c.net.cut.clear();
+    REQUIRE(co_await until([&] { return finished == 3; }));
+    // Once the pending writes are done (applied, or failed with a retriable error), there is room.
+    REQUIRE(co_await until([&] { return c.leader() != 0; }));
+    auto w = co_await put(*c.nodes[c.leader()], "after", "v");
+    CHECK(w.has_value());
+    // The refused write was never applied anywhere.
+    auto got = co_await c.nodes[c.leader()]->get("over", ReadConsistency::linearizable);
+    REQUIRE(got.has_value());
+    CHECK_FALSE(got->has_value());
     co_await c.stop_all();
   }());
 }
 
-TEST_CASE("a follower cut off while the log is compacted catches up by a DB snapshot") {
+// What the leader reports about member `id`: nullopt if it is not a member, else whether it votes.
+std::optional<bool> member(Cluster& c, uint64_t id) {
+  uint64_t l = c.leader();
+  if (l == 0) return std::nullopt;
+  for (const MemberStatus& m : c.nodes[l]->cluster_status()->members) {
+    if (m.id == id) return m.voter;
+  }
+  return std::nullopt;
+}
+
+TEST_CASE("a learner whose join was interrupted before it caught up is removed; joining again adds it") {
   strata::testing::run([]() -> asio::awaitable<void> {
     Cluster c;
-    c.threshold = 20;
+    c.learner_timeout_ms = 400;
     c.net.ex = co_await asio::this_coro::executor;
     c.fs = io::make_default_file_system(c.net.ex);
     for (uint64_t id = 1; id <= 3; ++id) co_await c.start(id);
     REQUIRE(co_await until([&] { return c.leader() != 0; }));
-    uint64_t l = c.leader();
-    REQUIRE((co_await put(*c.nodes[l], "gone", "soon")).has_value());
-    uint64_t f = c.follower(l);
-    REQUIRE(co_await until([&] { return c.nodes[f]->cluster_status()->applied_index >= 2; }));
-    c.net.cut.insert(f);
-    for (int i = 0; i < 100; ++i) REQUIRE((co_await put(*c.nodes[l], "s" + std::to_string(i), "v")).has_value());
-    WriteBatch del;
-    del.del("gone");
-    REQUIRE((co_await c.nodes[l]->write(std::move(del), {})).has_value());
-    REQUIRE(c.nodes[l]->cluster_status()->snapshot_index > 50);
-    c.net.cut.clear();
-    REQUIRE(co_await until([&] { return c.nodes[f]->node_stats().snapshots_installed >= 1; }));
-    REQUIRE(co_await until([&] {
-      return c.nodes[f]->cluster_status()->applied_index >= c.nodes[l]->cluster_status()->commit_index;
-    }));
-    auto s99 = co_await c.nodes[f]->get("s99", ReadConsistency::stale);
-    REQUIRE(s99.has_value());
-    CHECK(*s99 == std::optional<std::string>("v"));
-    auto gone = co_await c.nodes[f]->get("gone", ReadConsistency::stale);
-    REQUIRE(gone.has_value());
-    CHECK_FALSE(gone->has_value());
-    CHECK(c.nodes[l]->node_stats().snapshots_sent >= 1);
+    REQUIRE((co_await put(*c.nodes[c.leader()], "k", "v")).has_value());
+    // Node 4 is added (the first step of --join) but never comes up: killed before it caught up.
+    REQUIRE((co_await c.nodes[c.leader()]->add_member(4, "n4")).has_value());
+    CHECK(member(c, 4) == std::optional<bool>(false));
+    REQUIRE(co_await until([&] { return c.leader() != 0 && !member(c, 4).has_value(); }, 5000));
+    uint64_t removed = 0;
+    for (auto& [id, n] : c.nodes) removed += n->node_stats().learners_removed;
+    CHECK(removed == 1);
+    // The cluster still takes writes with three voters.
+    REQUIRE((co_await put(*c.nodes[c.leader()], "k2", "v2")).has_value());
+    // Restarted with --join: added again (idempotent join), catches up, promoted to voter.
+    co_await c.start(4);
+    REQUIRE((co_await c.nodes[c.leader()]->add_member(4, "n4")).has_value());
+    REQUIRE((co_await c.nodes[c.leader()]->add_member(4, "n4")).has_value());  // a retried join: ok, no change
+    REQUIRE(co_await until([&] { return member(c, 4) == std::optional<bool>(true); }, 10000));
+    REQUIRE(co_await until([&] { return c.nodes[4]->cluster_status()->applied_index >= 4; }));
+    auto got = co_await c.nodes[4]->get("k2", ReadConsistency::linearizable);
+    REQUIRE(got.has_value());
+    CHECK(*got == std::optional<std::string>("v2"));
     co_await c.stop_all();
   }());
+}
+
+TEST_CASE("a restarted node keeps its applied index with its data and applies nothing twice") {
+  for (bool pipeline : {false, true}) {  // NodeOptions::pipeline_apply off (default) and on
+    CAPTURE(pipeline);
+    strata::testing::run([pipeline]() -> asio::awaitable<void> {
+      Cluster c;
+      c.pipeline = pipeline;
+      c.net.ex = co_await asio::this_coro::executor;
+      c.fs = io::make_default_file_system(c.net.ex);
+      for (uint64_t id = 1; id <= 3; ++id) co_await c.start(id);
+      REQUIRE(co_await until([&] { return c.leader() != 0; }));
+      uint64_t l = c.leader();
+      for (int i = 0; i < 30; ++i) REQUIRE((co_await put(*c.nodes[l], "k" + std::to_string(i), "v")).has_value());
+      // An overwrite then a delete: replaying older entries after a restart would resurrect "k3".
+      REQUIRE((co_await put(*c.nodes[l], "k3", "second")).has_value());
+      WriteBatch del;
+      del.del("k3");
+      REQUIRE((co_await c.nodes[l]->write(std::move(del), {})).has_value());
+      uint64_t f = c.follower(l);
+      REQUIRE(co_await until([&] {
+        return c.nodes[f]->cluster_status()->applied_index == c.nodes[l]->cluster_status()->applied_index;
+      }));
+      uint64_t applied_before = c.nodes[f]->cluster_status()->applied_index;
+      co_await c.stop(f);
+      co_await c.start(f);
+      auto s = c.nodes[f]->cluster_status();
+      CHECK(s->applied_index == applied_before);  // read back from the DB, not replayed
+      auto k3 = co_await c.nodes[f]->get("k3", ReadConsistency::stale);
+      REQUIRE(k3.has_value());
+      CHECK_FALSE(k3->has_value());
+      CHECK(c.nodes[f]->node_stats().applied_entries == 0);  // nothing re-applied
+      co_await c.stop_all();
+    }());
+  }
+}
+
+TEST_CASE("a follower cut off while the log is compacted catches up by a DB snapshot") {
+  for (bool pipeline : {false, true}) {  // NodeOptions::pipeline_apply off (default) and on
+    CAPTURE(pipeline);
+    strata::testing::run([pipeline]() -> asio::awaitable<void> {
+      Cluster c;
+      c.pipeline = pipeline;
+      c.threshold = 20;
+      c.net.ex = co_await asio::this_coro::executor;
+      c.fs = io::make_default_file_system(c.net.ex);
+      for (uint64_t id = 1; id <= 3; ++id) co_await c.start(id);
+      REQUIRE(co_await until([&] { return c.leader() != 0; }));
+      uint64_t l = c.leader();
+      REQUIRE((co_await put(*c.nodes[l], "gone", "soon")).has_value());
+      uint64_t f = c.follower(l);
+      REQUIRE(co_await until([&] { return c.nodes[f]->cluster_status()->applied_index >= 2; }));
+      c.net.cut.insert(f);
+      for (int i = 0; i < 100; ++i) REQUIRE((co_await put(*c.nodes[l], "s" + std::to_string(i), "v")).has_value());
+      WriteBatch del;
+      del.del("gone");
+      REQUIRE((co_await c.nodes[l]->write(std::move(del), {})).has_value());
+      // The log is compacted once a background DB flush finished (maybe after the last write).
+      REQUIRE(co_await until([&] { return c.nodes[l]->cluster_status()->snapshot_index > 50; }));
+      c.net.cut.clear();
+      REQUIRE(co_await until([&] { return c.nodes[f]->node_stats().snapshots_installed >= 1; }));
+      REQUIRE(co_await until([&] {
+        return c.nodes[f]->cluster_status()->applied_index >= c.nodes[l]->cluster_status()->commit_index;
+      }));
+      auto s99 = co_await c.nodes[f]->get("s99", ReadConsistency::stale);
+      REQUIRE(s99.has_value());
+      CHECK(*s99 == std::optional<std::string>("v"));
+      auto gone = co_await c.nodes[f]->get("gone", ReadConsistency::stale);
+      REQUIRE(gone.has_value());
+      CHECK_FALSE(gone->has_value());
+      CHECK(c.nodes[l]->node_stats().snapshots_sent >= 1);
+      // remove_tree (on the blocking pool) cleaned up: the sent checkpoint, the follower's old DB.
+      std::string ldir = c.options(l).data_dir, fdir = c.options(f).data_dir;
+      REQUIRE(co_await until([&] {
+        return std::filesystem::is_empty(ldir + "/snap-out") && !std::filesystem::exists(fdir + "/db.old");
+      }));
+      co_await c.stop_all();
+    }());
+  }
 }
 
 }  // namespace

@@ -23,18 +23,25 @@ std::vector<Entry> make_entries(uint64_t lo, uint64_t hi, uint64_t term) {
   return out;
 }
 
-std::unique_ptr<RaftStorage> open_storage(io::MemFileSystem& fs) {
+// Tests run without preallocation unless they pass a step (MemFileSystem holds files in memory).
+std::unique_ptr<RaftStorage> open_storage(io::MemFileSystem& fs, uint64_t preallocate = 0) {
   auto s = run([&]() -> asio::awaitable<Result<std::unique_ptr<RaftStorage>>> {
-    co_return co_await RaftStorage::open(fs, "/raft");
+    co_return co_await RaftStorage::open(fs, "/raft", RaftStorageOptions{preallocate});
   }());
   REQUIRE(s.has_value());
   return std::move(*s);
 }
 
-Result<std::unique_ptr<RaftStorage>> try_open(io::MemFileSystem& fs) {
+Result<std::unique_ptr<RaftStorage>> try_open(io::MemFileSystem& fs, uint64_t preallocate = 0) {
   return run([&]() -> asio::awaitable<Result<std::unique_ptr<RaftStorage>>> {
-    co_return co_await RaftStorage::open(fs, "/raft");
+    co_return co_await RaftStorage::open(fs, "/raft", RaftStorageOptions{preallocate});
   }());
+}
+
+std::string contents(io::MemFileSystem& fs, const std::string& path) {
+  auto c = fs.contents(path);
+  REQUIRE(c.has_value());
+  return std::move(*c);
 }
 
 // Creates (or replaces) a file with the given bytes.
@@ -141,52 +148,130 @@ TEST_CASE("an installed snapshot resets the log across a reopen") {
   CHECK(s->initial_state()->conf_state.learners == std::vector<uint64_t>{3});
 }
 
+// A crash image of a segment: the bytes up to `cut`, maybe some garbage, and (preallocated) the
+// zeros up to the file's preallocated size.
 TEST_CASE("a torn tail at every byte offset recovers a prefix of what was persisted") {
   QuietLogs quiet;
+  // 0: the file grows with each append; 4096: preallocated in 4 KiB steps, so the second persist
+  // (20 x 200-byte entries) also crosses a preallocation step.
+  for (uint64_t prealloc : {uint64_t{0}, uint64_t{4096}}) {
+    CAPTURE(prealloc);
+    io::MemFileSystem fs;
+    {
+      auto s = open_storage(fs, prealloc);
+      persist(*s, HardState{1, 1, 0}, make_entries(1, 20, 1));
+    }
+    size_t synced = 0;
+    size_t end = 0;
+    {
+      auto s = open_storage(fs, prealloc);
+      synced = s->end_offset();
+      std::vector<Entry> big = make_entries(21, 40, 1);
+      for (auto& e : big) e.data.assign(200, 'x');
+      persist(*s, HardState{1, 1, 20}, big);
+      end = s->end_offset();
+    }
+    std::string full = contents(fs, "/raft/000001.log");
+    REQUIRE(end > synced);
+    if (prealloc > 0) {
+      REQUIRE(full.size() >= end + prealloc);  // preallocated past the records
+      CHECK(full.find_first_not_of('\0', end) == std::string::npos);
+    } else {
+      REQUIRE(full.size() == end);
+    }
+    int cuts = 0, synced_lost = 0, bad = 0, reopen_bad = 0;
+    for (size_t cut = synced; cut < end; ++cut) {
+      io::MemFileSystem fs2;
+      std::string torn = full.substr(0, cut);
+      if (cut % 3 == 0) torn += std::string(7, '\x5a');  // garbage after the cut
+      if (prealloc > 0 && torn.size() < full.size()) torn.resize(full.size(), '\0');  // the zero tail
+      write_file(fs2, "/raft/000001.log", torn);
+      auto s = try_open(fs2, prealloc);
+      ++cuts;
+      if (!s.has_value()) {
+        ++bad;
+        continue;
+      }
+      uint64_t last = (*s)->last_index();
+      if (last < 20) ++synced_lost;
+      // What was recovered is exactly a prefix: whole entries with their data.
+      auto ents = (*s)->entries(1, last + 1, raft::kNoLimit);
+      REQUIRE(ents.has_value());
+      for (const Entry& e : *ents) {
+        if (e.index <= 20) CHECK(e.data == "v" + std::to_string(e.index));
+        else CHECK(e.data == std::string(200, 'x'));
+      }
+      // And the storage accepts appends again after the truncation, and they survive a reopen
+      // (no garbage of the torn tail is left behind a shorter append).
+      persist(**s, std::nullopt, make_entries(last + 1, last + 1, 1));
+      if (prealloc > 0) CHECK(contents(fs2, "/raft/000001.log").size() > (*s)->end_offset());
+      s->reset();
+      auto again = try_open(fs2, prealloc);
+      if (!again.has_value() || (*again)->last_index() != last + 1) ++reopen_bad;
+    }
+    std::printf("# prealloc=%llu cuts=%d open_failures=%d synced_records_lost=%d reopen_failures=%d\n",
+                static_cast<unsigned long long>(prealloc), cuts, bad, synced_lost, reopen_bad);
+    CHECK(cuts > 100);
+    CHECK(bad == 0);
+    CHECK(synced_lost == 0);
+    CHECK(reopen_bad == 0);
+  }
+}
+
+TEST_CASE("a preallocated segment: the last index comes from the records, not the file size") {
   io::MemFileSystem fs;
+  constexpr uint64_t kStep = 4096;
+  uint64_t end = 0;
   {
-    auto s = open_storage(fs);
-    persist(*s, HardState{1, 1, 0}, make_entries(1, 20, 1));
+    auto s = open_storage(fs, kStep);
+    // Grows across several preallocation steps, one persist at a time.
+    for (uint64_t i = 1; i <= 1000; ++i) persist(*s, HardState{1, 1, i - 1}, make_entries(i, i, 1));
+    end = s->end_offset();
+    std::string f = contents(fs, "/raft/000001.log");
+    CHECK(end > 3 * kStep);
+    CHECK(f.size() > end);
+    CHECK(f.size() <= end + kStep + 4096);  // a step ahead, not a step per append
+    CHECK(f.find_first_not_of('\0', end) == std::string::npos);
   }
-  auto base = fs.contents("/raft/000001.log");
-  REQUIRE(base.has_value());
-  size_t synced = base->size();
   {
-    auto s = open_storage(fs);
-    std::vector<Entry> big = make_entries(21, 40, 1);
-    for (auto& e : big) e.data.assign(200, 'x');
-    persist(*s, HardState{1, 1, 20}, big);
+    auto s = open_storage(fs, kStep);
+    CHECK(s->last_index() == 1000);
+    CHECK(s->end_offset() == end);
+    CHECK(s->hard_state() == HardState{1, 1, 999});
+    persist(*s, HardState{1, 1, 1000}, make_entries(1001, 1001, 1));
   }
-  auto full = fs.contents("/raft/000001.log");
-  REQUIRE(full.has_value());
-  REQUIRE(full->size() > synced);
-  int cuts = 0, synced_lost = 0, bad = 0;
-  for (size_t cut = synced; cut < full->size(); ++cut) {
-    io::MemFileSystem fs2;
-    std::string torn = full->substr(0, cut);
-    if (cut % 3 == 0) torn += std::string(7, '\x5a');  // garbage after the cut
-    write_file(fs2, "/raft/000001.log", torn);
-    auto s = try_open(fs2);
-    ++cuts;
-    if (!s.has_value()) {
-      ++bad;
-      continue;
-    }
-    if ((*s)->last_index() < 20) ++synced_lost;
-    // What was recovered is exactly a prefix: whole entries with their data.
-    auto ents = (*s)->entries(1, (*s)->last_index() + 1, raft::kNoLimit);
-    REQUIRE(ents.has_value());
-    for (const Entry& e : *ents) {
-      if (e.index <= 20) CHECK(e.data == "v" + std::to_string(e.index));
-      else CHECK(e.data == std::string(200, 'x'));
-    }
-    // And the storage accepts appends again after the truncation.
-    persist(**s, std::nullopt, make_entries((*s)->last_index() + 1, (*s)->last_index() + 1, 1));
+  // Opened without preallocation, the zero tail still reads as the end of the log.
+  auto s = open_storage(fs, 0);
+  CHECK(s->last_index() == 1001);
+  CHECK(s->hard_state() == HardState{1, 1, 1000});
+}
+
+TEST_CASE("compaction into a preallocated segment, then appends and a reopen") {
+  io::MemFileSystem fs;
+  constexpr uint64_t kStep = 4096;
+  {
+    auto s = open_storage(fs, kStep);
+    persist(*s, HardState{3, 1, 100}, make_entries(1, 100, 3));
+    auto r = run([&]() -> asio::awaitable<Result<void>> {
+      co_return co_await s->compact(60, raft::ConfState{{1, 2, 3}, {}});
+    }());
+    REQUIRE(r.has_value());
+    CHECK(s->segment_number() == 2);
+    std::string f = contents(fs, "/raft/000002.log");
+    CHECK(f.size() >= s->end_offset() + kStep);
+    for (uint64_t i = 101; i <= 200; ++i) persist(*s, HardState{3, 1, i - 1}, make_entries(i, i, 3));
+    CHECK(contents(fs, "/raft/000002.log").size() > s->end_offset());
   }
-  std::printf("# cuts=%d open_failures=%d synced_records_lost=%d\n", cuts, bad, synced_lost);
-  CHECK(cuts > 100);
-  CHECK(bad == 0);
-  CHECK(synced_lost == 0);
+  auto names = run([&]() -> asio::awaitable<Result<std::vector<std::string>>> { co_return co_await fs.list_dir("/raft"); }());
+  REQUIRE(names.has_value());
+  CHECK(*names == std::vector<std::string>{"000002.log"});
+  auto s = open_storage(fs, kStep);
+  CHECK(s->first_index() == 61);
+  CHECK(s->last_index() == 200);
+  CHECK(s->hard_state() == HardState{3, 1, 199});
+  auto ents = s->entries(61, 201, raft::kNoLimit);
+  REQUIRE(ents.has_value());
+  CHECK(ents->size() == 140);
 }
 
 TEST_CASE("a corrupted record followed by valid records is reported as corruption") {
@@ -212,8 +297,8 @@ TEST_CASE("an unfinished compaction leaves the old segment in charge") {
     auto s = open_storage(fs);
     persist(*s, HardState{1, 1, 5}, make_entries(1, 5, 1));
   }
-  // A crash after writing part of the next segment's temp file.
-  write_file(fs, "/raft/000002.log.tmp", "partial");
+  // A crash after writing part of the next segment's temp file (preallocated: a zero tail).
+  write_file(fs, "/raft/000002.log.tmp", "partial" + std::string(8192, '\0'));
   auto s = open_storage(fs);
   CHECK(s->last_index() == 5);
   CHECK(s->segment_number() == 1);
