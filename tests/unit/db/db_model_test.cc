@@ -5,8 +5,10 @@
 // Every step is checked: a write by reading its keys back at the latest state and at every live
 // snapshot; reads and scans against the model they ask about; every 1,000 steps a full scan of
 // the latest state and of each snapshot, forward and backward.
-// Replay: STRATA_MODEL_SEED=<seed> (printed as "# seed=..."), STRATA_MODEL_OPS=<count>
-// (default 200,000; scripts/soak runs more).
+// Replay: STRATA_MODEL_SEED=<seed> (or STRATA_SEED; printed as "# seed=..."), STRATA_MODEL_OPS=<count>
+// (default 200,000 per run). With STRATA_SOAK_SECONDS=S (the reliability entry `db_model`,
+// scripts/soak db_model MINUTES) runs repeat, each on a fresh DB with a seed drawn from the first
+// one, until S seconds have passed; the first run's seed replays the whole sequence.
 #include <doctest/doctest.h>
 
 #include <boost/asio/this_coro.hpp>
@@ -81,6 +83,8 @@ class ModelTest {
                 static_cast<unsigned long long>(ops_), static_cast<unsigned long long>(reopens_), latest_.size());
     REQUIRE((co_await db_->close()).has_value());
   }
+
+  uint64_t reopens() const { return reopens_; }
 
  private:
   std::string where() const { return "seed=" + std::to_string(seed_) + " step=" + std::to_string(step_); }
@@ -329,12 +333,30 @@ class ModelTest {
 }  // namespace
 
 TEST_CASE("model test: the engine matches std::map through writes, snapshots, compactions and reopens") {
-  uint64_t seed = env_or("STRATA_MODEL_SEED", static_cast<uint64_t>(
-                                                  std::chrono::steady_clock::now().time_since_epoch().count()) %
-                                                  1000000007);
-  uint64_t ops = env_or("STRATA_MODEL_OPS", 200000);
+  const uint64_t seed = env_or("STRATA_MODEL_SEED",
+                               env_or("STRATA_SEED", static_cast<uint64_t>(
+                                                         std::chrono::steady_clock::now().time_since_epoch().count()) %
+                                                         1000000007));
+  const uint64_t ops = env_or("STRATA_MODEL_OPS", 200000);
+  const uint64_t soak_seconds = env_or("STRATA_SOAK_SECONDS", 0);
   std::printf("# seed=%llu (replay: STRATA_MODEL_SEED=%llu)\n", static_cast<unsigned long long>(seed),
               static_cast<unsigned long long>(seed));
-  ModelTest t(seed, ops);
-  run(t.run_all());
+  std::fflush(stdout);
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + std::chrono::seconds(soak_seconds);
+  Random seeds(seed);
+  uint64_t runs = 0, total_ops = 0, reopens = 0;
+  for (uint64_t r = 0; r == 0 || std::chrono::steady_clock::now() < deadline; ++r) {
+    const uint64_t run_seed = r == 0 ? seed : seeds.next() % 1000000007;
+    ModelTest t(run_seed, ops);
+    run(t.run_all());  // REQUIREs inside: the first mismatch ends the test, naming seed and step
+    ++runs;
+    total_ops += ops;
+    reopens += t.reopens();
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("# runs=%llu ops=%llu reopens=%llu seconds=%.0f seed=%llu\n", static_cast<unsigned long long>(runs),
+              static_cast<unsigned long long>(total_ops), static_cast<unsigned long long>(reopens), secs,
+              static_cast<unsigned long long>(seed));
+  CHECK(runs > 0);
 }

@@ -1,11 +1,9 @@
 // The DB on a FaultFileSystem: ENOSPC or EIO on a WAL sync turns the DB read-only, the failed
 // fsync is never retried, and after a simulated power loss (crash() in every mode) and a reopen
 // every write acknowledged before the failure is there (shared/RELIABILITY.md, promises 1 and 3).
-//
-// A second test sweeps a fault (ENOSPC/EIO, once or sticky) over every mutating file operation of
-// a workload with flushes and compactions, DB::open included (RELIABILITY.md "disk full / EIO").
+// The sweep of a fault over every file operation (RELIABILITY.md "disk full / EIO") is the
+// reliability test tests/reliability/disk_full_test.cc.
 // Prints: runs=... faults=... synced_acked_lost=0 phantom_values=0 fsync_retried=0 seed=...
-// and     runs=... ops_per_run=... faults=... acked_lost=0 phantom_values=0 fsync_retried=0 seed=...
 // Replay a run with STRATA_TEST_SEED=<seed>.
 #include <doctest/doctest.h>
 
@@ -126,70 +124,6 @@ asio::awaitable<RunOutcome> one_run(uint64_t seed, int err, bool sticky, io::Cra
   co_return out;
 }
 
-// One run of the disk-full / EIO sweep: a fault plan armed before DB::open fails the `nth`
-// mutating file operation (any file, any kind); writes run until one fails or `writes` are done;
-// then close, power loss (`mode`), reopen without faults, compare. Returns the outcome; *ops is the
-// number of mutating operations the run made (for sizing the sweep).
-asio::awaitable<RunOutcome> sweep_run(uint64_t seed, uint64_t nth, int err, bool sticky, io::CrashMode mode, int writes,
-                                      uint64_t* ops) {
-  Random rng(seed);
-  io::MemFileSystem mem;
-  io::FaultFileSystem fs(mem, seed);
-  RunOutcome out;
-  auto ex = co_await asio::this_coro::executor;
-  std::map<std::string, std::string> acked;
-  std::string in_flight_key, in_flight_value;
-  if (nth > 0) fs.set_fail_plan({.nth = nth, .err = err, .sticky = sticky, .ops = io::kFaultMutating});
-  {
-    auto opened = co_await DB::open(ex, "/db", fault_options(fs));
-    if (opened) {
-      auto db = std::move(*opened);
-      for (int i = 0; i < writes; ++i) {
-        std::string key = "key" + std::to_string(rng.uniform(100));
-        std::string value = "v" + std::to_string(i) + "-" + std::string(rng.uniform(600), 'x');
-        auto w = co_await db->put(key, value);
-        if (!w) {
-          out.fault_hit = true;
-          in_flight_key = key;
-          in_flight_value = value;
-          break;
-        }
-        acked[key] = value;
-        ++out.acked;
-      }
-      (void)co_await db->close();
-    } else {
-      out.fault_hit = true;  // open itself met the fault and said so
-    }
-  }
-  *ops = fs.stats().ops_counted;
-  if (fs.stats().faults_injected > 0) out.fault_hit = true;
-  out.fsync_retried = fs.stats().syncs_after_failed_sync;
-  fs.clear_fail_plan();
-  auto crashed = co_await fs.crash(mode);
-  REQUIRE(crashed.has_value());
-  auto reopened = co_await DB::open(ex, "/db", fault_options(fs));
-  REQUIRE_MESSAGE(reopened.has_value(), "reopen after fault " << nth << " failed: " << reopened.error().message());
-  auto db = std::move(*reopened);
-  for (int k = 0; k < 100; ++k) {
-    std::string key = "key" + std::to_string(k);
-    auto got = co_await db->get(key);
-    REQUIRE(got.has_value());
-    std::string have = got->value_or("");
-    auto it = acked.find(key);
-    std::string want = it == acked.end() ? "" : it->second;
-    if (have == want || (key == in_flight_key && have == in_flight_value)) continue;
-    if (it != acked.end()) {
-      ++out.lost;
-      MESSAGE("fault " << nth << ": lost " << key << " want " << want.substr(0, 12) << " have " << have.substr(0, 12));
-    } else {
-      ++out.phantom;
-    }
-  }
-  CHECK((co_await db->close()).has_value());
-  co_return out;
-}
-
 }  // namespace
 
 TEST_CASE("ENOSPC or EIO on a WAL sync: read-only, never retried, no acknowledged write lost after power loss") {
@@ -229,48 +163,4 @@ TEST_CASE("ENOSPC or EIO on a WAL sync: read-only, never retried, no acknowledge
   CHECK(phantom == 0);
   CHECK(retried == 0);
   CHECK(not_read_only == 0);
-}
-
-// A crash (abort, sanitizer report) anywhere in the sweep fails the test binary itself.
-TEST_CASE("disk full or EIO at the k-th file operation, for every k: no crash, no acknowledged write lost") {
-  const uint64_t seed = test_seed();
-  LogLevel saved = log_level();
-  set_log_level(LogLevel::error);
-  const int writes = 150;
-  uint64_t total_ops = 0;
-  RunOutcome clean = run(sweep_run(seed, 0, ENOSPC, false, io::CrashMode::drop, writes, &total_ops));
-  REQUIRE(clean.lost == 0);
-  REQUIRE(total_ops > 20);
-  uint64_t runs = 0, faults = 0, acked = 0, lost = 0, phantom = 0, retried = 0;
-  for (int err : {ENOSPC, EIO}) {
-    for (bool sticky : {false, true}) {
-      // Background flushes and compactions make the count vary a little between runs: stop short
-      // of the end so that every run meets its fault.
-      for (uint64_t k = 1; k <= total_ops * 9 / 10; ++k) {
-        CAPTURE(k);
-        CAPTURE(sticky);
-        uint64_t ops = 0;
-        const io::CrashMode mode = k % 3 == 0 ? io::CrashMode::drop : k % 3 == 1 ? io::CrashMode::garble : io::CrashMode::tear;
-        RunOutcome o = run(sweep_run(seed, k, err, sticky, mode, writes, &ops));
-        ++runs;
-        faults += o.fault_hit ? 1 : 0;
-        acked += o.acked;
-        lost += o.lost;
-        phantom += o.phantom;
-        retried += o.fsync_retried;
-      }
-    }
-  }
-  set_log_level(saved);
-  std::printf("# runs=%llu ops_per_run=%llu faults=%llu acked=%llu acked_lost=%llu phantom_values=%llu "
-              "fsync_retried=%llu seed=%llu\n",
-              (unsigned long long)runs, (unsigned long long)total_ops, (unsigned long long)faults,
-              (unsigned long long)acked, (unsigned long long)lost, (unsigned long long)phantom,
-              (unsigned long long)retried, (unsigned long long)seed);
-  // Background work shifts the op count between runs, so a run near the end may finish before
-  // its k-th operation; almost every run must still have met its fault.
-  CHECK(faults * 100 >= runs * 95);
-  CHECK(lost == 0);
-  CHECK(phantom == 0);
-  CHECK(retried == 0);
 }

@@ -1,12 +1,16 @@
-// Randomized simulation of 3- and 5-node Raft clusters (RELIABILITY.md, "Raft simulation").
+// Randomized simulation of 3- and 5-node Raft clusters (RELIABILITY.md, "Raft simulation"; suite
+// reliability, `raft_simulation`).
 // Each seed runs a chaos phase — lossy, duplicating, reordering network, partitions, crashes
 // that lose unpersisted state, log compaction, random proposals, reads and leadership
 // transfers — with every safety invariant checked after every step (sim_harness.h), then heals
 // everything and requires convergence: one leader, every node applied the same log, and every
 // proposal a leader acknowledged (applied on the node that accepted it) applied everywhere.
 //
+//   STRATA_SOAK_SECONDS=S runs consecutive seeds for S seconds (default 60: as many seeds as fit
+//                         in about a minute; at least kMinSeeds)
+//   STRATA_SEED=N         the first seed (default: random, printed)
 //   STRATA_RAFT_SEED=N    replays seed N alone, printing its violations
-//   STRATA_RAFT_SEEDS=N   runs seeds 1..N (default kDefaultSeeds)
+//   STRATA_RAFT_SEEDS=N   runs exactly N seeds from the first one, whatever the time
 // Seeds alternate between 5 nodes (odd) and 3 nodes (even); pre-vote and check-quorum are
 // switched on and off across seeds.
 #include <doctest/doctest.h>
@@ -24,7 +28,8 @@ using namespace strata::raft;
 
 namespace {
 
-constexpr uint64_t kDefaultSeeds = 15000;
+constexpr uint64_t kDefaultSeconds = 60;
+constexpr uint64_t kMinSeeds = 1000;  // even on a loaded machine
 constexpr int kChaosSteps = 10000;
 constexpr int kHealRounds = 3000;
 constexpr size_t kHealMessagesPerRound = 2000;  // bounds a livelock instead of hanging
@@ -176,17 +181,24 @@ uint64_t env_u64(const char* name, uint64_t def) {
 }  // namespace
 
 TEST_CASE("Raft simulation: safety after every step, convergence after heal (Raft §5, Figure 3)") {
-  std::vector<uint64_t> seeds;
-  if (const char* one = std::getenv("STRATA_RAFT_SEED")) {
-    seeds.push_back(std::strtoull(one, nullptr, 10));
-  } else {
-    uint64_t n = env_u64("STRATA_RAFT_SEEDS", kDefaultSeeds);
-    for (uint64_t s = 1; s <= n; ++s) seeds.push_back(s);
-  }
   auto start = std::chrono::steady_clock::now();
-  size_t violations = 0, not_converged = 0, idle = 0;
+  uint64_t first = 0, count = 0;  // count 0: until the deadline
+  if (const char* one = std::getenv("STRATA_RAFT_SEED")) {
+    first = std::strtoull(one, nullptr, 10);
+    count = 1;
+  } else {
+    first = env_u64("STRATA_SEED", 1 + Random::os_seed() % 1000000000);
+    count = env_u64("STRATA_RAFT_SEEDS", 0);
+  }
+  const auto deadline = start + std::chrono::seconds(env_u64("STRATA_SOAK_SECONDS", kDefaultSeconds));
+  std::printf("# first seed=%llu (replay the run: STRATA_SEED=%llu; one seed: STRATA_RAFT_SEED=N)\n",
+              static_cast<unsigned long long>(first), static_cast<unsigned long long>(first));
+  std::fflush(stdout);
+  size_t violations = 0, not_converged = 0, idle = 0, ran = 0;
   uint64_t committed = 0, acked = 0, crashes = 0;
-  for (uint64_t seed : seeds) {
+  for (uint64_t seed = first;; ++seed) {
+    if (count != 0 ? ran >= count : ran >= kMinSeeds && std::chrono::steady_clock::now() >= deadline) break;
+    ++ran;
     SimOutcome o = run_seed(seed);
     violations += o.violations.size();
     committed += o.committed;
@@ -194,7 +206,7 @@ TEST_CASE("Raft simulation: safety after every step, convergence after heal (Raf
     crashes += static_cast<uint64_t>(o.crashes);
     if (!o.converged) ++not_converged;
     if (o.committed == 0 || o.acked == 0) ++idle;
-    if (!o.violations.empty() || !o.converged || o.committed == 0 || seeds.size() == 1) {
+    if (!o.violations.empty() || !o.converged || o.committed == 0 || count == 1) {
       std::printf("# seed=%llu nodes=%d converged=%d committed=%llu acked=%zu crashes=%d violations=%zu"
                   " (replay: STRATA_RAFT_SEED=%llu)\n",
                   static_cast<unsigned long long>(seed), seed % 2 ? 5 : 3, o.converged ? 1 : 0,
@@ -207,12 +219,14 @@ TEST_CASE("Raft simulation: safety after every step, convergence after heal (Raf
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("# seeds=%zu safety_violations=%zu converged=%s committed_total=%llu acked_total=%llu"
-              " crashes=%llu seconds=%.1f\n",
-              seeds.size(), violations, not_converged == 0 ? "all" : std::to_string(not_converged).append("_not").c_str(),
+              " crashes=%llu seconds=%.1f first_seed=%llu last_seed=%llu\n",
+              ran, violations, not_converged == 0 ? "all" : std::to_string(not_converged).append("_not").c_str(),
               static_cast<unsigned long long>(committed), static_cast<unsigned long long>(acked),
-              static_cast<unsigned long long>(crashes), secs);
+              static_cast<unsigned long long>(crashes), secs,
+              static_cast<unsigned long long>(first), static_cast<unsigned long long>(first + ran - 1));
   std::fflush(stdout);
   CHECK(violations == 0);
   CHECK(not_converged == 0);
   CHECK(idle == 0);  // a run that committed nothing exercised nothing
+  CHECK(ran > 0);
 }
