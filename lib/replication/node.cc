@@ -31,8 +31,6 @@ uint64_t random_u64() {
   return (static_cast<uint64_t>(rd()) << 32) ^ rd() ^ static_cast<uint64_t>(Clock::now().time_since_epoch().count());
 }
 
-ErrorCode err(Errc e) { return make_error_code(e); }
-
 // Checks a client batch against the DB's limits before it is proposed: an entry that the DB
 // refused at apply time would stop the state machine on every node.
 class BatchChecker final : public WriteBatch::Handler {
@@ -91,7 +89,7 @@ asio::awaitable<Result<void>> Node::open_impl() {
   if (applied_ < snap_index) {
     STRATA_LOG(error, "%s: the DB's applied index %" PRIu64 " is behind the Raft log's snapshot %" PRIu64,
                dir.c_str(), applied_, snap_index);
-    co_return err(Errc::corruption);
+    co_return make_error_code(Errc::corruption);
   }
   raft::Config cfg;
   cfg.id = options_.id;
@@ -125,7 +123,7 @@ asio::awaitable<Result<void>> Node::load_metadata() {
   STRATA_CO_TRY_ASSIGN(auto applied, co_await db->get(std::string(kAppliedKey)));
   uint64_t a = 0;
   if (applied) {
-    if (applied->size() != 8) co_return err(Errc::corruption);
+    if (applied->size() != 8) co_return make_error_code(Errc::corruption);
     a = decode_fixed64(applied->data());
   }
   std::string start(kPeerKeyPrefix), end(kPeerKeyPrefix);
@@ -154,7 +152,7 @@ asio::awaitable<Result<std::vector<uint64_t>>> Node::bootstrap_voters() {
     std::string_view in = *stored;
     uint64_t id = 0;
     while (!in.empty()) {
-      if (!get_varint64(&in, &id)) co_return err(Errc::corruption);
+      if (!get_varint64(&in, &id)) co_return make_error_code(Errc::corruption);
       ids.push_back(id);
     }
     co_return ids;
@@ -202,7 +200,7 @@ asio::awaitable<Result<void>> Node::stop() {
     stopping_ = true;
     started = loops_running_.load() > 0 || loops_done_.is_set();
     notify_locked();
-    fail_all_locked(err(Errc::shutting_down));
+    fail_all_locked(make_error_code(Errc::shutting_down));
   }
   if (started) co_await loops_done_.wait();
   auto db = this->db();
@@ -218,7 +216,7 @@ std::shared_ptr<DB> Node::db() const {
 // ---- Waiters ----
 
 ErrorCode Node::timeout_error_locked() const {
-  return core_->leader() == raft::kNone ? err(Errc::unavailable) : err(Errc::timed_out);
+  return core_->leader() == raft::kNone ? make_error_code(Errc::unavailable) : make_error_code(Errc::timed_out);
 }
 
 void Node::fail_all_locked(ErrorCode ec) {
@@ -295,13 +293,13 @@ asio::awaitable<Result<uint64_t>> Node::propose_and_wait(std::string data, uint6
   w.deadline = Clock::now() + std::chrono::milliseconds(options_.proposal_timeout_ms);
   {
     std::lock_guard lock(mu_);
-    if (stopping_) co_return err(Errc::shutting_down);
+    if (stopping_) co_return make_error_code(Errc::shutting_down);
     // The Core would refuse it (no leader to forward to): say so now. Other refusals (a
     // leadership transfer, a removed leader) come when the batch is stepped.
-    if (core_->leader() == raft::kNone) co_return err(Errc::not_leader);
+    if (core_->leader() == raft::kNone) co_return make_error_code(Errc::not_leader);
     if (proposals_.size() >= options_.max_pending_proposals) {
       ++stats_.proposals_refused;
-      co_return err(Errc::overloaded);
+      co_return make_error_code(Errc::overloaded);
     }
     proposals_.emplace(proposal_id, w);
     pending_proposals_.push_back(PendingProposal{proposal_id, std::move(data)});
@@ -315,7 +313,7 @@ asio::awaitable<Result<void>> Node::wait_applied(uint64_t index) {
   {
     std::lock_guard lock(mu_);
     if (applied_ >= index) co_return ok();
-    if (stopping_) co_return err(Errc::shutting_down);
+    if (stopping_) co_return make_error_code(Errc::shutting_down);
     applied_waiters_.push_back(w);
   }
   STRATA_CO_TRY(co_await w.done.wait());
@@ -327,7 +325,7 @@ asio::awaitable<Result<void>> Node::wait_applied(uint64_t index) {
 asio::awaitable<Result<uint64_t>> Node::write(WriteBatch batch, WriteOptions) {
   BatchChecker checker(options_.db_options);
   STRATA_CO_TRY(batch.iterate(checker));
-  if (checker.bad) co_return err(Errc::invalid_argument);
+  if (checker.bad) co_return make_error_code(Errc::invalid_argument);
   Command c;
   c.kind = CommandKind::write;
   c.incarnation = incarnation_;
@@ -346,8 +344,8 @@ asio::awaitable<Result<void>> Node::read_barrier() {
   w.deadline = Clock::now() + std::chrono::milliseconds(options_.read_timeout_ms);
   {
     std::lock_guard lock(mu_);
-    if (stopping_) co_return err(Errc::shutting_down);
-    if (core_->leader() == raft::kNone) co_return err(Errc::not_leader);
+    if (stopping_) co_return make_error_code(Errc::shutting_down);
+    if (core_->leader() == raft::kNone) co_return make_error_code(Errc::not_leader);
     reads_waiting_.push_back(w);
     if (read_ctx_.empty()) issue_read_index_locked();
   }
@@ -371,11 +369,11 @@ DbStats Node::stats() const { return db()->stats(); }
 uint64_t Node::latest_sequence() const { return db()->latest_sequence(); }
 
 asio::awaitable<Result<std::optional<std::string>>> Node::get_at(std::string, uint64_t) {
-  co_return err(Errc::not_supported);
+  co_return make_error_code(Errc::not_supported);
 }
 
 asio::awaitable<Result<LookupTrace>> Node::trace(std::string key, std::optional<uint64_t> seq) {
-  if (seq) co_return err(Errc::not_supported);
+  if (seq) co_return make_error_code(Errc::not_supported);
   auto db = this->db();
   STRATA_CO_TRY_ASSIGN(LookupTrace t, co_await db->trace(user_key(key), ReadOptions{}));
   t.key = std::move(key);

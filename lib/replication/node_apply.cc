@@ -47,8 +47,6 @@ using raft::Role;
 
 namespace {
 
-ErrorCode err(Errc e) { return make_error_code(e); }
-
 // Re-encodes a client batch into the state machine's key space ("u" + key).
 class Prefixer final : public WriteBatch::Handler {
  public:
@@ -154,13 +152,13 @@ asio::awaitable<void> Node::apply_loop() {
       STRATA_LOG(error, "node %" PRIu64 ": cannot apply committed entries: %s; the node stops", options_.id,
                  applied.error().message().c_str());
       stopping_ = true;
-      fail_all_locked(err(Errc::read_only));
+      fail_all_locked(make_error_code(Errc::read_only));
       notify_locked();
       break;
     }
     if (fail_upto != 0) {
       for (auto it = proposals_.begin(); it != proposals_.end() && it->first <= fail_upto;) {
-        it->second.done.set(err(Errc::timed_out));
+        it->second.done.set(make_error_code(Errc::timed_out));
         it = proposals_.erase(it);
       }
     }

@@ -21,12 +21,6 @@ namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 using raft::Role;
 
-namespace {
-
-ErrorCode err(Errc e) { return make_error_code(e); }
-
-}  // namespace
-
 // Called on every tick. A learner that has caught up (within 10 entries of the commit index and
 // heard from since the last check-quorum round) is promoted to voter. A learner the leader has
 // not heard from for learner_timeout_ms is removed: a node whose --join was interrupted before
@@ -72,10 +66,10 @@ void Node::maybe_promote_learners_locked() {
 }
 
 asio::awaitable<Result<void>> Node::add_member(uint64_t id, std::string peer_address) {
-  if (id == 0 || peer_address.empty()) co_return err(Errc::invalid_argument);
+  if (id == 0 || peer_address.empty()) co_return make_error_code(Errc::invalid_argument);
   {
     std::lock_guard lock(mu_);
-    if (core_->role() != Role::leader) co_return err(Errc::not_leader);
+    if (core_->role() != Role::leader) co_return make_error_code(Errc::not_leader);
     if (core_->conf_state().is_voter(id) || core_->conf_state().is_learner(id)) co_return ok();
   }
   // 1. Replicate the new member's address, so every node (and later snapshots) can reach it.
@@ -98,13 +92,13 @@ asio::awaitable<Result<void>> Node::add_member(uint64_t id, std::string peer_add
     {
       std::lock_guard lock(mu_);
       if (core_->conf_state().is_learner(id) || core_->conf_state().is_voter(id)) co_return ok();
-      if (core_->role() != Role::leader) co_return err(Errc::not_leader);
+      if (core_->role() != Role::leader) co_return make_error_code(Errc::not_leader);
       if (!proposed) {
         auto r = core_->propose_conf_change(raft::ConfChange{raft::ConfChangeType::add_learner, id});
         if (r) {
           proposed = true;
           notify_locked();
-        } else if (r.error() != err(Errc::busy)) {
+        } else if (r.error() != make_error_code(Errc::busy)) {
           co_return r.error();
         }
       }
@@ -113,7 +107,7 @@ asio::awaitable<Result<void>> Node::add_member(uint64_t id, std::string peer_add
     auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     (void)ec;
   }
-  co_return err(Errc::timed_out);
+  co_return make_error_code(Errc::timed_out);
 }
 
 asio::awaitable<Result<void>> Node::remove_member(uint64_t id) {
@@ -124,14 +118,14 @@ asio::awaitable<Result<void>> Node::remove_member(uint64_t id) {
     {
       std::lock_guard lock(mu_);
       const raft::ConfState& cs = core_->conf_state();
-      if (!cs.is_voter(id) && !cs.is_learner(id)) co_return proposed ? ok() : Result<void>(err(Errc::invalid_argument));
-      if (core_->role() != Role::leader) co_return err(Errc::not_leader);
+      if (!cs.is_voter(id) && !cs.is_learner(id)) co_return proposed ? ok() : Result<void>(make_error_code(Errc::invalid_argument));
+      if (core_->role() != Role::leader) co_return make_error_code(Errc::not_leader);
       if (!proposed) {
         auto r = core_->propose_conf_change(raft::ConfChange{raft::ConfChangeType::remove, id});
         if (r) {
           proposed = true;
           notify_locked();
-        } else if (r.error() != err(Errc::busy)) {
+        } else if (r.error() != make_error_code(Errc::busy)) {
           co_return r.error();
         }
       }
@@ -140,7 +134,7 @@ asio::awaitable<Result<void>> Node::remove_member(uint64_t id) {
     auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     (void)ec;
   }
-  co_return err(Errc::timed_out);
+  co_return make_error_code(Errc::timed_out);
 }
 
 }  // namespace strata::replication

@@ -21,12 +21,6 @@ namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 using raft::Role;
 
-namespace {
-
-ErrorCode err(Errc e) { return make_error_code(e); }
-
-}  // namespace
-
 // ---- Loops ----
 
 void Node::notify_locked() {
@@ -90,7 +84,7 @@ asio::awaitable<void> Node::ready_loop() {
                  handled.error().message().c_str());
       std::lock_guard lock(mu_);
       stopping_ = true;
-      fail_all_locked(err(Errc::read_only));
+      fail_all_locked(make_error_code(Errc::read_only));
       notify_locked();
       break;
     }
@@ -284,7 +278,7 @@ void Node::step_pending_proposals_locked() {
     for (size_t j = begin; j < i; ++j) {
       auto it = proposals_.find(pending_proposals_[j].proposal_id);
       if (it == proposals_.end()) continue;
-      it->second.done.set(err(Errc::not_leader));
+      it->second.done.set(make_error_code(Errc::not_leader));
       proposals_.erase(it);
     }
   }
