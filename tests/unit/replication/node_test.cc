@@ -315,7 +315,11 @@ TEST_CASE("writes beyond max_pending_proposals fail at once with overloaded and 
 std::optional<bool> member(Cluster& c, uint64_t id) {
   uint64_t l = c.leader();
   if (l == 0) return std::nullopt;
-  for (const MemberStatus& m : c.nodes[l]->cluster_status()->members) {
+  // Keep the status alive: a range-for over `cluster_status()->members` would iterate a member of
+  // a temporary destroyed before the loop body (ASan: stack-use-after-scope).
+  auto status = c.nodes[l]->cluster_status();
+  if (!status) return std::nullopt;
+  for (const MemberStatus& m : status->members) {
     if (m.id == id) return m.voter;
   }
   return std::nullopt;
