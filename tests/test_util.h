@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include <cstdint>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
@@ -16,6 +17,13 @@
 namespace strata::testing {
 
 namespace asio = boost::asio;
+
+// The decimal value of environment variable `name` (a test's knob: STRATA_SEED,
+// STRATA_SOAK_SECONDS, ...), or `fallback` when it is unset or empty.
+inline uint64_t env_u64(const char* name, uint64_t fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::strtoull(v, nullptr, 10) : fallback;
+}
 
 // Runs `aw` on a fresh single-threaded io_context until it and all work it started complete.
 template <class T>

@@ -39,16 +39,13 @@
 #include "tests/jepsen/history.h"
 #include "tests/jepsen/nemesis.h"
 #include "tests/system/cluster_harness.h"
+#include "tests/test_util.h"
 
 namespace strata::jepsen {
 namespace {
 
 using namespace std::chrono_literals;
-
-uint64_t env_u64(const char* name, uint64_t fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::strtoull(v, nullptr, 10) : fallback;
-}
+using strata::testing::env_u64;
 
 std::string make_output_dir() {
   const char* base = std::getenv("TMPDIR");

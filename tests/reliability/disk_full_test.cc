@@ -48,6 +48,7 @@
 #include "tests/test_util.h"
 
 using namespace strata;
+using strata::testing::env_u64;
 using strata::testing::run;
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
@@ -299,11 +300,6 @@ void add(Totals& t, const RunOutcome& o) {
   t.reopen_failed += o.reopen_failed;
   t.read_failed += o.read_failed;
   t.close_failed += o.close_failed;
-}
-
-uint64_t env_u64(const char* name, uint64_t fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr ? std::strtoull(v, nullptr, 10) : fallback;
 }
 
 // One round: for each sweep, count the operations of a clean run, then fail the k-th for every

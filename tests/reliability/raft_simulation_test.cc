@@ -22,9 +22,11 @@
 #include <string>
 
 #include "tests/unit/raft/sim_harness.h"
+#include "tests/test_util.h"
 
 using namespace strata;
 using namespace strata::raft;
+using strata::testing::env_u64;
 
 namespace {
 
@@ -171,11 +173,6 @@ SimOutcome run_seed(uint64_t seed) {
   out.acked = acked.size();
   out.dropped = c.messages_dropped();
   return out;
-}
-
-uint64_t env_u64(const char* name, uint64_t def) {
-  const char* v = std::getenv(name);
-  return v ? std::strtoull(v, nullptr, 10) : def;
 }
 
 }  // namespace

@@ -21,11 +21,13 @@
 #include "lib/sstable/format.h"
 #include "lib/util/internal_key.h"
 #include "lib/util/random.h"
+#include "tests/test_util.h"
 #include "tests/unit/sstable/sstable_test_util.h"
 
 using namespace strata;
 using namespace strata::sstable;
 using namespace strata::sstable::testing;
+using strata::testing::env_u64;
 
 namespace {
 
@@ -101,11 +103,6 @@ void sweep(const std::map<std::string, std::string>& entries, const TableOptions
     ++totals.flips;
     run(check_table(fs, "/t.sst", by_internal, totals));
   }
-}
-
-uint64_t env_u64(const char* name, uint64_t fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr ? std::strtoull(v, nullptr, 10) : fallback;
 }
 
 }  // namespace

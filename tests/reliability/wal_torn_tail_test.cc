@@ -24,11 +24,13 @@
 #include <string>
 #include <vector>
 
+#include "tests/test_util.h"
 #include "tests/unit/wal/wal_test_util.h"
 
 using namespace strata;
 using namespace strata::wal;
 using namespace strata::wal::testing;
+using strata::testing::env_u64;
 using Stop = WalReader::Stop;
 
 namespace {
@@ -114,11 +116,6 @@ void one_round(uint64_t seed, Totals& t) {
   }
   ++t.rounds;
   t.records += records.size();
-}
-
-uint64_t env_u64(const char* name, uint64_t fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr ? std::strtoull(v, nullptr, 10) : fallback;
 }
 
 }  // namespace

@@ -24,17 +24,13 @@
 #include "tests/test_util.h"
 
 using namespace strata;
+using strata::testing::env_u64;
 using strata::testing::run;
 namespace asio = boost::asio;
 
 namespace {
 
 using Model = std::map<std::string, std::string>;
-
-uint64_t env_or(const char* name, uint64_t fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr ? std::strtoull(v, nullptr, 10) : fallback;
-}
 
 struct LiveSnapshot {
   Snapshot handle;
@@ -333,12 +329,12 @@ class ModelTest {
 }  // namespace
 
 TEST_CASE("model test: the engine matches std::map through writes, snapshots, compactions and reopens") {
-  const uint64_t seed = env_or("STRATA_MODEL_SEED",
-                               env_or("STRATA_SEED", static_cast<uint64_t>(
+  const uint64_t seed = env_u64("STRATA_MODEL_SEED",
+                               env_u64("STRATA_SEED", static_cast<uint64_t>(
                                                          std::chrono::steady_clock::now().time_since_epoch().count()) %
                                                          1000000007));
-  const uint64_t ops = env_or("STRATA_MODEL_OPS", 200000);
-  const uint64_t soak_seconds = env_or("STRATA_SOAK_SECONDS", 0);
+  const uint64_t ops = env_u64("STRATA_MODEL_OPS", 200000);
+  const uint64_t soak_seconds = env_u64("STRATA_SOAK_SECONDS", 0);
   std::printf("# seed=%llu (replay: STRATA_MODEL_SEED=%llu)\n", static_cast<unsigned long long>(seed),
               static_cast<unsigned long long>(seed));
   std::fflush(stdout);
