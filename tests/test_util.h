@@ -26,6 +26,12 @@ inline uint64_t env_u64(const char* name, uint64_t fallback) {
 }
 
 // Runs `aw` on a fresh single-threaded io_context until it and all work it started complete.
+//
+// If `aw` throws (a failed REQUIRE), the io_context stops at once and the exception is rethrown:
+// the work it started is destroyed without running again. Without the stop, a test that fails
+// between starting a Node (or any object with background coroutines) and stopping it would go on
+// to resume those coroutines into the objects the failed coroutine just destroyed, and the
+// sanitizers would report that use-after-free instead of the REQUIRE that failed.
 template <class T>
 T run(asio::awaitable<T> aw) {
   asio::io_context io;
@@ -33,7 +39,8 @@ T run(asio::awaitable<T> aw) {
   std::exception_ptr error;
   asio::co_spawn(io, std::move(aw), [&](std::exception_ptr e, T v) {
     error = e;
-    if (!e) out.emplace(std::move(v));
+    if (e) io.stop();
+    else out.emplace(std::move(v));
   });
   io.run();
   if (error) std::rethrow_exception(error);
@@ -43,7 +50,10 @@ T run(asio::awaitable<T> aw) {
 inline void run(asio::awaitable<void> aw) {
   asio::io_context io;
   std::exception_ptr error;
-  asio::co_spawn(io, std::move(aw), [&](std::exception_ptr e) { error = e; });
+  asio::co_spawn(io, std::move(aw), [&](std::exception_ptr e) {
+    error = e;
+    if (e) io.stop();
+  });
   io.run();
   if (error) std::rethrow_exception(error);
 }

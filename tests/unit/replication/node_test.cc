@@ -93,7 +93,7 @@ struct Cluster {
   std::map<uint64_t, std::unique_ptr<MemTransport>> transports;
   std::map<uint64_t, std::unique_ptr<Node>> nodes;
   uint64_t threshold = 0;
-  int election_tick = 10;
+  int election_tick = 30;  // 300-600 ms: a stalled test thread (sanitizers, load) does not start elections
   size_t max_pending = 8192;
   uint32_t learner_timeout_ms = 60000;
   bool pipeline = false;
@@ -196,6 +196,10 @@ TEST_CASE("concurrent writes are proposed to Raft in batches and each is acknowl
     strata::testing::run([pipeline]() -> asio::awaitable<void> {
       Cluster c;
       c.pipeline = pipeline;
+      // No election may interrupt the 80 writes (a new leader fails pending proposals, and this
+      // test requires each one to succeed); the nodes share one thread, which under a sanitizer on
+      // a loaded machine can stall for longer than the default 100 ms election timeout.
+      c.election_tick = 100;
       c.net.ex = co_await asio::this_coro::executor;
       c.fs = io::make_default_file_system(c.net.ex);
       for (uint64_t id = 1; id <= 3; ++id) co_await c.start(id);
