@@ -20,11 +20,16 @@ namespace json = boost::json;
 
 namespace {
 
+// {"ok":true,"sequence":N}: every acknowledged write answers this, so it is formatted directly
+// (the same text json::serialize gives for that object, without building one).
 std::string ok_with_sequence(SequenceNumber seq) {
-  json::object o;
-  o["ok"] = true;
-  o["sequence"] = seq;
-  return json::serialize(o);
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, seq);
+  (void)ec;  // 24 digits hold any uint64_t
+  std::string out = "{\"ok\":true,\"sequence\":";
+  out.append(digits, end);
+  out.push_back('}');
+  return out;
 }
 
 // Parses ?sync=always|batch|none into WriteOptions. nullopt (after setting *error) when invalid.
@@ -64,7 +69,7 @@ asio::awaitable<Response> handle_kv_get(const HandlerContext& ctx, std::string k
   if (!*got) co_return error_response(404, "not_found", "key not found");
   Response r;
   r.status = 200;
-  r.content_type = std::string(kContentTypeOctets);
+  r.content_type = kContentTypeOctets;
   r.body = std::move(**got);
   co_return r;
 }
@@ -242,7 +247,7 @@ Response handle_stats(const HandlerContext& ctx) {
 Response handle_metrics(const HandlerContext& ctx) {
   Response r;
   r.status = 200;
-  r.content_type = std::string(kContentTypePrometheus);
+  r.content_type = kContentTypePrometheus;
   r.body = stats_to_prometheus(ctx.kv.stats(), ctx.node.node_id);
   return r;
 }

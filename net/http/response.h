@@ -19,7 +19,9 @@ inline constexpr std::string_view kContentTypePrometheus = "text/plain; version=
 
 struct Response {
   int status = 200;
-  std::string content_type = std::string(kContentTypeJson);
+  // One of the kContentType* constants, or other text with static storage duration: a view, so
+  // that making a Response allocates nothing but its body.
+  std::string_view content_type = kContentTypeJson;
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers, e.g. Allow
 };

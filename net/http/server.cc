@@ -13,6 +13,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <exception>
@@ -23,6 +24,7 @@
 #include "lib/util/logging.h"
 #include "lib/util/oneshot.h"
 #include "net/http/json_codec.h"
+#include "net/http/response_head.h"
 #include "net/http/router.h"
 
 namespace strata::net::http {
@@ -56,7 +58,6 @@ Method method_from(bhttp::verb v) {
 }
 
 using BeastRequest = bhttp::request<bhttp::string_body>;
-using BeastResponse = bhttp::response<bhttp::string_body>;
 
 }  // namespace
 
@@ -95,7 +96,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> session(std::shared_ptr<Connection> conn, beast::tcp_stream stream);
-  asio::awaitable<bool> write(beast::tcp_stream& stream, const BeastRequest* req, Response res, bool keep_alive);
+  // Writes `res` (head formatted into `head`, the connection's reusable buffer, then the body).
+  asio::awaitable<bool> write(beast::tcp_stream& stream, std::string& head, const BeastRequest* req, Response res,
+                              bool keep_alive);
   void spawn_session(tcp::socket socket);
 };
 
@@ -122,21 +125,18 @@ std::optional<Request> to_request(BeastRequest& breq) {
 
 }  // namespace
 
-asio::awaitable<bool> Server::Impl::write(beast::tcp_stream& stream, const BeastRequest* req, Response res,
-                                          bool keep_alive) {
-  BeastResponse out;
-  out.version(11);
-  out.result(static_cast<unsigned>(res.status));
-  out.set(bhttp::field::server, options.server_name);
-  out.set(bhttp::field::content_type, res.content_type);
-  for (auto& [name, value] : res.headers) out.set(name, value);
-  out.keep_alive(keep_alive);
-  out.body() = std::move(res.body);
-  out.prepare_payload();
+asio::awaitable<bool> Server::Impl::write(beast::tcp_stream& stream, std::string& head, const BeastRequest* req,
+                                          Response res, bool keep_alive) {
+  bool send_body = !status_has_no_body(res.status) && !(req && req->method() == bhttp::verb::head);
+  HeadOptions ho{.server_name = options.server_name, .keep_alive = keep_alive, .http10_client = req && req->version() < 11};
+  head.clear();
   // HEAD: the headers of the GET answer (Content-Length included), no body.
-  if (req && req->method() == bhttp::verb::head) out.body().clear();
+  append_response_head(res, bhttp::obsolete_reason(bhttp::int_to_status(static_cast<unsigned>(res.status))),
+                       res.body.size(), ho, &head);
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(head),
+                                            send_body ? asio::buffer(res.body) : asio::const_buffer()};
   stream.expires_after(std::chrono::milliseconds(options.io_timeout_ms));
-  auto [ec, n] = co_await bhttp::async_write(stream, out, as_tuple(use_awaitable));
+  auto [ec, n] = co_await asio::async_write(stream, buffers, as_tuple(use_awaitable));
   if (ec) {
     STRATA_LOG(debug, "http: write failed: %s", ec.message().c_str());
     co_return false;
@@ -156,6 +156,7 @@ asio::awaitable<void> Server::Impl::session(std::shared_ptr<Connection> conn, be
     }
   } forget{*conn};
   beast::flat_buffer buffer;
+  std::string head;  // the response head, reused by every response of this connection
   for (;;) {
     if (stopping.load()) break;
     bhttp::request_parser<bhttp::string_body> parser;
@@ -174,7 +175,7 @@ asio::awaitable<void> Server::Impl::session(std::shared_ptr<Connection> conn, be
       size_t before = inflight_body_bytes.fetch_add(reserved);
       if (before + reserved > options.max_inflight_body_bytes && reserved <= options.body_limit_bytes) {
         inflight_body_bytes.fetch_sub(reserved);
-        co_await write(stream, nullptr,
+        co_await write(stream, head, nullptr,
                        error_response(503, "busy", "too many request bodies in flight; retry later"), false);
         break;
       }
@@ -218,7 +219,7 @@ asio::awaitable<void> Server::Impl::session(std::shared_ptr<Connection> conn, be
         break;
       }
       // The stream cannot be resynchronized after a rejected request: answer, then close.
-      co_await write(stream, nullptr, std::move(err), false);
+      co_await write(stream, head, nullptr, std::move(err), false);
       break;
     }
 
@@ -232,7 +233,7 @@ asio::awaitable<void> Server::Impl::session(std::shared_ptr<Connection> conn, be
       res = co_await router.handle(std::move(*req));
     }
     if (stopping.load()) keep_alive = false;
-    bool written = co_await write(stream, &breq, std::move(res), keep_alive);
+    bool written = co_await write(stream, head, &breq, std::move(res), keep_alive);
     if (!written || !keep_alive) break;
   }
   beast::error_code ignored;
