@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 
+#include "lib/io/strand.h"
 #include "lib/util/logging.h"
 #include "lib/util/oneshot.h"
 #include "net/http/json_codec.h"
@@ -63,7 +64,7 @@ using BeastRequest = bhttp::request<bhttp::string_body>;
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   Impl(asio::any_io_executor ex, const Router& r, ServerOptions o)
-      : executor(ex), accept_strand(asio::make_strand(ex)), acceptor(accept_strand), router(r), options(std::move(o)) {}
+      : executor(ex), accept_strand(io::make_strand_executor(ex)), acceptor(accept_strand), router(r), options(std::move(o)) {}
 
   asio::any_io_executor executor;
   asio::any_io_executor accept_strand;
@@ -278,7 +279,7 @@ void Server::Impl::spawn_session(tcp::socket socket) {
 asio::awaitable<void> Server::Impl::accept_loop() {
   asio::steady_timer backoff(accept_strand);
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(executor), as_tuple(use_awaitable));
+    auto [ec, socket] = co_await acceptor.async_accept(io::make_strand_executor(executor), as_tuple(use_awaitable));
     if (stopping.load()) break;
     if (ec) {
       if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) break;

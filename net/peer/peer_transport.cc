@@ -19,6 +19,7 @@
 #include <random>
 #include <set>
 
+#include "lib/io/strand.h"
 #include "lib/raft/codec.h"
 #include "lib/util/coding.h"
 #include "lib/util/logging.h"
@@ -29,7 +30,6 @@ namespace strata::net::peer {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-using Strand = asio::strand<asio::any_io_executor>;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
@@ -71,10 +71,10 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
   };
 
   Impl(asio::any_io_executor ex, PeerTransportOptions o, replication::TransportHandler* h)
-      : executor(ex), strand(asio::make_strand(ex)), opts(std::move(o)), handler(h), acceptor(strand) {}
+      : executor(ex), strand(io::make_strand_executor(ex)), opts(std::move(o)), handler(h), acceptor(strand) {}
 
   asio::any_io_executor executor;
-  Strand strand;
+  asio::any_io_executor strand;  // see lib/io/strand.h
   PeerTransportOptions opts;
   replication::TransportHandler* handler;
   tcp::acceptor acceptor;
