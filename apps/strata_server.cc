@@ -156,6 +156,18 @@ bool request_join(std::string url, uint64_t id, std::string peer_address, int de
   return false;
 }
 
+// The HTTP server's options from the flags (cluster and single-node mode alike).
+net::http::ServerOptions server_options(const Config& cfg) {
+  net::http::ServerOptions sopts;
+  sopts.host = cfg.host;
+  sopts.port = cfg.port;
+  sopts.body_limit_bytes = cfg.max_body_bytes;
+  sopts.server_name = std::string("strata/") + kVersion;
+  // One thread runs the io_context: it serializes every connection already (see ServerOptions).
+  sopts.strand_per_connection = cfg.threads > 1;
+  return sopts;
+}
+
 // Cluster mode. Runs on: the io_context. Returns the exit status.
 asio::awaitable<int> run_cluster_node(asio::any_io_executor ex, Config cfg, asio::signal_set& signals) {
   auto fs = io::make_default_file_system(ex);
@@ -218,12 +230,7 @@ asio::awaitable<int> run_cluster_node(asio::any_io_executor ex, Config cfg, asio
     STRATA_LOG(warn, "strata-server: fault hooks enabled (/v1/debug/link-fault): for tests only");
   }
   net::http::Router router(*node, info, limits, hooks);
-  net::http::ServerOptions sopts;
-  sopts.host = cfg.host;
-  sopts.port = cfg.port;
-  sopts.body_limit_bytes = cfg.max_body_bytes;
-  sopts.server_name = std::string("strata/") + kVersion;
-  net::http::Server server(ex, router, sopts);
+  net::http::Server server(ex, router, server_options(cfg));
   int rc = 0;
   std::thread joiner;
   if (auto l = server.listen(); !l) {
@@ -276,12 +283,7 @@ asio::awaitable<int> run_node(asio::any_io_executor ex, Config cfg, asio::signal
   limits.max_value_bytes = cfg.max_body_bytes;
   net::http::Router router(*db, node, limits);
 
-  net::http::ServerOptions sopts;
-  sopts.host = cfg.host;
-  sopts.port = cfg.port;
-  sopts.body_limit_bytes = cfg.max_body_bytes;
-  sopts.server_name = std::string("strata/") + kVersion;
-  net::http::Server server(ex, router, sopts);
+  net::http::Server server(ex, router, server_options(cfg));
   auto listening = server.listen();
   if (!listening) {
     std::fprintf(stderr, "strata-server: cannot listen on %s:%u: %s\n", cfg.host.c_str(), cfg.port,

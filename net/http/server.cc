@@ -95,6 +95,12 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     if (to_set) to_set->set(0);
   }
 
+  // The executor of a new connection: a strand of `executor`, or `executor` itself (see
+  // ServerOptions::strand_per_connection).
+  asio::any_io_executor connection_executor() const {
+    return options.strand_per_connection ? io::make_strand_executor(executor) : executor;
+  }
+
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> session(std::shared_ptr<Connection> conn, beast::tcp_stream stream);
   // Writes `res` (head formatted into `head`, the connection's reusable buffer, then the body).
@@ -279,7 +285,7 @@ void Server::Impl::spawn_session(tcp::socket socket) {
 asio::awaitable<void> Server::Impl::accept_loop() {
   asio::steady_timer backoff(accept_strand);
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(io::make_strand_executor(executor), as_tuple(use_awaitable));
+    auto [ec, socket] = co_await acceptor.async_accept(connection_executor(), as_tuple(use_awaitable));
     if (stopping.load()) break;
     if (ec) {
       if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) break;

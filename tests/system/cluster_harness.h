@@ -146,7 +146,10 @@ class Cluster {
     std::vector<std::string> args = {binary_, "--node-id", std::to_string(id), "--listen",
                                      "127.0.0.1:" + std::to_string(n.http_port), "--peer-listen",
                                      "127.0.0.1:" + std::to_string(n.peer_port), "--peers", peers_flag(),
-                                     "--data-dir", n.dir, "--threads", "2"};
+                                     "--data-dir", n.dir,
+                                     // Odd nodes run one I/O thread (HTTP connections without
+                                     // strands), even nodes two (a strand per connection).
+                                     "--threads", id % 2 == 1 ? "1" : "2"};
     for (const auto& a : extra_args_) args.push_back(a);
     for (const auto& a : n.extra) args.push_back(a);
     pid_t pid = ::fork();
