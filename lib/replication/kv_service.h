@@ -53,6 +53,28 @@ struct MemberStatus {
   uint64_t match_index = 0;  // leader only: the highest log index known replicated there
 };
 
+// A replication::Node's counters since it opened (GET /v1/stats "replication", /metrics
+// strata_raft_*). Times in microseconds.
+struct NodeStats {
+  uint64_t proposals = 0;
+  uint64_t proposals_refused = 0;  // overloaded: max_pending_proposals were waiting
+  uint64_t proposal_batches = 0;  // prop messages stepped into the Core (each one or more proposals)
+  uint64_t applied_entries = 0;
+  uint64_t snapshots_sent = 0;
+  uint64_t snapshots_installed = 0;
+  uint64_t compactions = 0;
+  uint64_t read_index_rounds = 0;
+  uint64_t learners_removed = 0;  // by the leader's learner_timeout_ms
+  // The Ready loop (node_ready.cc): Readies handled, log entries they persisted, the time spent
+  // persisting them (the write and its fdatasync), and Raft messages handed to the transport.
+  // persist_micros / ready_cycles is the fsync's share of a cycle; entries_persisted /
+  // ready_cycles is the batch size (group commit at the Raft level).
+  uint64_t ready_cycles = 0;
+  uint64_t entries_persisted = 0;
+  uint64_t persist_micros = 0;
+  uint64_t messages_sent = 0;
+};
+
 struct ClusterStatus {
   uint64_t node_id = 0;
   std::string role;  // leader | follower | candidate | learner (pre_candidate reads as candidate)
@@ -64,6 +86,7 @@ struct ClusterStatus {
   uint64_t first_log_index = 0;
   uint64_t snapshot_index = 0;
   std::vector<MemberStatus> members;
+  NodeStats stats;
 };
 
 class KvService {

@@ -430,6 +430,7 @@ std::optional<ClusterStatus> Node::cluster_status() const {
   };
   for (uint64_t id : core_->conf_state().voters) add(id, true);
   for (uint64_t id : core_->conf_state().learners) add(id, false);
+  s.stats = stats_;
   return s;
 }
 

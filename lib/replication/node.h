@@ -117,18 +117,6 @@ struct NodeOptions {
   uint64_t seed = 0;                 // 0: random
 };
 
-struct NodeStats {
-  uint64_t proposals = 0;
-  uint64_t proposals_refused = 0;  // overloaded: max_pending_proposals were waiting
-  uint64_t proposal_batches = 0;  // prop messages stepped into the Core (each one or more proposals)
-  uint64_t applied_entries = 0;
-  uint64_t snapshots_sent = 0;
-  uint64_t snapshots_installed = 0;
-  uint64_t compactions = 0;
-  uint64_t read_index_rounds = 0;
-  uint64_t learners_removed = 0;  // by the leader's learner_timeout_ms
-};
-
 class Node final : public KvService, public TransportHandler {
  public:
   // Opens the Raft log and the DB (finishing an interrupted snapshot install) in

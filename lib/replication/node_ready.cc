@@ -135,7 +135,16 @@ asio::awaitable<Result<void>> Node::handle_ready(raft::Ready rd, bool leader) {
     enqueue_apply_locked(rd.committed_entries, 0, durable);
   }
   if (!options_.pipeline_apply && !co_await wait_for_apply(0)) co_return ok();
+  auto persist_start = Clock::now();
   STRATA_CO_TRY(co_await storage_->persist(rd.hard_state, rd.entries, md));
+  {
+    std::lock_guard lock(mu_);
+    ++stats_.ready_cycles;
+    stats_.entries_persisted += rd.entries.size();
+    stats_.persist_micros += static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - persist_start).count());
+    stats_.messages_sent += rd.messages.size();
+  }
   for (raft::Message& m : rd.messages) {
     if (m.to == raft::kNone) continue;  // sent early
     if (m.type == raft::MessageType::snap) {

@@ -610,4 +610,44 @@ std::string stats_to_prometheus(const DbStats& s, std::string_view node_id) {
   return out;
 }
 
+json::object replication_stats_to_json(const replication::NodeStats& s) {
+  return json::object{{"proposals", s.proposals},
+                      {"proposals_refused", s.proposals_refused},
+                      {"proposal_batches", s.proposal_batches},
+                      {"applied_entries", s.applied_entries},
+                      {"snapshots_sent", s.snapshots_sent},
+                      {"snapshots_installed", s.snapshots_installed},
+                      {"log_compactions", s.compactions},
+                      {"read_index_rounds", s.read_index_rounds},
+                      {"learners_removed", s.learners_removed},
+                      {"ready_cycles", s.ready_cycles},
+                      {"entries_persisted", s.entries_persisted},
+                      {"persist_micros", s.persist_micros},
+                      {"messages_sent", s.messages_sent}};
+}
+
+std::string replication_stats_to_prometheus(const replication::NodeStats& s) {
+  std::string out;
+  auto d = [](uint64_t v) { return static_cast<double>(v); };
+  metric(out, "raft_proposals_total", "counter", "Writes proposed to Raft by this node.", d(s.proposals));
+  metric(out, "raft_proposals_refused_total", "counter", "Writes refused as overloaded (max pending proposals).",
+         d(s.proposals_refused));
+  metric(out, "raft_proposal_batches_total", "counter", "Batches of proposals stepped into Raft.", d(s.proposal_batches));
+  metric(out, "raft_applied_entries_total", "counter", "Committed log entries applied to the DB.", d(s.applied_entries));
+  metric(out, "raft_snapshots_sent_total", "counter", "DB snapshots sent to followers.", d(s.snapshots_sent));
+  metric(out, "raft_snapshots_installed_total", "counter", "DB snapshots installed from a leader.",
+         d(s.snapshots_installed));
+  metric(out, "raft_log_compactions_total", "counter", "Raft log compactions.", d(s.compactions));
+  metric(out, "raft_read_index_rounds_total", "counter", "ReadIndex rounds for linearizable reads.",
+         d(s.read_index_rounds));
+  metric(out, "raft_learners_removed_total", "counter", "Learners removed after an interrupted join.",
+         d(s.learners_removed));
+  metric(out, "raft_ready_cycles_total", "counter", "Ready cycles of the replication loop.", d(s.ready_cycles));
+  metric(out, "raft_entries_persisted_total", "counter", "Raft log entries persisted.", d(s.entries_persisted));
+  metric(out, "raft_persist_seconds_total", "counter", "Time spent persisting the Raft log (write and fdatasync).",
+         d(s.persist_micros) / 1e6);
+  metric(out, "raft_messages_sent_total", "counter", "Raft messages handed to the peer transport.", d(s.messages_sent));
+  return out;
+}
+
 }  // namespace strata::net::http

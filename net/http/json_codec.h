@@ -20,6 +20,7 @@
 #include "lib/db/db.h"
 #include "lib/db/stats.h"
 #include "lib/db/trace.h"
+#include "lib/replication/kv_service.h"
 
 namespace strata::net::http {
 
@@ -83,5 +84,13 @@ std::optional<std::vector<OptionInfo>> options_from_json(const boost::json::obje
 // GET /metrics body: the same counters in the Prometheus text exposition format (version 0.0.4),
 // names prefixed with "strata_".
 std::string stats_to_prometheus(const DbStats& stats, std::string_view node_id);
+
+// A cluster node's replication counters (replication::NodeStats): for GET /v1/stats "replication",
+// {"proposals", "proposals_refused", "proposal_batches", "applied_entries", "snapshots_sent",
+// "snapshots_installed", "log_compactions", "read_index_rounds", "learners_removed",
+// "ready_cycles", "entries_persisted", "persist_micros", "messages_sent"}; and for /metrics, the
+// same as strata_raft_* counters (times in seconds), appended after stats_to_prometheus's.
+boost::json::object replication_stats_to_json(const replication::NodeStats& stats);
+std::string replication_stats_to_prometheus(const replication::NodeStats& stats);
 
 }  // namespace strata::net::http

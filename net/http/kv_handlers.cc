@@ -241,6 +241,7 @@ asio::awaitable<Response> handle_batch(const HandlerContext& ctx, Request req) {
 Response handle_stats(const HandlerContext& ctx) {
   json::object o = stats_to_json(ctx.kv.stats());
   o["node_id"] = ctx.node.node_id;
+  if (auto cs = ctx.kv.cluster_status()) o["replication"] = replication_stats_to_json(cs->stats);
   return json_response(200, json::serialize(o));
 }
 
@@ -249,6 +250,7 @@ Response handle_metrics(const HandlerContext& ctx) {
   r.status = 200;
   r.content_type = kContentTypePrometheus;
   r.body = stats_to_prometheus(ctx.kv.stats(), ctx.node.node_id);
+  if (auto cs = ctx.kv.cluster_status()) r.body += replication_stats_to_prometheus(cs->stats);
   return r;
 }
 

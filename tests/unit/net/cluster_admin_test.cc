@@ -111,6 +111,21 @@ TEST_CASE("admin endpoints on a cluster node decode the replicated key space and
     CHECK(s.sstable_count >= 1);
     auto stats = body_json(co_await call(router, Method::get, "/v1/stats"));
     CHECK(stats["sstable_count"].to_number<uint64_t>() == s.sstable_count);
+    // The replication counters: five writes proposed, each persisted by some Ready and applied.
+    REQUIRE(stats.contains("replication"));
+    auto& rep = stats["replication"].as_object();
+    CHECK(rep.at("proposals").to_number<uint64_t>() == 5);
+    CHECK(rep.at("applied_entries").to_number<uint64_t>() >= 5);
+    CHECK(rep.at("entries_persisted").to_number<uint64_t>() >= 5);
+    uint64_t cycles = rep.at("ready_cycles").to_number<uint64_t>();
+    CHECK(cycles >= 1);
+    auto metrics = co_await call(router, Method::get, "/metrics");
+    CHECK(metrics.body.find("\nstrata_raft_proposals_total 5\n") != std::string::npos);
+    CHECK(metrics.body.find("# TYPE strata_raft_persist_seconds_total counter\n") != std::string::npos);
+    constexpr std::string_view kCycles = "\nstrata_raft_ready_cycles_total ";
+    size_t at = metrics.body.find(kCycles);
+    REQUIRE(at != std::string::npos);
+    CHECK(std::stoull(metrics.body.substr(at + kCycles.size())) >= cycles);  // the loop may have run since
     CHECK(scan_keys(co_await call(router, Method::get, "/v1/kv")) == std::vector<std::string>{"a", "b", "c", "d", "e"});
     CHECK((co_await call(router, Method::get, "/v1/kv/c")).body == "vc");
 
