@@ -288,9 +288,14 @@ void Node::complete_applied_waiters_locked() {
   });
 }
 
-asio::awaitable<Result<uint64_t>> Node::propose_and_wait(std::string data, uint64_t proposal_id) {
+asio::awaitable<Result<uint64_t>> Node::propose_and_wait(CommandKind kind, std::string body) {
   ProposalWaiter w;
   w.deadline = Clock::now() + std::chrono::milliseconds(options_.proposal_timeout_ms);
+  Command c;
+  c.kind = kind;
+  c.incarnation = incarnation_;
+  c.origin = options_.id;
+  c.body = std::move(body);
   {
     std::lock_guard lock(mu_);
     if (stopping_) co_return make_error_code(Errc::shutting_down);
@@ -301,8 +306,9 @@ asio::awaitable<Result<uint64_t>> Node::propose_and_wait(std::string data, uint6
       ++stats_.proposals_refused;
       co_return make_error_code(Errc::overloaded);
     }
-    proposals_.emplace(proposal_id, w);
-    pending_proposals_.push_back(PendingProposal{proposal_id, std::move(data)});
+    c.proposal_id = next_proposal_id_++;
+    proposals_.emplace(c.proposal_id, w);
+    pending_proposals_.push_back(PendingProposal{c.proposal_id, encode_command(c)});
     ++stats_.proposals;
     notify_locked();
   }
@@ -326,17 +332,7 @@ asio::awaitable<Result<uint64_t>> Node::write(WriteBatch batch, WriteOptions) {
   BatchChecker checker(options_.db_options);
   STRATA_CO_TRY(batch.iterate(checker));
   if (checker.bad) co_return make_error_code(Errc::invalid_argument);
-  Command c;
-  c.kind = CommandKind::write;
-  c.incarnation = incarnation_;
-  c.origin = options_.id;
-  {
-    std::lock_guard lock(mu_);
-    c.proposal_id = next_proposal_id_++;
-  }
-  c.body = batch.rep();
-  uint64_t pid = c.proposal_id;
-  co_return co_await propose_and_wait(encode_command(c), pid);
+  co_return co_await propose_and_wait(CommandKind::write, batch.rep());
 }
 
 asio::awaitable<Result<void>> Node::read_barrier() {

@@ -253,7 +253,13 @@ class Node final : public KvService, public TransportHandler {
   void issue_read_index_locked();
   void handle_read_states_locked(const std::vector<raft::ReadState>& states);
   void complete_applied_waiters_locked();
-  boost::asio::awaitable<Result<uint64_t>> propose_and_wait(std::string data, uint64_t proposal_id);
+  // Proposes a Command of `kind` with `body` (a fresh proposal id) and waits until it is applied
+  // here; the result is its log index. Errors: shutting_down, not_leader, overloaded, timed_out.
+  boost::asio::awaitable<Result<uint64_t>> propose_and_wait(CommandKind kind, std::string body);
+  // Proposes `cc` (again while another change is in flight: busy) and polls every 20 ms until the
+  // configuration has it (the node is, or for a removal is no longer, a member). Errors:
+  // not_leader, timed_out after proposal_timeout_ms, the Core's refusal.
+  boost::asio::awaitable<Result<void>> change_membership(raft::ConfChange cc);
   boost::asio::awaitable<Result<void>> wait_applied(uint64_t index);
   ErrorCode timeout_error_locked() const;
   std::shared_ptr<DB> db() const;

@@ -73,55 +73,35 @@ asio::awaitable<Result<void>> Node::add_member(uint64_t id, std::string peer_add
     if (core_->conf_state().is_voter(id) || core_->conf_state().is_learner(id)) co_return ok();
   }
   // 1. Replicate the new member's address, so every node (and later snapshots) can reach it.
-  Command c;
-  c.kind = CommandKind::peer_address;
-  c.incarnation = incarnation_;
-  c.origin = options_.id;
-  {
-    std::lock_guard lock(mu_);
-    c.proposal_id = next_proposal_id_++;
-  }
-  c.body = encode_peer_address(id, peer_address);
-  uint64_t pid = c.proposal_id;
-  STRATA_CO_TRY(co_await propose_and_wait(encode_command(c), pid));
+  STRATA_CO_TRY(co_await propose_and_wait(CommandKind::peer_address, encode_peer_address(id, peer_address)));
   // 2. Add it as a learner; the leader promotes it once it has caught up.
-  auto deadline = Clock::now() + std::chrono::milliseconds(options_.proposal_timeout_ms);
-  asio::steady_timer timer(executor_);
-  bool proposed = false;
-  while (Clock::now() < deadline) {
-    {
-      std::lock_guard lock(mu_);
-      if (core_->conf_state().is_learner(id) || core_->conf_state().is_voter(id)) co_return ok();
-      if (core_->role() != Role::leader) co_return make_error_code(Errc::not_leader);
-      if (!proposed) {
-        auto r = core_->propose_conf_change(raft::ConfChange{raft::ConfChangeType::add_learner, id});
-        if (r) {
-          proposed = true;
-          notify_locked();
-        } else if (r.error() != make_error_code(Errc::busy)) {
-          co_return r.error();
-        }
-      }
-    }
-    timer.expires_after(std::chrono::milliseconds(20));
-    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    (void)ec;
-  }
-  co_return make_error_code(Errc::timed_out);
+  co_return co_await change_membership(raft::ConfChange{raft::ConfChangeType::add_learner, id});
 }
 
 asio::awaitable<Result<void>> Node::remove_member(uint64_t id) {
+  {
+    std::lock_guard lock(mu_);
+    const raft::ConfState& cs = core_->conf_state();
+    if (!cs.is_voter(id) && !cs.is_learner(id)) co_return make_error_code(Errc::invalid_argument);
+  }
+  co_return co_await change_membership(raft::ConfChange{raft::ConfChangeType::remove, id});
+}
+
+asio::awaitable<Result<void>> Node::change_membership(raft::ConfChange cc) {
+  auto in_effect = [&](const raft::ConfState& cs) {
+    bool member = cs.is_voter(cc.node_id) || cs.is_learner(cc.node_id);
+    return cc.type == raft::ConfChangeType::remove ? !member : member;
+  };
   auto deadline = Clock::now() + std::chrono::milliseconds(options_.proposal_timeout_ms);
   asio::steady_timer timer(executor_);
   bool proposed = false;
   while (Clock::now() < deadline) {
     {
       std::lock_guard lock(mu_);
-      const raft::ConfState& cs = core_->conf_state();
-      if (!cs.is_voter(id) && !cs.is_learner(id)) co_return proposed ? ok() : Result<void>(make_error_code(Errc::invalid_argument));
+      if (in_effect(core_->conf_state())) co_return ok();
       if (core_->role() != Role::leader) co_return make_error_code(Errc::not_leader);
       if (!proposed) {
-        auto r = core_->propose_conf_change(raft::ConfChange{raft::ConfChangeType::remove, id});
+        auto r = core_->propose_conf_change(cc);
         if (r) {
           proposed = true;
           notify_locked();

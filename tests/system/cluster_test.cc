@@ -290,13 +290,23 @@ TEST_CASE("writes beyond --max-pending-proposals answer 503 overloaded at once, 
   for (uint64_t id : c.ids()) {
     if (id != leader) c.kill9(id);
   }
+  // The leader's count of proposals it queued (GET /v1/stats "replication"), 0 on error.
+  auto proposals = [&] {
+    auto j = c.call("GET", c.url(leader) + "/v1/stats").json();
+    if (!j || !j->is_object() || !j->as_object().contains("replication")) return uint64_t{0};
+    return j->as_object().at("replication").as_object().at("proposals").to_number<uint64_t>();
+  };
+  uint64_t proposals_before = proposals();
+  REQUIRE(proposals_before >= 1);
   HttpResult first;
   std::thread pending([&] {
     Http h;
     std::string v = "1";
     first = h.call("PUT", c.url(leader) + "/v1/kv/pending", &v, 15000);
   });
-  std::this_thread::sleep_for(300ms);
+  // The second write is sent once the first one is queued on the leader (no sleep to guess it).
+  for (int i = 0; i < 500 && proposals() == proposals_before; ++i) std::this_thread::sleep_for(10ms);
+  REQUIRE(proposals() == proposals_before + 1);
   auto t0 = std::chrono::steady_clock::now();
   auto r = c.put(leader, "refused", "2", 10000);
   auto took = std::chrono::steady_clock::now() - t0;
