@@ -135,4 +135,24 @@ asio::awaitable<Result<void>> WalWriter::preallocate(uint64_t file_size_bytes) {
   co_return r;
 }
 
+asio::awaitable<Result<void>> WalWriter::write_zeros(uint64_t from, uint64_t to) {
+  STRATA_ASSERT(!io_in_flight_);
+  STRATA_ASSERT(offset_ + pending_.size() <= from && from <= to);
+  if (error_) co_return error_;
+  constexpr size_t kChunk = 256 << 10;
+  static const std::string zeros(kChunk, '\0');
+  io_in_flight_ = true;
+  Result<void> r = ok();
+  for (uint64_t at = from; at < to && r; at += kChunk) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(to - at, kChunk));
+    r = co_await file_->write_at(at, std::string_view(zeros).substr(0, n));
+  }
+  io_in_flight_ = false;
+  if (!r) {
+    STRATA_LOG(warn, "wal: %s: writing zeros to [%llu, %llu) failed: %s", file_->path().c_str(),
+               static_cast<unsigned long long>(from), static_cast<unsigned long long>(to), r.error().message().c_str());
+  }
+  co_return r;
+}
+
 }  // namespace strata::wal

@@ -15,8 +15,8 @@
 //     failed fsync may have dropped dirty pages; retrying could report lost data as durable).
 //   - Pending bytes not flushed before destruction are dropped (the destructor cannot co_await).
 //
-// Thread-safety: none. One coroutine (or strand) owns the writer. At most one flush() or
-// preallocate() may be in flight at a time (asserted).
+// Thread-safety: none. One coroutine (or strand) owns the writer. At most one flush(),
+// preallocate() or write_zeros() may be in flight at a time (asserted).
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -67,6 +67,15 @@ class WalWriter {
   // REQUIRES: no flush() in flight.
   asio::awaitable<Result<void>> preallocate(uint64_t file_size_bytes);
 
+  // Writes zeros over the bytes [from, to) of the file, past the log's logical end, without a
+  // sync. Used ahead of the appends of a preallocated log (RaftStorage): fallocate(2) leaves
+  // "unwritten" extents, and the first write into one converts it, an inode update that the
+  // following fdatasync must write too; space overwritten with zeros (and synced by a later
+  // flush) takes appends with no metadata change at all. The zeros read as the end of the log
+  // (WalReader). A failure is returned but does not poison the writer (no record bytes were
+  // at stake). REQUIRES: offset() + pending_bytes() <= from <= to; no flush() in flight.
+  asio::awaitable<Result<void>> write_zeros(uint64_t from, uint64_t to);
+
   // Bytes of the file written by completed flushes (the file offset of the next write).
   uint64_t offset() const { return offset_; }
   // Bytes framed by add_record() and not yet handed to a flush.
@@ -87,7 +96,7 @@ class WalWriter {
   size_t block_offset_;        // position of the logical end of the log within its block
   std::string pending_;        // framed, not yet handed to flush()
   std::string in_flight_;      // being written by the current flush(); empty otherwise
-  bool io_in_flight_ = false;  // a flush() or preallocate() is suspended
+  bool io_in_flight_ = false;  // a flush(), preallocate() or write_zeros() is suspended
   bool unsynced_ = false;      // a flush(false) wrote bytes that no sync has covered yet
   ErrorCode error_;            // set once, never cleared: the writer is poisoned
 };

@@ -1,9 +1,17 @@
 // RaftStorage: durability of the Raft log, hard state and snapshot metadata across reopen,
 // torn tails at every byte offset, compaction by segment rewrite, and corruption detection.
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <boost/asio/this_coro.hpp>
 
 #include <cstdio>
 
+#include "lib/io/default_file_system.h"
 #include "lib/io/mem_file_system.h"
 #include "lib/replication/raft_storage.h"
 #include "lib/util/logging.h"
@@ -244,6 +252,68 @@ TEST_CASE("a preallocated segment: the last index comes from the records, not th
   auto s = open_storage(fs, 0);
   CHECK(s->last_index() == 1001);
   CHECK(s->hard_state() == HardState{1, 1, 1000});
+}
+
+// The bytes of [from, to) of `path` that lie in extents the file system marks unwritten
+// (fallocate'd, never written), via FIEMAP; nullopt where FIEMAP is not supported (tmpfs).
+std::optional<uint64_t> unwritten_bytes(const std::string& path, uint64_t from, uint64_t to) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  constexpr unsigned kMaxExtents = 64;
+  std::vector<char> buf(sizeof(fiemap) + kMaxExtents * sizeof(fiemap_extent));
+  auto* fm = reinterpret_cast<fiemap*>(buf.data());
+  fm->fm_start = from;
+  fm->fm_length = to - from;
+  fm->fm_flags = FIEMAP_FLAG_SYNC;  // delayed allocations become real extents first
+  fm->fm_extent_count = kMaxExtents;
+  int rc = ::ioctl(fd, FS_IOC_FIEMAP, fm);
+  ::close(fd);
+  if (rc != 0) return std::nullopt;
+  uint64_t unwritten = 0;
+  for (unsigned i = 0; i < fm->fm_mapped_extents; ++i) {
+    const fiemap_extent& e = fm->fm_extents[i];
+    if ((e.fe_flags & FIEMAP_EXTENT_UNWRITTEN) == 0) continue;
+    uint64_t lo = std::max<uint64_t>(e.fe_logical, from), hi = std::min<uint64_t>(e.fe_logical + e.fe_length, to);
+    if (lo < hi) unwritten += hi - lo;
+  }
+  return unwritten;
+}
+
+TEST_CASE("on the host's file system the space just ahead of the appends is written zeros, not unwritten extents") {
+  // An append into an unwritten (fallocate'd) extent converts it, an inode update that its
+  // fdatasync writes as well; RaftStorage writes zeros ahead of the appends (raft_storage.h).
+  strata::testing::TempDir dir;
+  const std::string path = dir.path() + "/raft/000001.log";
+  constexpr uint64_t kPrealloc = 4 << 20;
+  run([&]() -> asio::awaitable<void> {
+    auto fs = io::make_default_file_system(co_await asio::this_coro::executor);
+    auto opened = co_await RaftStorage::open(*fs, dir.path() + "/raft", RaftStorageOptions{kPrealloc});
+    REQUIRE(opened.has_value());
+    auto s = std::move(*opened);
+    for (uint64_t i = 1; i <= 3000; ++i) {
+      std::vector<Entry> one{Entry{1, i, raft::EntryType::normal, std::string(400, 'x')}};
+      auto r = co_await s->persist(HardState{1, 1, i - 1}, one, std::nullopt);
+      REQUIRE(r.has_value());
+    }
+    uint64_t end = s->end_offset();
+    CHECK(end > (512u << 10));  // past the first zero-fill step
+    auto unwritten = unwritten_bytes(path, end, end + (256u << 10));
+    if (!unwritten) {
+      MESSAGE("FIEMAP is not supported on " << dir.path() << ": not checked");
+    } else {
+      CHECK(*unwritten == 0);
+      // Farther out the space is only fallocate'd (where the file system does that): the zeros
+      // go a step at a time, not the whole preallocation at once.
+      auto far = unwritten_bytes(path, end + (2u << 20), end + (3u << 20));
+      REQUIRE(far.has_value());
+      MESSAGE("unwritten bytes 2-3 MiB past the end: " << *far);
+    }
+    s.reset();
+    // The zeros read as the end of the log.
+    auto reopened = co_await RaftStorage::open(*fs, dir.path() + "/raft", RaftStorageOptions{kPrealloc});
+    REQUIRE(reopened.has_value());
+    CHECK((*reopened)->last_index() == 3000);
+  }());
 }
 
 TEST_CASE("compaction into a preallocated segment, then appends and a reopen") {

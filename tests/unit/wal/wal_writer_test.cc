@@ -124,6 +124,31 @@ TEST_CASE("a preallocated zero tail reads as the end of the log, not as corrupti
   CHECK_FALSE(r.valid_fragment_after_stop.has_value());
 }
 
+TEST_CASE("write_zeros ahead of the log: later records overwrite the zeros, which still read as the end") {
+  io::MemFileSystem fs;
+  std::string garbage(700000, 'g');  // what a reused file could hold past the end
+  REQUIRE(run([&]() -> asio::awaitable<Result<void>> {
+    auto opened = co_await fs.open(kPath, io::OpenOptions{.create = true});
+    if (!opened) co_return opened.error();
+    WalWriter writer(std::move(*opened), 7);
+    STRATA_CO_TRY(co_await writer.file().write_at(0, garbage));
+    writer.add_record("a");
+    uint64_t end = writer.offset() + writer.pending_bytes();
+    STRATA_CO_TRY(co_await writer.write_zeros(end, end + 600000));  // several write chunks
+    STRATA_CO_TRY(co_await writer.flush(true));
+    writer.add_record(payload_for(2, 40000));
+    STRATA_CO_TRY(co_await writer.flush(true));
+    co_return ok();
+  }()));
+  std::string f = *fs.contents(kPath);
+  REQUIRE(f.size() == garbage.size());
+  ReadResult r = read_log(fs, 7, true);
+  CHECK(r.records == std::vector<std::string>{"a", payload_for(2, 40000)});
+  CHECK(r.stop.reason == WalReader::Stop::zeros);
+  uint64_t end = r.last_record_end_offset;
+  CHECK(f.find_first_not_of('\0', end) == 600000 + kHeaderSize + 1);  // zeros to the range's end
+}
+
 asio::awaitable<Result<void>> append_at(io::FileSystem& fs, uint64_t offset, std::vector<std::string> records) {
   auto opened = co_await fs.open(kPath, io::OpenOptions{});
   if (!opened) co_return opened.error();
