@@ -119,11 +119,42 @@ Ready Core::ready() {
   rd.entries = log_.unstable().entries();
   rd.snapshot = log_.unstable().snapshot();
   rd.committed_entries = log_.next_committed_entries();
+  if (!rd.committed_entries.empty()) log_.applying_to(rd.committed_entries.back().index);
+  drop_redundant_appends();
   rd.messages = std::move(msgs_);
   msgs_.clear();
   rd.read_states = std::move(read_states_);
   read_states_.clear();
   return rd;
+}
+
+// Under load a commit-index update (an empty append, sent when an acknowledgement commits
+// entries) and the append of the next batch usually leave in the same Ready, one right after
+// the other. The second carries everything the first would tell the follower (the same term and
+// previous entry, a commit index at least as high, plus entries), so the first goes: one message
+// and one acknowledgement fewer per follower and batch. Progress needs no adjustment: an empty
+// append in replicate state changed nothing there, and in probe state only one message leaves.
+// Not in etcd-io/raft, which sends both.
+void Core::drop_redundant_appends() {
+  auto redundant = [this](size_t i) {
+    const Message& m = msgs_[i];
+    if (m.type != MessageType::app || !m.entries.empty()) return false;
+    for (size_t j = i + 1; j < msgs_.size(); ++j) {
+      const Message& later = msgs_[j];
+      if (later.to == m.to && later.type == MessageType::app && later.term == m.term && later.index == m.index &&
+          later.log_term == m.log_term && later.commit >= m.commit) {
+        return true;
+      }
+    }
+    return false;
+  };
+  size_t out = 0;
+  for (size_t i = 0; i < msgs_.size(); ++i) {
+    if (redundant(i)) continue;
+    if (out != i) msgs_[out] = std::move(msgs_[i]);
+    ++out;
+  }
+  msgs_.resize(out);
 }
 
 void Core::advance(const Ready& rd) {
@@ -142,7 +173,24 @@ void Core::advance(const Ready& rd) {
     // A malformed conf change is a no-op on every node alike, so configurations cannot diverge.
     if (auto cc = decode_conf_change(e.data)) apply_conf_change(*cc);
   }
+  // Entries taken early during this Ready (take_committed_entries: no conf change among them).
+  log_.applied_to(log_.applying());
   if (role_ == Role::leader) release_pending_read_index();
+}
+
+std::vector<Entry> Core::take_committed_entries(uint64_t durable_index) {
+  if (role_ != Role::leader) return {};
+  uint64_t hi = std::min(log_.committed(), durable_index);
+  uint64_t lo = std::max(log_.applying() + 1, log_.first_index());
+  if (hi < lo) return {};
+  auto ents = log_.slice(lo, hi + 1, kNoLimit);
+  STRATA_ASSERT_MSG(ents.has_value(), "committed entries must be readable");
+  auto cc = std::find_if(ents->begin(), ents->end(), [](const Entry& e) { return e.type == EntryType::conf_change; });
+  ents->erase(cc, ents->end());
+  if (ents->empty()) return {};
+  log_.applying_to(ents->back().index);
+  if (!ready_outstanding_) log_.applied_to(log_.applying());
+  return std::move(*ents);
 }
 
 // ---- Role transitions (Raft §5.2) ----

@@ -147,6 +147,17 @@ class Core {
   Ready ready();
   void advance(const Ready& rd);
 
+  // Leader only (empty elsewhere): the committed entries that no Ready carried yet, up to
+  // `durable_index`, which the caller guarantees is durable in this node's own log; cut before
+  // the first conf change (those go out in a Ready, whose advance() applies them to the
+  // configuration). For a driver that persists a Ready while acknowledgements keep arriving:
+  // it can apply (and answer) a write as soon as its commit is known instead of one more Ready
+  // cycle later. The driver applies them after the entries of the outstanding Ready; they count
+  // as applied at the next advance() (at once when no Ready is outstanding). Follows etcd-io/
+  // raft's applying index (raftLog.applying), which separates entries handed to the
+  // application from entries it reported applied.
+  std::vector<Entry> take_committed_entries(uint64_t durable_index);
+
   uint64_t id() const { return id_; }
   uint64_t term() const { return term_; }
   uint64_t vote() const { return vote_; }
@@ -161,6 +172,9 @@ class Core {
 
  private:
   enum class CampaignType { pre_election, election, transfer };
+
+  // Ready (core.cc).
+  void drop_redundant_appends();
 
   // Role transitions (core.cc).
   void reset(uint64_t term);

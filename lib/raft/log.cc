@@ -74,7 +74,8 @@ RaftLog::RaftLog(const Storage* storage)
     : storage_(storage),
       unstable_(storage->last_index() + 1),
       committed_(storage->first_index() - 1),
-      applied_(storage->first_index() - 1) {}
+      applied_(storage->first_index() - 1),
+      applying_(applied_) {}
 
 uint64_t RaftLog::first_index() const {
   if (auto i = unstable_.maybe_first_index()) return *i;
@@ -191,7 +192,7 @@ std::vector<Entry> RaftLog::all_entries() const {
 }
 
 std::vector<Entry> RaftLog::next_committed_entries() const {
-  uint64_t lo = std::max(applied_ + 1, first_index());
+  uint64_t lo = std::max(applying_ + 1, first_index());
   if (committed_ + 1 <= lo) return {};
   auto ents = slice(lo, committed_ + 1, kNoLimit);
   STRATA_ASSERT_MSG(ents.has_value(), "committed entries must be readable");
@@ -199,7 +200,7 @@ std::vector<Entry> RaftLog::next_committed_entries() const {
 }
 
 bool RaftLog::has_next_committed_entries() const {
-  return committed_ + 1 > std::max(applied_ + 1, first_index());
+  return committed_ + 1 > std::max(applying_ + 1, first_index());
 }
 
 Result<Snapshot> RaftLog::snapshot() const {
@@ -229,6 +230,12 @@ void RaftLog::applied_to(uint64_t index) {
   if (index == 0) return;
   STRATA_ASSERT_MSG(index <= committed_ && index >= applied_, "applied index out of range");
   applied_ = index;
+  applying_ = std::max(applying_, index);
+}
+
+void RaftLog::applying_to(uint64_t index) {
+  STRATA_ASSERT_MSG(index <= committed_ && index >= applying_, "applying index out of range");
+  applying_ = index;
 }
 
 void RaftLog::restore(Snapshot snap) {

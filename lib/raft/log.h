@@ -81,7 +81,7 @@ class RaftLog {
   Result<std::vector<Entry>> slice(uint64_t lo, uint64_t hi, uint64_t max_size_bytes) const;
   std::vector<Entry> all_entries() const;  // for tests
 
-  // Committed entries not yet applied: (applied, committed].
+  // Committed entries not yet handed to the driver: (applying, committed].
   std::vector<Entry> next_committed_entries() const;
   bool has_next_committed_entries() const;
   Result<Snapshot> snapshot() const;
@@ -93,6 +93,10 @@ class RaftLog {
   bool maybe_commit(uint64_t max_index, uint64_t term);
   void commit_to(uint64_t index);
   void applied_to(uint64_t index);
+  // The driver was handed the committed entries up to `index` (in a Ready, or taken early by
+  // Core::take_committed_entries) and will apply them; applied_to() follows. etcd's
+  // raftLog.applying. REQUIRES: applying() <= index <= committed().
+  void applying_to(uint64_t index);
   void stable_to(uint64_t i, uint64_t t) { unstable_.stable_to(i, t); }
   void stable_snap_to(uint64_t i) { unstable_.stable_snap_to(i); }
   // Replaces the log with a snapshot (InstallSnapshot, Raft §7).
@@ -100,6 +104,7 @@ class RaftLog {
 
   uint64_t committed() const { return committed_; }
   uint64_t applied() const { return applied_; }
+  uint64_t applying() const { return applying_; }
   const Unstable& unstable() const { return unstable_; }
   const Storage& storage() const { return *storage_; }
 
@@ -108,6 +113,7 @@ class RaftLog {
   Unstable unstable_;
   uint64_t committed_;
   uint64_t applied_;
+  uint64_t applying_;  // applied_ <= applying_ <= committed_
 };
 
 }  // namespace strata::raft

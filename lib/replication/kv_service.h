@@ -73,6 +73,9 @@ struct NodeStats {
   uint64_t entries_persisted = 0;
   uint64_t persist_micros = 0;
   uint64_t messages_sent = 0;
+  // Committed entries a leader handed to the apply task as soon as a follower's acknowledgement
+  // committed them, during a Ready (Node::on_message), instead of with the next Ready.
+  uint64_t entries_applied_early = 0;
 };
 
 struct ClusterStatus {

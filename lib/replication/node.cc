@@ -447,6 +447,14 @@ void Node::on_message(raft::Message m) {
   if (stopping_) return;
   auto r = core_->step(std::move(m));
   (void)r;  // stale or misaddressed messages are dropped
+  if (early_apply_limit_ != 0) {
+    // A leader's Ready is being persisted (or applied): an acknowledgement that commits entries
+    // already durable here sends them to the apply task now, so their writes are answered
+    // without waiting for this Ready's fsync and the next Ready (see node_ready.cc).
+    auto committed = core_->take_committed_entries(early_apply_limit_);
+    stats_.entries_applied_early += committed.size();
+    enqueue_apply_locked(committed, 0, committed.size());
+  }
   notify_locked();
 }
 

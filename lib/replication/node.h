@@ -16,7 +16,10 @@
 //     for the apply task, persists the Ready (RaftStorage::persist: one fdatasync; a leader
 //     sends its appends and heartbeats before it), sends its messages, queues the remaining
 //     committed entries, calls Core::advance(), and compacts the log past the threshold (the
-//     DB flush that must precede a compaction runs in the background; see maybe_compact). With
+//     DB flush that must precede a compaction runs in the background; see maybe_compact). While
+//     a leader's Ready is handled, an acknowledgement that commits entries already durable
+//     here queues them for the apply task at once (on_message), so a write is answered one
+//     Ready cycle sooner. With
 //     NodeOptions::pipeline_apply it does not wait for the DB writes: the next Ready is
 //     persisted while the previous one's entries are applied, unless more than
 //     kMaxApplyQueueBytes are queued; without (the default), it waits for the apply task after
@@ -294,6 +297,7 @@ class Node final : public KvService, public TransportHandler {
   std::vector<AppliedWaiter> applied_waiters_;
   std::deque<ApplyItem> apply_queue_;
   uint64_t apply_queue_bytes_ = 0;
+  uint64_t last_enqueued_index_ = 0;  // the apply queue is in index order
   bool apply_busy_ = false;                       // the apply task is applying a batch
   std::optional<Oneshot<bool>> apply_wake_;       // the apply task waits for entries
   std::optional<Oneshot<bool>> apply_progress_;   // the Ready loop waits for the apply task
@@ -308,6 +312,9 @@ class Node final : public KvService, public TransportHandler {
   std::optional<Oneshot<bool>> compaction_flush_done_;  // set while a flush_for_compaction runs
   std::optional<PendingCompaction> compaction_flushed_;
   uint64_t last_leader_ = raft::kNone;  // as of the last Ready's soft state
+  // While a leader's Ready is being handled: the last index durable in the local log before it
+  // (0 otherwise). on_message hands committed entries up to it to the apply task at once.
+  uint64_t early_apply_limit_ = 0;
   NodeStats stats_;
 
   // Used only by the transport's inbound snapshot coroutine (one at a time per sender).

@@ -4,11 +4,16 @@
 //
 // Ordering argument (why the apply task applies every committed entry once, in index order, and
 // only once it is durable in the local log):
-//   1. One producer: only the Ready loop queues entries, in the order raft::Core hands them out.
-//      Core's committed_entries are consecutive and ascending across Readies (advance() moves
-//      Core's applied index past each Ready's), and within a Ready the loop queues a prefix
-//      before the persist and the rest after it, so the queue is in index order.
-//   2. Durability: the prefix queued before the persist holds only entries that the local log
+//   1. Queued in the order raft::Core hands entries out (asserted in enqueue_apply_locked).
+//      Core's committed_entries are consecutive and ascending across Readies (its applying
+//      index moves past each Ready's), and within a Ready the loop queues a prefix before the
+//      persist and the rest after it. A leader's on_message may also queue, during a Ready,
+//      the entries an acknowledgement just committed (Core::take_committed_entries): they
+//      follow the Ready's own, and they are taken only up to the last index durable before the
+//      Ready, so when the Ready still has a non-durable rest to queue after its persist, there
+//      is nothing to take (the Ready's committed entries already reach past that index).
+//   2. Durability: the prefix queued before the persist (and what on_message takes) holds only
+//      entries that the local log
 //      held durably before this Ready and that this Ready's append does not touch (index at or
 //      below the stored last index and below the Ready's first new entry: a follower's append
 //      may replace uncommitted entries there, never these). The rest is queued after the
@@ -66,6 +71,8 @@ void Node::enqueue_apply_locked(std::vector<raft::Entry>& committed, size_t begi
   item.entries.reserve(end - begin);
   for (size_t i = begin; i < end; ++i) {
     raft::Entry& e = committed[i];
+    STRATA_ASSERT_MSG(e.index > last_enqueued_index_, "committed entries queued out of index order");
+    last_enqueued_index_ = e.index;
     item.bytes += e.data.size();
     if (e.type == raft::EntryType::conf_change) {
       item.entries.push_back(e);  // Core::advance() decodes it

@@ -64,6 +64,7 @@ asio::awaitable<void> Node::ready_loop() {
       std::lock_guard lock(mu_);
       if (stopping_) break;
       wake_pending_ = false;
+      early_apply_limit_ = 0;  // a Ready abandoned when the node stopped
       step_pending_proposals_locked();
       if (!core_->has_ready()) {
         loop_wake_.emplace();
@@ -133,6 +134,12 @@ asio::awaitable<Result<void>> Node::handle_ready(raft::Ready rd, bool leader) {
     while (durable < rd.committed_entries.size() && rd.committed_entries[durable].index <= stable_last) ++durable;
     std::lock_guard lock(mu_);
     enqueue_apply_locked(rd.committed_entries, 0, durable);
+    // Until advance(): entries that a follower's acknowledgement commits meanwhile and that are
+    // durable here (at or below stable_last) go to the apply task from on_message, after the
+    // ones just queued (Core::take_committed_entries hands out only entries past this Ready's).
+    // Leader only: a leader's log is never truncated, and the Core counts its own log toward the
+    // quorum at append time, so "committed" alone would not mean "durable here".
+    if (leader) early_apply_limit_ = stable_last;
   }
   if (!options_.pipeline_apply && !co_await wait_for_apply(0)) co_return ok();
   auto persist_start = Clock::now();
@@ -172,6 +179,7 @@ asio::awaitable<Result<void>> Node::handle_ready(raft::Ready rd, bool leader) {
   {
     std::lock_guard lock(mu_);
     if (options_.pipeline_apply) enqueue_apply_locked(rd.committed_entries, durable, rd.committed_entries.size());
+    early_apply_limit_ = 0;
     core_->advance(rd);
     if (rd.soft_state && rd.soft_state->leader != last_leader_) {
       // The leader changed: a proposal in flight may be committed by the new leader or lost.
@@ -211,9 +219,11 @@ asio::awaitable<Result<void>> Node::maybe_compact() {
     std::lock_guard lock(mu_);
     if (compaction_flush_done_) co_return ok();  // a flush is in flight
     // The DB's applied index (the flush below makes the DB durable up to it), not Raft's, which
-    // runs ahead by what the apply task has queued.
+    // runs ahead by what the apply task has queued; and never past the persisted commit index:
+    // a leader applies entries as soon as they commit (on_message), before a Ready persists
+    // the commit index, and a restart must find its log's snapshot at or below that index.
     uint64_t core_applied = core_->log().applied();
-    uint64_t db_applied = std::min(applied_, core_applied);
+    uint64_t db_applied = std::min({applied_, core_applied, storage_->hard_state().commit});
     uint64_t first = storage_->first_index();
     if (db_applied < first || db_applied - first + 1 < options_.snapshot_threshold_entries) co_return ok();
     if (db_applied <= options_.snapshot_trailing_entries) co_return ok();

@@ -623,7 +623,8 @@ json::object replication_stats_to_json(const replication::NodeStats& s) {
                       {"ready_cycles", s.ready_cycles},
                       {"entries_persisted", s.entries_persisted},
                       {"persist_micros", s.persist_micros},
-                      {"messages_sent", s.messages_sent}};
+                      {"messages_sent", s.messages_sent},
+                      {"entries_applied_early", s.entries_applied_early}};
 }
 
 std::string replication_stats_to_prometheus(const replication::NodeStats& s) {
@@ -647,6 +648,9 @@ std::string replication_stats_to_prometheus(const replication::NodeStats& s) {
   metric(out, "raft_persist_seconds_total", "counter", "Time spent persisting the Raft log (write and fdatasync).",
          d(s.persist_micros) / 1e6);
   metric(out, "raft_messages_sent_total", "counter", "Raft messages handed to the peer transport.", d(s.messages_sent));
+  metric(out, "raft_entries_applied_early_total", "counter",
+         "Committed entries the leader applied as soon as an acknowledgement committed them.",
+         d(s.entries_applied_early));
   return out;
 }
 

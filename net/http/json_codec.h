@@ -88,7 +88,8 @@ std::string stats_to_prometheus(const DbStats& stats, std::string_view node_id);
 // A cluster node's replication counters (replication::NodeStats): for GET /v1/stats "replication",
 // {"proposals", "proposals_refused", "proposal_batches", "applied_entries", "snapshots_sent",
 // "snapshots_installed", "log_compactions", "read_index_rounds", "learners_removed",
-// "ready_cycles", "entries_persisted", "persist_micros", "messages_sent"}; and for /metrics, the
+// "ready_cycles", "entries_persisted", "persist_micros", "messages_sent",
+// "entries_applied_early"}; and for /metrics, the
 // same as strata_raft_* counters (times in seconds), appended after stats_to_prometheus's.
 boost::json::object replication_stats_to_json(const replication::NodeStats& stats);
 std::string replication_stats_to_prometheus(const replication::NodeStats& stats);

@@ -180,3 +180,119 @@ TEST_CASE("Raft §5.3: a follower's ack is only sent after its Ready persisted t
   CHECK(rd.messages[0].index == 2);
   c.core(2).advance(rd);
 }
+
+namespace {
+
+// Takes node `id`'s Ready by hand and persists it (as a driver does before sending), leaving it
+// outstanding: the harness does not process that node's Readies until finish_ready().
+Ready begin_ready(sim::Cluster& c, uint64_t id) {
+  Ready rd = c.core(id).ready();
+  sim::Node& n = c.node(id);
+  n.ready_outstanding = true;
+  n.storage->append(rd.entries);
+  if (rd.hard_state) n.storage->set_hard_state(*rd.hard_state);
+  return rd;
+}
+
+void finish_ready(sim::Cluster& c, uint64_t id, const Ready& rd) {
+  c.core(id).advance(rd);
+  c.node(id).ready_outstanding = false;
+}
+
+size_t count_to(const std::vector<Message>& msgs, uint64_t to, MessageType type) {
+  size_t n = 0;
+  for (const Message& m : msgs) n += m.to == to && m.type == type ? 1 : 0;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("take_committed_entries: a leader hands out entries an acknowledgement commits while its Ready is outstanding") {
+  sim::Cluster c({1, 2, 3}, {}, 11, options());
+  REQUIRE(c.elect(1) == 1);
+  c.stabilize();
+  REQUIRE(c.core(1).log().committed() == 1);
+  REQUIRE(c.core(1).propose("a"));
+  Ready first = begin_ready(c, 1);  // appends "a" at index 2
+  for (const Message& m : first.messages) c.queue().push_back(m);
+  finish_ready(c, 1, first);
+  REQUIRE(c.core(1).propose("b"));
+  Ready rd = begin_ready(c, 1);  // appends "b" at index 3; outstanding from here on
+  REQUIRE(rd.entries.size() == 1);
+  for (const Message& m : rd.messages) c.queue().push_back(m);
+  c.stabilize();  // the followers persist and acknowledge 2 and 3; node 1 only steps
+  CHECK(c.core(1).log().committed() == 3);
+
+  CHECK(c.core(2).take_committed_entries(3).empty());  // followers: nothing
+  CHECK(c.core(1).take_committed_entries(1).empty());  // nothing durable past the last taken
+  auto taken = c.core(1).take_committed_entries(3);
+  REQUIRE(taken.size() == 2);
+  CHECK(taken[0].index == 2);
+  CHECK(taken[0].data == "a");
+  CHECK(taken[1].data == "b");
+  CHECK(c.core(1).take_committed_entries(3).empty());  // handed out once
+  CHECK(c.core(1).log().applied() == 1);               // applied at advance()
+  finish_ready(c, 1, rd);
+  CHECK(c.core(1).log().applied() == 3);
+  // The next Ready carries the commit index but not the taken entries again.
+  REQUIRE(c.core(1).has_ready());
+  Ready next = c.core(1).ready();
+  CHECK(next.committed_entries.empty());
+  REQUIRE(next.hard_state.has_value());
+  CHECK(next.hard_state->commit == 3);
+  c.core(1).advance(next);
+  CHECK(c.violations().empty());
+}
+
+TEST_CASE("take_committed_entries: stops before a conf change, which a Ready applies; taken with no Ready outstanding counts as applied at once") {
+  sim::Cluster c({1, 2, 3}, {}, 12, options());
+  c.add_node(4);
+  REQUIRE(c.elect(1) == 1);
+  c.stabilize();
+  REQUIRE(c.core(1).propose("a"));                                                // index 2
+  REQUIRE(c.core(1).propose_conf_change({ConfChangeType::add_learner, 4}));      // index 3
+  REQUIRE(c.core(1).propose("b"));                                                // index 4
+  Ready rd = begin_ready(c, 1);
+  for (const Message& m : rd.messages) c.queue().push_back(m);
+  finish_ready(c, 1, rd);
+  c.node(1).ready_outstanding = true;  // node 1 only steps while the followers acknowledge
+  c.stabilize();
+  c.node(1).ready_outstanding = false;
+  REQUIRE(c.core(1).log().committed() == 4);
+  auto taken = c.core(1).take_committed_entries(4);
+  REQUIRE(taken.size() == 1);
+  CHECK(taken[0].data == "a");
+  CHECK(c.core(1).log().applied() == 2);  // no Ready outstanding: applied now
+  // The conf change and what follows it come in the next Ready, which applies the change.
+  Ready next = c.core(1).ready();
+  REQUIRE(next.committed_entries.size() == 2);
+  CHECK(next.committed_entries[0].type == EntryType::conf_change);
+  CHECK(next.committed_entries[1].data == "b");
+  c.core(1).advance(next);
+  CHECK(c.core(1).conf_state().is_learner(4));
+}
+
+TEST_CASE("a commit-index update followed in the same Ready by the next batch's append leaves as one message per follower") {
+  sim::Cluster c({1, 2, 3}, {}, 13, options());
+  REQUIRE(c.elect(1) == 1);
+  c.stabilize();
+  REQUIRE(c.core(1).propose("a"));
+  Ready rd = begin_ready(c, 1);
+  for (const Message& m : rd.messages) c.queue().push_back(m);
+  finish_ready(c, 1, rd);
+  c.node(1).ready_outstanding = true;
+  c.stabilize();  // the acknowledgements commit index 2: the leader queues commit-only appends
+  c.node(1).ready_outstanding = false;
+  REQUIRE(c.core(1).log().committed() == 2);
+  REQUIRE(c.core(1).propose("b"));  // the next batch, appended before the Ready is taken
+  Ready next = c.core(1).ready();
+  for (uint64_t f : {2, 3}) {
+    CHECK(count_to(next.messages, f, MessageType::app) == 1);
+    for (const Message& m : next.messages) {
+      if (m.to != f || m.type != MessageType::app) continue;
+      CHECK(m.entries.size() == 1);
+      CHECK(m.commit == 2);
+    }
+  }
+  c.core(1).advance(next);
+}

@@ -49,7 +49,12 @@ Config Cluster::make_config(uint64_t id) {
   c.learners = initial_learners_;
   c.storage = nodes_.at(id).storage.get();
   c.seed = seed_ * 1000003 + id * 7919 + static_cast<uint64_t>(nodes_.at(id).restarts);
-  c.applied = nodes_.at(id).applied_index;
+  // The state machine may be ahead of the persisted commit index (entries taken early are
+  // applied before the hard state that commits them is persisted), and Core refuses an applied
+  // index past the commit index it restores: as lib/replication's Node, pass at most that; the
+  // entries past it are delivered again and apply() checks that they are the same.
+  const Node& n = nodes_.at(id);
+  c.applied = std::min(n.applied_index, std::max(n.storage->hard_state().commit, n.storage->first_index() - 1));
   if (tweak_) tweak_(c);
   return c;
 }
@@ -78,11 +83,34 @@ void Cluster::violation(std::string what) {
 
 void Cluster::process_ready(uint64_t id) {
   Node& n = nodes_.at(id);
-  if (!n.core || !n.core->has_ready()) return;
+  if (!n.core || n.ready_outstanding || !n.core->has_ready()) return;
   Ready rd = n.core->ready();
+  n.ready_outstanding = true;
+  // What this node's log held durably before this Ready (its append may replace a suffix).
+  uint64_t durable = n.storage->last_index();
+  if (!rd.entries.empty()) durable = std::min(durable, rd.entries.front().index - 1);
   persist(n, rd);
   for (const Message& m : rd.messages) send(m);  // only after persisting (core.h)
   for (const Entry& e : rd.committed_entries) apply(n, e);
+  if (faults_.early_apply_per_mille > 0 && rng_.uniform(1000) < faults_.early_apply_per_mille) {
+    // An acknowledgement arriving while the Ready is outstanding commits more entries.
+    auto it = std::find_if(queue_.begin(), queue_.end(), [&](const Message& m) { return m.to == id; });
+    if (it != queue_.end()) {
+      Message m = std::move(*it);
+      queue_.erase(it);
+      deliver(m);  // no nested Ready: ready_outstanding
+    }
+    if (n.core) {
+      uint64_t before = n.early_applied;
+      take_committed(n, durable);
+      // lib/replication queues this Ready's committed entries past `durable` only after its
+      // persist, so it relies on a take finding nothing when there are any.
+      if (n.early_applied != before && !rd.committed_entries.empty() && rd.committed_entries.back().index > durable) {
+        violation("node " + std::to_string(n.id) + " took entries early past a Ready's non-durable commits");
+      }
+    }
+  }
+  n.ready_outstanding = false;
   for (const ReadState& rs : rd.read_states) {
     auto it = read_floor_.find(rs.context);
     if (it != read_floor_.end() && rs.index < it->second) {
@@ -206,7 +234,21 @@ void Cluster::deliver(const Message& m) {
   ++delivered_;
   if (trace_) std::fprintf(stderr, "deliver %s %llu->%llu term=%llu idx=%llu lt=%llu commit=%llu rej=%d hint=%llu n=%zu\n", to_string(m.type), (unsigned long long)m.from, (unsigned long long)m.to, (unsigned long long)m.term, (unsigned long long)m.index, (unsigned long long)m.log_term, (unsigned long long)m.commit, m.reject, (unsigned long long)m.reject_hint, m.entries.size());
   (void)it->second.core->step(m);
+  Node& n = it->second;
+  if (!n.ready_outstanding && faults_.early_apply_per_mille > 0 && rng_.uniform(1000) < faults_.early_apply_per_mille) {
+    take_committed(n, n.storage->last_index());
+  }
   maybe_process_ready(m.to);
+}
+
+void Cluster::take_committed(Node& n, uint64_t durable) {
+  auto ents = n.core->take_committed_entries(durable);
+  for (const Entry& e : ents) {
+    if (e.index > durable) violation("node " + std::to_string(n.id) + " took a non-durable entry early");
+    if (e.type == EntryType::conf_change) violation("a conf change was taken early");
+    apply(n, e);
+  }
+  n.early_applied += ents.size();
 }
 
 bool Cluster::deliver_one() {
@@ -370,7 +412,9 @@ void Cluster::check_leader_completeness(Node& n) {
 void Cluster::compact(uint64_t id, uint64_t keep) {
   Node& n = nodes_.at(id);
   if (!n.core) return;
-  uint64_t at = n.applied_index;
+  // Not past the persisted commit index (entries taken early are applied before it is
+  // persisted): a restart must find the log's start at or below it, as in lib/replication.
+  uint64_t at = std::min(n.applied_index, n.storage->hard_state().commit);
   if (at <= n.storage->first_index() || at > n.storage->last_index()) return;
   auto snap = n.storage->snapshot();
   if (snap && snap->metadata.index >= at) return;

@@ -37,6 +37,12 @@ struct NetworkFaults {
   // A node's Ready is left unprocessed (so a crash loses it) with this probability after a
   // delivery or tick; it is processed at its next event or by process_ready().
   uint32_t defer_ready_per_mille = 0;
+  // A leader applies committed entries without waiting for a Ready, as lib/replication's Node
+  // does (Core::take_committed_entries, up to its durable log): after a delivery with this
+  // probability, and in process_ready with this probability one message queued for the node is
+  // delivered while its Ready is outstanding (between the persist and advance()), followed by
+  // such a take.
+  uint32_t early_apply_per_mille = 0;
 };
 
 struct Node {
@@ -49,6 +55,8 @@ struct Node {
   uint64_t commit_seen = 0;       // this incarnation's highest in-memory commit index
   uint64_t persisted_commit = 0;  // highest commit index persisted, across incarnations
   uint64_t leader_term_seen = 0;  // the last term in which we saw this node lead
+  bool ready_outstanding = false;  // inside process_ready: no nested Ready
+  uint64_t early_applied = 0;      // entries applied through take_committed_entries
   int restarts = 0;
 };
 
@@ -123,6 +131,8 @@ class Cluster {
   void check_leader_completeness(Node& n);
   void violation(std::string what);
   void maybe_process_ready(uint64_t id);
+  // Applies what Core::take_committed_entries(durable) hands out.
+  void take_committed(Node& n, uint64_t durable);
 
   std::vector<uint64_t> initial_voters_, initial_learners_;
   std::function<void(Config&)> tweak_;
