@@ -254,6 +254,7 @@ class RoundRunner {
     job.key_space = flags_.num;
     job.workers = spec.workload == Workload::fillsync ? (spec.writers > 0 ? spec.writers : flags_.writers)
                                                       : engine.default_workers();
+    job.threads = spec.threads;
     job.key_size = flags_.key_size;
     job.value_size = flags_.value_size;
     job.seed = flags_.seed + static_cast<uint64_t>(round) * 1000 + stream;

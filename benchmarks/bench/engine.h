@@ -47,6 +47,7 @@ struct Job {
   uint64_t ops = 0;          // operations to run (reads only, for readwhilewriting)
   uint64_t key_space = 0;    // keys are drawn from [0, key_space)
   int workers = 1;           // concurrent workers (threads or coroutines)
+  int threads = 0;           // threads to run them on (0: the engine's own; BenchmarkSpec::threads)
   size_t key_size = 16;
   size_t value_size = 100;
   uint64_t seed = 301;

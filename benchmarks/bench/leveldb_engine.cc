@@ -136,6 +136,18 @@ class LevelDbEngine final : public ThreadedEngine {
     return it->status().ok() ? n : -1;
   }
 
+  int64_t scan_all() override {
+    leveldb::ReadOptions ro;
+    ro.fill_cache = false;  // as Strata's scans: a full scan must not evict the hot blocks
+    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(ro));
+    int64_t n = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (it->key().size() + it->value().size() == 0) return -1;
+      ++n;
+    }
+    return it->status().ok() ? n : -1;
+  }
+
  private:
   // Parses "leveldb.sstables" ("--- level N ---" headers, then " number:size[...]" lines).
   bool needs_compaction() {

@@ -136,6 +136,31 @@ class RocksDbEngine final : public ThreadedEngine {
     return it->status().ok() ? n : -1;
   }
 
+  int multi_get(const std::vector<std::string>& keys, std::vector<std::string>* values) override {
+    std::vector<rocksdb::Slice> slices;
+    slices.reserve(keys.size());
+    for (const auto& k : keys) slices.emplace_back(k.data(), k.size());
+    std::vector<rocksdb::Status> statuses = db_->MultiGet(rocksdb::ReadOptions(), slices, values);
+    int found = 0;
+    for (const auto& st : statuses) {
+      if (st.ok()) ++found;
+      else if (!st.IsNotFound()) return -1;
+    }
+    return found;
+  }
+
+  int64_t scan_all() override {
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;  // as Strata's scans: a full scan must not evict the hot blocks
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+    int64_t n = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (it->key().size() + it->value().size() == 0) return -1;
+      ++n;
+    }
+    return it->status().ok() ? n : -1;
+  }
+
  private:
   static rocksdb::CompressionType compression_type(Compression c) {
     switch (c) {

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -133,6 +134,7 @@ class StrataEngine final : public Engine {
   struct Shared {
     const Job* job = nullptr;
     std::atomic<uint64_t> next{0};
+    std::atomic<uint64_t> scanned{0};  // scan: entries read
     std::atomic<int> running{0};
     std::atomic<bool> readers_done{false};
     std::promise<void> all_done;
@@ -182,8 +184,10 @@ asio::awaitable<void> StrataEngine::worker(Shared* shared, WorkerState* st) {
   const OpKind op = job.spec.op();
   WriteOptions wo;
   wo.sync = job.spec.sync() ? SyncPolicy::always : SyncPolicy::none;
-  for (uint64_t i = shared->next.fetch_add(1, std::memory_order_relaxed); i < job.ops;
-       i = shared->next.fetch_add(1, std::memory_order_relaxed)) {
+  // multireadrandom takes kMultiGetKeys operation numbers per call; scan takes them all at once.
+  const uint64_t step = op == OpKind::multiget ? kMultiGetKeys : op == OpKind::scan ? job.ops : 1;
+  for (uint64_t i = shared->next.fetch_add(step, std::memory_order_relaxed); i < job.ops;
+       i = shared->next.fetch_add(step, std::memory_order_relaxed)) {
     st->keys.make(job.spec.workload, i, &st->key);
     auto t0 = Clock::now();
     switch (op) {
@@ -199,10 +203,37 @@ asio::awaitable<void> StrataEngine::worker(Shared* shared, WorkerState* st) {
         else if (r->has_value()) ++st->found;
         break;
       }
+      case OpKind::multiget: {
+        uint64_t n = std::min<uint64_t>(kMultiGetKeys, job.ops - i);
+        std::vector<std::string> keys(n);
+        keys[0] = st->key;
+        for (uint64_t k = 1; k < n; ++k) st->keys.make(job.spec.workload, i + k, &keys[k]);
+        auto r = co_await db_->multi_get(std::move(keys));
+        if (!r) ++st->errors;
+        else for (const auto& v : *r) st->found += v.has_value() ? 1 : 0;
+        break;
+      }
       case OpKind::seek: {
-        auto r = co_await db_->scan(st->key, std::string(), kSeekEntries);
+        auto r = co_await db_->scan(st->key, std::string(), static_cast<size_t>(job.spec.seek_nexts) + 1);
         if (!r) ++st->errors;
         else st->found += r->size();
+        break;
+      }
+      case OpKind::scan: {
+        // One full scan, by the first worker to get here.
+        if (i != 0) break;
+        auto it = db_->new_iterator(ReadOptions{.fill_cache = false});
+        uint64_t n = 0;
+        for (auto r = co_await it->seek_to_first();; r = co_await it->next()) {
+          if (!r) {
+            ++st->errors;
+            break;
+          }
+          if (!it->valid()) break;
+          if (it->key().size() + it->value().size() == 0) ++st->errors;
+          ++n;
+        }
+        shared->scanned.store(n);
         break;
       }
     }
@@ -255,7 +286,14 @@ Measurement StrataEngine::run(const Job& job) {
     asio::co_spawn(writer_io, writer(&shared, &states[job.workers]), asio::detached);
     writer_thread = std::thread([&writer_io] { writer_io.run(); });
   }
-  for (int w = 0; w < job.workers; ++w) asio::co_spawn(pool_, worker(&shared, &states[w]), asio::detached);
+  // A workload with its own thread count runs its coroutines on a pool of that size; the DB's
+  // own background work stays on pool_.
+  std::optional<asio::thread_pool> job_pool;
+  if (job.threads > 0) job_pool.emplace(job.threads);
+  for (int w = 0; w < job.workers; ++w) {
+    if (job_pool) asio::co_spawn(*job_pool, worker(&shared, &states[w]), asio::detached);
+    else asio::co_spawn(pool_, worker(&shared, &states[w]), asio::detached);
+  }
   shared.all_done.get_future().get();
   auto end = Clock::now();
   shared.readers_done.store(true, std::memory_order_release);
@@ -265,8 +303,9 @@ Measurement StrataEngine::run(const Job& job) {
   }
   double cpu1 = process_cpu_seconds();
 
+  if (job_pool) job_pool->join();
   Measurement m;
-  m.ops = job.ops;
+  m.ops = job.spec.op() == OpKind::scan ? shared.scanned.load() : job.ops;
   m.seconds = std::chrono::duration<double>(end - start).count();
   m.cpu_seconds = cpu1 - cpu0;
   for (int w = 0; w < job.workers; ++w) states[w].merge_into(&m);

@@ -19,23 +19,57 @@ double process_cpu_seconds() {
   return secs(ru.ru_utime) + secs(ru.ru_stime);
 }
 
+int ThreadedEngine::multi_get(const std::vector<std::string>& keys, std::vector<std::string>* values) {
+  int found = 0;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    Lookup r = get(keys[i], &(*values)[i]);
+    if (r == Lookup::error) return -1;
+    if (r == Lookup::found) ++found;
+  }
+  return found;
+}
+
 Measurement ThreadedEngine::run(const Job& job) {
   std::atomic<uint64_t> next{0};
+  std::atomic<uint64_t> scanned{0};
+  const int workers = job.threads > 0 ? job.threads : job.workers;
   std::atomic<bool> go{false}, readers_done{false};
   std::vector<WorkerState> states;
   states.reserve(job.workers + 1);
-  for (int w = 0; w <= job.workers; ++w) states.emplace_back(job, w);
+  for (int w = 0; w <= workers; ++w) states.emplace_back(job, w);
   const OpKind op = job.spec.op();
   const bool sync = job.spec.sync();
 
   auto worker = [&](WorkerState& st) {
     while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
     std::string value;
-    for (uint64_t i = next.fetch_add(1, std::memory_order_relaxed); i < job.ops;
-         i = next.fetch_add(1, std::memory_order_relaxed)) {
+    std::vector<std::string> batch_keys(kMultiGetKeys), batch_values(kMultiGetKeys);
+    const uint64_t step = op == OpKind::multiget ? kMultiGetKeys : 1;
+    if (op == OpKind::scan) {
+      // One reader scans everything; the others have nothing to do.
+      if (next.fetch_add(job.ops, std::memory_order_relaxed) != 0) return;
+      auto t0 = Clock::now();
+      int64_t n = scan_all();
+      st.latency.record(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count()));
+      if (n < 0) ++st.errors; else scanned.store(static_cast<uint64_t>(n));
+      return;
+    }
+    for (uint64_t i = next.fetch_add(step, std::memory_order_relaxed); i < job.ops;
+         i = next.fetch_add(step, std::memory_order_relaxed)) {
       st.keys.make(job.spec.workload, i, &st.key);
       auto t0 = Clock::now();
       switch (op) {
+        case OpKind::multiget: {
+          size_t n = std::min<uint64_t>(step, job.ops - i);
+          batch_keys.resize(n);
+          batch_values.resize(n);
+          for (size_t k = 0; k < n; ++k) st.keys.make(job.spec.workload, i + k, &batch_keys[k]);
+          int found = multi_get(batch_keys, &batch_values);
+          if (found < 0) ++st.errors; else st.found += static_cast<uint64_t>(found);
+          break;
+        }
+        case OpKind::scan:
+          break;
         case OpKind::put:
           if (!put(st.key, st.values.next(), sync)) ++st.errors;
           break;
@@ -46,7 +80,7 @@ Measurement ThreadedEngine::run(const Job& job) {
           break;
         }
         case OpKind::seek: {
-          int n = seek(st.key, kSeekEntries);
+          int n = seek(st.key, job.spec.seek_nexts + 1);
           if (n < 0) ++st.errors; else st.found += static_cast<uint64_t>(n);
           break;
         }
@@ -75,9 +109,9 @@ Measurement ThreadedEngine::run(const Job& job) {
   };
 
   std::vector<std::thread> threads;
-  for (int w = 0; w < job.workers; ++w) threads.emplace_back(worker, std::ref(states[w]));
+  for (int w = 0; w < workers; ++w) threads.emplace_back(worker, std::ref(states[w]));
   std::thread background;
-  if (job.spec.workload == Workload::readwhilewriting) background = std::thread(writer, std::ref(states[job.workers]));
+  if (job.spec.workload == Workload::readwhilewriting) background = std::thread(writer, std::ref(states[workers]));
 
   double cpu0 = process_cpu_seconds();
   auto start = Clock::now();
@@ -89,12 +123,12 @@ Measurement ThreadedEngine::run(const Job& job) {
   double cpu1 = process_cpu_seconds();
 
   Measurement m;
-  m.ops = job.ops;
+  m.ops = op == OpKind::scan ? scanned.load() : job.ops;
   m.seconds = std::chrono::duration<double>(end - start).count();
   m.cpu_seconds = cpu1 - cpu0;
-  for (int w = 0; w < job.workers; ++w) states[w].merge_into(&m);
-  m.background_writes = states[job.workers].ops;
-  m.errors += states[job.workers].errors;
+  for (int w = 0; w < workers; ++w) states[w].merge_into(&m);
+  m.background_writes = states[workers].ops;
+  m.errors += states[workers].errors;
   return m;
 }
 

@@ -15,7 +15,9 @@ struct NamedWorkload {
 constexpr NamedWorkload kWorkloads[] = {
     {"fillseq", Workload::fillseq},         {"fillrandom", Workload::fillrandom},
     {"overwrite", Workload::overwrite},     {"readrandom", Workload::readrandom},
+    {"multireadrandom", Workload::multireadrandom},
     {"readmissing", Workload::readmissing}, {"seekrandom", Workload::seekrandom},
+    {"scan", Workload::scan},
     {"readwhilewriting", Workload::readwhilewriting}, {"fillsync", Workload::fillsync},
 };
 
@@ -26,7 +28,8 @@ bool BenchmarkSpec::fresh_db() const {
 }
 
 bool BenchmarkSpec::needs_data() const {
-  return workload == Workload::readrandom || workload == Workload::readmissing || workload == Workload::seekrandom ||
+  return workload == Workload::readrandom || workload == Workload::multireadrandom ||
+         workload == Workload::readmissing || workload == Workload::seekrandom || workload == Workload::scan ||
          workload == Workload::readwhilewriting || workload == Workload::overwrite;
 }
 
@@ -36,8 +39,12 @@ OpKind BenchmarkSpec::op() const {
     case Workload::readmissing:
     case Workload::readwhilewriting:
       return OpKind::get;
+    case Workload::multireadrandom:
+      return OpKind::multiget;
     case Workload::seekrandom:
       return OpKind::seek;
+    case Workload::scan:
+      return OpKind::scan;
     default:
       return OpKind::put;
   }
@@ -56,10 +63,15 @@ std::optional<BenchmarkSpec> parse_benchmark(std::string_view text) {
     spec.workload = w.workload;
     spec.label = std::string(text);
     if (!arg.empty()) {
-      if (w.workload != Workload::fillsync) return std::nullopt;
-      auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), spec.writers);
-      if (ec != std::errc() || end != arg.data() + arg.size() || spec.writers < 1 || spec.writers > 4096) {
-        return std::nullopt;
+      int n = 0;
+      auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), n);
+      if (ec != std::errc() || end != arg.data() + arg.size() || n < 1 || n > 4096) return std::nullopt;
+      switch (w.workload) {
+        case Workload::fillsync: spec.writers = n; break;
+        case Workload::readrandom:
+        case Workload::multireadrandom: spec.threads = n; break;
+        case Workload::seekrandom: spec.seek_nexts = n; break;
+        default: return std::nullopt;
       }
     }
     return spec;

@@ -55,8 +55,14 @@ asio::awaitable<Result<SequenceNumber>> DB::write(WriteBatch batch, WriteOptions
   co_return co_await impl_->write(std::move(batch), options);
 }
 
+// Not a coroutine: returns DBImpl's awaitable itself, so a get costs one coroutine frame.
 asio::awaitable<Result<std::optional<std::string>>> DB::get(std::string key, ReadOptions options) {
-  co_return co_await impl_->get(std::move(key), options);
+  return impl_->get(std::move(key), std::move(options));
+}
+
+asio::awaitable<Result<std::vector<std::optional<std::string>>>> DB::multi_get(std::vector<std::string> keys,
+                                                                                ReadOptions options) {
+  return impl_->multi_get(std::move(keys), std::move(options));
 }
 
 asio::awaitable<Result<std::vector<KeyValue>>> DB::scan(std::string start, std::string end, size_t limit,

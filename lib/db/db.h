@@ -85,8 +85,17 @@ class DB {
   boost::asio::awaitable<Result<SequenceNumber>> del(std::string key, WriteOptions options = {});
   boost::asio::awaitable<Result<SequenceNumber>> write(WriteBatch batch, WriteOptions options = {});
 
-  // The value of `key`, or nullopt when it is absent or deleted.
+  // The value of `key`, or nullopt when it is absent or deleted. A get whose answer is in memory
+  // (memtables, block cache, the OS page cache) completes without suspending; only a block read
+  // from disk suspends the caller (io_uring).
   boost::asio::awaitable<Result<std::optional<std::string>>> get(std::string key, ReadOptions options = {});
+
+  // get() of many keys at one sequence number (options.snapshot, or the latest): element i is
+  // the value of keys[i], or nullopt (absent or deleted); duplicates are answered each time.
+  // Keys whose blocks must be read from disk are read concurrently, their reads in flight
+  // together (RocksDB's MultiGet). Errors: as get(); the first error fails the whole call.
+  boost::asio::awaitable<Result<std::vector<std::optional<std::string>>>> multi_get(std::vector<std::string> keys,
+                                                                                   ReadOptions options = {});
 
   // get(), recording where the lookup went (see trace.h). Same errors as get().
   boost::asio::awaitable<Result<LookupTrace>> trace(std::string key, ReadOptions options = {});

@@ -40,6 +40,7 @@
 #include "lib/compaction/compaction_picker.h"
 #include "lib/db/db.h"
 #include "lib/db/mutable_options.h"
+#include "lib/db/point_lookup.h"
 #include "lib/db/table_cache.h"
 #include "lib/io/file_system.h"
 #include "lib/memtable/memtable.h"
@@ -48,6 +49,7 @@
 #include "lib/sstable/table_reader.h"
 #include "lib/util/async_mutex.h"
 #include "lib/util/oneshot.h"
+#include "lib/util/striped_counter.h"
 #include "lib/version/version_set.h"
 #include "lib/wal/wal_writer.h"
 
@@ -63,6 +65,8 @@ class DBImpl {
   boost::asio::awaitable<Result<void>> open();
   boost::asio::awaitable<Result<SequenceNumber>> write(WriteBatch batch, WriteOptions options);
   boost::asio::awaitable<Result<std::optional<std::string>>> get(std::string key, ReadOptions options);
+  boost::asio::awaitable<Result<std::vector<std::optional<std::string>>>> multi_get(std::vector<std::string> keys,
+                                                                                   ReadOptions options);
   boost::asio::awaitable<Result<std::vector<KeyValue>>> scan(std::string start, std::string end, size_t limit,
                                                              ReadOptions options);
   boost::asio::awaitable<Result<LookupTrace>> trace(std::string key, ReadOptions options);
@@ -137,8 +141,9 @@ class DBImpl {
 
   // db_impl_read.cc: lookups and scans.
   std::shared_ptr<const SuperVersion> super_version() const;
-  boost::asio::awaitable<Result<std::optional<std::string>>> lookup(std::string key, ReadOptions options,
-                                                                  LookupTrace* trace);
+  PointLookup::Sources lookup_sources(const SuperVersion& sv);
+  // Runs the finish() of every lookup concurrently on this executor; the first error wins.
+  boost::asio::awaitable<Result<void>> finish_all(std::vector<PointLookup*> lookups);
   boost::asio::awaitable<Result<std::shared_ptr<sstable::TableReader>>> table(const FileMetaData& meta);
 
   const boost::asio::any_io_executor executor_;
@@ -197,10 +202,12 @@ class DBImpl {
   std::unique_ptr<TableCache> table_cache_;
 
   // Statistics (relaxed atomics).
-  mutable std::atomic<uint64_t> puts_{0}, deletes_{0}, gets_{0}, scans_{0}, bytes_user_{0}, bytes_wal_{0},
+  mutable std::atomic<uint64_t> puts_{0}, deletes_{0}, scans_{0}, bytes_user_{0}, bytes_wal_{0},
       bytes_flush_{0}, wal_syncs_{0}, write_groups_{0}, flushes_{0}, stall_micros_{0}, compactions_{0},
       trivial_moves_{0}, bytes_compaction_read_{0}, bytes_compaction_written_{0}, compaction_micros_{0},
-      compaction_dropped_entries_{0}, table_probes_{0};
+      compaction_dropped_entries_{0};
+  // Bumped by every read: striped, so that concurrent readers do not share their cache lines.
+  StripedCounter gets_, table_probes_;
 };
 
 }  // namespace strata

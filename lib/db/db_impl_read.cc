@@ -1,8 +1,12 @@
 // DBImpl: the read path — point lookups, scans, snapshots and the table cache.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/this_coro.hpp>
+
 #include "lib/compaction/merging_iterator.h"
 #include "lib/db/db_impl.h"
 #include "lib/db/db_iterator.h"
 #include "lib/db/level_iterator.h"
+#include "lib/db/point_lookup.h"
 #include "lib/util/clock.h"
 #include "lib/util/key_prefix.h"
 #include "lib/util/logging.h"
@@ -30,107 +34,108 @@ Snapshot DBImpl::snapshot() {
   return Snapshot(seq, std::move(pin));
 }
 
-// The reader of an SSTable, from the table cache (opened on first use, LRU of
-// Options::max_open_files readers).
+// The reader of an SSTable: pinned in its metadata, or from the table cache (opened on first use).
 asio::awaitable<Result<std::shared_ptr<sstable::TableReader>>> DBImpl::table(const FileMetaData& meta) {
-  auto r = co_await table_cache_->find(meta.number, meta.file_size);
+  auto r = co_await table_cache_->find(meta);
   co_return r;
 }
 
+PointLookup::Sources DBImpl::lookup_sources(const SuperVersion& sv) {
+  return PointLookup::Sources{.mem = sv.mem.get(),
+                              .imms = sv.imms,
+                              .version = sv.version.get(),
+                              .tables = table_cache_.get(),
+                              .table_probes = &table_probes_};
+}
+
 asio::awaitable<Result<std::optional<std::string>>> DBImpl::get(std::string key, ReadOptions options) {
-  gets_.fetch_add(1, std::memory_order_relaxed);
-  co_return co_await lookup(std::move(key), options, nullptr);
+  gets_.add();
+  // Sequence first, then the SuperVersion: the SuperVersion then holds every write <= seq.
+  SequenceNumber seq = options.snapshot.value_or(latest_sequence());
+  auto sv = super_version();
+  if (!sv) co_return make_error_code(Errc::shutting_down);
+  PointLookup lookup(std::move(key), seq, lookup_sources(*sv));
+  STRATA_CO_TRY_ASSIGN(sstable::GetStep step, lookup.run_cached());
+  if (step == sstable::GetStep::needs_io) {
+    auto finishing = lookup.finish();
+    STRATA_CO_TRY(co_await std::move(finishing));
+  }
+  co_return std::move(lookup.answer());
+}
+
+asio::awaitable<Result<std::vector<std::optional<std::string>>>> DBImpl::multi_get(std::vector<std::string> keys,
+                                                                                    ReadOptions options) {
+  gets_.add(keys.size());
+  SequenceNumber seq = options.snapshot.value_or(latest_sequence());
+  auto sv = super_version();
+  if (!sv) co_return make_error_code(Errc::shutting_down);
+  std::vector<std::unique_ptr<PointLookup>> lookups;
+  lookups.reserve(keys.size());
+  std::vector<PointLookup*> pending;
+  for (auto& key : keys) {
+    lookups.push_back(std::make_unique<PointLookup>(std::move(key), seq, lookup_sources(*sv)));
+    STRATA_CO_TRY_ASSIGN(sstable::GetStep step, lookups.back()->run_cached());
+    if (step == sstable::GetStep::needs_io) pending.push_back(lookups.back().get());
+  }
+  if (!pending.empty()) {
+    // The lookups that need I/O run concurrently on this executor, so that their block reads
+    // are in flight together; the first error wins.
+    auto finishing = finish_all(std::move(pending));
+    STRATA_CO_TRY(co_await std::move(finishing));
+  }
+  std::vector<std::optional<std::string>> out;
+  out.reserve(lookups.size());
+  for (auto& l : lookups) out.push_back(std::move(l->answer()));
+  co_return out;
+}
+
+asio::awaitable<Result<void>> DBImpl::finish_all(std::vector<PointLookup*> lookups) {
+  if (lookups.size() == 1) {
+    auto finishing = lookups[0]->finish();
+    co_return co_await std::move(finishing);
+  }
+  struct Join {
+    std::atomic<size_t> left;
+    std::mutex mu;
+    Result<void> result = ok();
+    Oneshot<bool> done;
+  };
+  auto join = std::make_shared<Join>();
+  join->left.store(lookups.size());
+  auto ex = co_await asio::this_coro::executor;
+  for (PointLookup* l : lookups) {
+    // Each task lives until its finish() completes; *l outlives it because this coroutine waits
+    // for every task before it returns.
+    asio::co_spawn(ex, l->finish(), [join](std::exception_ptr e, Result<void> r) {
+      if (e || !r) {
+        std::lock_guard lock(join->mu);
+        if (join->result) join->result = e ? make_error_code(Errc::io_error) : r;
+      }
+      if (join->left.fetch_sub(1, std::memory_order_acq_rel) == 1) join->done.set(true);
+    });
+  }
+  co_await join->done.wait();
+  std::lock_guard lock(join->mu);
+  co_return join->result;
 }
 
 asio::awaitable<Result<LookupTrace>> DBImpl::trace(std::string key, ReadOptions options) {
   uint64_t start = SystemClock::instance().now_micros();
   LookupTrace t;
   t.key = key;
-  auto v = co_await lookup(std::move(key), options, &t);
-  if (!v) co_return v.error();
-  t.found = v->has_value();
-  t.value = std::move(*v);
-  t.micros = SystemClock::instance().now_micros() - start;
-  co_return t;
-}
-
-// The point lookup behind get() and trace(); `trace` (may be null) records every step.
-asio::awaitable<Result<std::optional<std::string>>> DBImpl::lookup(std::string key, ReadOptions options,
-                                                                  LookupTrace* trace) {
-  // Sequence first, then the SuperVersion: the SuperVersion then holds every write <= seq.
   SequenceNumber seq = options.snapshot.value_or(latest_sequence());
   auto sv = super_version();
   if (!sv) co_return make_error_code(Errc::shutting_down);
-  if (trace != nullptr) trace->read_sequence = seq;
-  auto memtable_step = [&](std::string source, const std::optional<MemTable::LookupResult>& r) {
-    if (trace == nullptr) return;
-    trace->steps.push_back(LookupTrace::Step{
-        .source = std::move(source), .outcome = !r ? "absent" : (r->deleted ? "tombstone" : "found")});
-  };
-  {
-    auto r = sv->mem->get(key, seq);
-    memtable_step("memtable", r);
-    if (r) {
-      if (r->deleted) co_return std::optional<std::string>{};
-      co_return std::optional<std::string>(std::move(r->value));
-    }
+  PointLookup lookup(std::move(key), seq, lookup_sources(*sv), &t);
+  STRATA_CO_TRY_ASSIGN(sstable::GetStep step, lookup.run_cached());
+  if (step == sstable::GetStep::needs_io) {
+    auto finishing = lookup.finish();
+    STRATA_CO_TRY(co_await std::move(finishing));
   }
-  for (size_t i = 0; i < sv->imms.size(); ++i) {
-    auto r = sv->imms[i]->get(key, seq);
-    memtable_step("immutable memtable " + std::to_string(i + 1), r);
-    if (r) {
-      if (r->deleted) co_return std::optional<std::string>{};
-      co_return std::optional<std::string>(std::move(r->value));
-    }
-  }
-  std::string lookup_key = make_internal_key(key, seq, kValueTypeForSeek);
-  // L0 files overlap and are ordered newest first: every one whose range covers the key is
-  // consulted in that order. Deeper levels are disjoint: at most one file per level (binary
-  // search). Either way the newest version at or below seq is found first.
-  for (int level = 0; level < kNumLevels; ++level) {
-    const auto& files = sv->version->files(level);
-    size_t begin = 0, end = files.size();
-    if (level > 0) {
-      begin = sv->version->find_file(level, key);
-      end = std::min(end, begin + 1);
-    }
-    for (size_t i = begin; i < end; ++i) {
-      const auto& f = files[i];
-      if (key < extract_user_key(f->smallest) || key > extract_user_key(f->largest)) continue;
-      table_probes_.fetch_add(1, std::memory_order_relaxed);
-      auto reader = co_await table(*f);
-      if (!reader) co_return reader.error();
-      sstable::GetTrace gt;
-      auto entry = co_await (*reader)->get(lookup_key, trace != nullptr ? &gt : nullptr);
-      if (!entry) co_return entry.error();
-      ParsedInternalKey parsed;
-      if (*entry && !parse_internal_key((*entry)->internal_key, &parsed)) {
-        STRATA_LOG(error, "SSTable %06llu: malformed internal key", static_cast<unsigned long long>(f->number));
-        co_return make_error_code(Errc::corruption);
-      }
-      if (trace != nullptr) {
-        char name[32];
-        snprintf(name, sizeof name, "L%d %06llu.sst", level, static_cast<unsigned long long>(f->number));
-        std::string outcome = gt.bloom_negative ? "bloom_negative"
-                              : !*entry          ? "absent"
-                              : parsed.type == ValueType::deletion ? "tombstone"
-                                                                   : "found";
-        trace->steps.push_back(LookupTrace::Step{.source = name,
-                                                 .level = level,
-                                                 .file_number = f->number,
-                                                 .outcome = std::move(outcome),
-                                                 .bloom_checked = gt.bloom_checked,
-                                                 .block_cache_hits = gt.cache_hits(),
-                                                 .blocks_read = gt.blocks_read(),
-                                                 .bytes_read = gt.bytes_read()});
-        if (*entry) trace->found_sequence = parsed.sequence;
-      }
-      if (!*entry) continue;
-      if (parsed.type == ValueType::deletion) co_return std::optional<std::string>{};
-      co_return std::optional<std::string>(std::move((*entry)->value));
-    }
-  }
-  co_return std::optional<std::string>{};
+  t.found = lookup.answer().has_value();
+  t.value = std::move(lookup.answer());
+  t.micros = SystemClock::instance().now_micros() - start;
+  co_return t;
 }
 
 std::unique_ptr<Iterator> DBImpl::new_iterator(ReadOptions options) {
@@ -144,10 +149,11 @@ std::unique_ptr<Iterator> DBImpl::new_iterator(ReadOptions options) {
     std::string succ = prefix_successor(options.prefix);
     if (!succ.empty() && (upper.empty() || succ < upper)) upper = std::move(succ);
   }
-  TableIteratorFactory open = [this](const FileMetaData& f) -> asio::awaitable<Result<std::unique_ptr<InternalIterator>>> {
+  TableIteratorFactory open = [this, fill_cache = options.fill_cache](
+                                  const FileMetaData& f) -> asio::awaitable<Result<std::unique_ptr<InternalIterator>>> {
     auto reader = co_await table(f);
     if (!reader) co_return reader.error();
-    co_return (*reader)->new_iterator();
+    co_return (*reader)->new_iterator(fill_cache);
   };
   std::vector<std::unique_ptr<InternalIterator>> children;
   children.push_back(MemTable::new_internal_iterator(sv->mem));

@@ -112,6 +112,11 @@ struct ReadOptions {
   std::string lower_bound;
   std::string upper_bound;
   std::string prefix;
+
+  // Iterators and scans insert the data blocks they read from files into the block cache; false
+  // keeps a long scan from evicting the blocks point reads use (RocksDB's and LevelDB's
+  // ReadOptions::fill_cache). Blocks already cached are used either way. Point reads always fill.
+  bool fill_cache = true;
 };
 
 }  // namespace strata

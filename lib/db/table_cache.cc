@@ -12,9 +12,10 @@ namespace strata {
 namespace asio = boost::asio;
 
 TableCache::TableCache(io::FileSystem& fs, std::string db_path, size_t max_open_files, cache::LruCache* block_cache,
-                       sstable::ReadStats* stats, int num_shard_bits)
+                       sstable::ReadStats* stats, int num_shard_bits, size_t max_pinned)
     : fs_(fs), db_path_(std::move(db_path)), block_cache_(block_cache), stats_(stats),
-      readers_(max_open_files, num_shard_bits >= 0 ? num_shard_bits : auto_shard_bits(max_open_files)) {
+      readers_(max_open_files, num_shard_bits >= 0 ? num_shard_bits : auto_shard_bits(max_open_files)),
+      max_pinned_(max_pinned) {
   STRATA_ASSERT(max_open_files >= 1);
 }
 
@@ -32,9 +33,11 @@ std::string TableCache::key_of(uint64_t file_number) {
   return key;
 }
 
-asio::awaitable<TableCache::Opened> TableCache::find(uint64_t file_number, uint64_t file_size) {
+asio::awaitable<TableCache::Opened> TableCache::find_counted(uint64_t file_number, uint64_t file_size, bool counted) {
   std::string key = key_of(file_number);
-  if (auto cached = readers_.lookup_as<sstable::TableReader>(key)) {
+  auto cached = counted ? std::static_pointer_cast<const sstable::TableReader>(readers_.peek(key))
+                        : readers_.lookup_as<sstable::TableReader>(key);
+  if (cached) {
     // The cache hands out const values; a TableReader's interface is const and thread-safe.
     co_return std::const_pointer_cast<sstable::TableReader>(cached);
   }
@@ -71,6 +74,41 @@ asio::awaitable<TableCache::Opened> TableCache::find(uint64_t file_number, uint6
   }
   for (auto& w : waiters) w.set(opened);  // each resumes on its own executor
   co_return opened;
+}
+
+const sstable::TableReader* TableCache::find_open(const FileMetaData& meta, std::shared_ptr<const void>* hold) {
+  if (const void* pinned = meta.table.get()) {
+    pinned_hits_.add();
+    return static_cast<const sstable::TableReader*>(pinned);
+  }
+  // An unpinned file: the LRU may hold it (its lookup counts the hit or the miss; find(meta)
+  // then does not count again).
+  *hold = readers_.lookup(key_of(meta.number));
+  return static_cast<const sstable::TableReader*>(hold->get());
+}
+
+asio::awaitable<TableCache::Opened> TableCache::find(const FileMetaData& meta, bool counted) {
+  if (const void* pinned = meta.table.get()) {
+    if (!counted) pinned_hits_.add();
+    // The pin owns the reader; hand out a shared_ptr that keeps the pin's owner alive.
+    auto* reader = static_cast<const sstable::TableReader*>(pinned);
+    co_return std::const_pointer_cast<sstable::TableReader>(reader->shared_from_this());
+  }
+  auto found = co_await find_counted(meta.number, meta.file_size, counted);
+  if (!found) co_return found;
+  // Pin while there is room. A race may pin a few more than max_pinned_ (each caller checks
+  // before it increments); the bound is approximate by at most the number of threads.
+  if (pinned_->load(std::memory_order_relaxed) < max_pinned_) {
+    std::shared_ptr<sstable::TableReader> reader = *found;
+    auto counter = pinned_;
+    counter->fetch_add(1, std::memory_order_relaxed);
+    std::shared_ptr<const void> owner(reader.get(), [reader, counter](const void*) mutable {
+      counter->fetch_sub(1, std::memory_order_relaxed);
+      reader.reset();
+    });
+    if (meta.table.pin(owner) == reader.get()) readers_.erase(key_of(meta.number));  // the pin holds it now
+  }
+  co_return found;
 }
 
 asio::awaitable<TableCache::Opened> TableCache::open(uint64_t file_number, uint64_t file_size) {

@@ -1,6 +1,11 @@
-// TableCache: the open SSTable readers of one DB, at most `max_open_files` of them, least
-// recently used evicted first (after LevelDB's db/table_cache.cc: an LRU cache of open tables
-// keyed by file number, each entry charged 1).
+// TableCache: the open SSTable readers of one DB, in two places:
+//  - pinned in their FileMetaData (TablePin, RocksDB's FileDescriptor::table_reader): up to
+//    `max_pinned` readers, found by a lookup with one atomic load and kept open while their file
+//    is live (they close when the last Version or iterator naming the file lets go of it);
+//  - once that many are pinned, an LRU of at most `max_open_files` readers, least recently used
+//    evicted first (after LevelDB's db/table_cache.cc: keyed by file number, each entry charged 1).
+// The DB splits its Options::max_open_files between the two, so that at most that many SSTables
+// are open at once.
 //
 // A reader is opened on first use (file opened through io::FileSystem, footer, index, filter and
 // properties read and verified) and handed out as shared_ptr: a reader evicted, or dropped by
@@ -15,7 +20,7 @@
 //
 // Thread-safety: every method is safe from any thread and coroutine.
 // Lifetime: the FileSystem, the block cache and the ReadStats must outlive the TableCache and
-// every reader it handed out.
+// every reader it handed out (pinned readers included: they live as long as the file metadata).
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -34,6 +39,8 @@
 #include "lib/sstable/table_reader.h"
 #include "lib/util/oneshot.h"
 #include "lib/util/result.h"
+#include "lib/util/striped_counter.h"
+#include "lib/version/version_edit.h"
 
 namespace strata {
 
@@ -43,15 +50,31 @@ class TableCache {
   // open (REQUIRES >= 1). block_cache and stats may be null (no block cache, private counters).
   // num_shard_bits: the LRU's shards (LruCache), each holding ceil(max_open_files / shards)
   // readers; -1 picks up to 16 shards of at least 64 readers each (one shard below 128 files).
+  // max_pinned: how many readers find(meta) pins in file metadata (0: none, the LRU only).
   TableCache(io::FileSystem& fs, std::string db_path, size_t max_open_files, cache::LruCache* block_cache,
-             sstable::ReadStats* stats, int num_shard_bits = -1);
+             sstable::ReadStats* stats, int num_shard_bits = -1, size_t max_pinned = 0);
 
   // The reader of SSTable `file_number`, whose size is `file_size` bytes (from its FileMetaData).
   // Errors (logged with the file's path): not_found, io errors, corruption from TableReader::open.
   // A failed open is not cached: the next call tries again.
   // Runs on: the caller's executor (file I/O completes back on it).
   boost::asio::awaitable<Result<std::shared_ptr<sstable::TableReader>>> find(uint64_t file_number,
-                                                                             uint64_t file_size);
+                                                                             uint64_t file_size) {
+    return find_counted(file_number, file_size, /*counted=*/false);
+  }
+
+  // find() for a file of a Version: the pinned reader if there is one; else opens the file (or
+  // finds it in the LRU) and pins the reader while fewer than max_open_files are pinned.
+  // `counted`: this lookup was already counted by find_open (a PointLookup's second step).
+  // REQUIRES: `meta` outlives the returned awaitable.
+  boost::asio::awaitable<Result<std::shared_ptr<sstable::TableReader>>> find(const FileMetaData& meta,
+                                                                             bool counted = false);
+
+  // The reader of `meta`'s file without I/O: the pinned one (valid while `meta` lives), or one in
+  // the LRU (kept alive by *hold). nullptr when the file is not open: co_await find(meta).
+  const sstable::TableReader* find_open(const FileMetaData& meta, std::shared_ptr<const void>* hold);
+
+  size_t pinned_readers() const { return pinned_->load(std::memory_order_relaxed); }
 
   // Drops the reader of `file_number` and its blocks in the block cache: call when the file is
   // deleted. Holders of the reader keep it.
@@ -60,16 +83,21 @@ class TableCache {
   // Drops every reader (DB close).
   void clear() { readers_.clear(); }
 
-  size_t open_readers() const { return readers_.entry_count(); }
+  // Readers open: pinned ones and the LRU's.
+  size_t open_readers() const { return readers_.entry_count() + pinned_readers(); }
   size_t capacity() const { return readers_.capacity(); }
-  uint64_t hits() const { return readers_.hits(); }
-  uint64_t misses() const { return readers_.misses(); }  // includes callers that waited for an open
+  // Lookups that found the reader open (pinned, or in the LRU), and lookups that had to open it
+  // (or wait for another caller's open).
+  uint64_t hits() const { return readers_.hits() + pinned_hits_.load(); }
+  uint64_t misses() const { return readers_.misses(); }
   uint64_t opens() const { return opens_.load(std::memory_order_relaxed); }  // files opened (tried)
 
  private:
   using Opened = Result<std::shared_ptr<sstable::TableReader>>;
 
   static std::string key_of(uint64_t file_number);
+  // find(number, size); `counted`: the caller's find_open already counted this lookup's miss.
+  boost::asio::awaitable<Opened> find_counted(uint64_t file_number, uint64_t file_size, bool counted);
   // Opens the reader of a file (no caching).
   boost::asio::awaitable<Opened> open(uint64_t file_number, uint64_t file_size);
   static int auto_shard_bits(size_t max_open_files);
@@ -81,6 +109,10 @@ class TableCache {
   cache::LruCache readers_;  // values: sstable::TableReader, charge 1
 
   std::atomic<uint64_t> opens_{0};
+  const size_t max_pinned_;
+  StripedCounter pinned_hits_;
+  // Readers pinned and not yet released; shared with the pins, which may outlive the cache.
+  std::shared_ptr<std::atomic<size_t>> pinned_ = std::make_shared<std::atomic<size_t>>(0);
   std::mutex pending_mu_;
   // Files being opened, and the callers waiting for each. Guarded by pending_mu_.
   std::unordered_map<uint64_t, std::vector<Oneshot<Opened>>> pending_;

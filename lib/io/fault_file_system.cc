@@ -66,6 +66,12 @@ class FaultFile final : public File {
     co_return co_await base_->read_at(offset, buf);
   }
 
+  // Counts as a read for fault injection, like read_at.
+  Result<std::optional<size_t>> read_cached(uint64_t offset, std::span<char> buf) override {
+    if (auto e = check(kFaultRead)) return *e;
+    return base_->read_cached(offset, buf);
+  }
+
   asio::awaitable<Result<void>> write_at(uint64_t offset, std::string_view data) override {
     if (auto e = check(kFaultWrite)) co_return *e;
     auto w = co_await base_->write_at(offset, data);

@@ -4,6 +4,8 @@
 
 namespace strata::io {
 
+Result<std::optional<size_t>> File::read_cached(uint64_t, std::span<char>) { return std::optional<size_t>{}; }
+
 asio::awaitable<Result<void>> File::write_and_sync(uint64_t offset, std::string_view data) {
   auto w = co_await write_at(offset, data);
   if (!w) co_return w.error();

@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -47,6 +48,15 @@ class File {
   // Reads up to buf.size() bytes at `offset`. Returns the number of bytes read, which is smaller
   // than buf.size() only at end of file.
   virtual asio::awaitable<Result<size_t>> read_at(uint64_t offset, std::span<char> buf) = 0;
+
+  // Reads all of `buf` at `offset` without blocking, if the OS has every byte of it in memory
+  // (the page cache: preadv2 with RWF_NOWAIT, as RocksDB and Postgres use it to skip an
+  // asynchronous round trip). Returns buf.size() when it read everything; nullopt when it read
+  // nothing usable and the caller must use read_at(): some byte is not cached (EAGAIN), the range
+  // reaches past the end of the file, or the file system cannot read without blocking (the
+  // default). Never suspends, never waits for a disk. Errors: io errors of the read.
+  // Runs on: the calling thread.
+  virtual Result<std::optional<size_t>> read_cached(uint64_t offset, std::span<char> buf);
 
   // Writes all of `data` at `offset` (retrying short writes). The bytes are in the OS page cache
   // when this returns: they survive a process crash, not a power loss, until sync().

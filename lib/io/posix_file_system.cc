@@ -11,6 +11,7 @@
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <atomic>
 #include <cerrno>
 #include <type_traits>
 
@@ -101,6 +102,10 @@ class PosixFile final : public File {
     co_return co_await std::move(op);
   }
 
+  Result<std::optional<size_t>> read_cached(uint64_t offset, std::span<char> buf) override {
+    return detail::pread_nowait(fd_, offset, buf, path_, &nowait_supported_);
+  }
+
   asio::awaitable<Result<void>> write_at(uint64_t offset, std::string_view data) override {
     if (read_only_) co_return make_error_code(Errc::invalid_argument);
     auto op = run_blocking(pool_, [fd = fd_, offset, data, this] { return pwrite_full(fd, offset, data, path_); });
@@ -144,6 +149,7 @@ class PosixFile final : public File {
   int fd_;
   std::string path_;
   bool read_only_;
+  std::atomic<bool> nowait_supported_{true};  // cleared when the kernel refuses RWF_NOWAIT
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -85,6 +86,28 @@ Result<bool> exists(const std::string& path) {
   int err = errno;
   if (err == ENOENT || err == ENOTDIR) return false;
   return Result<bool>(boost::system::in_place_error, io_error(err, "stat", path));
+}
+
+Result<std::optional<size_t>> pread_nowait(int fd, uint64_t offset, std::span<char> buf, const std::string& path,
+                                          std::atomic<bool>* supported) {
+  if (!supported->load(std::memory_order_relaxed)) return std::optional<size_t>{};
+  iovec iov{.iov_base = buf.data(), .iov_len = buf.size()};
+  for (;;) {
+    ssize_t n = ::preadv2(fd, &iov, 1, static_cast<off_t>(offset), RWF_NOWAIT);
+    if (n >= 0) {
+      // A short read means part of the range is not cached, or the file ends early: either way
+      // read_at() decides, with the I/O it may need.
+      if (static_cast<size_t>(n) == buf.size()) return std::optional<size_t>(buf.size());
+      return std::optional<size_t>{};
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) return std::optional<size_t>{};
+    if (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS) {
+      supported->store(false, std::memory_order_relaxed);
+      return std::optional<size_t>{};
+    }
+    return io_error(errno, "preadv2", path);
+  }
 }
 
 Result<uint64_t> fd_size(int fd, const std::string& path) {

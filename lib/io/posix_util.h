@@ -7,7 +7,10 @@
 // Thread-safety: every function is safe from any thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,6 +43,12 @@ Result<void> create_dir(const std::string& path);
 
 // stat(2): false when ENOENT/ENOTDIR.
 Result<bool> exists(const std::string& path);
+
+// File::read_cached on a descriptor: preadv2(RWF_NOWAIT) of all of `buf` at `offset`. nullopt on
+// EAGAIN, on a short read, and when the kernel or file system does not support RWF_NOWAIT
+// (EOPNOTSUPP, EINVAL: *supported is then cleared so that later calls skip the syscall).
+Result<std::optional<size_t>> pread_nowait(int fd, uint64_t offset, std::span<char> buf, const std::string& path,
+                                          std::atomic<bool>* supported);
 
 // fstat(2).st_size.
 Result<uint64_t> fd_size(int fd, const std::string& path);

@@ -259,6 +259,10 @@ class UringFile final : public File {
     co_return done;
   }
 
+  Result<std::optional<size_t>> read_cached(uint64_t offset, std::span<char> buf) override {
+    return detail::pread_nowait(fd_, offset, buf, path_, &nowait_supported_);
+  }
+
   asio::awaitable<Result<void>> write_at(uint64_t offset, std::string_view data) override {
     if (read_only_) co_return make_error_code(Errc::invalid_argument);
     size_t done = 0;
@@ -349,6 +353,7 @@ class UringFile final : public File {
   int fd_;
   std::string path_;
   bool read_only_;
+  std::atomic<bool> nowait_supported_{true};  // cleared when the kernel refuses RWF_NOWAIT
 };
 
 // openat through the ring. Result: the descriptor.

@@ -99,6 +99,10 @@ class KvService {
   // log index of the entry (cluster) once the write is applied on this node.
   virtual boost::asio::awaitable<Result<uint64_t>> write(WriteBatch batch, WriteOptions options) = 0;
   virtual boost::asio::awaitable<Result<std::optional<std::string>>> get(std::string key, ReadConsistency c) = 0;
+  // The values of `keys` (nullopt: absent), all read at one point in time: DB::multi_get after
+  // one read barrier when linearizable.
+  virtual boost::asio::awaitable<Result<std::vector<std::optional<std::string>>>> multi_get(std::vector<std::string> keys,
+                                                                                           ReadConsistency c) = 0;
   // See ScanOptions.
   virtual boost::asio::awaitable<Result<std::vector<KeyValue>>> scan(ScanOptions options) = 0;
   // The forward scan of [start, end), as scan(ScanOptions).
@@ -154,6 +158,10 @@ class LocalKvService final : public KvService {
   }
   boost::asio::awaitable<Result<std::optional<std::string>>> get(std::string key, ReadConsistency) override {
     co_return co_await db_.get(std::move(key));
+  }
+  boost::asio::awaitable<Result<std::vector<std::optional<std::string>>>> multi_get(std::vector<std::string> keys,
+                                                                                   ReadConsistency) override {
+    co_return co_await db_.multi_get(std::move(keys));
   }
   using KvService::scan;
   boost::asio::awaitable<Result<std::vector<KeyValue>>> scan(ScanOptions options) override {

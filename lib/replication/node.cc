@@ -355,6 +355,14 @@ asio::awaitable<Result<std::optional<std::string>>> Node::get(std::string key, R
   co_return co_await db->get(user_key(key));
 }
 
+asio::awaitable<Result<std::vector<std::optional<std::string>>>> Node::multi_get(std::vector<std::string> keys,
+                                                                                  ReadConsistency c) {
+  if (c == ReadConsistency::linearizable) STRATA_CO_TRY(co_await read_barrier());
+  for (auto& k : keys) k = user_key(k);
+  auto db = this->db();
+  co_return co_await db->multi_get(std::move(keys));
+}
+
 asio::awaitable<Result<std::vector<KeyValue>>> Node::scan(ScanOptions options) {
   if (options.consistency == ReadConsistency::linearizable) STRATA_CO_TRY(co_await read_barrier());
   auto db = this->db();

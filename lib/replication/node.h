@@ -139,6 +139,8 @@ class Node final : public KvService, public TransportHandler {
   // KvService.
   boost::asio::awaitable<Result<uint64_t>> write(WriteBatch batch, WriteOptions options) override;
   boost::asio::awaitable<Result<std::optional<std::string>>> get(std::string key, ReadConsistency c) override;
+  boost::asio::awaitable<Result<std::vector<std::optional<std::string>>>> multi_get(std::vector<std::string> keys,
+                                                                                   ReadConsistency c) override;
   using KvService::scan;
   boost::asio::awaitable<Result<std::vector<KeyValue>>> scan(ScanOptions options) override;
   DbStats stats() const override;

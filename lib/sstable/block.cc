@@ -31,6 +31,15 @@ uint32_t Block::restart_point(uint32_t i) const {
 
 BlockIterator Block::new_iterator() const { return BlockIterator(this); }
 
+namespace {
+const Block& empty_block() {
+  static const Block empty = *Block::parse(std::string(4, '\0'), KeyOrder::bytewise);  // 0 restarts
+  return empty;
+}
+}  // namespace
+
+BlockIterator::BlockIterator() : BlockIterator(&empty_block()) {}
+
 BlockIterator::BlockIterator(const Block* block)
     : block_(block),
       current_(block->restart_offset_),

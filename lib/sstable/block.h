@@ -52,6 +52,8 @@ class Block {
 class BlockIterator {
  public:
   explicit BlockIterator(const Block* block);
+  // An iterator over no entries (!valid()), to be assigned a real one.
+  BlockIterator();
 
   bool valid() const { return current_ < block_->restart_offset_ && status_; }
   // Corruption once a malformed entry was met; stays so (the block does not change).

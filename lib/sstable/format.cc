@@ -78,36 +78,59 @@ void append_block_trailer(std::string* dst, std::string_view contents, Compressi
   put_fixed32(dst, crc32c::mask(crc));
 }
 
+namespace {
+
+// Checks the trailer of the block that `buf` holds (contents, then the trailer) and returns the
+// uncompressed contents.
+Result<std::string> verify_block(std::string buf, const std::string& path, BlockHandle handle) {
+  const char* trailer = buf.data() + handle.size;
+  uint32_t expected = crc32c::unmask(decode_fixed32(trailer + 1));
+  uint32_t actual = crc32c::value(buf.data(), handle.size + 1);  // contents and the type byte
+  if (expected != actual) {
+    STRATA_LOG(error, "sstable %s: block checksum mismatch at offset %" PRIu64 " size %" PRIu64
+               ": expected 0x%08x actual 0x%08x", path.c_str(), handle.offset, handle.size,
+               expected, actual);
+    return make_error_code(Errc::corruption);
+  }
+  auto type = static_cast<Compression>(trailer[0]);
+  if (type == Compression::none) {
+    buf.resize(handle.size);
+    return buf;
+  }
+  std::optional<std::string> raw = uncompress_block(type, std::string_view(buf.data(), handle.size));
+  if (!raw) {
+    STRATA_LOG(error, "sstable %s: block at offset %" PRIu64 " does not decompress (type %u)",
+               path.c_str(), handle.offset, static_cast<unsigned>(trailer[0]) & 0xffu);
+    return make_error_code(Errc::corruption);
+  }
+  return std::move(*raw);
+}
+
+// A buffer for a block and its trailer. The caller bounds handle.size by the file size, so this
+// allocation is bounded too.
+std::string block_buffer(BlockHandle handle) { return std::string(handle.size + kBlockTrailerSize, '\0'); }
+
+}  // namespace
+
 asio::awaitable<Result<std::string>> read_block(io::File& file, BlockHandle handle) {
-  // The caller bounds handle.size by the file size, so this allocation is bounded too.
-  std::string buf(handle.size + kBlockTrailerSize, '\0');
+  std::string buf = block_buffer(handle);
   STRATA_CO_TRY_ASSIGN(size_t n, co_await file.read_at(handle.offset, std::span<char>(buf.data(), buf.size())));
   if (n != buf.size()) {
     STRATA_LOG(error, "sstable %s: truncated block at offset %" PRIu64 ": read %zu of %zu bytes",
                file.path().c_str(), handle.offset, n, buf.size());
     co_return make_error_code(Errc::corruption);
   }
-  const char* trailer = buf.data() + handle.size;
-  uint32_t expected = crc32c::unmask(decode_fixed32(trailer + 1));
-  uint32_t actual = crc32c::value(buf.data(), handle.size + 1);  // contents and the type byte
-  if (expected != actual) {
-    STRATA_LOG(error, "sstable %s: block checksum mismatch at offset %" PRIu64 " size %" PRIu64
-               ": expected 0x%08x actual 0x%08x", file.path().c_str(), handle.offset, handle.size,
-               expected, actual);
-    co_return make_error_code(Errc::corruption);
-  }
-  auto type = static_cast<Compression>(trailer[0]);
-  if (type == Compression::none) {
-    buf.resize(handle.size);
-    co_return buf;
-  }
-  std::optional<std::string> raw = uncompress_block(type, std::string_view(buf.data(), handle.size));
-  if (!raw) {
-    STRATA_LOG(error, "sstable %s: block at offset %" PRIu64 " does not decompress (type %u)",
-               file.path().c_str(), handle.offset, static_cast<unsigned>(trailer[0]) & 0xffu);
-    co_return make_error_code(Errc::corruption);
-  }
-  co_return std::move(*raw);
+  co_return verify_block(std::move(buf), file.path(), handle);
+}
+
+Result<std::optional<std::string>> read_block_cached(io::File& file, BlockHandle handle) {
+  std::string buf = block_buffer(handle);
+  auto n = file.read_cached(handle.offset, std::span<char>(buf.data(), buf.size()));
+  if (!n) return n.error();
+  if (!*n) return std::optional<std::string>{};
+  auto contents = verify_block(std::move(buf), file.path(), handle);
+  if (!contents) return contents.error();
+  return std::optional<std::string>(std::move(*contents));
 }
 
 }  // namespace strata::sstable

@@ -14,6 +14,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -83,5 +84,10 @@ void append_block_trailer(std::string* dst, std::string_view contents, Compressi
 // Errors: corruption (short read, checksum mismatch, unknown compression type, bad compressed
 // payload; each logged with the file path and offset), io errors of the file.
 asio::awaitable<Result<std::string>> read_block(io::File& file, BlockHandle handle);
+
+// read_block() without blocking, from what the OS has in memory (File::read_cached): the
+// verified contents, or nullopt when the block is not all cached (then read_block() it).
+// Same errors as read_block().
+Result<std::optional<std::string>> read_block_cached(io::File& file, BlockHandle handle);
 
 }  // namespace strata::sstable

@@ -90,6 +90,11 @@ uint64_t GetTrace::bytes_read() const {
   return n;
 }
 
+BlockCacheKey::BlockCacheKey(uint64_t cache_id, uint64_t offset) {
+  encode_fixed64(bytes_, cache_id);
+  encode_fixed64(bytes_ + 8, offset);
+}
+
 std::string TableReader::block_cache_prefix(uint64_t cache_id) {
   std::string key;
   put_fixed64(&key, cache_id);
@@ -97,42 +102,133 @@ std::string TableReader::block_cache_prefix(uint64_t cache_id) {
 }
 
 std::string TableReader::block_cache_key(uint64_t cache_id, uint64_t offset) {
-  std::string key = block_cache_prefix(cache_id);
-  put_fixed64(&key, offset);
-  return key;
+  return std::string(BlockCacheKey(cache_id, offset).view());
+}
+
+bool TableReader::handle_in_file(BlockHandle handle) const {
+  uint64_t end = file_size_ - kFooterSize;
+  if (handle.offset > end || handle.size > end - handle.offset ||
+      kBlockTrailerSize > end - handle.offset - handle.size) {
+    STRATA_LOG(error, "sstable %s: block handle offset %" PRIu64 " size %" PRIu64
+               " is outside the file (size %" PRIu64 ")", path().c_str(), handle.offset,
+               handle.size, file_size_);
+    return false;
+  }
+  return true;
+}
+
+Result<std::shared_ptr<const Block>> TableReader::install_data_block(BlockHandle handle, std::string contents,
+                                                                     bool fill_cache) const {
+  auto block = Block::parse(std::move(contents), KeyOrder::internal);
+  if (!block) {
+    STRATA_LOG(error, "sstable %s: malformed data block at offset %" PRIu64, path().c_str(), handle.offset);
+    return block.error();
+  }
+  auto shared = std::make_shared<const Block>(std::move(*block));
+  if (options_.block_cache != nullptr && fill_cache) {
+    options_.block_cache->insert(BlockCacheKey(options_.cache_id, handle.offset).view(), shared,
+                                 shared->size() + sizeof(Block));
+  }
+  return shared;
+}
+
+Result<std::shared_ptr<const Block>> TableReader::cached_data_block(BlockHandle handle, bool fill_cache,
+                                                                    GetTrace* trace) const {
+  if (cache::LruCache* cache = options_.block_cache; cache != nullptr) {
+    // Blocks in the cache were checksum-verified and parsed when they were read.
+    if (auto cached = cache->lookup_as<Block>(BlockCacheKey(options_.cache_id, handle.offset).view())) {
+      stats_->add(stats_->block_cache_hits);
+      if (trace != nullptr) trace->blocks.push_back({.offset = handle.offset, .cache_hit = true});
+      return cached;
+    }
+    stats_->add(stats_->block_cache_misses);
+  }
+  if (!handle_in_file(handle)) return make_error_code(Errc::corruption);
+  auto contents = read_block_cached(*file_, handle);
+  if (!contents) return contents.error();
+  if (!*contents) return std::shared_ptr<const Block>();
+  uint64_t bytes = handle.size + kBlockTrailerSize;
+  stats_->add(stats_->data_blocks_read);
+  stats_->add(stats_->data_bytes_read, bytes);
+  stats_->add(stats_->page_cache_reads);
+  if (trace != nullptr) trace->blocks.push_back({.offset = handle.offset, .cache_hit = false, .bytes_read = bytes});
+  return install_data_block(handle, std::move(**contents), fill_cache);
 }
 
 asio::awaitable<Result<std::shared_ptr<const Block>>> TableReader::read_data_block(BlockHandle handle, bool fill_cache,
                                                                                    GetTrace* trace) const {
-  cache::LruCache* cache = options_.block_cache;
-  std::string key;
-  if (cache != nullptr) {
-    key = block_cache_key(options_.cache_id, handle.offset);
-    // Blocks in the cache were checksum-verified and parsed when they were read.
-    if (std::shared_ptr<const Block> cached = cache->lookup_as<Block>(key)) {
-      stats_->add(stats_->block_cache_hits);
-      if (trace != nullptr) trace->blocks.push_back({.offset = handle.offset, .cache_hit = true});
-      co_return cached;
-    }
-    stats_->add(stats_->block_cache_misses);
-  }
+  STRATA_CO_TRY_ASSIGN(std::shared_ptr<const Block> cached, cached_data_block(handle, fill_cache, trace));
+  if (cached) co_return cached;
   STRATA_CO_TRY_ASSIGN(std::string contents, co_await read_checked(*file_, file_size_, handle));
   uint64_t bytes = handle.size + kBlockTrailerSize;
   stats_->add(stats_->data_blocks_read);
   stats_->add(stats_->data_bytes_read, bytes);
   if (trace != nullptr) trace->blocks.push_back({.offset = handle.offset, .cache_hit = false, .bytes_read = bytes});
-  auto block = Block::parse(std::move(contents), KeyOrder::internal);
-  if (!block) {
-    STRATA_LOG(error, "sstable %s: malformed data block at offset %" PRIu64, path().c_str(), handle.offset);
-    co_return block.error();
-  }
-  auto shared = std::make_shared<const Block>(std::move(*block));
-  if (cache != nullptr && fill_cache) cache->insert(key, shared, shared->size() + sizeof(Block));
-  co_return shared;
+  co_return install_data_block(handle, std::move(contents), fill_cache);
 }
 
-asio::awaitable<Result<std::optional<TableReader::Entry>>> TableReader::get(std::string lookup_internal_key,
-                                                                                   GetTrace* trace) const {
+Result<GetStep> TableReader::search_data_block(const Block& block, BlockHandle handle, std::string_view lookup_internal_key,
+                                            TableGet* out) const {
+  BlockIterator it = block.new_iterator();
+  it.seek(lookup_internal_key);
+  if (it.valid()) {
+    std::string_view ikey = it.key();
+    out->value.clear();
+    if (extract_user_key(ikey) != extract_user_key(lookup_internal_key)) {
+      out->kind = TableGet::Kind::absent;
+      return GetStep::done;
+    }
+    uint64_t tag = extract_tag(ikey);
+    out->sequence = tag >> 8;
+    auto type = static_cast<ValueType>(tag & 0xff);
+    if (type == ValueType::deletion) {
+      out->kind = TableGet::Kind::deletion;
+    } else if (type == ValueType::value) {
+      out->kind = TableGet::Kind::value;
+      out->value.assign(it.value());
+    } else {
+      STRATA_LOG(error, "sstable %s: entry of unknown type %u in the data block at offset %" PRIu64, path().c_str(),
+                 static_cast<unsigned>(type), handle.offset);
+      return make_error_code(Errc::corruption);
+    }
+    return GetStep::done;
+  }
+  if (!it.status()) {
+    STRATA_LOG(error, "sstable %s: malformed data block at offset %" PRIu64, path().c_str(), handle.offset);
+    return it.status().error();
+  }
+  return GetStep::next_block;
+}
+
+Result<GetStep> TableReader::walk_index_cached(std::string_view lookup_internal_key, PendingGet* pending, TableGet* out,
+                                            GetTrace* trace) const {
+  // Usually the first block whose index key is >= the lookup holds the answer; the walk moves on
+  // only if that block's entries all sort before the lookup, which shortened separators allow.
+  for (BlockIterator& index = pending->index; index.valid(); index.next()) {
+    std::string_view handle_bytes = index.value();
+    BlockHandle handle;
+    if (!handle.decode_from(&handle_bytes)) {
+      STRATA_LOG(error, "sstable %s: malformed block handle in the index", path().c_str());
+      return make_error_code(Errc::corruption);
+    }
+    STRATA_TRY_ASSIGN(std::shared_ptr<const Block> block, cached_data_block(handle, /*fill_cache=*/true, trace));
+    if (!block) {
+      pending->handle = handle;
+      return GetStep::needs_io;
+    }
+    STRATA_TRY_ASSIGN(GetStep step, search_data_block(*block, handle, lookup_internal_key, out));
+    if (step == GetStep::done) return step;
+  }
+  if (!pending->index.status()) {
+    STRATA_LOG(error, "sstable %s: malformed index block", path().c_str());
+    return pending->index.status().error();
+  }
+  out->kind = TableGet::Kind::absent;
+  return GetStep::done;
+}
+
+Result<GetStep> TableReader::get_cached(std::string_view lookup_internal_key, TableGet* out, PendingGet* pending,
+                                     GetTrace* trace) const {
   STRATA_ASSERT(lookup_internal_key.size() >= kTagSize);
   if (trace != nullptr) *trace = GetTrace{};
   std::string_view user_key = extract_user_key(lookup_internal_key);
@@ -142,37 +238,48 @@ asio::awaitable<Result<std::optional<TableReader::Entry>>> TableReader::get(std:
     if (!bloom_may_contain(filter_, user_key)) {
       stats_->add(stats_->bloom_negatives);
       if (trace != nullptr) trace->bloom_negative = true;
-      co_return std::nullopt;
+      out->kind = TableGet::Kind::absent;
+      return GetStep::done;
     }
   }
-  BlockIterator index = index_block_.new_iterator();
-  index.seek(lookup_internal_key);
-  // Usually the first block whose index key is >= the lookup holds the answer; the loop moves on
-  // only if that block's entries all sort before the lookup, which shortened separators allow.
-  for (; index.valid(); index.next()) {
-    std::string_view handle_bytes = index.value();
-    BlockHandle handle;
-    if (!handle.decode_from(&handle_bytes)) {
-      STRATA_LOG(error, "sstable %s: malformed block handle in the index", path().c_str());
-      co_return make_error_code(Errc::corruption);
+  pending->index = index_block_.new_iterator();
+  pending->index.seek(lookup_internal_key);
+  return walk_index_cached(lookup_internal_key, pending, out, trace);
+}
+
+asio::awaitable<Result<void>> TableReader::finish_get(std::string lookup_internal_key, PendingGet pending, TableGet* out,
+                                                      GetTrace* trace) const {
+  for (;;) {
+    STRATA_CO_TRY_ASSIGN(std::string contents, co_await read_checked(*file_, file_size_, pending.handle));
+    uint64_t bytes = pending.handle.size + kBlockTrailerSize;
+    stats_->add(stats_->data_blocks_read);
+    stats_->add(stats_->data_bytes_read, bytes);
+    if (trace != nullptr) {
+      trace->blocks.push_back({.offset = pending.handle.offset, .cache_hit = false, .bytes_read = bytes});
     }
-    STRATA_CO_TRY_ASSIGN(std::shared_ptr<const Block> block, co_await read_data_block(handle, /*fill_cache=*/true, trace));
-    BlockIterator it = block->new_iterator();
-    it.seek(lookup_internal_key);
-    if (it.valid()) {
-      if (extract_user_key(it.key()) != user_key) co_return std::nullopt;
-      co_return Entry{std::string(it.key()), std::string(it.value())};
-    }
-    if (!it.status()) {
-      STRATA_LOG(error, "sstable %s: malformed data block at offset %" PRIu64, path().c_str(), handle.offset);
-      co_return it.status().error();
-    }
+    STRATA_CO_TRY_ASSIGN(std::shared_ptr<const Block> block,
+                         install_data_block(pending.handle, std::move(contents), /*fill_cache=*/true));
+    STRATA_CO_TRY_ASSIGN(GetStep step, search_data_block(*block, pending.handle, lookup_internal_key, out));
+    if (step == GetStep::done) co_return ok();
+    pending.index.next();
+    STRATA_CO_TRY_ASSIGN(GetStep walked, walk_index_cached(lookup_internal_key, &pending, out, trace));
+    if (walked == GetStep::done) co_return ok();
   }
-  if (!index.status()) {
-    STRATA_LOG(error, "sstable %s: malformed index block", path().c_str());
-    co_return index.status().error();
+}
+
+asio::awaitable<Result<std::optional<TableReader::Entry>>> TableReader::get(std::string lookup_internal_key,
+                                                                            GetTrace* trace) const {
+  TableGet found;
+  PendingGet pending{.index = index_block_.new_iterator(), .handle = {}};
+  STRATA_CO_TRY_ASSIGN(GetStep step, get_cached(lookup_internal_key, &found, &pending, trace));
+  if (step == GetStep::needs_io) {
+    auto finishing = finish_get(lookup_internal_key, std::move(pending), &found, trace);
+    STRATA_CO_TRY(co_await std::move(finishing));
   }
-  co_return std::nullopt;
+  if (found.kind == TableGet::Kind::absent) co_return std::nullopt;
+  ValueType type = found.kind == TableGet::Kind::deletion ? ValueType::deletion : ValueType::value;
+  co_return Entry{make_internal_key(extract_user_key(lookup_internal_key), found.sequence, type),
+                  std::move(found.value)};
 }
 
 std::unique_ptr<InternalIterator> TableReader::new_iterator(bool fill_cache) const {

@@ -31,6 +31,7 @@
 #include "lib/sstable/table_options.h"
 #include "lib/sstable/table_properties.h"
 #include "lib/util/internal_iterator.h"
+#include "lib/util/internal_key.h"
 #include "lib/util/result.h"
 
 namespace strata::sstable {
@@ -53,11 +54,44 @@ struct GetTrace {
   uint64_t bytes_read() const;
 };
 
+// Where a point lookup stands after one step: it has its answer (done), it needs a block read
+// from the file (needs_io), or the block it searched holds only smaller keys and the answer, if
+// any, is further on (next_block). An enum, not a bool: Result<bool> cannot be built from an error.
+enum class GetStep : uint8_t { done, needs_io, next_block };
+
+// What a point lookup found in one table: the newest version of the user key visible at the
+// lookup's sequence number, a tombstone, or nothing.
+struct TableGet {
+  enum class Kind : uint8_t { absent, value, deletion };
+  Kind kind = Kind::absent;
+  SequenceNumber sequence = 0;  // of the entry found (kind != absent)
+  std::string value;            // kind == value
+};
+
+// The block cache key of a table's block: fixed64(cache_id) | fixed64(offset), built on the stack
+// (a std::string of 16 bytes would not fit the small-string buffer and would allocate).
+class BlockCacheKey {
+ public:
+  BlockCacheKey(uint64_t cache_id, uint64_t offset);
+  std::string_view view() const { return std::string_view(bytes_, sizeof bytes_); }
+
+ private:
+  char bytes_[16];
+};
+
 class TableReader : public std::enable_shared_from_this<TableReader> {
  public:
   struct Entry {
     std::string internal_key;
     std::string value;
+  };
+
+  // Where a lookup that get_cached() could not finish stands: the index entry of the data block
+  // it needs from the file. finish_get() takes it from there. Points into this reader: valid while
+  // the reader lives.
+  struct PendingGet {
+    BlockIterator index;
+    BlockHandle handle;
   };
 
   // Opens the table held in the first `file_size` bytes of `file`.
@@ -78,6 +112,21 @@ class TableReader : public std::enable_shared_from_this<TableReader> {
   // REQUIRES: lookup_internal_key is an internal key; *trace outlives the returned awaitable.
   asio::awaitable<Result<std::optional<Entry>>> get(std::string lookup_internal_key,
                                                     GetTrace* trace = nullptr) const;
+
+  // get() without I/O: the filter, the index, the block cache and data blocks the OS has in its
+  // page cache (io::File::read_cached, checksum verified like any other read). Returns done with
+  // *out set when it has the answer; needs_io when a data block must be read from the file, with
+  // *pending naming it (then co_await finish_get). Never suspends; the common case for a table
+  // whose blocks are cached, and for a key the filter rules out. Stats and *trace as get().
+  // Errors: corruption, io errors of a cached read.
+  Result<GetStep> get_cached(std::string_view lookup_internal_key, TableGet* out, PendingGet* pending,
+                          GetTrace* trace = nullptr) const;
+
+  // Finishes a lookup get_cached() left pending: reads that block from the file (io_uring),
+  // inserts it into the block cache, and goes on as get_cached() would. *out and *trace must
+  // outlive the returned awaitable. Errors: as get().
+  asio::awaitable<Result<void>> finish_get(std::string lookup_internal_key, PendingGet pending, TableGet* out,
+                                           GetTrace* trace = nullptr) const;
 
   // A two-level iterator (index block -> data blocks) over every entry; it reads data blocks
   // lazily and keeps this reader alive. fill_cache = false: blocks found in the block cache are
@@ -115,6 +164,21 @@ class TableReader : public std::enable_shared_from_this<TableReader> {
   // Reads the block at `handle` after checking that it lies before the footer.
   static asio::awaitable<Result<std::string>> read_checked(io::File& file, uint64_t file_size,
                                                            BlockHandle handle);
+  // Whether `handle` lies before the footer (logs it if not).
+  bool handle_in_file(BlockHandle handle) const;
+  // The data block at `handle` from the block cache, or from the OS page cache without blocking
+  // (then verified, parsed and, if fill_cache, cached). nullptr: it must be read from the file.
+  Result<std::shared_ptr<const Block>> cached_data_block(BlockHandle handle, bool fill_cache, GetTrace* trace) const;
+  // Parses and (if fill_cache) caches the verified contents of the data block at `handle`.
+  Result<std::shared_ptr<const Block>> install_data_block(BlockHandle handle, std::string contents,
+                                                          bool fill_cache) const;
+  // Walks the index from pending->index: done (*out set), or needs_io (pending->handle set).
+  Result<GetStep> walk_index_cached(std::string_view lookup_internal_key, PendingGet* pending, TableGet* out,
+                                 GetTrace* trace) const;
+  // Looks the key up in one data block: done, or next_block when every entry sorts before the
+  // lookup key (the answer, if any, is in the next block).
+  Result<GetStep> search_data_block(const Block& block, BlockHandle handle, std::string_view lookup_internal_key,
+                                 TableGet* out) const;
 
   std::shared_ptr<io::File> file_;
   uint64_t file_size_;

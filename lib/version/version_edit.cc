@@ -3,6 +3,15 @@
 #include "lib/util/coding.h"
 
 namespace strata {
+
+const void* TablePin::pin(std::shared_ptr<const void> owner) const {
+  std::lock_guard lock(mu_);
+  if (owner_ == nullptr) {
+    owner_ = std::move(owner);
+    ptr_.store(owner_.get(), std::memory_order_release);
+  }
+  return owner_.get();
+}
 namespace {
 
 // Tags of the manifest record fields; never reuse a number.

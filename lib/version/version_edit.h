@@ -6,7 +6,10 @@
 // Thread-safety: a plain value.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,7 +23,33 @@ namespace strata {
 
 constexpr int kNumLevels = 7;
 
-// An SSTable as the version set sees it. Immutable once created.
+// The open reader of a live SSTable, pinned in its FileMetaData so that a lookup reaches it with
+// one atomic load instead of a table-cache lookup (RocksDB's FileDescriptor::table_reader). Set
+// at most once, by the table cache (lib/db/table_cache.h); the pin owns the reader, so it lives as
+// long as the metadata, i.e. as long as some Version or iterator names the file. Type-erased
+// because lib/version does not know the SSTable reader. A copied FileMetaData starts unpinned and
+// pins never take part in comparisons: they are a cache, not part of the file's description.
+// Thread-safety: get() and pin() may race from any thread; get() is one acquire load.
+class TablePin {
+ public:
+  TablePin() = default;
+  TablePin(const TablePin&) {}
+  TablePin& operator=(const TablePin&) { return *this; }
+  bool operator==(const TablePin&) const { return true; }
+
+  // The pinned object, or nullptr. Valid while this pin (its FileMetaData) lives.
+  const void* get() const { return ptr_.load(std::memory_order_acquire); }
+  // Pins `owner` (its get() pointer) unless something is pinned already; returns what is pinned.
+  // REQUIRES: owner != nullptr.
+  const void* pin(std::shared_ptr<const void> owner) const;
+
+ private:
+  mutable std::atomic<const void*> ptr_{nullptr};
+  mutable std::mutex mu_;
+  mutable std::shared_ptr<const void> owner_;  // guarded by mu_
+};
+
+// An SSTable as the version set sees it. Immutable once created (but for its reader pin).
 struct FileMetaData {
   uint64_t number = 0;
   uint64_t file_size = 0;
@@ -29,6 +58,7 @@ struct FileMetaData {
   SequenceNumber smallest_seq = 0;
   SequenceNumber largest_seq = 0;
   uint64_t num_entries = 0;
+  TablePin table;  // the open reader, once the table cache pinned it
   bool operator==(const FileMetaData&) const = default;
 };
 

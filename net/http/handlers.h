@@ -44,6 +44,8 @@ boost::asio::awaitable<Response> handle_kv_get(const HandlerContext& ctx, std::s
 boost::asio::awaitable<Response> handle_kv_put(const HandlerContext& ctx, std::string key, Request req);
 boost::asio::awaitable<Response> handle_kv_delete(const HandlerContext& ctx, std::string key, Request req);
 boost::asio::awaitable<Response> handle_kv_scan(const HandlerContext& ctx, Request req);
+// POST /v1/kv/multi-get: the values of many keys at one point in time (docs/http_api.md).
+boost::asio::awaitable<Response> handle_kv_multi_get(const HandlerContext& ctx, Request req);
 boost::asio::awaitable<Response> handle_batch(const HandlerContext& ctx, Request req);
 Response handle_stats(const HandlerContext& ctx);
 Response handle_metrics(const HandlerContext& ctx);

@@ -74,6 +74,76 @@ asio::awaitable<Response> handle_kv_get(const HandlerContext& ctx, std::string k
   co_return r;
 }
 
+asio::awaitable<Response> handle_kv_multi_get(const HandlerContext& ctx, Request req) {
+  Response err;
+  for (const auto& [name, value] : req.query) {
+    if (name != "consistency" && name != "consistent") {
+      co_return error_response(400, "bad_query", "unknown query parameter '" + name + "'");
+    }
+  }
+  auto consistency = read_consistency_of(req, &err);
+  if (!consistency) co_return err;
+  boost::system::error_code ec;
+  json::value doc = json::parse(req.body, ec);
+  if (ec) co_return error_response(400, "bad_json", "malformed JSON: " + ec.message());
+  // Either a bare list of keys, or {"keys": [...], "encoding": "base64"|"utf8"}.
+  const json::array* list = doc.if_array();
+  bool base64 = false;
+  if (const json::object* root = doc.if_object()) {
+    for (const auto& field : *root) {
+      if (field.key() != "keys" && field.key() != "encoding") {
+        co_return error_response(400, "bad_request", "unknown field '" + std::string(field.key()) + "'");
+      }
+    }
+    if (const json::value* enc = root->if_contains("encoding")) {
+      if (!enc->is_string() || (enc->get_string() != "base64" && enc->get_string() != "utf8")) {
+        co_return error_response(400, "bad_request", "encoding must be \"base64\" or \"utf8\"");
+      }
+      base64 = enc->get_string() == "base64";
+    }
+    if (const json::value* keys = root->if_contains("keys")) list = keys->if_array();
+  }
+  if (list == nullptr) {
+    co_return error_response(400, "missing_field", "expected a JSON list of keys, or {\"keys\": [...]}");
+  }
+  if (list->size() > ctx.limits.max_multi_get_keys) {
+    co_return error_response(413, "too_many_keys",
+                             "a multi-get reads at most " + std::to_string(ctx.limits.max_multi_get_keys) + " keys");
+  }
+  std::vector<std::string> keys;
+  keys.reserve(list->size());
+  for (size_t i = 0; i < list->size(); ++i) {
+    const json::string* k = (*list)[i].if_string();
+    std::string where = "keys[" + std::to_string(i) + "]";
+    if (k == nullptr) co_return error_response(400, "bad_request", where + " must be a string");
+    std::optional<std::string> key = std::string(*k);
+    if (base64) key = base64_decode(*k);
+    if (!key) co_return error_response(400, "bad_request", where + " is not valid base64");
+    if (key->empty()) co_return error_response(400, "bad_key", where + " must not be empty");
+    if (key->size() > ctx.limits.max_key_bytes) {
+      co_return error_response(413, "key_too_large",
+                               where + " exceeds " + std::to_string(ctx.limits.max_key_bytes) + " bytes");
+    }
+    keys.push_back(std::move(*key));
+  }
+  auto got = co_await ctx.kv.multi_get(keys, *consistency);
+  if (!got) co_return db_error_response(ctx, got.error());
+  json::array items;
+  items.reserve(keys.size());
+  size_t found = 0;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    json::object item;
+    found += (*got)[i].has_value() ? 1 : 0;
+    put_key_value(item, keys[i], (*got)[i], base64);
+    items.push_back(std::move(item));
+  }
+  json::object o;
+  o["count"] = items.size();
+  o["found"] = found;
+  o["items"] = std::move(items);
+  co_return json_response(200, json::serialize(o));
+}
+
 asio::awaitable<Response> handle_kv_put(const HandlerContext& ctx, std::string key, Request req) {
   if (req.body.size() > ctx.limits.max_value_bytes) {
     co_return error_response(413, "value_too_large",

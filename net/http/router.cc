@@ -144,6 +144,7 @@ Router::Router(replication::KvService& kv, NodeInfo node, Limits limits, std::op
 namespace {
 
 constexpr std::string_view kKvPrefix = "/v1/kv/";
+constexpr std::string_view kMultiGetName = "multi-get";  // POST /v1/kv/multi-get
 
 Response method_not_allowed(const Request& req, std::string_view allow) {
   Response r = error_response(405, "method_not_allowed",
@@ -257,6 +258,12 @@ asio::awaitable<Response> Router::handle(Request req) const {
     }
     if (req.method == Method::del) {
       Response r = co_await handle_kv_delete(ctx, std::move(*key), std::move(req));
+      co_return r;
+    }
+    // The key "multi-get" is still read, written and deleted as any other; only POST means the
+    // batched read.
+    if (req.method == Method::post && *key == kMultiGetName) {
+      Response r = co_await handle_kv_multi_get(ctx, std::move(req));
       co_return r;
     }
     co_return method_not_allowed(req, "GET, HEAD, PUT, DELETE");

@@ -59,6 +59,7 @@ struct Limits {
   size_t default_scan_limit = 1000;   // GET /v1/kv without ?limit=
   size_t max_scan_limit = 10000;      // bounds the memory of one scan response
   size_t max_batch_ops = 100000;
+  size_t max_multi_get_keys = 10000;  // keys of one POST /v1/kv/multi-get
 };
 
 // Test-only fault injection over HTTP (strata-server --enable-fault-hooks): with hooks the Router

@@ -42,6 +42,7 @@ class Node : public RouterNode {
     l.default_scan_limit = 50;
     l.max_scan_limit = 100;
     l.max_batch_ops = 10;
+    l.max_multi_get_keys = 10;
     return l;
   }
 };
@@ -207,6 +208,63 @@ TEST_CASE("batch applies puts and deletes atomically") {
   CHECK(n.call(Method::get, "/v1/kv/a").body == "1");
   CHECK(n.call(Method::get, "/v1/kv/old").status == 404);
   CHECK(n.call(Method::get, "/v1/kv/b").body == std::string("\x00\x01", 2));
+}
+
+TEST_CASE("multi-get answers every key in request order, null for absent and deleted ones") {
+  Node n;
+  REQUIRE(n.call(Method::put, "/v1/kv/a", "1").status == 200);
+  REQUIRE(n.call(Method::put, "/v1/kv/b", "2").status == 200);
+  REQUIRE(n.call(Method::del, "/v1/kv/b").status == 200);
+  REQUIRE(n.call(Method::put, "/v1/kv/%00bin", std::string("\xff\x00", 2)).status == 200);
+  auto r = n.call(Method::post, "/v1/kv/multi-get", R"(["a","b","zz","a"])");
+  REQUIRE(r.status == 200);
+  auto o = body_json(r);
+  CHECK(o["count"] == 4);
+  CHECK(o["found"] == 2);
+  auto& items = o["items"].as_array();
+  REQUIRE(items.size() == 4);
+  CHECK(items[0].as_object().at("key") == "a");
+  CHECK(items[0].as_object().at("value") == "1");
+  CHECK(items[1].as_object().at("value").is_null());
+  CHECK(items[2].as_object().at("value").is_null());
+  CHECK(items[3].as_object().at("value") == "1");
+
+  // Base64 keys in, base64 items out; stale reads are accepted (single node: the same).
+  auto b = n.call(Method::post, "/v1/kv/multi-get?consistency=stale", R"({"keys":["AGJpbg=="],"encoding":"base64"})");
+  REQUIRE(b.status == 200);
+  auto item = body_json(b)["items"].as_array().at(0).as_object();
+  CHECK(item.at("key") == "AGJpbg==");
+  CHECK(item.at("value") == "/wA=");
+  CHECK(item.at("encoding") == "base64");
+
+  // The key "multi-get" itself is an ordinary key for GET, PUT and DELETE.
+  REQUIRE(n.call(Method::put, "/v1/kv/multi-get", "mg").status == 200);
+  CHECK(n.call(Method::get, "/v1/kv/multi-get").body == "mg");
+}
+
+TEST_CASE("multi-get refuses malformed requests with a 4xx and a JSON error") {
+  Node n;
+  auto code = [&](std::string target, std::string body) {
+    auto r = n.call(Method::post, target, std::move(body));
+    CHECK(r.status >= 400);
+    CHECK(r.status < 500);
+    return error_code_of(r);
+  };
+  CHECK(code("/v1/kv/multi-get", "not json") == "bad_json");
+  CHECK(code("/v1/kv/multi-get", R"({"nokeys":1})") == "bad_request");
+  CHECK(code("/v1/kv/multi-get", R"("a")") == "missing_field");
+  CHECK(code("/v1/kv/multi-get", R"(["a",1])") == "bad_request");
+  CHECK(code("/v1/kv/multi-get", R"([""])") == "bad_key");
+  CHECK(code("/v1/kv/multi-get", R"({"keys":["@@"],"encoding":"base64"})") == "bad_request");
+  CHECK(code("/v1/kv/multi-get", R"({"keys":["a"],"encoding":"hex"})") == "bad_request");
+  CHECK(code("/v1/kv/multi-get?limit=3", R"(["a"])") == "bad_query");
+  CHECK(code("/v1/kv/multi-get?consistency=eventual", R"(["a"])") == "bad_query");
+  std::string many = "[";
+  for (int i = 0; i < 11; ++i) many += std::string(i ? "," : "") + "\"k\"";
+  CHECK(code("/v1/kv/multi-get", many + "]") == "too_many_keys");
+  CHECK(code("/v1/kv/multi-get", "[\"" + std::string(101, 'k') + "\"]") == "key_too_large");
+  // POST on any other key is still not allowed.
+  CHECK(n.call(Method::post, "/v1/kv/other", "[]").status == 405);
 }
 
 TEST_CASE("a batch with one bad op applies nothing and answers 400") {

@@ -1,6 +1,10 @@
 // TableReader with a block cache: hits read nothing from the file, misses still verify checksums,
-// fill_cache = false leaves the cache alone, GetTrace and ReadStats say what happened.
+// fill_cache = false leaves the cache alone, GetTrace and ReadStats say what happened; get_cached
+// answers from memory (block cache, OS page cache) and hands the rest to finish_get (the ring).
 #include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
@@ -9,6 +13,7 @@
 
 #include "lib/cache/lru_cache.h"
 #include "lib/io/mem_file_system.h"
+#include "lib/io/uring_file_system.h"
 #include "lib/sstable/table_reader.h"
 #include "lib/util/internal_key.h"
 #include "tests/unit/sstable/sstable_test_util.h"
@@ -267,4 +272,98 @@ TEST_CASE("a reader without a block cache reads every block from the file") {
   CHECK_FALSE(t.blocks[0].cache_hit);
   CHECK(r->stats().block_cache_misses.load() == 0);  // no cache, no lookups
   CHECK(r->stats().data_blocks_read.load() == 3);
+}
+
+TEST_CASE("get_cached stops at a block that must be read from the file, and finish_get completes it") {
+  io::MemFileSystem fs;
+  REQUIRE(run(fs.create_dir("/db")));
+  build(fs, "/db/000001.sst", 1000);
+  cache::LruCache block_cache(1 << 20);
+  ReadStats stats;
+  std::atomic<int> reads{0};
+  // CountingFile has no read_cached: every block not in the block cache needs the file.
+  auto r = open_counted(fs, "/db/000001.sst",
+                        TableReadOptions{.block_cache = &block_cache, .cache_id = 1, .stats = &stats}, &reads);
+  int before = reads.load();
+
+  TableGet got;
+  TableReader::PendingGet pending;
+  auto step = r->get_cached(lookup_key(700), &got, &pending);
+  REQUIRE(step.has_value());
+  CHECK(*step == GetStep::needs_io);
+  CHECK(reads.load() == before);  // nothing read yet
+  auto finished = run(r->finish_get(lookup_key(700), std::move(pending), &got));
+  REQUIRE(finished.has_value());
+  CHECK(got.kind == TableGet::Kind::value);
+  CHECK(got.sequence == 701);
+  CHECK(got.value == value_of(700));
+  CHECK(reads.load() == before + 1);
+
+  // Now the block is cached: the same lookup finishes without the file, and so does a key the
+  // filter rules out.
+  TableGet again;
+  step = r->get_cached(lookup_key(700), &again, &pending);
+  REQUIRE(step.has_value());
+  CHECK(*step == GetStep::done);
+  CHECK(again.value == value_of(700));
+  TableGet missing;
+  step = r->get_cached(make_internal_key("nokey", kMaxSequenceNumber, kValueTypeForSeek), &missing, &pending);
+  REQUIRE(step.has_value());
+  CHECK(*step == GetStep::done);
+  CHECK(missing.kind == TableGet::Kind::absent);
+  CHECK(reads.load() == before + 1);
+  CHECK(stats.page_cache_reads.load() == 0);
+}
+
+TEST_CASE("a block in the OS page cache is read without the ring; a dropped one falls back to the ring") {
+  strata::testing::TempDir dir;
+  asio::io_context io;
+  auto fs = io::UringFileSystem::create(io.get_executor());
+  REQUIRE(fs.has_value());
+  const std::string path = dir.path() + "/000001.sst";
+  std::vector<KV> entries;
+  for (int i = 0; i < 1000; ++i) entries.emplace_back(make_internal_key(user_key(i), i + 1, ValueType::value), value_of(i));
+  auto body = [&]() -> asio::awaitable<void> {
+    auto props = co_await build_table(**fs, path, entries, TableOptions{});
+    REQUIRE(props.has_value());
+    {
+      auto f = co_await (*fs)->open(path, io::OpenOptions{});
+      REQUIRE(f.has_value());
+      auto synced = co_await (*f)->sync();  // clean pages, so that DONTNEED drops them
+      REQUIRE(synced.has_value());
+    }
+    ReadStats stats;
+    auto r = co_await open_table(**fs, path, TableReadOptions{.stats = &stats});  // no block cache
+    REQUIRE(r.has_value());
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    REQUIRE(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0);
+    ::close(fd);
+
+    // Not in the page cache: RWF_NOWAIT says EAGAIN, the block comes through the ring.
+    TableGet got;
+    TableReader::PendingGet pending;
+    auto step = (*r)->get_cached(lookup_key(300), &got, &pending);
+    REQUIRE(step.has_value());
+    CHECK(*step == GetStep::needs_io);
+    auto finished = co_await (*r)->finish_get(lookup_key(300), std::move(pending), &got);
+    REQUIRE(finished.has_value());
+    CHECK(got.value == value_of(300));
+    CHECK(stats.data_blocks_read.load() == 1);
+    CHECK(stats.page_cache_reads.load() == 0);
+
+    // The ring's read left the block in the page cache: the next lookup needs no I/O wait.
+    TableGet again;
+    step = (*r)->get_cached(lookup_key(301), &again, &pending);
+    REQUIRE(step.has_value());
+    CHECK(*step == GetStep::done);
+    CHECK(again.value == value_of(301));
+    CHECK(stats.data_blocks_read.load() == 2);
+    CHECK(stats.page_cache_reads.load() == 1);
+  };
+  std::exception_ptr error;
+  asio::co_spawn(io, body(), [&](std::exception_ptr e) { error = e; });
+  io.run();
+  fs->reset();  // before the io_context (uring_file_system.h)
+  if (error) std::rethrow_exception(error);
 }

@@ -1,0 +1,107 @@
+// PointLookup: one point read (DB::get, DB::multi_get, DB::trace) through the sources of a
+// SuperVersion, newest first: the active memtable, the immutable memtables (newest first), the
+// L0 SSTables whose key range covers the key (newest first), then at most one SSTable per deeper
+// level (binary search over disjoint files). The first version of the key at or below the read
+// sequence number decides: a value, or a tombstone (absent).
+//
+// The lookup runs in two halves so that a read whose data is in memory never suspends and never
+// allocates a coroutine frame of its own (RocksDB and LevelDB read synchronously; their lookups
+// cost no scheduling at all):
+//   run_cached()  a plain call that goes as far as memory allows: memtables, pinned table
+//                 readers, filters, indexes, the block cache and blocks the OS has in its page
+//                 cache (read with RWF_NOWAIT);
+//   finish()      a coroutine for the rest, started only when some SSTable needs a block read
+//                 from the file (io_uring) or a table reader that is not open yet.
+// multi_get runs run_cached() for every key, then the finish() of the keys that need I/O
+// concurrently, so their block reads are in flight together.
+//
+// Invariants: the sources are probed in the order above, never skipping one; once decided() the
+// answer never changes. Thread-safety: none; one coroutine drives a PointLookup. Lifetime: the
+// SuperVersion pieces, the TableCache and *trace must outlive it; it must not move once
+// run_cached() has been called (a pending table lookup points into it).
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "lib/db/table_cache.h"
+#include "lib/db/trace.h"
+#include "lib/memtable/memtable.h"
+#include "lib/sstable/table_reader.h"
+#include "lib/util/internal_key.h"
+#include "lib/util/result.h"
+#include "lib/util/striped_counter.h"
+#include "lib/version/version.h"
+
+namespace strata {
+
+class PointLookup {
+ public:
+  struct Sources {
+    const MemTable* mem = nullptr;
+    std::span<const std::shared_ptr<MemTable>> imms;  // newest first
+    const Version* version = nullptr;
+    TableCache* tables = nullptr;
+    StripedCounter* table_probes = nullptr;  // counts SSTables consulted (may be null)
+  };
+
+  // REQUIRES: every pointer in `sources` but table_probes is non-null.
+  PointLookup(std::string key, SequenceNumber seq, Sources sources, LookupTrace* trace = nullptr);
+  PointLookup(const PointLookup&) = delete;
+  PointLookup& operator=(const PointLookup&) = delete;
+
+  // Goes through the sources as far as memory allows. Returns done when decided (see answer()),
+  // needs_io when an SSTable needs I/O: then co_await finish(). Errors: corruption, io errors.
+  Result<sstable::GetStep> run_cached();
+
+  // Finishes a lookup run_cached() left undecided, reading from files as needed.
+  // Runs on: the awaiting coroutine's executor. REQUIRES: run_cached() returned needs_io.
+  boost::asio::awaitable<Result<void>> finish();
+
+  bool decided() const { return decided_; }
+  // The value, or nullopt (no version, or a tombstone). REQUIRES: decided().
+  std::optional<std::string>& answer() { return answer_; }
+  const std::string& key() const { return key_; }
+
+ private:
+  // Moves file_ to the next SSTable whose key range covers the key; false when none is left.
+  bool next_file();
+  // Takes table_get_ (the answer of file_) into account: done when it decides the lookup, else
+  // next_block (go on with the next source).
+  Result<sstable::GetStep> take_table_answer();
+  void decide(std::optional<std::string> answer);
+  void trace_memtable(std::string source, const std::optional<MemTable::LookupResult>& r);
+
+  std::string key_;
+  SequenceNumber seq_;
+  Sources sources_;
+  LookupTrace* trace_;
+  std::string lookup_key_;  // internal key (key_, seq_, kValueTypeForSeek)
+
+  bool memtables_done_ = false;
+  bool decided_ = false;
+  std::optional<std::string> answer_;
+
+  // The SSTable cursor: the level and the range [index_, end_) of files(level_) left to probe.
+  int level_ = 0;
+  size_t index_ = 0, end_ = 0;
+  bool level_started_ = false;
+  const FileMetaData* file_ = nullptr;  // the SSTable being probed
+  int file_level_ = 0;
+  bool table_pending_ = false;          // file_ needs finish(): its reader or a block is not in memory
+  bool reader_missing_ = false;         // ... because its reader is not open
+  // file_'s reader while it is probed: pinned in file_, or kept open by hold_ (the table cache's LRU).
+  const sstable::TableReader* reader_ = nullptr;
+  std::shared_ptr<const void> hold_;
+  sstable::TableReader::PendingGet pending_;
+  sstable::TableGet table_get_;
+  sstable::GetTrace get_trace_;
+};
+
+}  // namespace strata

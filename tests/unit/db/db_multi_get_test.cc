@@ -1,0 +1,177 @@
+// The DB's point-read fast path and multi_get: a get answered from memory never suspends; a get
+// that needs a block from a file does; multi_get answers exactly what get answers, key by key,
+// at the latest state and at a snapshot, with overwritten, deleted, missing and repeated keys,
+// whether its reads come from memory or from files read concurrently.
+#include <doctest/doctest.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lib/db/db.h"
+#include "lib/io/mem_file_system.h"
+#include "lib/util/random.h"
+#include "tests/test_util.h"
+#include "tests/unit/db/db_test_util.h"
+#include "tests/unit/db/yielding_file_system.h"
+
+using namespace strata;
+using strata::testing::get_value;
+using strata::testing::open_db;
+using strata::testing::run;
+using strata::testing::small_tree_options;
+using strata::testing::YieldingFileSystem;
+namespace asio = boost::asio;
+
+namespace {
+
+std::string key_of(int i) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "key%06d", i);
+  return buf;
+}
+
+// Whether `aw` completed without giving its executor a turn: a handler posted just before it
+// runs only if the awaited operation suspended (the tests run on a one-thread io_context).
+template <class T>
+asio::awaitable<bool> completes_without_suspending(asio::awaitable<T> aw, T* out) {
+  bool posted_ran = false;
+  asio::post(co_await asio::this_coro::executor, [&posted_ran] { posted_ran = true; });
+  *out = co_await std::move(aw);
+  bool inline_completion = !posted_ran;
+  // Let the posted handler run before posted_ran goes out of scope.
+  co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+  co_return inline_completion;
+}
+
+using GetResult = Result<std::optional<std::string>>;
+
+}  // namespace
+
+TEST_CASE("a get answered from the memtable, the block cache or cached file pages does not suspend") {
+  io::MemFileSystem mem;
+  run([&]() -> asio::awaitable<void> {
+    auto db = co_await open_db(small_tree_options(mem));
+    for (int i = 0; i < 2000; ++i) REQUIRE(co_await db->put(key_of(i), "v" + std::to_string(i)));
+    REQUIRE(co_await db->flush());
+    REQUIRE(co_await db->put("in-memtable", "m"));
+    REQUIRE(db->stats().sstable_count > 0);
+
+    GetResult got = std::optional<std::string>{};
+    CHECK(co_await completes_without_suspending(db->get("in-memtable"), &got));
+    CHECK(got.value() == "m");
+    // An SSTable key: the reader is opened (MemFileSystem opens without suspending), the block
+    // read from memory-resident file bytes (read_cached).
+    CHECK(co_await completes_without_suspending(db->get(key_of(1234)), &got));
+    CHECK(got.value() == "v1234");
+    CHECK(co_await completes_without_suspending(db->get(key_of(1234)), &got));  // block cache
+    CHECK(got.value() == "v1234");
+    CHECK(co_await completes_without_suspending(db->get("absent-key"), &got));
+    REQUIRE(got.has_value());
+    CHECK_FALSE(got->has_value());
+    REQUIRE(co_await db->close());
+  }());
+}
+
+TEST_CASE("a get whose block must be read from the file suspends, and returns the right value") {
+  io::MemFileSystem mem;
+  YieldingFileSystem fs(mem);
+  run([&]() -> asio::awaitable<void> {
+    Options o = small_tree_options(fs);
+    o.block_cache_bytes = 0;  // every block from the file
+    auto db = co_await open_db(o);
+    for (int i = 0; i < 2000; ++i) REQUIRE(co_await db->put(key_of(i), "v" + std::to_string(i)));
+    REQUIRE(co_await db->flush());
+    uint64_t reads = fs.file_reads();
+    GetResult got = std::optional<std::string>{};
+    CHECK_FALSE(co_await completes_without_suspending(db->get(key_of(77)), &got));
+    CHECK(got.value() == "v77");
+    CHECK(fs.file_reads() > reads);
+    REQUIRE(co_await db->close());
+  }());
+}
+
+namespace {
+
+// Writes a history with overwrites, deletes, flushes and compactions; takes a snapshot halfway.
+// Returns the snapshot. Keys are drawn from [0, 3000).
+asio::awaitable<Snapshot> write_history(DB& db, uint64_t seed) {
+  Random rnd(seed);
+  std::optional<Snapshot> snap;
+  for (int round = 0; round < 6; ++round) {
+    for (int n = 0; n < 1500; ++n) {
+      int k = static_cast<int>(rnd.uniform(3000));
+      if (rnd.uniform(5) == 0) {
+        REQUIRE(co_await db.del(key_of(k)));
+      } else {
+        REQUIRE(co_await db.put(key_of(k), "r" + std::to_string(round) + "-" + std::to_string(n)));
+      }
+    }
+    if (round == 2) snap = db.snapshot();
+    if (round % 2 == 0) REQUIRE(co_await db.flush());
+  }
+  co_return *snap;
+}
+
+// multi_get of `keys` equals get() of each, at `ro`.
+asio::awaitable<void> check_multi_get(DB& db, const std::vector<std::string>& keys, ReadOptions ro) {
+  auto many = co_await db.multi_get(keys, ro);
+  REQUIRE(many.has_value());
+  REQUIRE(many->size() == keys.size());
+  int found = 0;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto one = co_await get_value(db, keys[i], ro);
+    CHECK_MESSAGE((*many)[i] == one, "key " << keys[i]);
+    found += one.has_value() ? 1 : 0;
+  }
+  CHECK(found > 0);
+  CHECK(found < static_cast<int>(keys.size()));  // some keys are deleted or missing
+}
+
+asio::awaitable<void> multi_get_matches_get(io::FileSystem& fs, size_t block_cache_bytes) {
+  Options o = small_tree_options(fs);
+  o.block_cache_bytes = block_cache_bytes;
+  auto db = co_await open_db(o);
+  uint64_t seed = strata::testing::env_u64("STRATA_SEED", 20261203);
+  MESSAGE("seed=" << seed);
+  Snapshot snap = co_await write_history(*db, seed);
+  Random rnd(seed + 1);
+  for (int batch = 0; batch < 20; ++batch) {
+    std::vector<std::string> keys;
+    for (int i = 0; i < 40; ++i) keys.push_back(key_of(static_cast<int>(rnd.uniform(3100))));  // some never written
+    keys.push_back(keys.front());                                                             // a repeat
+    co_await check_multi_get(*db, keys, ReadOptions{});
+    co_await check_multi_get(*db, keys, ReadOptions{.snapshot = snap.sequence()});
+  }
+  REQUIRE(co_await db->close());
+}
+
+}  // namespace
+
+TEST_CASE("multi_get equals get key by key, latest and at a snapshot, from memory") {
+  io::MemFileSystem mem;
+  run(multi_get_matches_get(mem, 32 << 20));
+}
+
+TEST_CASE("multi_get equals get key by key when its lookups read files concurrently") {
+  io::MemFileSystem mem;
+  YieldingFileSystem fs(mem);
+  run(multi_get_matches_get(fs, 0));  // no block cache: every SSTable probe reads its file
+  CHECK(fs.file_reads() > 0);
+}
+
+TEST_CASE("multi_get of no keys is an empty answer") {
+  io::MemFileSystem mem;
+  run([&]() -> asio::awaitable<void> {
+    auto db = co_await open_db(small_tree_options(mem));
+    auto none = co_await db->multi_get({});
+    REQUIRE(none.has_value());
+    CHECK(none->empty());
+    REQUIRE(co_await db->close());
+  }());
+}
