@@ -98,7 +98,8 @@ asio::awaitable<Result<void>> DBImpl::open() {
   // the other half an LRU for the files beyond that.
   const auto max_open = static_cast<size_t>(options_.max_open_files);
   table_cache_ = std::make_unique<TableCache>(*fs_, path_, max_open - max_open / 2, &block_cache_, &read_stats_,
-                                              /*num_shard_bits=*/-1, /*max_pinned=*/max_open / 2);
+                                              /*num_shard_bits=*/-1, /*max_pinned=*/max_open / 2,
+                                              options_.mmap_reads);
   auto exists = co_await fs_->exists(path_);
   if (!exists) co_return exists.error();
   if (!*exists) {
@@ -440,6 +441,7 @@ DbStats DBImpl::stats() const {
   s.block_reads = read_stats_.data_blocks_read.load(std::memory_order_relaxed);
   s.block_read_bytes = read_stats_.data_bytes_read.load(std::memory_order_relaxed);
   s.block_reads_page_cache = read_stats_.page_cache_reads.load();
+  s.block_reads_mapped = read_stats_.mapped_reads.load();
   s.bloom_checks = read_stats_.bloom_checks.load(std::memory_order_relaxed);
   s.bloom_negatives = read_stats_.bloom_negatives.load(std::memory_order_relaxed);
   s.block_cache_hits = read_stats_.block_cache_hits.load(std::memory_order_relaxed);

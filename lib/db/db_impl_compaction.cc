@@ -62,6 +62,8 @@ std::vector<OptionInfo> DBImpl::option_list() const {
   add("block_restart_interval", std::to_string(options_.block_restart_interval));
   add("max_key_size_bytes", std::to_string(options_.max_key_size_bytes));
   add("max_value_size_bytes", std::to_string(options_.max_value_size_bytes));
+  add("max_open_files", std::to_string(options_.max_open_files));
+  add("mmap_reads", options_.mmap_reads ? "true" : "false");
   return out;
 }
 

@@ -61,8 +61,16 @@ struct Options {
   // Block cache: parsed data blocks of every SSTable, LRU, charged by their size (0 disables it).
   // Settable at runtime through the cache (LruCache::set_capacity).
   size_t block_cache_bytes = 32 << 20;
-  // Table cache: SSTable readers (one open file each) kept open, LRU.
+  // Table cache: SSTable readers (one open file each) kept open: half pinned in the live files'
+  // metadata, half in an LRU (lib/db/table_cache.h).
   int max_open_files = 1000;
+  // Serve uncompressed SSTable data blocks from read-only memory mappings of the files once each
+  // block was read and checksum-verified (sstable::TableReadOptions::mmap_reads; LevelDB maps its
+  // tables too). Saves the copy, the system call and the block cache insert of every read whose
+  // data the OS has in memory. Turn off for data sets much larger than memory, where an evicted
+  // page would fault back in on the reading thread: reads then go through the block cache and
+  // io_uring only.
+  bool mmap_reads = true;
 
   // Leveled compaction (the scheme of LevelDB and RocksDB's level style; see
   // lib/compaction/compaction_picker.h).

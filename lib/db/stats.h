@@ -48,6 +48,7 @@ struct DbStats {
   uint64_t table_probes = 0;            // SSTables consulted by gets (bloom negatives included)
   uint64_t block_reads = 0;             // data blocks read from disk
   uint64_t block_reads_page_cache = 0;  // ... of which the OS page cache had (read without waiting)
+  uint64_t block_reads_mapped = 0;      // data blocks served from SSTable memory mappings (Options::mmap_reads)
   uint64_t block_read_bytes = 0;        // their on-disk bytes
   uint64_t bloom_checks = 0;            // table lookups that consulted a bloom filter
   uint64_t bloom_negatives = 0;         // table lookups the bloom filter avoided

@@ -12,10 +12,10 @@ namespace strata {
 namespace asio = boost::asio;
 
 TableCache::TableCache(io::FileSystem& fs, std::string db_path, size_t max_open_files, cache::LruCache* block_cache,
-                       sstable::ReadStats* stats, int num_shard_bits, size_t max_pinned)
+                       sstable::ReadStats* stats, int num_shard_bits, size_t max_pinned, bool mmap_reads)
     : fs_(fs), db_path_(std::move(db_path)), block_cache_(block_cache), stats_(stats),
       readers_(max_open_files, num_shard_bits >= 0 ? num_shard_bits : auto_shard_bits(max_open_files)),
-      max_pinned_(max_pinned) {
+      max_pinned_(max_pinned), mmap_reads_(mmap_reads) {
   STRATA_ASSERT(max_open_files >= 1);
 }
 
@@ -124,6 +124,7 @@ asio::awaitable<TableCache::Opened> TableCache::open(uint64_t file_number, uint6
   options.block_cache = block_cache_;
   options.cache_id = file_number;
   options.stats = stats_;
+  options.mmap_reads = mmap_reads_;
   auto reader = co_await sstable::TableReader::open(std::move(file), file_size, options);
   if (!reader) {
     STRATA_LOG(error, "cannot read SSTable %s: %s", path.c_str(), reader.error().message().c_str());

@@ -1,10 +1,16 @@
 #include "lib/io/file_system.h"
 
+#include "lib/io/posix_util.h"
+
 #include <boost/asio/use_awaitable.hpp>
 
 namespace strata::io {
 
 Result<std::optional<size_t>> File::read_cached(uint64_t, std::span<char>) { return std::optional<size_t>{}; }
+
+Result<std::shared_ptr<const Mapping>> File::map(uint64_t) { return make_error_code(Errc::not_supported); }
+
+Mapping::~Mapping() { detail::unmap(data_, size_); }
 
 asio::awaitable<Result<void>> File::write_and_sync(uint64_t offset, std::string_view data) {
   auto w = co_await write_at(offset, data);

@@ -41,6 +41,25 @@ struct OpenOptions {
   bool read_only = false;  // open for reading only
 };
 
+// A read-only memory mapping of a file's first size() bytes (mmap(2) with PROT_READ, MAP_SHARED):
+// the OS page cache seen as memory, with no copy and no system call per read. Unmapped on
+// destruction. Touching a page the OS does not hold blocks the thread on a page fault, so callers
+// touch only bytes they know to be resident (see sstable::TableReader).
+// Thread-safety: immutable; data() may be read from any thread while the mapping lives.
+class Mapping {
+ public:
+  Mapping(const char* data, size_t size) : data_(data), size_(size) {}
+  ~Mapping();
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  const char* data() const { return data_; }
+  size_t size() const { return size_; }
+
+ private:
+  const char* data_;
+  size_t size_;
+};
+
 class File {
  public:
   virtual ~File() = default;
@@ -57,6 +76,12 @@ class File {
   // default). Never suspends, never waits for a disk. Errors: io errors of the read.
   // Runs on: the calling thread.
   virtual Result<std::optional<size_t>> read_cached(uint64_t offset, std::span<char> buf);
+
+  // Maps the first `size` bytes of the file read-only. Meant for immutable files (SSTables): the
+  // file must not shrink below `size` while mapped (reading past its end raises SIGBUS). Errors:
+  // not_supported (the default: in-memory and fault-injecting files are not mapped), invalid_argument
+  // (the file is shorter than `size`, or size is 0), io errors of mmap.
+  virtual Result<std::shared_ptr<const Mapping>> map(uint64_t size);
 
   // Writes all of `data` at `offset` (retrying short writes). The bytes are in the OS page cache
   // when this returns: they survive a process crash, not a power loss, until sync().

@@ -106,6 +106,8 @@ class PosixFile final : public File {
     return detail::pread_nowait(fd_, offset, buf, path_, &nowait_supported_);
   }
 
+  Result<std::shared_ptr<const Mapping>> map(uint64_t size) override { return detail::map_fd(fd_, size, path_); }
+
   asio::awaitable<Result<void>> write_at(uint64_t offset, std::string_view data) override {
     if (read_only_) co_return make_error_code(Errc::invalid_argument);
     auto op = run_blocking(pool_, [fd = fd_, offset, data, this] { return pwrite_full(fd, offset, data, path_); });

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -109,6 +110,21 @@ Result<std::optional<size_t>> pread_nowait(int fd, uint64_t offset, std::span<ch
     return io_error(errno, "preadv2", path);
   }
 }
+
+Result<std::shared_ptr<const Mapping>> map_fd(int fd, uint64_t size, const std::string& path) {
+  auto actual = fd_size(fd, path);
+  if (!actual) return actual.error();
+  if (size == 0 || *actual < size) {
+    STRATA_LOG(error, "io: cannot map %llu bytes of %s, which holds %llu", static_cast<unsigned long long>(size),
+               path.c_str(), static_cast<unsigned long long>(*actual));
+    return make_error_code(Errc::invalid_argument);
+  }
+  void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) return io_error(errno, "mmap", path);
+  return std::make_shared<const Mapping>(static_cast<const char*>(p), static_cast<size_t>(size));
+}
+
+void unmap(const char* data, size_t size) { ::munmap(const_cast<char*>(data), size); }
 
 Result<uint64_t> fd_size(int fd, const std::string& path) {
   struct stat st;

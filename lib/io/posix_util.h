@@ -50,6 +50,12 @@ Result<bool> exists(const std::string& path);
 Result<std::optional<size_t>> pread_nowait(int fd, uint64_t offset, std::span<char> buf, const std::string& path,
                                           std::atomic<bool>* supported);
 
+// File::map on a descriptor: mmap(PROT_READ, MAP_SHARED) of its first `size` bytes, after
+// checking with fstat that the file holds them. Errors: invalid_argument, io errors.
+Result<std::shared_ptr<const Mapping>> map_fd(int fd, uint64_t size, const std::string& path);
+// munmap of what map_fd mapped.
+void unmap(const char* data, size_t size);
+
 // fstat(2).st_size.
 Result<uint64_t> fd_size(int fd, const std::string& path);
 

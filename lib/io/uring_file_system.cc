@@ -263,6 +263,8 @@ class UringFile final : public File {
     return detail::pread_nowait(fd_, offset, buf, path_, &nowait_supported_);
   }
 
+  Result<std::shared_ptr<const Mapping>> map(uint64_t size) override { return detail::map_fd(fd_, size, path_); }
+
   asio::awaitable<Result<void>> write_at(uint64_t offset, std::string_view data) override {
     if (read_only_) co_return make_error_code(Errc::invalid_argument);
     size_t done = 0;

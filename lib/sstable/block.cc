@@ -6,7 +6,7 @@
 
 namespace strata::sstable {
 
-Result<Block> Block::parse(std::string contents, KeyOrder order) {
+Result<std::pair<uint32_t, uint32_t>> Block::check(std::string_view contents) {
   auto corrupt = make_error_code(Errc::corruption);
   if (contents.size() < 4 || contents.size() > UINT32_MAX) return corrupt;
   uint64_t num_restarts = decode_fixed32(contents.data() + contents.size() - 4);
@@ -21,7 +21,37 @@ Result<Block> Block::parse(std::string contents, KeyOrder order) {
     if (r >= restart_offset || (i == 0 && r != 0) || (i > 0 && r <= prev)) return corrupt;
     prev = r;
   }
-  return Block(std::move(contents), restart_offset, static_cast<uint32_t>(num_restarts), order);
+  return std::pair<uint32_t, uint32_t>(restart_offset, static_cast<uint32_t>(num_restarts));
+}
+
+Result<Block> Block::parse(std::string contents, KeyOrder order) {
+  auto checked = check(contents);
+  if (!checked) return checked.error();
+  std::string_view view;  // set from owned_ by the constructor
+  return Block(std::move(contents), view, checked->first, checked->second, order);
+}
+
+Result<Block> Block::parse_view(std::string_view contents, KeyOrder order) {
+  auto checked = check(contents);
+  if (!checked) return checked.error();
+  return Block(std::string(), contents, checked->first, checked->second, order);
+}
+
+// Moving a std::string may move its bytes (the small-string buffer): re-point the view.
+Block::Block(Block&& other) noexcept
+    : owned_(std::move(other.owned_)),
+      data_(owned_.empty() ? other.data_ : std::string_view(owned_)),
+      restart_offset_(other.restart_offset_),
+      num_restarts_(other.num_restarts_),
+      order_(other.order_) {}
+
+Block& Block::operator=(Block&& other) noexcept {
+  owned_ = std::move(other.owned_);
+  data_ = owned_.empty() ? other.data_ : std::string_view(owned_);
+  restart_offset_ = other.restart_offset_;
+  num_restarts_ = other.num_restarts_;
+  order_ = other.order_;
+  return *this;
 }
 
 uint32_t Block::restart_point(uint32_t i) const {
@@ -48,7 +78,7 @@ BlockIterator::BlockIterator(const Block* block)
 
 std::string_view BlockIterator::value() const {
   STRATA_ASSERT(valid());
-  return std::string_view(block_->data_).substr(value_offset_, value_size_);
+  return block_->data_.substr(value_offset_, value_size_);
 }
 
 int BlockIterator::compare(std::string_view a, std::string_view b) const {

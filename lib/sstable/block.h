@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "lib/util/result.h"
 
@@ -28,6 +29,14 @@ class Block {
   // Takes ownership of a block's uncompressed contents. Errors: corruption if the restart array
   // is malformed.
   static Result<Block> parse(std::string contents, KeyOrder order);
+  // A block over contents it does not own (a memory-mapped file): `contents` must outlive the
+  // Block. Same validation and errors as parse().
+  static Result<Block> parse_view(std::string_view contents, KeyOrder order);
+
+  Block(Block&& other) noexcept;
+  Block& operator=(Block&& other) noexcept;
+  Block(const Block&) = delete;
+  Block& operator=(const Block&) = delete;
 
   // The iterator points into this Block: the Block must outlive it and must not be moved while
   // it exists (hold Blocks by shared_ptr when iterators escape).
@@ -35,15 +44,20 @@ class Block {
 
   size_t size() const { return data_.size(); }
   KeyOrder order() const { return order_; }
+  uint32_t num_restarts() const { return num_restarts_; }
 
  private:
   friend class BlockIterator;
-  Block(std::string data, uint32_t restart_offset, uint32_t num_restarts, KeyOrder order)
-      : data_(std::move(data)), restart_offset_(restart_offset), num_restarts_(num_restarts), order_(order) {}
+  Block(std::string owned, std::string_view data, uint32_t restart_offset, uint32_t num_restarts, KeyOrder order)
+      : owned_(std::move(owned)), data_(owned_.empty() ? data : std::string_view(owned_)),
+        restart_offset_(restart_offset), num_restarts_(num_restarts), order_(order) {}
+  // Checks the restart array of `data` and returns (restart_offset, num_restarts).
+  static Result<std::pair<uint32_t, uint32_t>> check(std::string_view data);
 
   uint32_t restart_point(uint32_t i) const;
 
-  std::string data_;
+  std::string owned_;      // the contents when the Block owns them (empty for a view)
+  std::string_view data_;  // the contents: owned_, or memory the Block does not own
   uint32_t restart_offset_;  // entries live in [0, restart_offset_)
   uint32_t num_restarts_;    // 0 only for a block without entries
   KeyOrder order_;
@@ -58,6 +72,9 @@ class BlockIterator {
   bool valid() const { return current_ < block_->restart_offset_ && status_; }
   // Corruption once a malformed entry was met; stays so (the block does not change).
   Result<void> status() const { return status_; }
+  // The restart point at or before the current entry. In a block built with restart interval 1
+  // (index blocks) that is the entry's ordinal. REQUIRES: valid().
+  uint32_t restart_index() const { return restart_index_; }
 
   // REQUIRES: valid(). Views into the iterator and the block, valid until the next move.
   std::string_view key() const { return key_; }

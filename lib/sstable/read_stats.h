@@ -22,6 +22,7 @@ struct ReadStats {
   StripedCounter data_blocks_read;     // data blocks read from the file (checksum verified)
   StripedCounter data_bytes_read;      // their on-disk bytes (contents + trailer)
   StripedCounter page_cache_reads;     // ... of which the OS had in memory (no I/O wait)
+  StripedCounter mapped_reads;         // data blocks served from a table's memory mapping
 
   void add(StripedCounter& counter, uint64_t n = 1) { counter.add(n); }
 };

@@ -60,7 +60,7 @@ asio::awaitable<Result<void>> TableIterator::load_data_block() {
     co_return ok();
   }
   clear_data();
-  auto block = co_await table_->read_data_block(handle, fill_cache_);
+  auto block = co_await table_->read_data_block(handle, fill_cache_, nullptr, index_iter_.restart_index());
   if (!block) co_return block.error();
   data_block_ = std::move(*block);
   data_handle_ = handle;

@@ -41,6 +41,14 @@ struct TableReadOptions {
   // Where the reader counts bloom checks, cache hits and block reads; usually one ReadStats shared
   // by every table of a DB. nullptr: a ReadStats private to the reader. REQUIRES: outlives it.
   ReadStats* stats = nullptr;
+  // Serve uncompressed data blocks from a read-only memory mapping of the file, as LevelDB does
+  // on 64-bit hosts: no copy, no system call, no block cache insert. A block is read from the
+  // file (checksum verified, io_uring when not page-cached) the first time it is needed; only
+  // then is it served from the mapping, so a block is never used unverified and the first touch
+  // of a page never waits for the disk on the reading thread. A page the OS evicts later faults
+  // back in on the reading thread (as in LevelDB): for data sets much larger than memory turn
+  // this off. Tables with compression, and files that cannot be mapped, use the block cache.
+  bool mmap_reads = false;
 };
 
 }  // namespace strata::sstable

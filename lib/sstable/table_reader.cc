@@ -27,6 +27,19 @@ asio::awaitable<Result<std::string>> TableReader::read_checked(io::File& file, u
   co_return r;
 }
 
+namespace {
+
+// Whether every entry of `index` is a restart point (restart interval 1, as TableBuilder writes
+// index blocks), so that BlockIterator::restart_index() numbers the entries.
+bool index_entries_are_restarts(const Block& index) {
+  uint64_t entries = 0;
+  BlockIterator it = index.new_iterator();
+  for (it.seek_to_first(); it.valid(); it.next()) ++entries;
+  return it.status() && entries == index.num_restarts();
+}
+
+}  // namespace
+
 asio::awaitable<Result<std::shared_ptr<TableReader>>> TableReader::open(std::shared_ptr<io::File> file,
                                                                          uint64_t file_size,
                                                                          TableReadOptions options) {
@@ -67,8 +80,18 @@ asio::awaitable<Result<std::shared_ptr<TableReader>>> TableReader::open(std::sha
     co_return props.error();
   }
 
+  std::shared_ptr<const io::Mapping> mapping;
+  if (options.mmap_reads && props->compression == Compression::none && index_entries_are_restarts(*index)) {
+    auto mapped = file->map(file_size);
+    if (mapped) {
+      mapping = std::move(*mapped);
+    } else if (mapped.error() != make_error_code(Errc::not_supported)) {
+      STRATA_LOG(info, "sstable %s: not memory-mapped (%s): reads go through the block cache",
+                 file->path().c_str(), mapped.error().message().c_str());
+    }
+  }
   std::shared_ptr<TableReader> reader(new TableReader(std::move(file), file_size, options, std::move(*index),
-                                                      std::move(filter), *props));
+                                                      std::move(filter), *props, std::move(mapping)));
   co_return reader;
 }
 
@@ -117,14 +140,36 @@ bool TableReader::handle_in_file(BlockHandle handle) const {
   return true;
 }
 
+std::optional<Block> TableReader::mapped_block(BlockHandle handle, uint32_t ordinal, GetTrace* trace) const {
+  if (!mapping_ || ordinal >= index_block_.num_restarts()) return std::nullopt;
+  uint64_t word = verified_[ordinal / 64].load(std::memory_order_acquire);
+  if ((word & (uint64_t{1} << (ordinal % 64))) == 0) return std::nullopt;
+  // The bit was set after this very handle (the index never changes) was bounds-checked, read,
+  // checksum-verified and parsed; the mapping shows the same page-cache bytes.
+  auto block = Block::parse_view(std::string_view(mapping_->data() + handle.offset, handle.size), KeyOrder::internal);
+  if (!block) return std::nullopt;  // cannot happen to a verified block; the checked path reports it
+  stats_->add(stats_->mapped_reads);
+  if (trace != nullptr) trace->blocks.push_back({.offset = handle.offset, .cache_hit = true});
+  return std::move(*block);
+}
+
+void TableReader::mark_verified(uint32_t ordinal) const {
+  if (!mapping_ || ordinal >= index_block_.num_restarts()) return;
+  verified_[ordinal / 64].fetch_or(uint64_t{1} << (ordinal % 64), std::memory_order_release);
+}
+
 Result<std::shared_ptr<const Block>> TableReader::install_data_block(BlockHandle handle, std::string contents,
-                                                                     bool fill_cache) const {
+                                                                     bool fill_cache, uint32_t ordinal) const {
   auto block = Block::parse(std::move(contents), KeyOrder::internal);
   if (!block) {
     STRATA_LOG(error, "sstable %s: malformed data block at offset %" PRIu64, path().c_str(), handle.offset);
     return block.error();
   }
   auto shared = std::make_shared<const Block>(std::move(*block));
+  if (mapping_ && ordinal != kNoOrdinal) {
+    mark_verified(ordinal);  // from now on served from the mapping, not the block cache
+    return shared;
+  }
   if (options_.block_cache != nullptr && fill_cache) {
     options_.block_cache->insert(BlockCacheKey(options_.cache_id, handle.offset).view(), shared,
                                  shared->size() + sizeof(Block));
@@ -133,8 +178,11 @@ Result<std::shared_ptr<const Block>> TableReader::install_data_block(BlockHandle
 }
 
 Result<std::shared_ptr<const Block>> TableReader::cached_data_block(BlockHandle handle, bool fill_cache,
-                                                                    GetTrace* trace) const {
-  if (cache::LruCache* cache = options_.block_cache; cache != nullptr) {
+                                                                    GetTrace* trace, uint32_t ordinal) const {
+  const bool by_mapping = mapping_ && ordinal != kNoOrdinal;
+  if (by_mapping) {
+    if (auto view = mapped_block(handle, ordinal, trace)) return std::make_shared<const Block>(std::move(*view));
+  } else if (cache::LruCache* cache = options_.block_cache; cache != nullptr) {
     // Blocks in the cache were checksum-verified and parsed when they were read.
     if (auto cached = cache->lookup_as<Block>(BlockCacheKey(options_.cache_id, handle.offset).view())) {
       stats_->add(stats_->block_cache_hits);
@@ -152,19 +200,20 @@ Result<std::shared_ptr<const Block>> TableReader::cached_data_block(BlockHandle 
   stats_->add(stats_->data_bytes_read, bytes);
   stats_->add(stats_->page_cache_reads);
   if (trace != nullptr) trace->blocks.push_back({.offset = handle.offset, .cache_hit = false, .bytes_read = bytes});
-  return install_data_block(handle, std::move(**contents), fill_cache);
+  return install_data_block(handle, std::move(**contents), fill_cache, ordinal);
 }
 
 asio::awaitable<Result<std::shared_ptr<const Block>>> TableReader::read_data_block(BlockHandle handle, bool fill_cache,
-                                                                                   GetTrace* trace) const {
-  STRATA_CO_TRY_ASSIGN(std::shared_ptr<const Block> cached, cached_data_block(handle, fill_cache, trace));
+                                                                                   GetTrace* trace,
+                                                                                   uint32_t index_ordinal) const {
+  STRATA_CO_TRY_ASSIGN(std::shared_ptr<const Block> cached, cached_data_block(handle, fill_cache, trace, index_ordinal));
   if (cached) co_return cached;
   STRATA_CO_TRY_ASSIGN(std::string contents, co_await read_checked(*file_, file_size_, handle));
   uint64_t bytes = handle.size + kBlockTrailerSize;
   stats_->add(stats_->data_blocks_read);
   stats_->add(stats_->data_bytes_read, bytes);
   if (trace != nullptr) trace->blocks.push_back({.offset = handle.offset, .cache_hit = false, .bytes_read = bytes});
-  co_return install_data_block(handle, std::move(contents), fill_cache);
+  co_return install_data_block(handle, std::move(contents), fill_cache, index_ordinal);
 }
 
 Result<GetStep> TableReader::search_data_block(const Block& block, BlockHandle handle, std::string_view lookup_internal_key,
@@ -211,7 +260,15 @@ Result<GetStep> TableReader::walk_index_cached(std::string_view lookup_internal_
       STRATA_LOG(error, "sstable %s: malformed block handle in the index", path().c_str());
       return make_error_code(Errc::corruption);
     }
-    STRATA_TRY_ASSIGN(std::shared_ptr<const Block> block, cached_data_block(handle, /*fill_cache=*/true, trace));
+    const uint32_t ordinal = index.restart_index();
+    if (std::optional<Block> view = mapped_block(handle, ordinal, trace)) {
+      // A verified block of a mapped table: searched in place, no allocation.
+      STRATA_TRY_ASSIGN(GetStep step, search_data_block(*view, handle, lookup_internal_key, out));
+      if (step == GetStep::done) return step;
+      continue;
+    }
+    STRATA_TRY_ASSIGN(std::shared_ptr<const Block> block,
+                      cached_data_block(handle, /*fill_cache=*/true, trace, ordinal));
     if (!block) {
       pending->handle = handle;
       return GetStep::needs_io;
@@ -258,7 +315,8 @@ asio::awaitable<Result<void>> TableReader::finish_get(std::string lookup_interna
       trace->blocks.push_back({.offset = pending.handle.offset, .cache_hit = false, .bytes_read = bytes});
     }
     STRATA_CO_TRY_ASSIGN(std::shared_ptr<const Block> block,
-                         install_data_block(pending.handle, std::move(contents), /*fill_cache=*/true));
+                         install_data_block(pending.handle, std::move(contents), /*fill_cache=*/true,
+                                            pending.index.restart_index()));
     STRATA_CO_TRY_ASSIGN(GetStep step, search_data_block(*block, pending.handle, lookup_internal_key, out));
     if (step == GetStep::done) co_return ok();
     pending.index.next();

@@ -42,7 +42,8 @@ namespace strata::sstable {
 struct GetTrace {
   struct BlockAccess {
     uint64_t offset = 0;      // the block's offset in the file (its BlockHandle)
-    bool cache_hit = false;   // found in the block cache: nothing read from the file
+    bool cache_hit = false;   // in memory (the block cache, or the table's verified memory
+                              // mapping): nothing read from the file
     uint64_t bytes_read = 0;  // on a miss: bytes read from the file (contents + trailer)
   };
   bool bloom_checked = false;   // a filter exists, and the read options let get() consult it
@@ -139,8 +140,14 @@ class TableReader : public std::enable_shared_from_this<TableReader> {
   // a charge of its memory size. Appends a BlockAccess to *trace if trace is not null.
   // Errors: corruption (handle outside the file, bad checksum, bad block), io errors.
   // REQUIRES: *trace outlives the returned awaitable.
+  // `index_ordinal`: the handle's entry in the index block (BlockIterator::restart_index()), which
+  // lets a memory-mapped table serve the block from its mapping; kNoOrdinal if unknown.
+  static constexpr uint32_t kNoOrdinal = UINT32_MAX;
   asio::awaitable<Result<std::shared_ptr<const Block>>> read_data_block(BlockHandle handle, bool fill_cache = true,
-                                                                        GetTrace* trace = nullptr) const;
+                                                                        GetTrace* trace = nullptr,
+                                                                        uint32_t index_ordinal = kNoOrdinal) const;
+  // Whether data blocks come from a memory mapping (TableReadOptions::mmap_reads took effect).
+  bool mapped() const { return mapping_ != nullptr; }
 
   // The block cache key of the block at `offset` of table `cache_id`, and the prefix shared by
   // every block of that table (LruCache::erase_prefix drops a deleted table's blocks).
@@ -156,10 +163,23 @@ class TableReader : public std::enable_shared_from_this<TableReader> {
 
  private:
   TableReader(std::shared_ptr<io::File> file, uint64_t file_size, TableReadOptions options,
-              Block index_block, std::string filter, TableProperties properties)
+              Block index_block, std::string filter, TableProperties properties,
+              std::shared_ptr<const io::Mapping> mapping)
       : file_(std::move(file)), file_size_(file_size), options_(options),
         index_block_(std::move(index_block)), filter_(std::move(filter)),
-        properties_(properties), stats_(options.stats != nullptr ? options.stats : &own_stats_) {}
+        properties_(properties), stats_(options.stats != nullptr ? options.stats : &own_stats_),
+        mapping_(std::move(mapping)) {
+    if (mapping_) {
+      verified_words_ = (index_block_.num_restarts() + 63) / 64;
+      verified_ = std::make_unique<std::atomic<uint64_t>[]>(verified_words_);
+    }
+  }
+
+  // The data block at `handle` (index entry `ordinal`) as a view of the mapping, if this table is
+  // mapped and that block was verified; nullopt otherwise.
+  std::optional<Block> mapped_block(BlockHandle handle, uint32_t ordinal, GetTrace* trace) const;
+  // Records that the block of index entry `ordinal` was read and verified.
+  void mark_verified(uint32_t ordinal) const;
 
   // Reads the block at `handle` after checking that it lies before the footer.
   static asio::awaitable<Result<std::string>> read_checked(io::File& file, uint64_t file_size,
@@ -168,10 +188,12 @@ class TableReader : public std::enable_shared_from_this<TableReader> {
   bool handle_in_file(BlockHandle handle) const;
   // The data block at `handle` from the block cache, or from the OS page cache without blocking
   // (then verified, parsed and, if fill_cache, cached). nullptr: it must be read from the file.
-  Result<std::shared_ptr<const Block>> cached_data_block(BlockHandle handle, bool fill_cache, GetTrace* trace) const;
-  // Parses and (if fill_cache) caches the verified contents of the data block at `handle`.
+  Result<std::shared_ptr<const Block>> cached_data_block(BlockHandle handle, bool fill_cache, GetTrace* trace,
+                                                         uint32_t ordinal) const;
+  // Parses and (if fill_cache) caches the verified contents of the data block at `handle`; on a
+  // mapped table marks the block verified instead of caching it.
   Result<std::shared_ptr<const Block>> install_data_block(BlockHandle handle, std::string contents,
-                                                          bool fill_cache) const;
+                                                          bool fill_cache, uint32_t ordinal) const;
   // Walks the index from pending->index: done (*out set), or needs_io (pending->handle set).
   Result<GetStep> walk_index_cached(std::string_view lookup_internal_key, PendingGet* pending, TableGet* out,
                                  GetTrace* trace) const;
@@ -188,6 +210,11 @@ class TableReader : public std::enable_shared_from_this<TableReader> {
   TableProperties properties_;
   ReadStats own_stats_;
   ReadStats* const stats_;  // options_.stats or &own_stats_
+  // mmap_reads: the file's mapping and one bit per index entry, set once its data block was read
+  // and verified (then served from the mapping).
+  std::shared_ptr<const io::Mapping> mapping_;
+  std::unique_ptr<std::atomic<uint64_t>[]> verified_;
+  size_t verified_words_ = 0;
 };
 
 }  // namespace strata::sstable

@@ -237,6 +237,7 @@ constexpr Counter kCounters[] = {
     {"table_probes", &DbStats::table_probes},
     {"block_reads", &DbStats::block_reads},
     {"block_reads_page_cache", &DbStats::block_reads_page_cache},
+    {"block_reads_mapped", &DbStats::block_reads_mapped},
     {"block_read_bytes", &DbStats::block_read_bytes},
     {"bloom_checks", &DbStats::bloom_checks},
     {"bloom_negatives", &DbStats::bloom_negatives},
@@ -557,6 +558,8 @@ std::string stats_to_prometheus(const DbStats& s, std::string_view node_id) {
   metric(out, "block_reads_total", "counter", "Data blocks read from disk.", d(s.block_reads));
   metric(out, "block_reads_page_cache_total", "counter",
          "Data blocks read from files that the OS page cache held (no I/O wait).", d(s.block_reads_page_cache));
+  metric(out, "block_reads_mapped_total", "counter", "Data blocks served from SSTable memory mappings.",
+         d(s.block_reads_mapped));
   metric(out, "bloom_negatives_total", "counter", "Table lookups avoided by bloom filters.", d(s.bloom_negatives));
   metric(out, "write_amplification", "gauge", "Bytes written to disk per byte written by the user.",
          s.write_amplification());

@@ -367,3 +367,82 @@ TEST_CASE("a block in the OS page cache is read without the ring; a dropped one 
   fs->reset();  // before the io_context (uring_file_system.h)
   if (error) std::rethrow_exception(error);
 }
+
+TEST_CASE("a memory-mapped table serves a block from the mapping only after a verified read of it") {
+  strata::testing::TempDir dir;
+  asio::io_context io;
+  auto fs = io::UringFileSystem::create(io.get_executor());
+  REQUIRE(fs.has_value());
+  const std::string path = dir.path() + "/000001.sst";
+  std::vector<KV> entries;
+  for (int i = 0; i < 1000; ++i) entries.emplace_back(make_internal_key(user_key(i), i + 1, ValueType::value), value_of(i));
+  auto body = [&]() -> asio::awaitable<void> {
+    auto props = co_await build_table(**fs, path, entries, TableOptions{});
+    REQUIRE(props.has_value());
+    cache::LruCache block_cache(1 << 20);
+    ReadStats stats;
+    auto r = co_await open_table(**fs, path,
+                                 TableReadOptions{.block_cache = &block_cache, .cache_id = 1, .stats = &stats,
+                                                  .mmap_reads = true});
+    REQUIRE(r.has_value());
+    REQUIRE((*r)->mapped());
+
+    // Corrupt one byte of the block that holds key 900, before anything reads it.
+    GetTrace where;
+    auto probe = co_await (*r)->get(lookup_key(900), &where);
+    REQUIRE(probe.has_value());
+    REQUIRE(where.blocks.size() == 1);
+    const uint64_t bad_offset = where.blocks[0].offset;
+    // That get verified and marked the block: open a second reader, which starts unverified.
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    char garbage = '\x5a';
+    REQUIRE(::pwrite(fd, &garbage, 1, static_cast<off_t>(bad_offset + 10)) == 1);
+    ::close(fd);
+    ReadStats stats2;
+    auto r2 = co_await open_table(**fs, path, TableReadOptions{.stats = &stats2, .mmap_reads = true});
+    REQUIRE(r2.has_value());
+    auto bad = co_await (*r2)->get(lookup_key(900));
+    REQUIRE_FALSE(bad.has_value());  // the first read of a block verifies its checksum
+    CHECK(bad.error() == make_error_code(Errc::corruption));
+    auto still_bad = co_await (*r2)->get(lookup_key(900));
+    CHECK_FALSE(still_bad.has_value());  // and a failed block is never served from the mapping
+    CHECK(stats2.mapped_reads.load() == 0);
+
+    // An intact block: read once (verified, not put in the block cache), then from the mapping.
+    auto first = co_await (*r)->get(lookup_key(100));
+    REQUIRE(first.has_value());
+    REQUIRE(first->has_value());
+    CHECK((*first)->value == value_of(100));
+    uint64_t reads = stats.data_blocks_read.load();
+    CHECK(stats.mapped_reads.load() == 0);
+    CHECK(block_cache.entry_count() == 0);
+    GetTrace t;
+    auto second = co_await (*r)->get(lookup_key(101), &t);
+    REQUIRE(second.has_value());
+    REQUIRE(second->has_value());
+    CHECK((*second)->value == value_of(101));
+    CHECK(stats.data_blocks_read.load() == reads);
+    CHECK(stats.mapped_reads.load() == 1);
+    REQUIRE(t.blocks.size() == 1);
+    CHECK(t.blocks[0].cache_hit);
+
+    // A full scan twice: the second one is served from the mapping, with the same entries.
+    for (int round = 0; round < 2; ++round) {
+      auto it = (*r)->new_iterator();
+      int n = 0;
+      for (auto m = co_await it->seek_to_first(); m && it->valid(); m = co_await it->next()) {
+        if (n < 1000 && n != 900) CHECK(it->value() == std::string_view(value_of(n)));
+        ++n;
+        if (n == 800) break;  // stop before the corrupted block
+      }
+      CHECK(n == 800);
+    }
+    CHECK(stats.mapped_reads.load() > 20);
+  };
+  std::exception_ptr error;
+  asio::co_spawn(io, body(), [&](std::exception_ptr e) { error = e; });
+  io.run();
+  fs->reset();
+  if (error) std::rethrow_exception(error);
+}
