@@ -44,6 +44,32 @@ void complete(Compaction* c, const CompactionPickerOptions& options) {
   c->target_file_size_bytes = options.target_file_size_bytes;
 }
 
+// The pending seek compaction of state->seek_compaction, if its file is still where it was and
+// nothing it needs is busy (then it waits for a later pick).
+std::optional<Compaction> pick_seek_compaction(std::shared_ptr<const Version> version,
+                                               const CompactionPickerOptions& options, CompactionPickerState* state) {
+  if (!state->seek_compaction) return std::nullopt;
+  auto [level, number] = *state->seek_compaction;
+  const auto& files = version->files(level);
+  auto it = std::find_if(files.begin(), files.end(), [&](const auto& f) { return f->number == number; });
+  if (level + 1 >= kNumLevels || it == files.end()) {
+    state->seek_compaction.reset();  // compacted or moved meanwhile
+    return std::nullopt;
+  }
+  if (state->busy_output_levels.contains(level + 1)) return std::nullopt;
+  Compaction c;
+  c.level = level;
+  c.version = version;
+  c.seek_triggered = true;
+  // At L0 every file goes (see the header); deeper, the one file.
+  c.inputs[0] = level == 0 ? files : Version::FileList{*it};
+  if (any_busy(c.inputs[0], *state)) return std::nullopt;
+  complete(&c, options);
+  if (any_busy(c.inputs[1], *state)) return std::nullopt;
+  state->seek_compaction.reset();
+  return c;
+}
+
 }  // namespace
 
 bool Compaction::is_trivial_move() const {
@@ -125,7 +151,7 @@ std::optional<Compaction> pick_compaction(std::shared_ptr<const Version> version
       return c;
     }
   }
-  return std::nullopt;
+  return pick_seek_compaction(std::move(version), options, state);
 }
 
 std::optional<Compaction> pick_range_compaction(std::shared_ptr<const Version> version,

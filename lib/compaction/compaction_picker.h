@@ -10,6 +10,9 @@
 //    look first, above a newer one moved to L1), plus every L1 file overlapping their range.
 //  - Ln: one file, chosen round-robin by key after the last one compacted at that level (the
 //    "compact pointer"), plus every Ln+1 file overlapping it.
+// When no level scores >= 1, a file whose seek budget ran out (SeekBudget: point reads probed it
+// and had to go on to another file too often) is compacted into the next level, as LevelDB's seek
+// compactions do: at L0 that is the usual L0 compaction, deeper that one file.
 // A compaction whose single input has nothing to merge with in the next level, and overlaps
 // little of the level after it, is a trivial move: the file changes level, no bytes are written.
 //
@@ -25,6 +28,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lib/version/version.h"
@@ -49,6 +53,7 @@ struct Compaction {
   std::shared_ptr<const Version> version;  // the version the inputs were chosen from
   double score = 0;                        // >= 1 for automatic compactions
   bool manual = false;                     // from compact_range
+  bool seek_triggered = false;             // a seek compaction (score 0)
   uint64_t target_file_size_bytes = 0;
 
   int output_level() const { return level + 1; }
@@ -77,11 +82,14 @@ struct CompactionPickerState {
   std::array<std::string, kNumLevels> compact_pointer;  // user key; empty: start of the level
   std::set<uint64_t> busy_files;                         // inputs of running compactions
   std::set<int> busy_output_levels;                      // output levels of running compactions
+  // A file (level, number) whose seek budget ran out, waiting for its seek compaction.
+  std::optional<std::pair<int, uint64_t>> seek_compaction;
 };
 
 // The most urgent compaction of `version`, or nullopt when no level needs one or every candidate
 // conflicts with a running compaction. Advances state->compact_pointer for the chosen level; the
-// caller marks the inputs busy while the compaction runs.
+// caller marks the inputs busy while the compaction runs. A pending seek compaction is picked (and
+// cleared) only when no level needs a size compaction; it is dropped if its file left that level.
 std::optional<Compaction> pick_compaction(std::shared_ptr<const Version> version,
                                           const CompactionPickerOptions& options, CompactionPickerState* state);
 

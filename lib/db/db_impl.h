@@ -142,6 +142,9 @@ class DBImpl {
   // db_impl_read.cc: lookups and scans.
   std::shared_ptr<const SuperVersion> super_version() const;
   PointLookup::Sources lookup_sources(const SuperVersion& sv);
+  // Charges the seek budget of a lookup's wasted probe (sampled) and schedules the seek
+  // compaction of a file that used its budget up.
+  void charge_seek(const PointLookup& lookup);
   // Runs the finish() of every lookup concurrently on this executor; the first error wins.
   boost::asio::awaitable<Result<void>> finish_all(std::vector<PointLookup*> lookups);
   boost::asio::awaitable<Result<std::shared_ptr<sstable::TableReader>>> table(const FileMetaData& meta);

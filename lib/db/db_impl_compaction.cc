@@ -64,6 +64,7 @@ std::vector<OptionInfo> DBImpl::option_list() const {
   add("max_value_size_bytes", std::to_string(options_.max_value_size_bytes));
   add("max_open_files", std::to_string(options_.max_open_files));
   add("mmap_reads", options_.mmap_reads ? "true" : "false");
+  add("seek_compaction", options_.seek_compaction ? "true" : "false");
   return out;
 }
 
@@ -182,7 +183,7 @@ asio::awaitable<Result<void>> DBImpl::run_compaction_job(Compaction c) {
   STRATA_LOG(info,
              "%s: compacted L%d->L%d%s: %llu files, %llu bytes in; %zu files, %llu bytes out; %llu entries dropped "
              "(%llu tombstones) in %llu ms",
-             path_.c_str(), c.level, c.output_level(), c.manual ? " (manual)" : "",
+             path_.c_str(), c.level, c.output_level(), c.manual ? " (manual)" : c.seek_triggered ? " (seek)" : "",
              static_cast<unsigned long long>(st.input_files), static_cast<unsigned long long>(st.input_bytes),
              result->files.size(), static_cast<unsigned long long>(st.output_bytes),
              static_cast<unsigned long long>(st.dropped_hidden + st.dropped_tombstones),

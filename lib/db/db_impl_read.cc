@@ -48,6 +48,23 @@ PointLookup::Sources DBImpl::lookup_sources(const SuperVersion& sv) {
                               .table_probes = &table_probes_};
 }
 
+void DBImpl::charge_seek(const PointLookup& lookup) {
+  int level = 0;
+  const FileMetaData* f = lookup.wasted_probe(&level);
+  if (f == nullptr) return;
+  // One charge of kSample seeks per kSample wasted probes of this thread: the budget is an atomic
+  // on the file's metadata, and readers on every core would otherwise share its cache line.
+  constexpr int64_t kSample = 8;
+  thread_local uint32_t wasted = 0;
+  if (++wasted % kSample != 0) return;
+  if (!f->seeks.charge(f->file_size, kSample)) return;
+  std::lock_guard lock(mu_);
+  if (!picker_.seek_compaction) {
+    picker_.seek_compaction.emplace(level, f->number);
+    maybe_schedule_compaction_locked();
+  }
+}
+
 asio::awaitable<Result<std::optional<std::string>>> DBImpl::get(std::string key, ReadOptions options) {
   gets_.add();
   // Sequence first, then the SuperVersion: the SuperVersion then holds every write <= seq.
@@ -60,6 +77,7 @@ asio::awaitable<Result<std::optional<std::string>>> DBImpl::get(std::string key,
     auto finishing = lookup.finish();
     STRATA_CO_TRY(co_await std::move(finishing));
   }
+  if (options_.seek_compaction) charge_seek(lookup);
   co_return std::move(lookup.answer());
 }
 
@@ -85,7 +103,10 @@ asio::awaitable<Result<std::vector<std::optional<std::string>>>> DBImpl::multi_g
   }
   std::vector<std::optional<std::string>> out;
   out.reserve(lookups.size());
-  for (auto& l : lookups) out.push_back(std::move(l->answer()));
+  for (auto& l : lookups) {
+    if (options_.seek_compaction) charge_seek(*l);
+    out.push_back(std::move(l->answer()));
+  }
   co_return out;
 }
 

@@ -74,6 +74,9 @@ struct Options {
 
   // Leveled compaction (the scheme of LevelDB and RocksDB's level style; see
   // lib/compaction/compaction_picker.h).
+  // Seek compactions (LevelDB's): a file that point reads keep probing in vain, going on to
+  // another file, is compacted into the next level once that costs less than the probes do.
+  bool seek_compaction = true;
   // An L0 -> L1 compaction starts when L0 holds this many files.
   int l0_compaction_trigger = 4;
   // Each write group is delayed by 1 ms while L0 holds at least this many files, and writes stop

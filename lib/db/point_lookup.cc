@@ -44,6 +44,10 @@ bool PointLookup::next_file() {
       if (key_ < extract_user_key(f.smallest) || key_ > extract_user_key(f.largest)) continue;
       file_ = &f;
       file_level_ = level_;
+      if (files_probed_++ == 0) {
+        first_file_ = &f;
+        first_file_level_ = level_;
+      }
       return true;
     }
     ++level_;

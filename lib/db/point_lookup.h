@@ -65,6 +65,13 @@ class PointLookup {
   boost::asio::awaitable<Result<void>> finish();
 
   bool decided() const { return decided_; }
+  // The first SSTable probed, if the lookup went on to probe another (LevelDB charges that file a
+  // seek: Version::UpdateStats); nullptr otherwise. *level is its level.
+  const FileMetaData* wasted_probe(int* level) const {
+    if (files_probed_ < 2) return nullptr;
+    *level = first_file_level_;
+    return first_file_;
+  }
   // The value, or nullopt (no version, or a tombstone). REQUIRES: decided().
   std::optional<std::string>& answer() { return answer_; }
   const std::string& key() const { return key_; }
@@ -94,6 +101,9 @@ class PointLookup {
   bool level_started_ = false;
   const FileMetaData* file_ = nullptr;  // the SSTable being probed
   int file_level_ = 0;
+  const FileMetaData* first_file_ = nullptr;  // the first SSTable probed
+  int first_file_level_ = 0;
+  int files_probed_ = 0;
   bool table_pending_ = false;          // file_ needs finish(): its reader or a block is not in memory
   bool reader_missing_ = false;         // ... because its reader is not open
   // file_'s reader while it is probed: pinned in file_, or kept open by hold_ (the table cache's LRU).

@@ -6,6 +6,7 @@
 // Thread-safety: a plain value.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -49,7 +50,41 @@ class TablePin {
   mutable std::shared_ptr<const void> owner_;  // guarded by mu_
 };
 
-// An SSTable as the version set sees it. Immutable once created (but for its reader pin).
+// How many more point reads may probe a file and then go on to another one before the file is
+// compacted (LevelDB's FileMetaData::allowed_seeks, db/version_set.cc): a probe that does not
+// decide a read costs about as much as compacting 16 KiB of the file, so after
+// max(100, file_size / 16 KiB) such probes, compacting the file down is cheaper than keeping it.
+// Like TablePin, a copy starts afresh and the budget takes no part in comparisons.
+// Thread-safety: charge() from any thread (one atomic).
+class SeekBudget {
+ public:
+  static constexpr int64_t kMinSeeks = 100;
+  static constexpr uint64_t kBytesPerSeek = 16 << 10;
+
+  SeekBudget() = default;
+  SeekBudget(const SeekBudget&) {}
+  SeekBudget& operator=(const SeekBudget&) { return *this; }
+  bool operator==(const SeekBudget&) const { return true; }
+
+  // Takes `seeks` from the budget of a file of `file_size` bytes; true for the one charge that
+  // uses it up.
+  bool charge(uint64_t file_size, int64_t seeks) const {
+    int64_t v = left_.load(std::memory_order_relaxed);
+    if (v == kUnset) {
+      int64_t initial = std::max<int64_t>(kMinSeeks, static_cast<int64_t>(file_size / kBytesPerSeek));
+      left_.compare_exchange_strong(v, initial, std::memory_order_relaxed);
+    }
+    int64_t before = left_.fetch_sub(seeks, std::memory_order_relaxed);
+    return before > 0 && before - seeks <= 0;
+  }
+
+ private:
+  static constexpr int64_t kUnset = INT64_MIN / 2;
+  mutable std::atomic<int64_t> left_{kUnset};
+};
+
+// An SSTable as the version set sees it. Immutable once created (but for its reader pin and its
+// seek budget).
 struct FileMetaData {
   uint64_t number = 0;
   uint64_t file_size = 0;
@@ -58,7 +93,8 @@ struct FileMetaData {
   SequenceNumber smallest_seq = 0;
   SequenceNumber largest_seq = 0;
   uint64_t num_entries = 0;
-  TablePin table;  // the open reader, once the table cache pinned it
+  TablePin table;     // the open reader, once the table cache pinned it
+  SeekBudget seeks;   // wasted probes left before a seek compaction
   bool operator==(const FileMetaData&) const = default;
 };
 

@@ -166,3 +166,51 @@ TEST_CASE("range compaction picks only overlapping files and is never a trivial 
   CHECK_FALSE(c->is_trivial_move());
   CHECK_FALSE(pick_range_compaction(v, small_options(), 2, "a", "b").has_value());
 }
+
+TEST_CASE("a pending seek compaction is picked when no level needs a size compaction, then cleared") {
+  // Below every trigger: L0 has 1 file (trigger 2), L1 is under its target.
+  auto v = make_version({{1, file(2, "a", "f")}, {1, file(3, "g", "m")}, {2, file(4, "h", "k")}});
+  CompactionPickerState state;
+  CHECK_FALSE(pick_compaction(v, small_options(), &state).has_value());
+  state.seek_compaction.emplace(1, 3);
+  auto c = pick_compaction(v, small_options(), &state);
+  REQUIRE(c.has_value());
+  CHECK(c->seek_triggered);
+  CHECK(c->level == 1);
+  CHECK(numbers(c->inputs[0]) == std::vector<uint64_t>{3});
+  CHECK(numbers(c->inputs[1]) == std::vector<uint64_t>{4});
+  CHECK_FALSE(state.seek_compaction.has_value());
+
+  // A busy input keeps it pending; a file gone from that level drops it.
+  state.seek_compaction.emplace(1, 3);
+  state.busy_files.insert(4);
+  CHECK_FALSE(pick_compaction(v, small_options(), &state).has_value());
+  CHECK(state.seek_compaction.has_value());
+  state.busy_files.clear();
+  state.seek_compaction.emplace(1, 99);
+  CHECK_FALSE(pick_compaction(v, small_options(), &state).has_value());
+  CHECK_FALSE(state.seek_compaction.has_value());
+}
+
+TEST_CASE("a seek compaction at L0 takes every L0 file, as a size compaction would") {
+  auto v = make_version({{0, file(7, "c", "e")}, {1, file(2, "a", "d")}, {1, file(3, "x", "z")}});
+  CompactionPickerState state;
+  state.seek_compaction.emplace(0, 7);
+  auto c = pick_compaction(v, CompactionPickerOptions{.l0_compaction_trigger = 4}, &state);
+  REQUIRE(c.has_value());
+  CHECK(c->level == 0);
+  CHECK(numbers(c->inputs[0]) == std::vector<uint64_t>{7});
+  CHECK(numbers(c->inputs[1]) == std::vector<uint64_t>{2});
+}
+
+TEST_CASE("a seek budget is used up exactly once, after max(100, size / 16 KiB) seeks") {
+  FileMetaData small = file(1, "a", "b", 1000);
+  int ran_out = 0;
+  for (int i = 0; i < 99; ++i) ran_out += small.seeks.charge(small.file_size, 1) ? 1 : 0;
+  CHECK(ran_out == 0);
+  CHECK(small.seeks.charge(small.file_size, 1));
+  CHECK_FALSE(small.seeks.charge(small.file_size, 1));
+  FileMetaData big = file(2, "a", "b", 1000 * 16384);
+  CHECK_FALSE(big.seeks.charge(big.file_size, 999));
+  CHECK(big.seeks.charge(big.file_size, 1));
+}

@@ -301,3 +301,54 @@ TEST_CASE("writes stop at the L0 stop trigger and resume when the compaction fin
   };
   run(body());
 }
+
+TEST_CASE("point reads that keep probing overlapping L0 files trigger a seek compaction into L1") {
+  io::MemFileSystem fs;
+  run([&]() -> asio::awaitable<void> {
+    Options o = small_tree(fs);
+    o.l0_compaction_trigger = 8;  // three overlapping L0 files stay below the size trigger
+    o.l0_slowdown_writes_trigger = 20;
+    o.l0_stop_writes_trigger = 24;
+    o.memtable_size_bytes = 1 << 20;
+    auto db = co_await open_db(o);
+    for (int round = 0; round < 3; ++round) {
+      for (int i = round; i < 300; i += 3) REQUIRE(co_await db->put(key_of(i), "v" + std::to_string(i)));
+      REQUIRE(co_await db->flush());
+    }
+    REQUIRE(db->stats().levels[0].file_count == 3);
+    // Keys of the oldest file: every get probes the two newer files first, in vain.
+    for (int n = 0; n < 2000 && db->stats().compactions == 0; ++n) {
+      int i = 3 * (n % 100);
+      auto v = co_await get(*db, key_of(i));
+      REQUIRE(v == "v" + std::to_string(i));
+    }
+    co_await settle(*db);
+    DbStats s = db->stats();
+    CHECK(s.compactions >= 1);
+    CHECK(s.levels[0].file_count == 0);
+    for (int i = 0; i < 300; ++i) CHECK((co_await get(*db, key_of(i))) == "v" + std::to_string(i));
+    REQUIRE(co_await db->close());
+  }());
+}
+
+TEST_CASE("with seek_compaction off, the same reads leave L0 alone") {
+  io::MemFileSystem fs;
+  run([&]() -> asio::awaitable<void> {
+    Options o = small_tree(fs);
+    o.l0_compaction_trigger = 8;
+    o.l0_slowdown_writes_trigger = 20;
+    o.l0_stop_writes_trigger = 24;
+    o.memtable_size_bytes = 1 << 20;
+    o.seek_compaction = false;
+    auto db = co_await open_db(o);
+    for (int round = 0; round < 3; ++round) {
+      for (int i = round; i < 300; i += 3) REQUIRE(co_await db->put(key_of(i), "v" + std::to_string(i)));
+      REQUIRE(co_await db->flush());
+    }
+    for (int n = 0; n < 2000; ++n) REQUIRE((co_await get(*db, key_of(3 * (n % 100)))).has_value());
+    co_await settle(*db);
+    CHECK(db->stats().compactions == 0);
+    CHECK(db->stats().levels[0].file_count == 3);
+    REQUIRE(co_await db->close());
+  }());
+}
