@@ -19,6 +19,7 @@ class MergingIterator final : public InternalIterator {
   std::string_view value() const override { return current_->value(); }
 
   awaitable<Result<void>> seek_to_first() override {
+    resume_ = false;
     for (auto& c : children_) {
       auto r = co_await c->seek_to_first();
       if (!r) co_return fail(r.error());
@@ -29,6 +30,7 @@ class MergingIterator final : public InternalIterator {
   }
 
   awaitable<Result<void>> seek_to_last() override {
+    resume_ = false;
     for (auto& c : children_) {
       auto r = co_await c->seek_to_last();
       if (!r) co_return fail(r.error());
@@ -39,6 +41,7 @@ class MergingIterator final : public InternalIterator {
   }
 
   awaitable<Result<void>> seek(std::string_view target) override {
+    resume_ = false;
     for (auto& c : children_) {
       auto r = co_await c->seek(target);
       if (!r) co_return fail(r.error());
@@ -48,7 +51,33 @@ class MergingIterator final : public InternalIterator {
     co_return ok();
   }
 
+  // Forward, the current child steps and the smallest child becomes current; a child whose step
+  // needs I/O leaves the rest to next() (resume_).
+  bool try_next(Result<void>* r) override {
+    if (!forward_) return false;  // next() repositions the other children first
+    Result<void> step = ok();
+    if (!current_->try_next(&step)) {
+      resume_ = true;
+      return false;
+    }
+    if (!step) {
+      *r = fail(step.error());
+      return true;
+    }
+    find_smallest();
+    *r = ok();
+    return true;
+  }
+
   awaitable<Result<void>> next() override {
+    if (resume_) {
+      // Complete the current child's step that try_next started.
+      resume_ = false;
+      auto r = co_await current_->next();
+      if (!r) co_return fail(r.error());
+      find_smallest();
+      co_return ok();
+    }
     if (!forward_) {
       // Every non-current child must be positioned at the first key > key().
       std::string k(key());
@@ -70,6 +99,7 @@ class MergingIterator final : public InternalIterator {
   }
 
   awaitable<Result<void>> prev() override {
+    resume_ = false;
     if (forward_) {
       // Every non-current child must be positioned at the last key < key().
       std::string k(key());
@@ -118,6 +148,7 @@ class MergingIterator final : public InternalIterator {
   std::vector<std::unique_ptr<InternalIterator>> children_;
   InternalIterator* current_ = nullptr;
   bool forward_ = true;
+  bool resume_ = false;  // try_next left current_'s step for next() to complete
 };
 
 }  // namespace

@@ -145,6 +145,7 @@ class DBImpl {
   // Charges the seek budget of a lookup's wasted probe (sampled) and schedules the seek
   // compaction of a file that used its budget up.
   void charge_seek(const PointLookup& lookup);
+  static boost::asio::awaitable<void> yield_executor();
   // Runs the finish() of every lookup concurrently on this executor; the first error wins.
   boost::asio::awaitable<Result<void>> finish_all(std::vector<PointLookup*> lookups);
   boost::asio::awaitable<Result<std::shared_ptr<sstable::TableReader>>> table(const FileMetaData& meta);

@@ -1,12 +1,15 @@
 // DBImpl: the read path — point lookups, scans, snapshots and the table cache.
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "lib/compaction/merging_iterator.h"
 #include "lib/db/db_impl.h"
 #include "lib/db/db_iterator.h"
 #include "lib/db/level_iterator.h"
 #include "lib/db/point_lookup.h"
+#include "lib/db/read_quota.h"
 #include "lib/util/clock.h"
 #include "lib/util/key_prefix.h"
 #include "lib/util/logging.h"
@@ -48,6 +51,13 @@ PointLookup::Sources DBImpl::lookup_sources(const SuperVersion& sv) {
                               .table_probes = &table_probes_};
 }
 
+// Lets the other work of this coroutine's executor run (ReadQuota), then resumes.
+asio::awaitable<void> DBImpl::yield_executor() {
+  auto ex = co_await asio::this_coro::executor;
+  co_await asio::post(ex, asio::use_awaitable);
+  ReadQuota::refill();
+}
+
 void DBImpl::charge_seek(const PointLookup& lookup) {
   int level = 0;
   const FileMetaData* f = lookup.wasted_probe(&level);
@@ -60,6 +70,8 @@ void DBImpl::charge_seek(const PointLookup& lookup) {
   if (!f->seeks.charge(f->file_size, kSample)) return;
   std::lock_guard lock(mu_);
   if (!picker_.seek_compaction) {
+    STRATA_LOG(info, "%s: L%d %06llu.sst used up its seek budget: scheduling its seek compaction", path_.c_str(),
+               level, static_cast<unsigned long long>(f->number));
     picker_.seek_compaction.emplace(level, f->number);
     maybe_schedule_compaction_locked();
   }
@@ -78,6 +90,11 @@ asio::awaitable<Result<std::optional<std::string>>> DBImpl::get(std::string key,
     STRATA_CO_TRY(co_await std::move(finishing));
   }
   if (options_.seek_compaction) charge_seek(lookup);
+  if (step == sstable::GetStep::needs_io) {
+    ReadQuota::refill();
+  } else if (ReadQuota::spent()) {
+    co_await yield_executor();
+  }
   co_return std::move(lookup.answer());
 }
 
@@ -100,6 +117,9 @@ asio::awaitable<Result<std::vector<std::optional<std::string>>>> DBImpl::multi_g
     // are in flight together; the first error wins.
     auto finishing = finish_all(std::move(pending));
     STRATA_CO_TRY(co_await std::move(finishing));
+    ReadQuota::refill();
+  } else if (ReadQuota::spent(static_cast<uint32_t>(lookups.size()))) {
+    co_await yield_executor();
   }
   std::vector<std::optional<std::string>> out;
   out.reserve(lookups.size());
@@ -203,12 +223,16 @@ asio::awaitable<Result<std::vector<KeyValue>>> DBImpl::scan(std::string start, s
   if (!end.empty() && (options.upper_bound.empty() || end < options.upper_bound)) options.upper_bound = end;
   auto it = new_iterator(std::move(options));
   std::vector<KeyValue> out;
-  for (auto r = co_await it->seek(start); ; r = co_await it->next()) {
+  if (limit != 0 && limit <= 1024) out.reserve(limit);
+  Result<void> r = co_await it->seek(start);
+  while (true) {
     if (!r) co_return r.error();
     if (!it->valid()) break;
     out.push_back(KeyValue{std::string(it->key()), std::string(it->value())});
     if (limit != 0 && out.size() >= limit) break;
+    if (!it->try_next(&r)) r = co_await it->next();  // suspends only for a block read
   }
+  if (ReadQuota::spent(static_cast<uint32_t>(out.size()) + 1)) co_await yield_executor();
   co_return out;
 }
 

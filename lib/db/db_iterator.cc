@@ -18,12 +18,15 @@ class DBIter final : public Iterator {
   awaitable<Result<void>> seek_to_first() override {
     if (!lower_.empty()) co_return co_await seek(lower_);
     direction_ = Direction::forward;
+    pending_ = false;
     STRATA_CO_TRY(co_await checked(co_await iter_->seek_to_first()));
-    co_return co_await find_next(false, {});
+    skipping_ = false;
+    co_return co_await find_next();
   }
 
   awaitable<Result<void>> seek_to_last() override {
     direction_ = Direction::reverse;
+    pending_ = false;
     if (upper_.empty()) {
       STRATA_CO_TRY(co_await checked(co_await iter_->seek_to_last()));
     } else {
@@ -34,14 +37,17 @@ class DBIter final : public Iterator {
 
   awaitable<Result<void>> seek(std::string_view target) override {
     direction_ = Direction::forward;
+    pending_ = false;
     std::string_view t = (!lower_.empty() && target < lower_) ? std::string_view(lower_) : target;
     STRATA_CO_TRY(co_await checked(co_await iter_->seek(make_internal_key(t, seq_, kValueTypeForSeek))));
-    co_return co_await find_next(false, {});
+    skipping_ = false;
+    co_return co_await find_next();
   }
 
   awaitable<Result<void>> seek_for_prev(std::string_view target) override {
     if (!upper_.empty() && target >= upper_) co_return co_await seek_to_last();
     direction_ = Direction::reverse;
+    pending_ = false;
     // (target, 0, deletion) sorts after every real entry of target: seeking it lands on the first
     // entry of a larger user key.
     STRATA_CO_TRY(co_await checked(co_await iter_->seek(make_internal_key(target, 0, ValueType::deletion))));
@@ -50,18 +56,49 @@ class DBIter final : public Iterator {
   }
 
   awaitable<Result<void>> next() override {
-    std::string skip = key_;
+    if (pending_) {
+      // try_next left the internal iterator's step under way: complete it, then go on.
+      pending_ = false;
+      STRATA_CO_TRY(co_await checked(co_await iter_->next()));
+      co_return co_await find_next();
+    }
+    skip_.swap(key_);  // the current key (key_ is rewritten when the next one is found)
+    skipping_ = true;
     if (direction_ == Direction::reverse) {
       // The internal iterator is before the current key's entries: go to its first entry.
       direction_ = Direction::forward;
-      STRATA_CO_TRY(co_await checked(co_await iter_->seek(make_internal_key(skip, kMaxSequenceNumber, kValueTypeForSeek))));
+      STRATA_CO_TRY(co_await checked(co_await iter_->seek(make_internal_key(skip_, kMaxSequenceNumber, kValueTypeForSeek))));
     } else {
-      STRATA_CO_TRY(co_await checked(co_await iter_->next()));
+      Result<void> step = ok();
+      if (!iter_->try_next(&step)) step = co_await iter_->next();
+      STRATA_CO_TRY(co_await checked(std::move(step)));
     }
-    co_return co_await find_next(true, skip);
+    co_return co_await find_next();
+  }
+
+  bool try_next(Result<void>* r) override {
+    if (direction_ != Direction::forward || pending_) return false;
+    skip_.swap(key_);
+    skipping_ = true;
+    Result<void> step = ok();
+    if (!iter_->try_next(&step)) {
+      pending_ = true;
+      return false;
+    }
+    if (!step) {
+      valid_ = false;
+      *r = step;
+      return true;
+    }
+    if (!find_next_in_memory(r)) {
+      pending_ = true;
+      return false;
+    }
+    return true;
   }
 
   awaitable<Result<void>> prev() override {
+    pending_ = false;
     if (direction_ == Direction::forward) {
       // Step back to before the current key's entries.
       direction_ = Direction::reverse;
@@ -93,30 +130,49 @@ class DBIter final : public Iterator {
   }
 
   // Forward: from the internal iterator's position, the first visible, undeleted user key.
-  // skipping: entries of `skip` (a key already returned or deleted) are hidden.
-  awaitable<Result<void>> find_next(bool skipping, std::string skip) {
+  // While skipping_, entries of skip_ (a key already returned or deleted) are hidden. Steps the
+  // internal iterator without suspending: true when done (*r set); false when a step needs I/O,
+  // which is then under way (the caller completes it with iter_->next(), then calls this again).
+  bool find_next_in_memory(Result<void>* r) {
     while (iter_->valid()) {
       ParsedInternalKey k;
       if (!parse_internal_key(iter_->key(), &k)) {
         valid_ = false;
-        co_return make_error_code(Errc::corruption);
+        *r = make_error_code(Errc::corruption);
+        return true;
       }
       if (!upper_.empty() && k.user_key >= upper_) break;
       if (k.sequence <= seq_) {
         if (k.type == ValueType::deletion) {
-          skip.assign(k.user_key);
-          skipping = true;
-        } else if (!(skipping && k.user_key == skip)) {
+          skip_.assign(k.user_key);
+          skipping_ = true;
+        } else if (!(skipping_ && k.user_key == skip_)) {
           key_.assign(k.user_key);
           value_.assign(iter_->value());
           valid_ = true;
-          co_return ok();
+          *r = ok();
+          return true;
         }
       }
-      STRATA_CO_TRY(co_await checked(co_await iter_->next()));
+      Result<void> step = ok();
+      if (!iter_->try_next(&step)) return false;
+      if (!step) {
+        valid_ = false;
+        *r = step;
+        return true;
+      }
     }
     valid_ = false;
-    co_return ok();
+    *r = ok();
+    return true;
+  }
+
+  awaitable<Result<void>> find_next() {
+    Result<void> r = ok();
+    while (!find_next_in_memory(&r)) {
+      STRATA_CO_TRY(co_await checked(co_await iter_->next()));
+    }
+    co_return r;
   }
 
   // Backward: steps back over entries; the newest visible entry of the last user key passed
@@ -160,6 +216,9 @@ class DBIter final : public Iterator {
   Direction direction_ = Direction::forward;
   bool valid_ = false;
   std::string key_, value_;
+  std::string skip_;       // find_next: the user key whose entries are hidden while skipping_
+  bool skipping_ = false;
+  bool pending_ = false;   // try_next left the internal iterator's step for next() to complete
 };
 
 class ErrorIterator final : public Iterator {

@@ -41,6 +41,13 @@ class Iterator {
   virtual boost::asio::awaitable<Result<void>> seek_for_prev(std::string_view target) = 0;
   // REQUIRES: valid().
   virtual boost::asio::awaitable<Result<void>> next() = 0;
+  // next() as a plain call when the step needs no I/O (the usual case inside cached or mapped
+  // data): true when the move is done, with next()'s result in *r; false when it needs I/O, and
+  // then the move is under way: co_await next() completes it (it does not move again). Nothing
+  // else may be called on the iterator in between.
+  //   Result<void> r;
+  //   if (!it->try_next(&r)) r = co_await it->next();
+  virtual bool try_next(Result<void>* r) { return false; }
   virtual boost::asio::awaitable<Result<void>> prev() = 0;
 };
 

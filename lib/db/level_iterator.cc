@@ -16,18 +16,21 @@ class LevelIterator final : public InternalIterator {
   std::string_view value() const override { return table_->value(); }
 
   awaitable<Result<void>> seek_to_first() override {
+    resume_ = Resume::none;
     STRATA_CO_TRY(co_await open_file(0));
     if (table_) STRATA_CO_TRY(co_await table_->seek_to_first());
     co_return co_await skip_forward();
   }
 
   awaitable<Result<void>> seek_to_last() override {
+    resume_ = Resume::none;
     STRATA_CO_TRY(co_await open_file(files_.size() - 1));  // size 0: wraps to "none"
     if (table_) STRATA_CO_TRY(co_await table_->seek_to_last());
     co_return co_await skip_backward();
   }
 
   awaitable<Result<void>> seek(std::string_view target) override {
+    resume_ = Resume::none;
     // The first file whose largest key is >= target.
     auto it = std::partition_point(files_.begin(), files_.end(), [&](const auto& f) {
       return compare_internal_keys(f->largest, target) < 0;
@@ -38,11 +41,34 @@ class LevelIterator final : public InternalIterator {
   }
 
   awaitable<Result<void>> next() override {
-    STRATA_CO_TRY(co_await table_->next());
+    Resume resume = resume_;
+    resume_ = Resume::none;
+    if (resume != Resume::skip) STRATA_CO_TRY(co_await table_->next());  // none: a whole step; table: its end
     co_return co_await skip_forward();
   }
 
+  // Steps inside the current file without suspending; a step that needs I/O, or that leaves the
+  // file (the next one is opened by a coroutine), is left to next().
+  bool try_next(Result<void>* r) override {
+    Result<void> step = ok();
+    if (!table_->try_next(&step)) {
+      resume_ = Resume::table;
+      return false;
+    }
+    if (!step) {
+      *r = step;
+      return true;
+    }
+    if (!table_->valid()) {
+      resume_ = Resume::skip;
+      return false;
+    }
+    *r = ok();
+    return true;
+  }
+
   awaitable<Result<void>> prev() override {
+    resume_ = Resume::none;
     STRATA_CO_TRY(co_await table_->prev());
     co_return co_await skip_backward();
   }
@@ -84,8 +110,12 @@ class LevelIterator final : public InternalIterator {
     co_return ok();
   }
 
+  // What a false try_next() left for next(): the table's own step, or moving to the next file.
+  enum class Resume : uint8_t { none, table, skip };
+
   Version::FileList files_;
   TableIteratorFactory open_;
+  Resume resume_ = Resume::none;
   std::unique_ptr<InternalIterator> table_;
   size_t index_ = 0;
 };

@@ -96,6 +96,11 @@ class MemTableInternalIterator final : public InternalIterator {
     it_.next();
     co_return ok();
   }
+  bool try_next(Result<void>* r) override {
+    it_.next();
+    *r = ok();
+    return true;
+  }
   boost::asio::awaitable<Result<void>> prev() override {
     it_.prev();
     co_return ok();

@@ -37,6 +37,16 @@ Result<Block> Block::parse_view(std::string_view contents, KeyOrder order) {
   return Block(std::string(), contents, checked->first, checked->second, order);
 }
 
+Result<Block> Block::view_verified(std::string_view contents, KeyOrder order) {
+  if (contents.size() < 4 || contents.size() > UINT32_MAX) return make_error_code(Errc::corruption);
+  uint64_t num_restarts = decode_fixed32(contents.data() + contents.size() - 4);
+  if (num_restarts > (contents.size() - 4) / 4) return make_error_code(Errc::corruption);
+  auto restart_offset = static_cast<uint32_t>(contents.size() - 4 - num_restarts * 4);
+  // The iterator bounds-checks every entry and restart it decodes, so even bytes that changed
+  // since they were verified cannot make it read outside the block.
+  return Block(std::string(), contents, restart_offset, static_cast<uint32_t>(num_restarts), order);
+}
+
 // Moving a std::string may move its bytes (the small-string buffer): re-point the view.
 Block::Block(Block&& other) noexcept
     : owned_(std::move(other.owned_)),

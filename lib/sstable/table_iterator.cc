@@ -43,29 +43,75 @@ Result<void> TableIterator::check_status() {
   return ok();
 }
 
-asio::awaitable<Result<void>> TableIterator::load_data_block() {
+Result<TableIterator::Loaded> TableIterator::load_data_block_in_memory() {
   if (!index_iter_.valid()) {
     clear_data();
-    co_return check_status();
+    STRATA_TRY(check_status());
+    return Loaded::yes;
   }
   std::string_view handle_bytes = index_iter_.value();
   BlockHandle handle;
   if (!handle.decode_from(&handle_bytes)) {
     STRATA_LOG(error, "sstable %s: malformed block handle in the index", table_->path().c_str());
     clear_data();
-    co_return make_error_code(Errc::corruption);
+    return make_error_code(Errc::corruption);
   }
   if (data_block_ && data_handle_ == handle) {
     data_iter_.emplace(data_block_.get());  // the same block: no read
-    co_return ok();
+    return Loaded::yes;
   }
+  auto block = table_->data_block_in_memory(handle, fill_cache_, index_iter_.restart_index());
+  if (!block) {
+    clear_data();
+    return block.error();
+  }
+  if (*block == nullptr) return Loaded::needs_io;
+  data_block_ = std::move(*block);
+  data_handle_ = handle;
+  data_iter_.emplace(data_block_.get());
+  return Loaded::yes;
+}
+
+asio::awaitable<Result<void>> TableIterator::load_data_block() {
+  STRATA_CO_TRY_ASSIGN(Loaded loaded, load_data_block_in_memory());
+  if (loaded == Loaded::yes) co_return ok();
+  std::string_view handle_bytes = index_iter_.value();
+  BlockHandle handle;
+  STRATA_ASSERT(handle.decode_from(&handle_bytes));  // load_data_block_in_memory decoded it
   clear_data();
-  auto block = co_await table_->read_data_block(handle, fill_cache_, nullptr, index_iter_.restart_index());
+  auto block = co_await table_->read_data_block_from_file(handle, fill_cache_, index_iter_.restart_index());
   if (!block) co_return block.error();
   data_block_ = std::move(*block);
   data_handle_ = handle;
   data_iter_.emplace(data_block_.get());
   co_return ok();
+}
+
+bool TableIterator::try_next(Result<void>* r) {
+  STRATA_ASSERT(valid());
+  data_iter_->next();
+  // skip_forward(), without I/O.
+  while (data_iter_ && !data_iter_->valid()) {
+    if (auto st = check_status(); !st) {
+      *r = st;
+      return true;
+    }
+    if (!index_iter_.valid()) break;
+    index_iter_.next();
+    auto loaded = load_data_block_in_memory();
+    if (!loaded) {
+      *r = loaded.error();
+      return true;
+    }
+    if (*loaded == Loaded::needs_io) {
+      resume_load_ = true;
+      return false;
+    }
+    if (data_iter_) data_iter_->seek_to_first();
+  }
+  if (data_iter_ && !data_iter_->valid()) clear_data();
+  *r = check_status();
+  return true;
 }
 
 asio::awaitable<Result<void>> TableIterator::skip_forward() {
@@ -93,6 +139,7 @@ asio::awaitable<Result<void>> TableIterator::skip_backward() {
 }
 
 asio::awaitable<Result<void>> TableIterator::seek_to_first() {
+  resume_load_ = false;
   index_iter_.seek_to_first();
   STRATA_CO_TRY(co_await load_data_block());
   if (data_iter_) data_iter_->seek_to_first();
@@ -101,6 +148,7 @@ asio::awaitable<Result<void>> TableIterator::seek_to_first() {
 }
 
 asio::awaitable<Result<void>> TableIterator::seek_to_last() {
+  resume_load_ = false;
   index_iter_.seek_to_last();
   STRATA_CO_TRY(co_await load_data_block());
   if (data_iter_) data_iter_->seek_to_last();
@@ -109,6 +157,7 @@ asio::awaitable<Result<void>> TableIterator::seek_to_last() {
 }
 
 asio::awaitable<Result<void>> TableIterator::seek(std::string_view target) {
+  resume_load_ = false;
   // The caller keeps `target` alive until this completes (InternalIterator's contract).
   index_iter_.seek(target);
   STRATA_CO_TRY(co_await load_data_block());
@@ -118,6 +167,14 @@ asio::awaitable<Result<void>> TableIterator::seek(std::string_view target) {
 }
 
 asio::awaitable<Result<void>> TableIterator::next() {
+  if (resume_load_) {
+    // try_next stopped at a block that must be read: read it and go on from its first entry.
+    resume_load_ = false;
+    STRATA_CO_TRY(co_await load_data_block());
+    if (data_iter_) data_iter_->seek_to_first();
+    auto r = co_await skip_forward();
+    co_return r;
+  }
   STRATA_ASSERT(valid());
   data_iter_->next();
   auto r = co_await skip_forward();
@@ -125,6 +182,7 @@ asio::awaitable<Result<void>> TableIterator::next() {
 }
 
 asio::awaitable<Result<void>> TableIterator::prev() {
+  resume_load_ = false;
   STRATA_ASSERT(valid());
   data_iter_->prev();
   auto r = co_await skip_backward();

@@ -33,8 +33,15 @@ class TableIterator final : public InternalIterator {
   asio::awaitable<Result<void>> seek(std::string_view target) override;
   asio::awaitable<Result<void>> next() override;
   asio::awaitable<Result<void>> prev() override;
+  // Steps within the block, and into the next one when it is in memory (mapping, block cache, or
+  // OS page cache); otherwise leaves the read of the next block to next() (resume_load_).
+  bool try_next(Result<void>* r) override;
 
  private:
+  enum class Loaded : uint8_t { yes, needs_io };
+  // load_data_block() from memory only: needs_io (nothing changed) when the block must be read
+  // from the file.
+  Result<Loaded> load_data_block_in_memory();
   // Loads the data block named by the current index entry (or clears it if the index iterator
   // is not valid).
   asio::awaitable<Result<void>> load_data_block();
@@ -51,6 +58,7 @@ class TableIterator final : public InternalIterator {
   std::shared_ptr<const Block> data_block_;
   std::optional<BlockHandle> data_handle_;  // of data_block_
   std::optional<BlockIterator> data_iter_;  // over *data_block_
+  bool resume_load_ = false;  // try_next moved the index on; next() loads that block and goes on
 };
 
 }  // namespace strata::sstable

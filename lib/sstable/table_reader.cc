@@ -146,7 +146,7 @@ std::optional<Block> TableReader::mapped_block(BlockHandle handle, uint32_t ordi
   if ((word & (uint64_t{1} << (ordinal % 64))) == 0) return std::nullopt;
   // The bit was set after this very handle (the index never changes) was bounds-checked, read,
   // checksum-verified and parsed; the mapping shows the same page-cache bytes.
-  auto block = Block::parse_view(std::string_view(mapping_->data() + handle.offset, handle.size), KeyOrder::internal);
+  auto block = Block::view_verified(std::string_view(mapping_->data() + handle.offset, handle.size), KeyOrder::internal);
   if (!block) return std::nullopt;  // cannot happen to a verified block; the checked path reports it
   stats_->add(stats_->mapped_reads);
   if (trace != nullptr) trace->blocks.push_back({.offset = handle.offset, .cache_hit = true});
@@ -208,6 +208,18 @@ asio::awaitable<Result<std::shared_ptr<const Block>>> TableReader::read_data_blo
                                                                                    uint32_t index_ordinal) const {
   STRATA_CO_TRY_ASSIGN(std::shared_ptr<const Block> cached, cached_data_block(handle, fill_cache, trace, index_ordinal));
   if (cached) co_return cached;
+  STRATA_CO_TRY_ASSIGN(std::string contents, co_await read_checked(*file_, file_size_, handle));
+  uint64_t bytes = handle.size + kBlockTrailerSize;
+  stats_->add(stats_->data_blocks_read);
+  stats_->add(stats_->data_bytes_read, bytes);
+  if (trace != nullptr) trace->blocks.push_back({.offset = handle.offset, .cache_hit = false, .bytes_read = bytes});
+  co_return install_data_block(handle, std::move(contents), fill_cache, index_ordinal);
+}
+
+asio::awaitable<Result<std::shared_ptr<const Block>>> TableReader::read_data_block_from_file(BlockHandle handle,
+                                                                                             bool fill_cache,
+                                                                                             uint32_t index_ordinal) const {
+  GetTrace* trace = nullptr;
   STRATA_CO_TRY_ASSIGN(std::string contents, co_await read_checked(*file_, file_size_, handle));
   uint64_t bytes = handle.size + kBlockTrailerSize;
   stats_->add(stats_->data_blocks_read);

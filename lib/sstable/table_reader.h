@@ -146,6 +146,15 @@ class TableReader : public std::enable_shared_from_this<TableReader> {
   asio::awaitable<Result<std::shared_ptr<const Block>>> read_data_block(BlockHandle handle, bool fill_cache = true,
                                                                         GetTrace* trace = nullptr,
                                                                         uint32_t index_ordinal = kNoOrdinal) const;
+  // read_data_block() in two halves, for iterators that step without suspending: the block from
+  // memory (the mapping, the block cache, or the OS page cache), or nullptr when it must be read
+  // from the file; then that read (which does not look in memory again).
+  Result<std::shared_ptr<const Block>> data_block_in_memory(BlockHandle handle, bool fill_cache,
+                                                            uint32_t index_ordinal) const {
+    return cached_data_block(handle, fill_cache, nullptr, index_ordinal);
+  }
+  asio::awaitable<Result<std::shared_ptr<const Block>>> read_data_block_from_file(BlockHandle handle, bool fill_cache,
+                                                                                  uint32_t index_ordinal) const;
   // Whether data blocks come from a memory mapping (TableReadOptions::mmap_reads took effect).
   bool mapped() const { return mapping_ != nullptr; }
 

@@ -4,6 +4,11 @@
 //
 // Moves are coroutines because an SSTable iterator may read a block from disk; a move that needs
 // no I/O completes without suspending. After a move returns an error the iterator is !valid().
+// try_next() is next() as a plain call, for the steps that need no I/O (most of a scan): it
+// returns true when the move is done, with next()'s result in *r; false when the move needs I/O,
+// and then the move is under way and the caller's co_await next() completes it (without moving
+// again). Between a false try_next() and that next() the iterator may be called for nothing
+// else. The default never steps synchronously.
 // key() and value() stay valid until the next move or the iterator's destruction.
 // Thread-safety: none; one coroutine uses an iterator at a time.
 #pragma once
@@ -31,6 +36,8 @@ class InternalIterator {
   virtual boost::asio::awaitable<Result<void>> seek(std::string_view target) = 0;
   // REQUIRES: valid().
   virtual boost::asio::awaitable<Result<void>> next() = 0;
+  // REQUIRES: valid(). See above.
+  virtual bool try_next(Result<void>* r) { return false; }
   virtual boost::asio::awaitable<Result<void>> prev() = 0;
 };
 
