@@ -317,6 +317,17 @@ class Node final : public KvService, public TransportHandler {
   uint64_t early_apply_limit_ = 0;
   NodeStats stats_;
 
+  // What an invalid message's log line shows (not its entries or context).
+  struct MessageHead {
+    raft::MessageType type;
+    uint64_t from, term, index, commit;
+    size_t entries;
+  };
+  // Logs a message the Core dropped as invalid (at most one line a second). REQUIRES: mu_ held.
+  void log_invalid_message_locked(const MessageHead& m);
+  std::chrono::steady_clock::time_point last_invalid_log_{};
+  uint64_t invalid_since_log_ = 0;
+
   // Used only by the transport's inbound snapshot coroutine (one at a time per sender).
   std::optional<Incoming> incoming_;
   std::atomic<uint64_t> snapshot_counter_{0};

@@ -188,8 +188,16 @@ asio::awaitable<Result<void>> Node::on_snapshot_end(uint64_t snapshot_id, raft::
   std::lock_guard lock(mu_);
   if (stopping_) co_return make_error_code(Errc::shutting_down);
   staged_ = Staged{in.dir, m.snapshot->metadata.index, m.snapshot->metadata.term};
+  uint64_t invalid_before = core_->dropped_total();
+  MessageHead head{m.type, m.from, m.term, m.snapshot->metadata.index, m.commit, 0};
   auto stepped = core_->step(std::move(m));
-  (void)stepped;
+  (void)stepped;  // a stale snapshot is ignored: Raft's answer tells the leader
+  if (core_->dropped_total() != invalid_before) {
+    // Impossible metadata (raft::Core::check_message): the sender learns it from the ack.
+    staged_.reset();
+    log_invalid_message_locked(head);
+    co_return make_error_code(Errc::corruption);
+  }
   notify_locked();
   co_return ok();
 }

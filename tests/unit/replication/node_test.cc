@@ -439,5 +439,45 @@ TEST_CASE("a follower cut off while the log is compacted catches up by a DB snap
   }
 }
 
+TEST_CASE("forged peer messages (issue 18: a heartbeat committing past the log, a TimeoutNow from a non-leader) are counted, not fatal") {
+  strata::testing::run([]() -> asio::awaitable<void> {
+    Cluster c;
+    c.net.ex = co_await asio::this_coro::executor;
+    c.fs = io::make_default_file_system(c.net.ex);
+    for (uint64_t id = 1; id <= 3; ++id) co_await c.start(id);
+    REQUIRE(co_await until([&] { return c.leader() != 0; }));
+    uint64_t l = c.leader();
+    uint64_t f = c.follower(l);
+    uint64_t other = 6 - l - f;
+    REQUIRE((co_await put(*c.nodes[l], "a", "1")).has_value());
+    uint64_t term = c.nodes[f]->cluster_status()->term;
+    // What an attacker on the peer port sent: three ~40-byte frames took the cluster down.
+    for (uint64_t to : {l, f, other}) {
+      raft::Message hb{.type = raft::MessageType::heartbeat, .to = to, .from = l == to ? f : l, .term = term,
+                       .commit = 1'000'000};
+      c.nodes[to]->on_message(hb);
+    }
+    raft::Message tn{.type = raft::MessageType::timeout_now, .to = f, .from = other, .term = term};
+    c.nodes[f]->on_message(tn);
+    raft::Message junk{.type = raft::MessageType::app, .to = f, .from = l, .term = term, .index = 5, .log_term = 0};
+    c.nodes[f]->on_message(junk);
+    uint64_t invalid = 0;
+    for (auto& [id, n] : c.nodes) {
+      for (uint64_t v : n->node_stats().messages_invalid) invalid += v;
+    }
+    CHECK(invalid == 5);
+    auto fs = c.nodes[f]->node_stats();
+    CHECK(fs.messages_invalid[static_cast<size_t>(raft::DropReason::commit_out_of_range)] == 1);
+    CHECK(fs.messages_invalid[static_cast<size_t>(raft::DropReason::not_the_leader)] == 1);
+    CHECK(fs.messages_invalid[static_cast<size_t>(raft::DropReason::bad_log_position)] == 1);
+    CHECK(c.nodes[f]->cluster_status()->stats.messages_invalid == fs.messages_invalid);
+    // The cluster keeps its leader and keeps serving.
+    CHECK(c.leader() == l);
+    CHECK(c.nodes[f]->cluster_status()->term == term);
+    REQUIRE((co_await put(*c.nodes[f], "b", "2")).has_value());
+    co_await c.stop_all();
+  }());
+}
+
 }  // namespace
 }  // namespace strata::replication
