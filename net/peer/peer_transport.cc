@@ -168,10 +168,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
       if (handshake_done) set_deadline(impl->opts.frame_timeout_ms);
     }
     void frame_finished() override { deadline = std::chrono::steady_clock::time_point::max(); }
-    void buffer_changed(int64_t delta) override {
-      std::lock_guard lock(impl->stats_mu);
-      impl->stats.inbound_buffer_bytes += static_cast<uint64_t>(delta);  // wraps back for negatives
-    }
+    void buffer_changed(int64_t delta) override { impl->inbound_buffer_bytes.fetch_add(delta, std::memory_order_relaxed); }
   };
 
   Impl(asio::any_io_executor ex, PeerTransportOptions o, replication::TransportHandler* h)
@@ -200,6 +197,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
   // Any thread:
   std::atomic<int> live{0};
   std::atomic<uint64_t> snapshot_counter{0};
+  std::atomic<int64_t> inbound_buffer_bytes{0};  // the gauge, kept out of stats_mu (per frame)
   mutable std::mutex stats_mu;
   PeerTransportStats stats;
 
@@ -632,7 +630,9 @@ void PeerTransport::set_link_fault(uint64_t to, LinkFault fault) {
 
 PeerTransportStats PeerTransport::stats() const {
   std::lock_guard lock(impl_->stats_mu);
-  return impl_->stats;
+  PeerTransportStats s = impl_->stats;
+  s.inbound_buffer_bytes = static_cast<uint64_t>(std::max<int64_t>(0, impl_->inbound_buffer_bytes.load()));
+  return s;
 }
 
 }  // namespace strata::net::peer
