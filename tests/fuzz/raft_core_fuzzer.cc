@@ -97,7 +97,11 @@ Message forge(Program& p, sim::Cluster& c, uint64_t to) {
   m.reject = flags & 1;
   m.force = flags & 2;
   m.reject_hint = p.near(m.index);
-  uint64_t n = p.below(5);
+  // Mostly the fields the type carries (so that most forgeries reach the Core's handlers), now
+  // and then the wrong ones (flags bit 4).
+  bool wrong_fields = flags & 16;
+  bool carries_entries = m.type == MessageType::app || m.type == MessageType::prop;
+  uint64_t n = carries_entries || wrong_fields ? p.below(5) : 0;
   uint64_t term = m.log_term;
   for (uint64_t i = 0; i < n; ++i) {
     Entry e;
@@ -108,7 +112,7 @@ Message forge(Program& p, sim::Cluster& c, uint64_t to) {
     e.data = p.text(8);
     m.entries.push_back(std::move(e));
   }
-  if (flags & 4) {
+  if (m.type == MessageType::snap ? !(flags & 4) : (wrong_fields && (flags & 4))) {
     Snapshot s;
     s.metadata.index = p.near(anchor);
     s.metadata.term = p.near(core.term());
@@ -117,7 +121,9 @@ Message forge(Program& p, sim::Cluster& c, uint64_t to) {
     s.data = p.byte() & 1 ? sim::encode_state_machine({}, 0) : p.text(8);
     m.snapshot = std::move(s);
   }
-  if (flags & 8) m.context = p.text(6);
+  bool carries_context = m.type == MessageType::heartbeat || m.type == MessageType::heartbeat_resp ||
+                         m.type == MessageType::read_index || m.type == MessageType::read_index_resp;
+  if ((carries_context || wrong_fields) && (flags & 8)) m.context = p.text(6);
   return m;
 }
 
