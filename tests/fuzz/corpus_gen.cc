@@ -263,7 +263,8 @@ void gen_raft_core() {
   tn.op(6, 1, {10, 1, 2, 0x20, 1, 0x20, 0x20, 0x20, 0, 0x20, 0});  // TimeoutNow from node 3
   put_file("raft_core", "forged_timeout_now", tn.bytes);
   CoreProgram snap = base();
-  snap.op(6, 1, {9, 1, 0, 0x21, 1, 0x20, 0x20, 0x20, 4, 0x20, 0, 0x25, 0x20, 0, 0, 1});  // no voters
+  // flags 0: a snap carries its snapshot: index last + 5, the current term, no voters.
+  snap.op(6, 1, {9, 1, 0, 0x21, 1, 0x20, 0x20, 0x20, 0, 0x20, 0x25, 0x20, 0, 0, 1});
   put_file("raft_core", "forged_snapshot_no_voters", snap.bytes);
   CoreProgram mutate = base();
   for (int i = 0; i < 8; ++i) mutate.op(0, 0).op(9, 0, {static_cast<uint8_t>(i), static_cast<uint8_t>(i), 0x27});
