@@ -1,5 +1,7 @@
 #include "lib/raft/message_check.h"
 
+#include "lib/raft/core.h"
+
 namespace strata::raft {
 
 const char* to_string(DropReason r) {
@@ -117,6 +119,43 @@ DropReason check_message_shape(const Message& m) {
     case MessageType::timeout_now: return DropReason::none;
   }
   return DropReason::unknown_type;
+}
+
+// ---- Core: the checks against the receiver's state ----
+
+uint64_t Core::dropped_total() const {
+  uint64_t n = 0;
+  for (uint64_t c : dropped_) n += c;
+  return n;
+}
+
+DropReason Core::check_message(const Message& m) const {
+  if (m.to != id_ || m.from == kNone) return DropReason::misaddressed;
+  if (DropReason r = check_message_shape(m); r != DropReason::none) return r;
+  bool local_request = m.type == MessageType::prop || m.type == MessageType::read_index;
+  if (m.from == id_) return local_request ? DropReason::none : DropReason::from_self;
+  // Messages a leader sends (and vote requests) are taken from a node outside our configuration:
+  // ours may lag (a follower that missed the entries adding the current leader learns of them
+  // only from that leader). Responses and requests to a leader come from the members it knows.
+  bool member = conf_.is_voter(m.from) || conf_.is_learner(m.from);
+  if (!member && (is_response(m.type) || local_request)) return DropReason::not_a_member;
+  bool from_leader = m.type == MessageType::app || m.type == MessageType::heartbeat ||
+                     m.type == MessageType::snap || m.type == MessageType::timeout_now ||
+                     m.type == MessageType::read_index_resp;
+  // Raft §5.2 (Election Safety): a term has at most one leader, so once we know it, nobody else
+  // speaks as the leader of that term.
+  if (from_leader && m.term == term_ && lead_ != kNone && lead_ != m.from) return DropReason::not_the_leader;
+  // A leader sends min(the follower's match, its commit) (send_heartbeat): never past our log.
+  // etcd-io/raft's follower asserts on this (raftLog.commitTo); we drop the message.
+  if (m.type == MessageType::heartbeat && m.term >= term_ && m.commit > log_.last_index()) {
+    return DropReason::commit_out_of_range;
+  }
+  // Acknowledgements answer our own appends of this term: never past our log, which a leader
+  // never truncates. (A follower answers with at most its commit index, which our log holds.)
+  if (m.type == MessageType::app_resp && role_ == Role::leader && m.term == term_ && m.index > log_.last_index()) {
+    return DropReason::bad_response;
+  }
+  return DropReason::none;
 }
 
 }  // namespace strata::raft
