@@ -10,10 +10,10 @@
 //                          that form a contiguous run with non-decreasing terms no newer than the
 //                          message's term (etcd-io/raft's logSlice.valid), consistent snapshot
 //                          metadata. Pure; the codec fuzzer and tests call it directly.
-//   Core::check_message()  the checks that need the receiver's state (message_check.cc): from a member,
-//                          not from ourselves, leader-only messages only from the term's known
-//                          leader, a heartbeat's commit within our log, an acknowledgement within
-//                          the leader's log.
+//   Core::check_message()  the checks that need the receiver's state (defined in
+//                          message_check.cc): from a member, not from ourselves, leader-only
+//                          messages only from the term's known leader, a heartbeat's commit
+//                          within our log, an acknowledgement within the leader's log.
 //
 // Thread-safety: pure functions.
 #pragma once
