@@ -76,6 +76,8 @@ struct Config {
   uint32_t tick_ms = 50;
   uint32_t request_timeout_ms = 5000;
   bool enable_fault_hooks = false;  // tests only: serve /v1/debug/link-fault
+  // Inbound peer limits (net/peer/peer_transport.h, docs/format/peer_protocol.md "Limits").
+  net::peer::PeerTransportOptions peer_limits;
 };
 
 // Splits "HOST:PORT" ("[::1]:80" for IPv6). false when malformed.
@@ -200,6 +202,11 @@ asio::awaitable<int> run_cluster_node(asio::any_io_executor ex, Config cfg, asio
   to.listen_port = cfg.peer_port;
   to.http_url = no.http_url;
   to.peers = cfg.peers;
+  to.max_frame_bytes = cfg.peer_limits.max_frame_bytes;
+  to.max_inbound_connections = cfg.peer_limits.max_inbound_connections;
+  to.max_inbound_per_address = cfg.peer_limits.max_inbound_per_address;
+  to.handshake_timeout_ms = cfg.peer_limits.handshake_timeout_ms;
+  to.frame_timeout_ms = cfg.peer_limits.frame_timeout_ms;
   net::peer::PeerTransport transport(ex, to, node.get());
   if (auto l = transport.listen(); !l) {
     std::fprintf(stderr, "strata-server: cannot listen for peers on %s:%u: %s\n", cfg.peer_host.c_str(), cfg.peer_port,
@@ -336,7 +343,12 @@ int main(int argc, char** argv) {
       ("pipeline-apply", po::bool_switch(&cfg.pipeline_apply), "cluster: persist the next Raft Ready while the previous one is applied (off: in sequence)")
       ("tick-ms", po::value(&cfg.tick_ms)->default_value(cfg.tick_ms), "Raft tick (election timeout 16-32 ticks, heartbeat 2 ticks)")
       ("request-timeout-ms", po::value(&cfg.request_timeout_ms)->default_value(cfg.request_timeout_ms), "cluster: how long a write or linearizable read waits before 503")
-      ("enable-fault-hooks", po::bool_switch(&cfg.enable_fault_hooks), "cluster, tests only: serve POST /v1/debug/link-fault to cut, drop or delay peer links");
+      ("enable-fault-hooks", po::bool_switch(&cfg.enable_fault_hooks), "cluster, tests only: serve POST /v1/debug/link-fault to cut, drop or delay peer links")
+      ("peer-max-frame-bytes", po::value(&cfg.peer_limits.max_frame_bytes)->default_value(cfg.peer_limits.max_frame_bytes), "cluster: largest peer frame accepted (--max-body-bytes + 1 MiB .. 64 MiB: a frame carries whole log entries)")
+      ("peer-max-connections", po::value(&cfg.peer_limits.max_inbound_connections)->default_value(cfg.peer_limits.max_inbound_connections), "cluster: inbound peer connections at most")
+      ("peer-max-connections-per-address", po::value(&cfg.peer_limits.max_inbound_per_address)->default_value(cfg.peer_limits.max_inbound_per_address), "cluster: inbound peer connections from one remote address at most")
+      ("peer-handshake-timeout-ms", po::value(&cfg.peer_limits.handshake_timeout_ms)->default_value(cfg.peer_limits.handshake_timeout_ms), "cluster: a new peer connection's hello must arrive within this")
+      ("peer-frame-timeout-ms", po::value(&cfg.peer_limits.frame_timeout_ms)->default_value(cfg.peer_limits.frame_timeout_ms), "cluster: a peer frame must arrive whole within this of its first byte");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -403,6 +415,16 @@ int main(int argc, char** argv) {
     }
     if (cfg.tick_ms == 0) {
       std::fprintf(stderr, "strata-server: --tick-ms must be positive\n");
+      return 2;
+    }
+    const auto& pl = cfg.peer_limits;
+    // A peer frame carries a whole log entry, so it must fit the largest write (a request body).
+    if (pl.max_frame_bytes < cfg.max_body_bytes + (1u << 20) || pl.max_frame_bytes > net::peer::kMaxFramePayloadBytes ||
+        pl.max_inbound_connections == 0 || pl.max_inbound_per_address == 0 || pl.handshake_timeout_ms == 0 ||
+        pl.frame_timeout_ms == 0) {
+      std::fprintf(stderr,
+                   "strata-server: the --peer-* limits must be positive, --peer-max-frame-bytes at least "
+                   "--max-body-bytes + 1 MiB and at most 64 MiB\n");
       return 2;
     }
   } else if (!cfg.join_url.empty()) {

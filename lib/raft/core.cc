@@ -344,7 +344,11 @@ void Core::send(Message m) {
 }
 
 Result<void> Core::step(Message m) {
-  if (m.to != id_ || m.from == kNone) return make_error_code(Errc::invalid_argument);
+  if (DropReason r = check_message(m); r != DropReason::none) {
+    ++dropped_[static_cast<size_t>(r)];
+    last_drop_ = r;
+    return make_error_code(Errc::invalid_argument);
+  }
   bool drop = false;
   STRATA_TRY(step_term(m, &drop));
   if (drop) return ok();
@@ -515,7 +519,7 @@ void Core::handle_append(const Message& m) {
 
 void Core::handle_heartbeat(const Message& m) {
   // The leader sends min(our match, its commit), so every index here is in our log and agrees
-  // with the leader's.
+  // with the leader's; check_message dropped a heartbeat whose commit is past our log.
   log_.commit_to(m.commit);
   send(Message{.type = MessageType::heartbeat_resp, .to = m.from, .context = m.context});
 }

@@ -44,6 +44,7 @@
 // Thread-safety: none — single-threaded driver.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -52,6 +53,7 @@
 #include <vector>
 
 #include "lib/raft/log.h"
+#include "lib/raft/message_check.h"
 #include "lib/raft/messages.h"
 #include "lib/raft/progress.h"
 #include "lib/raft/quorum.h"
@@ -116,8 +118,11 @@ class Core {
   explicit Core(Config config);
 
   // Feeds a message from a peer (or a forwarded proposal / read request). Stale and irrelevant
-  // messages are ignored (ok). Errors: invalid_argument for a message not addressed to this node
-  // or malformed; not_leader for a forwarded proposal this node cannot take.
+  // messages are ignored (ok). Every message is validated first (check_message, see
+  // message_check.h): one that a correct peer can never send is dropped, counted under its
+  // DropReason (dropped(), last_drop()) and changes nothing. Errors: invalid_argument for such a
+  // message (the driver logs last_drop()); not_leader for a forwarded proposal this node cannot
+  // take. A message with from == id() is a local request (prop or read_index) or is dropped.
   Result<void> step(Message m);
   // Advances the logical clock by one tick.
   void tick();
@@ -169,6 +174,17 @@ class Core {
   const Progress* progress(uint64_t id) const;
   HardState hard_state() const { return {term_, vote_, log_.committed()}; }
   SoftState soft_state() const { return {lead_, role()}; }
+
+  // Messages step() dropped as invalid, by reason (indexed by DropReason), and the reason of the
+  // last one (none before any).
+  const std::array<uint64_t, kDropReasonCount>& dropped() const { return dropped_; }
+  uint64_t dropped_total() const;
+  DropReason last_drop() const { return last_drop_; }
+  // The checks step() applies before acting on m, against this node's state: the shape
+  // (check_message_shape), the sender (a member; not ourselves unless a local request), leader
+  // messages only from the known leader of their term, a heartbeat's commit within our log, an
+  // acknowledgement within the leader's log.
+  DropReason check_message(const Message& m) const;
 
  private:
   enum class CampaignType { pre_election, election, transfer };
@@ -254,6 +270,9 @@ class Core {
   SoftState prev_soft_;
   HardState prev_hard_;
   bool ready_outstanding_ = false;
+
+  std::array<uint64_t, kDropReasonCount> dropped_{};
+  DropReason last_drop_ = DropReason::none;
 };
 
 }  // namespace strata::raft

@@ -21,6 +21,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -28,6 +29,8 @@
 #include <vector>
 
 #include "lib/db/db.h"
+#include "lib/raft/message_check.h"
+#include "lib/replication/transport.h"
 #include "lib/util/result.h"
 
 namespace strata::replication {
@@ -76,6 +79,10 @@ struct NodeStats {
   // Committed entries a leader handed to the apply task as soon as a follower's acknowledgement
   // committed them, during a Ready (Node::on_message), instead of with the next Ready.
   uint64_t entries_applied_early = 0;
+  // Peer messages raft::Core dropped without acting on them (raft::Core::check_message), by
+  // raft::DropReason: values a correct peer never sends, or a sender outside the configuration.
+  // Each is logged (at most one line a second, with the count).
+  std::array<uint64_t, raft::kDropReasonCount> messages_invalid{};
 };
 
 struct ClusterStatus {
@@ -90,6 +97,7 @@ struct ClusterStatus {
   uint64_t snapshot_index = 0;
   std::vector<MemberStatus> members;
   NodeStats stats;
+  TransportStats transport;  // the peer transport's counters and limits
 };
 
 class KvService {

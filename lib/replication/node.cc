@@ -435,12 +435,16 @@ std::optional<ClusterStatus> Node::cluster_status() const {
   for (uint64_t id : core_->conf_state().voters) add(id, true);
   for (uint64_t id : core_->conf_state().learners) add(id, false);
   s.stats = stats_;
+  s.stats.messages_invalid = core_->dropped();
+  if (transport_ != nullptr) s.transport = transport_->stats();
   return s;
 }
 
 NodeStats Node::node_stats() const {
   std::lock_guard lock(mu_);
-  return stats_;
+  NodeStats s = stats_;
+  s.messages_invalid = core_->dropped();
+  return s;
 }
 
 std::map<uint64_t, std::string> Node::peer_addresses() const {
@@ -450,11 +454,27 @@ std::map<uint64_t, std::string> Node::peer_addresses() const {
 
 // ---- TransportHandler ----
 
+void Node::log_invalid_message_locked(const MessageHead& m) {
+  ++invalid_since_log_;
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_invalid_log_ < std::chrono::seconds(1)) return;
+  last_invalid_log_ = now;
+  STRATA_LOG(warn,
+             "node %" PRIu64 ": dropped an invalid %s from node %" PRIu64 " (term %" PRIu64 ", index %" PRIu64
+             ", commit %" PRIu64 ", %zu entries): %s; %" PRIu64 " invalid message(s) since the last report",
+             options_.id, raft::to_string(m.type), m.from, m.term, m.index, m.commit, m.entries,
+             raft::to_string(core_->last_drop()), invalid_since_log_);
+  invalid_since_log_ = 0;
+}
+
 void Node::on_message(raft::Message m) {
   std::lock_guard lock(mu_);
   if (stopping_) return;
+  uint64_t invalid_before = core_->dropped_total();
+  MessageHead head{m.type, m.from, m.term, m.index, m.commit, m.entries.size()};
   auto r = core_->step(std::move(m));
-  (void)r;  // stale or misaddressed messages are dropped
+  (void)r;  // stale messages are ignored; invalid ones are counted by the Core
+  if (core_->dropped_total() != invalid_before) log_invalid_message_locked(head);
   if (early_apply_limit_ != 0) {
     // A leader's Ready is being persisted (or applied): an acknowledgement that commits entries
     // already durable here sends them to the apply task now, so their writes are answered

@@ -319,8 +319,22 @@ class Node final : public KvService, public TransportHandler {
   uint64_t early_apply_limit_ = 0;
   NodeStats stats_;
 
-  // Used only by the transport's inbound snapshot coroutine (one at a time per sender).
+  // What an invalid message's log line shows (not its entries or context).
+  struct MessageHead {
+    raft::MessageType type;
+    uint64_t from, term, index, commit;
+    size_t entries;
+  };
+  // Logs a message the Core dropped as invalid (at most one line a second). REQUIRES: mu_ held.
+  void log_invalid_message_locked(const MessageHead& m);
+  std::chrono::steady_clock::time_point last_invalid_log_{};
+  uint64_t invalid_since_log_ = 0;
+
+  // Used only by the transport's inbound snapshot coroutines (strand: one runs at a time between
+  // its co_awaits). A chunk that arrives while another one is being written (a second stream)
+  // is refused (busy) instead of replacing incoming_ under the pending write.
   std::optional<Incoming> incoming_;
+  bool snapshot_chunk_busy_ = false;
   std::atomic<uint64_t> snapshot_counter_{0};
   std::atomic<int> loops_running_{0};
   Oneshot<bool> loops_done_;

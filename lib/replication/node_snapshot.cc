@@ -141,6 +141,21 @@ asio::awaitable<void> Node::send_snapshot(raft::Message m) {
 }
 
 asio::awaitable<Result<void>> Node::on_snapshot_chunk(uint64_t from, SnapshotChunk chunk) {
+  // Only the leader we follow sends snapshots (it probed us with an append first, so we know it).
+  {
+    std::lock_guard lock(mu_);
+    if (from != core_->leader()) {
+      STRATA_LOG(warn, "node %" PRIu64 ": refused a snapshot chunk from node %" PRIu64 ", not the leader (%" PRIu64 ")",
+                 options_.id, from, core_->leader());
+      co_return make_error_code(Errc::invalid_argument);
+    }
+  }
+  if (snapshot_chunk_busy_) co_return make_error_code(Errc::busy);
+  snapshot_chunk_busy_ = true;
+  struct ClearBusy {
+    bool* busy;
+    ~ClearBusy() { *busy = false; }
+  } clear_busy{&snapshot_chunk_busy_};
   if (!incoming_ || incoming_->id != chunk.snapshot_id) {
     if (incoming_) {
       std::string old = incoming_->dir;
@@ -176,7 +191,11 @@ asio::awaitable<Result<void>> Node::on_snapshot_chunk(uint64_t from, SnapshotChu
 }
 
 asio::awaitable<Result<void>> Node::on_snapshot_end(uint64_t snapshot_id, raft::Message m) {
-  if (!incoming_ || incoming_->id != snapshot_id || !m.snapshot) co_return make_error_code(Errc::corruption);
+  // The end must come from the sender of the chunks (the transport checked m.from against the
+  // connection's hello), and not while one of its chunks is still being written.
+  if (!incoming_ || incoming_->id != snapshot_id || incoming_->from != m.from || !m.snapshot || snapshot_chunk_busy_) {
+    co_return make_error_code(Errc::corruption);
+  }
   Incoming in = std::move(*incoming_);
   incoming_.reset();
   if (in.out) STRATA_CO_TRY(co_await in.out->sync());
@@ -188,8 +207,16 @@ asio::awaitable<Result<void>> Node::on_snapshot_end(uint64_t snapshot_id, raft::
   std::lock_guard lock(mu_);
   if (stopping_) co_return make_error_code(Errc::shutting_down);
   staged_ = Staged{in.dir, m.snapshot->metadata.index, m.snapshot->metadata.term};
+  uint64_t invalid_before = core_->dropped_total();
+  MessageHead head{m.type, m.from, m.term, m.snapshot->metadata.index, m.commit, 0};
   auto stepped = core_->step(std::move(m));
-  (void)stepped;
+  (void)stepped;  // a stale snapshot is ignored: Raft's answer tells the leader
+  if (core_->dropped_total() != invalid_before) {
+    // Impossible metadata (raft::Core::check_message): the sender learns it from the ack.
+    staged_.reset();
+    log_invalid_message_locked(head);
+    co_return make_error_code(Errc::corruption);
+  }
   notify_locked();
   co_return ok();
 }

@@ -23,6 +23,26 @@
 
 namespace strata::replication {
 
+// The transport's counters, gauges and limits (net/peer/peer_transport.h), exported with the
+// node's stats (GET /v1/stats "replication"."transport", /metrics strata_peer_*).
+struct TransportStats {
+  uint64_t frames_sent = 0;
+  uint64_t frames_received = 0;
+  uint64_t dropped = 0;              // queue full, unknown peer, or a fault hook
+  uint64_t connects = 0;             // successful outbound connections
+  uint64_t protocol_errors = 0;      // inbound connections closed for a malformed frame or hello
+  uint64_t connections_refused = 0;  // inbound connections over a cap, closed at once
+  uint64_t timeouts = 0;             // inbound connections closed by the handshake or frame deadline
+  uint64_t inbound_connections = 0;  // gauge: inbound connections open now
+  uint64_t inbound_buffer_bytes = 0; // gauge: bytes allocated for frames being received
+  // Limits (constant for the transport's lifetime).
+  uint64_t max_frame_bytes = 0;
+  uint64_t max_inbound_connections = 0;
+  uint64_t max_inbound_per_address = 0;
+  uint64_t handshake_timeout_ms = 0;
+  uint64_t frame_timeout_ms = 0;
+};
+
 // One piece of one file of a DB checkpoint. Files are sent in order, each from offset 0 in
 // consecutive chunks; an empty file is one chunk with no data.
 struct SnapshotChunk {
@@ -66,6 +86,8 @@ class Transport {
   virtual boost::asio::awaitable<Result<void>> send_snapshot(raft::Message m, SnapshotSource& src) = 0;
   // Adds or changes the address of a peer (membership changes). Any thread.
   virtual void set_peer_address(uint64_t id, std::string host_port) = 0;
+  // Counters and limits (zeros for a transport that keeps none). Any thread.
+  virtual TransportStats stats() const { return {}; }
 };
 
 }  // namespace strata::replication

@@ -616,6 +616,16 @@ std::string stats_to_prometheus(const DbStats& s, std::string_view node_id) {
   return out;
 }
 
+namespace {
+
+json::object invalid_messages_to_json(const std::array<uint64_t, raft::kDropReasonCount>& counts) {
+  json::object o;
+  for (size_t i = 1; i < counts.size(); ++i) o[raft::to_string(static_cast<raft::DropReason>(i))] = counts[i];
+  return o;
+}
+
+}  // namespace
+
 json::object replication_stats_to_json(const replication::NodeStats& s) {
   return json::object{{"proposals", s.proposals},
                       {"proposals_refused", s.proposals_refused},
@@ -630,7 +640,8 @@ json::object replication_stats_to_json(const replication::NodeStats& s) {
                       {"entries_persisted", s.entries_persisted},
                       {"persist_micros", s.persist_micros},
                       {"messages_sent", s.messages_sent},
-                      {"entries_applied_early", s.entries_applied_early}};
+                      {"entries_applied_early", s.entries_applied_early},
+                      {"messages_invalid", invalid_messages_to_json(s.messages_invalid)}};
 }
 
 std::string replication_stats_to_prometheus(const replication::NodeStats& s) {
@@ -657,6 +668,59 @@ std::string replication_stats_to_prometheus(const replication::NodeStats& s) {
   metric(out, "raft_entries_applied_early_total", "counter",
          "Committed entries the leader applied as soon as an acknowledgement committed them.",
          d(s.entries_applied_early));
+  out += "# HELP strata_raft_messages_invalid_total Peer messages dropped without being acted on, by reason.\n"
+         "# TYPE strata_raft_messages_invalid_total counter\n";
+  for (size_t i = 1; i < s.messages_invalid.size(); ++i) {
+    out += "strata_raft_messages_invalid_total{reason=\"";
+    out += raft::to_string(static_cast<raft::DropReason>(i));
+    out += "\"} " + std::to_string(s.messages_invalid[i]) + "\n";
+  }
+  return out;
+}
+
+json::object transport_stats_to_json(const replication::TransportStats& s) {
+  return json::object{{"frames_sent", s.frames_sent},
+                      {"frames_received", s.frames_received},
+                      {"dropped", s.dropped},
+                      {"connects", s.connects},
+                      {"protocol_errors", s.protocol_errors},
+                      {"connections_refused", s.connections_refused},
+                      {"timeouts", s.timeouts},
+                      {"inbound_connections", s.inbound_connections},
+                      {"inbound_buffer_bytes", s.inbound_buffer_bytes},
+                      {"max_frame_bytes", s.max_frame_bytes},
+                      {"max_inbound_connections", s.max_inbound_connections},
+                      {"max_inbound_per_address", s.max_inbound_per_address},
+                      {"handshake_timeout_ms", s.handshake_timeout_ms},
+                      {"frame_timeout_ms", s.frame_timeout_ms}};
+}
+
+std::string transport_stats_to_prometheus(const replication::TransportStats& s) {
+  std::string out;
+  auto d = [](uint64_t v) { return static_cast<double>(v); };
+  metric(out, "peer_frames_sent_total", "counter", "Peer frames written.", d(s.frames_sent));
+  metric(out, "peer_frames_received_total", "counter", "Peer frames read.", d(s.frames_received));
+  metric(out, "peer_messages_dropped_total", "counter", "Outbound Raft messages dropped (queue full, unknown peer, fault hook).",
+         d(s.dropped));
+  metric(out, "peer_connects_total", "counter", "Outbound peer connections established.", d(s.connects));
+  metric(out, "peer_protocol_errors_total", "counter", "Inbound peer connections closed for a malformed frame or hello.",
+         d(s.protocol_errors));
+  metric(out, "peer_connections_refused_total", "counter", "Inbound peer connections refused over a connection cap.",
+         d(s.connections_refused));
+  metric(out, "peer_timeouts_total", "counter", "Inbound peer connections closed by the handshake or frame deadline.",
+         d(s.timeouts));
+  metric(out, "peer_inbound_connections", "gauge", "Inbound peer connections open.", d(s.inbound_connections));
+  metric(out, "peer_inbound_buffer_bytes", "gauge", "Bytes allocated for peer frames being received.",
+         d(s.inbound_buffer_bytes));
+  metric(out, "peer_limit_max_frame_bytes", "gauge", "Largest peer frame payload accepted.", d(s.max_frame_bytes));
+  metric(out, "peer_limit_max_inbound_connections", "gauge", "Inbound peer connections allowed in total.",
+         d(s.max_inbound_connections));
+  metric(out, "peer_limit_max_inbound_per_address", "gauge", "Inbound peer connections allowed per remote address.",
+         d(s.max_inbound_per_address));
+  metric(out, "peer_limit_handshake_timeout_seconds", "gauge", "Time a new peer connection has to send its hello.",
+         d(s.handshake_timeout_ms) / 1e3);
+  metric(out, "peer_limit_frame_timeout_seconds", "gauge", "Time a peer frame has to arrive once it started.",
+         d(s.frame_timeout_ms) / 1e3);
   return out;
 }
 

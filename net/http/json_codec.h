@@ -89,9 +89,19 @@ std::string stats_to_prometheus(const DbStats& stats, std::string_view node_id);
 // {"proposals", "proposals_refused", "proposal_batches", "applied_entries", "snapshots_sent",
 // "snapshots_installed", "log_compactions", "read_index_rounds", "learners_removed",
 // "ready_cycles", "entries_persisted", "persist_micros", "messages_sent",
-// "entries_applied_early"}; and for /metrics, the
-// same as strata_raft_* counters (times in seconds), appended after stats_to_prometheus's.
+// "entries_applied_early", "messages_invalid": {raft::DropReason name: count, ...}}; and for
+// /metrics, the same as strata_raft_* counters (times in seconds; the invalid messages as
+// strata_raft_messages_invalid_total{reason="..."}), appended after stats_to_prometheus's.
 boost::json::object replication_stats_to_json(const replication::NodeStats& stats);
 std::string replication_stats_to_prometheus(const replication::NodeStats& stats);
+
+// The peer transport's counters, gauges and limits (replication::TransportStats): for GET
+// /v1/stats "replication"."transport" {"frames_sent", "frames_received", "dropped", "connects",
+// "protocol_errors", "connections_refused", "timeouts", "inbound_connections",
+// "inbound_buffer_bytes", "max_frame_bytes", "max_inbound_connections",
+// "max_inbound_per_address", "handshake_timeout_ms", "frame_timeout_ms"}; for /metrics as
+// strata_peer_* (counters *_total, gauges, limits as strata_peer_limit_*; times in seconds).
+boost::json::object transport_stats_to_json(const replication::TransportStats& stats);
+std::string transport_stats_to_prometheus(const replication::TransportStats& stats);
 
 }  // namespace strata::net::http

@@ -311,7 +311,11 @@ asio::awaitable<Response> handle_batch(const HandlerContext& ctx, Request req) {
 Response handle_stats(const HandlerContext& ctx) {
   json::object o = stats_to_json(ctx.kv.stats());
   o["node_id"] = ctx.node.node_id;
-  if (auto cs = ctx.kv.cluster_status()) o["replication"] = replication_stats_to_json(cs->stats);
+  if (auto cs = ctx.kv.cluster_status()) {
+    json::object rep = replication_stats_to_json(cs->stats);
+    rep["transport"] = transport_stats_to_json(cs->transport);
+    o["replication"] = std::move(rep);
+  }
   return json_response(200, json::serialize(o));
 }
 
@@ -320,7 +324,10 @@ Response handle_metrics(const HandlerContext& ctx) {
   r.status = 200;
   r.content_type = kContentTypePrometheus;
   r.body = stats_to_prometheus(ctx.kv.stats(), ctx.node.node_id);
-  if (auto cs = ctx.kv.cluster_status()) r.body += replication_stats_to_prometheus(cs->stats);
+  if (auto cs = ctx.kv.cluster_status()) {
+    r.body += replication_stats_to_prometheus(cs->stats);
+    r.body += transport_stats_to_prometheus(cs->transport);
+  }
   return r;
 }
 

@@ -31,6 +31,9 @@ inline constexpr uint8_t kMaxFrameType = 5;
 inline constexpr size_t kFrameHeaderBytes = 9;
 inline constexpr uint32_t kMaxFramePayloadBytes = 64u << 20;
 inline constexpr uint32_t kPeerProtocolVersion = 1;
+// A hello (id, URL <= 1 KiB, version) is far smaller; the first frame of a connection is refused
+// beyond this before anything is allocated for it.
+inline constexpr uint32_t kMaxHelloPayloadBytes = 2048;
 // Snapshot files travel in chunks of this size.
 inline constexpr size_t kSnapshotChunkBytes = 1 << 20;
 

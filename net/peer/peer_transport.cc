@@ -12,6 +12,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <atomic>
 #include <charconv>
 #include <deque>
@@ -42,19 +46,71 @@ bool split_host_port(const std::string& s, std::string* host, std::string* port)
   return true;
 }
 
-// Reads one frame. Errors: the socket's (as io_error / shutting_down) or corruption.
-asio::awaitable<Result<std::pair<FrameType, std::string>>> read_frame(tcp::socket& sock) {
+// A payload buffer grows by at least this much, and by at most what already arrived: its size
+// stays below twice the bytes received plus this.
+constexpr size_t kReadStepBytes = 64 << 10;
+
+// What read_frame reports while it reads an inbound frame (nullptr for an outbound socket's).
+struct FrameWatch {
+  virtual ~FrameWatch() = default;
+  // The first byte of a frame arrived: it must be complete by the frame deadline.
+  virtual void frame_started() = 0;
+  virtual void frame_finished() = 0;
+  // The payload buffer of the frame being read grew (or was freed: negative).
+  virtual void buffer_changed(int64_t delta_bytes) = 0;
+};
+
+// Reads one frame of at most max_payload bytes. Errors: io_error (the socket's) or corruption.
+// Runs on: the socket's strand.
+asio::awaitable<Result<std::pair<FrameType, std::string>>> read_frame(tcp::socket& sock, uint32_t max_payload,
+                                                                       FrameWatch* watch) {
   char hdr[kFrameHeaderBytes];
-  auto [ec, n] = co_await asio::async_read(sock, asio::buffer(hdr), kTuple);
+  // The first byte without a deadline: an idle connection between frames is fine.
+  auto [ec, n] = co_await sock.async_read_some(asio::buffer(hdr), kTuple);
   if (ec) co_return make_error_code(Errc::io_error);
-  STRATA_CO_TRY_ASSIGN(FrameHeader h, decode_frame_header(std::string_view(hdr, sizeof hdr)));
-  std::string payload(h.length, '\0');
-  if (h.length > 0) {
-    auto [ec2, n2] = co_await asio::async_read(sock, asio::buffer(payload), kTuple);
-    if (ec2) co_return make_error_code(Errc::io_error);
+  if (watch) watch->frame_started();
+  if (n < sizeof hdr) {
+    auto [ec1, n1] = co_await asio::async_read(sock, asio::buffer(hdr + n, sizeof hdr - n), kTuple);
+    if (ec1) co_return make_error_code(Errc::io_error);
   }
+  STRATA_CO_TRY_ASSIGN(FrameHeader h, decode_frame_header(std::string_view(hdr, sizeof hdr)));
+  if (h.length > max_payload) co_return make_error_code(Errc::corruption);
+  // The buffer grows with the bytes that arrive: a header alone never buys its length in memory.
+  std::string payload;
+  int64_t accounted = 0;
+  Result<void> status = ok();
+  while (payload.size() < h.length) {
+    size_t old = payload.size();
+    size_t step = std::min<size_t>(h.length - old, std::max(kReadStepBytes, old));
+    payload.resize(old + step);
+    if (watch) {
+      watch->buffer_changed(static_cast<int64_t>(payload.capacity()) - accounted);
+      accounted = static_cast<int64_t>(payload.capacity());
+    }
+    auto [ec2, n2] = co_await asio::async_read(sock, asio::buffer(payload.data() + old, step), kTuple);
+    if (ec2) {
+      status = make_error_code(Errc::io_error);
+      break;
+    }
+  }
+  if (watch) {
+    watch->buffer_changed(-accounted);
+    watch->frame_finished();
+  }
+  STRATA_CO_TRY(status);
   STRATA_CO_TRY(check_frame_payload(h, payload));
   co_return std::make_pair(h.type, std::move(payload));
+}
+
+// TCP keepalive on an inbound connection: a peer that vanished without a FIN or RST (a host
+// that lost power, a partition) releases its connection slot after about a minute.
+void set_keepalive(tcp::socket& sock) {
+  boost::system::error_code ignored;
+  sock.set_option(asio::socket_base::keep_alive(true), ignored);
+  int idle_s = 30, interval_s = 10, count = 3;
+  ::setsockopt(sock.native_handle(), IPPROTO_TCP, TCP_KEEPIDLE, &idle_s, sizeof idle_s);
+  ::setsockopt(sock.native_handle(), IPPROTO_TCP, TCP_KEEPINTVL, &interval_s, sizeof interval_s);
+  ::setsockopt(sock.native_handle(), IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
 }
 
 }  // namespace
@@ -70,8 +126,60 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     bool running = false;
   };
 
+  // One inbound connection. Its deadline timer is armed lazily: `deadline` is what counts, and
+  // the timer, when it fires, closes the socket if the deadline passed or re-arms for it (so a
+  // frame costs a clock read, not a timer operation). Strand only.
+  struct Conn final : FrameWatch {
+    Conn(Impl* impl, asio::any_io_executor ex) : impl(impl), sock(ex), timer(ex) {}
+    Impl* impl;
+    tcp::socket sock;
+    asio::steady_timer timer;
+    std::string address;  // the remote address, for the per-address cap
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+    bool timer_armed = false;
+    uint64_t timer_generation = 0;  // a wait cancelled by a re-arm finds it changed
+    bool handshake_done = false;    // the hello arrived: frames get frame_timeout_ms from now on
+    bool timed_out = false;
+    bool closed = false;
+    std::weak_ptr<Conn> self;
+
+    void set_deadline(uint32_t ms) {
+      deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+      // An armed timer that fires no later than the deadline re-arms for it then.
+      if (!timer_armed || deadline < timer.expiry()) arm();
+    }
+    void arm() {
+      timer_armed = true;
+      timer.expires_at(deadline);
+      timer.async_wait([c = self.lock(), g = ++timer_generation](boost::system::error_code) {
+        if (g == c->timer_generation) c->on_timer();
+      });
+    }
+    void on_timer() {
+      timer_armed = false;
+      if (closed || deadline == std::chrono::steady_clock::time_point::max()) return;
+      if (std::chrono::steady_clock::now() < deadline) return arm();
+      timed_out = true;
+      boost::system::error_code ignored;
+      sock.close(ignored);
+    }
+    // Before the hello, the handshake deadline set at the accept stands.
+    void frame_started() override {
+      if (handshake_done) set_deadline(impl->opts.frame_timeout_ms);
+    }
+    void frame_finished() override { deadline = std::chrono::steady_clock::time_point::max(); }
+    void buffer_changed(int64_t delta) override { impl->inbound_buffer_bytes.fetch_add(delta, std::memory_order_relaxed); }
+  };
+
   Impl(asio::any_io_executor ex, PeerTransportOptions o, replication::TransportHandler* h)
-      : executor(ex), strand(io::make_strand_executor(ex)), opts(std::move(o)), handler(h), acceptor(strand) {}
+      : executor(ex), strand(io::make_strand_executor(ex)), opts(std::move(o)), handler(h), acceptor(strand) {
+    opts.max_frame_bytes = std::min(opts.max_frame_bytes, kMaxFramePayloadBytes);
+    stats.max_frame_bytes = opts.max_frame_bytes;
+    stats.max_inbound_connections = opts.max_inbound_connections;
+    stats.max_inbound_per_address = opts.max_inbound_per_address;
+    stats.handshake_timeout_ms = opts.handshake_timeout_ms;
+    stats.frame_timeout_ms = opts.frame_timeout_ms;
+  }
 
   asio::any_io_executor executor;
   asio::any_io_executor strand;  // see lib/io/strand.h
@@ -80,13 +188,16 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
   tcp::acceptor acceptor;
   // Strand-only state:
   std::map<uint64_t, Link> links;
-  std::set<std::shared_ptr<tcp::socket>> inbound;
+  std::set<std::shared_ptr<tcp::socket>> inbound;  // closed by stop(): inbound and snapshot sockets
+  size_t inbound_count = 0;                         // accepted connections open
+  std::map<std::string, size_t> inbound_by_address;
   bool started = false;
   bool stopping = false;
   std::mt19937_64 rng{std::random_device{}()};
   // Any thread:
   std::atomic<int> live{0};
   std::atomic<uint64_t> snapshot_counter{0};
+  std::atomic<int64_t> inbound_buffer_bytes{0};  // the gauge, kept out of stats_mu (per frame)
   mutable std::mutex stats_mu;
   PeerTransportStats stats;
 
@@ -235,26 +346,55 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
 
   asio::awaitable<void> accept_loop() {
     while (!stopping) {
-      auto sock = std::make_shared<tcp::socket>(strand);
-      auto [ec] = co_await acceptor.async_accept(*sock, kTuple);
+      auto conn = std::make_shared<Conn>(this, strand);
+      conn->self = conn;
+      auto [ec] = co_await acceptor.async_accept(conn->sock, kTuple);
       if (ec) {
         if (stopping || ec == asio::error::operation_aborted) break;
         co_await sleep_ms(10);
         continue;
       }
       boost::system::error_code ignored;
-      sock->set_option(tcp::no_delay(true), ignored);
-      inbound.insert(sock);
-      spawn(serve(sock));
+      auto remote = conn->sock.remote_endpoint(ignored);
+      conn->address = remote.address().to_string();
+      size_t& from_address = inbound_by_address[conn->address];
+      if (inbound_count >= opts.max_inbound_connections || from_address >= opts.max_inbound_per_address) {
+        if (from_address == 0) inbound_by_address.erase(conn->address);
+        uint64_t refused = 0;
+        {
+          std::lock_guard lock(stats_mu);
+          refused = ++stats.connections_refused;
+        }
+        if ((refused & (refused - 1)) == 0) {  // the 1st, 2nd, 4th, 8th, ...: a flood logs little
+          STRATA_LOG(warn, "peer transport: refused a connection from %s (%zu open, %zu from that address); %llu refused",
+                     conn->address.c_str(), inbound_count, from_address, static_cast<unsigned long long>(refused));
+        }
+        conn->sock.close(ignored);
+        continue;
+      }
+      ++from_address;
+      ++inbound_count;
+      {
+        std::lock_guard lock(stats_mu);
+        stats.inbound_connections = inbound_count;
+      }
+      conn->sock.set_option(tcp::no_delay(true), ignored);
+      set_keepalive(conn->sock);
+      conn->set_deadline(opts.handshake_timeout_ms);  // the hello must arrive by then
+      inbound.insert(std::shared_ptr<tcp::socket>(conn, &conn->sock));
+      spawn(serve(conn));
     }
   }
 
   // One inbound connection. Runs on: the strand.
-  asio::awaitable<void> serve(std::shared_ptr<tcp::socket> sock) {
+  asio::awaitable<void> serve(std::shared_ptr<Conn> conn) {
+    std::shared_ptr<tcp::socket> sock(conn, &conn->sock);
     uint64_t from = 0;
     bool protocol_error = false;
     while (!stopping) {
-      auto frame = co_await read_frame(*sock);
+      // Until the hello arrived, a frame is at most a hello's size.
+      uint32_t max_payload = conn->handshake_done ? opts.max_frame_bytes : kMaxHelloPayloadBytes;
+      auto frame = co_await read_frame(*sock, max_payload, conn.get());
       if (!frame) {
         protocol_error = frame.error() == make_error_code(Errc::corruption);
         break;
@@ -267,11 +407,13 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
       }
       if (type == FrameType::hello) {
         auto hello = decode_hello(payload);
-        if (!hello || hello->version != kPeerProtocolVersion) {
+        // A second hello, or one that claims this node's own id, is not something a peer sends.
+        if (!hello || hello->version != kPeerProtocolVersion || from != 0 || hello->node_id == opts.node_id) {
           protocol_error = true;
           break;
         }
         from = hello->node_id;
+        conn->handshake_done = true;
         if (handler) handler->on_peer_hello(from, hello->http_url);
       } else if (type == FrameType::raft) {
         auto m = raft::decode_message(payload);
@@ -316,12 +458,22 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     }
     if (protocol_error) {
       count(&PeerTransportStats::protocol_errors);
-      STRATA_LOG(warn, "peer transport: protocol error on a connection from node %llu, closed",
-                 static_cast<unsigned long long>(from));
+      STRATA_LOG(warn, "peer transport: protocol error on a connection from node %llu (%s), closed",
+                 static_cast<unsigned long long>(from), conn->address.c_str());
+    } else if (conn->timed_out) {
+      count(&PeerTransportStats::timeouts);
+      STRATA_LOG(warn, "peer transport: a connection from node %llu (%s) sent no %s in time, closed",
+                 static_cast<unsigned long long>(from), conn->address.c_str(), from == 0 ? "hello" : "whole frame");
     }
+    conn->closed = true;
     boost::system::error_code ignored;
+    conn->timer.cancel();
     sock->close(ignored);
     inbound.erase(sock);
+    --inbound_count;
+    if (--inbound_by_address[conn->address] == 0) inbound_by_address.erase(conn->address);
+    std::lock_guard lock(stats_mu);
+    stats.inbound_connections = inbound_count;
   }
 
   // Runs on: the strand.
@@ -368,7 +520,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     encode_frame(&frame, FrameType::snap_end, end_payload);
     auto [ec, n] = co_await asio::async_write(sock, asio::buffer(frame), kTuple);
     if (ec) co_return make_error_code(Errc::io_error);
-    STRATA_CO_TRY_ASSIGN(auto ack, co_await read_frame(sock));
+    STRATA_CO_TRY_ASSIGN(auto ack, co_await read_frame(sock, opts.max_frame_bytes, nullptr));
     std::string_view in = ack.second;
     uint64_t id = 0;
     if (ack.first != FrameType::snap_ack || !get_varint64(&in, &id) || id != src.snapshot_id() || in.size() != 1) {
@@ -478,7 +630,9 @@ void PeerTransport::set_link_fault(uint64_t to, LinkFault fault) {
 
 PeerTransportStats PeerTransport::stats() const {
   std::lock_guard lock(impl_->stats_mu);
-  return impl_->stats;
+  PeerTransportStats s = impl_->stats;
+  s.inbound_buffer_bytes = static_cast<uint64_t>(std::max<int64_t>(0, impl_->inbound_buffer_bytes.load()));
+  return s;
 }
 
 }  // namespace strata::net::peer

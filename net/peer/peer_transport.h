@@ -8,6 +8,13 @@
 //    frames being written are lost and the link reconnects.
 //  - Inbound connections: one coroutine each, reading frames with a bounded size and a checksum;
 //    a protocol error closes the connection. Raft messages go to TransportHandler::on_message.
+//    Bounds (docs/format/peer_protocol.md, "Limits"): a frame's payload buffer grows as its bytes
+//    arrive (at most twice what arrived plus 64 KiB, never sized by the header alone) up to
+//    max_frame_bytes; the hello must arrive within handshake_timeout_ms of the accept, and a
+//    frame within frame_timeout_ms of its first byte (an idle connection between frames is
+//    kept); at most max_inbound_connections inbound connections, max_inbound_per_address from
+//    one remote address (more are closed at once). TCP keepalive reaps connections of vanished
+//    peers. Counters, gauges and limits: stats().
 //  - Snapshots: send_snapshot() opens a dedicated connection, streams the chunks and the `snap`
 //    message, and waits (snapshot_timeout_ms) for the receiver's acknowledgement.
 //  - Test hooks per directed link (this node -> peer): cut (drop everything, snapshots fail),
@@ -28,6 +35,7 @@
 #include <string>
 
 #include "lib/replication/transport.h"
+#include "net/peer/frame.h"
 
 namespace strata::net::peer {
 
@@ -48,15 +56,17 @@ struct PeerTransportOptions {
   uint32_t max_backoff_ms = 1000;
   uint32_t connect_timeout_ms = 2000;
   uint32_t snapshot_timeout_ms = 120'000;
+  // Inbound limits (see above). max_frame_bytes is capped at kMaxFramePayloadBytes.
+  uint32_t max_frame_bytes = kMaxFramePayloadBytes;
+  size_t max_inbound_connections = 256;
+  size_t max_inbound_per_address = 32;
+  uint32_t handshake_timeout_ms = 5000;
+  uint32_t frame_timeout_ms = 30'000;
 };
 
-struct PeerTransportStats {
-  uint64_t frames_sent = 0;
-  uint64_t frames_received = 0;
-  uint64_t dropped = 0;      // queue full, unknown peer, or a fault hook
-  uint64_t connects = 0;     // successful outbound connections
-  uint64_t protocol_errors = 0;
-};
+// Counters (frames, drops, connects, protocol errors, refusals, timeouts), gauges (inbound
+// connections, bytes of frames being received) and the limits above.
+using PeerTransportStats = replication::TransportStats;
 
 class PeerTransport final : public replication::Transport {
  public:
@@ -80,7 +90,7 @@ class PeerTransport final : public replication::Transport {
   void set_peer_address(uint64_t id, std::string host_port) override;
 
   void set_link_fault(uint64_t to, LinkFault fault);
-  PeerTransportStats stats() const;
+  PeerTransportStats stats() const override;
 
   struct Impl;
 

@@ -5,6 +5,9 @@
 //   sstable      small tables: several data blocks, with and without bloom filter, lz4 and zstd
 //   manifest     a MANIFEST written by a DB (flushes, compaction) and single VersionEdits
 //   raft_codec   encoded messages of several types, a hard state, a conf change
+//   raft_core    programs for raft_core_fuzzer.cc: an election and replication, then forged
+//                messages (a heartbeat committing far past the log, an append with a gap, a
+//                TimeoutNow from a non-leader, a snapshot without voters), and pseudo-random ones
 //   http_router  hand-written requests (the target's text format, see http_router_fuzzer.cc)
 // Usage: fuzz_corpus_gen <corpus dir>. Deterministic: the same binary writes the same files.
 #include <boost/asio/this_coro.hpp>
@@ -215,6 +218,74 @@ void gen_raft() {
   put_file("raft_codec", "conf_change", encode_conf_change(ConfChange{.type = ConfChangeType::remove, .node_id = 2}));
 }
 
+// Programs of raft_core_fuzzer.cc: a seed byte, then opcodes (opcode byte, node byte, operands).
+struct CoreProgram {
+  std::string bytes;
+  explicit CoreProgram(uint8_t seed) { bytes.push_back(static_cast<char>(seed)); }
+  CoreProgram& op(uint8_t code, uint8_t node, std::initializer_list<uint8_t> operands = {}) {
+    bytes.push_back(static_cast<char>(code));
+    bytes.push_back(static_cast<char>(node));
+    for (uint8_t b : operands) bytes.push_back(static_cast<char>(b));
+    return *this;
+  }
+  // Ticks node 0 (id 1) until it campaigns, then lets the messages flow.
+  CoreProgram& elect() {
+    for (int i = 0; i < 12; ++i) op(0, 0);
+    for (int i = 0; i < 4; ++i) op(4, 0);
+    return *this;
+  }
+  CoreProgram& propose(uint8_t node) {
+    op(5, node, {3, 'a', 'b', 'c'});
+    return op(4, 0);
+  }
+};
+
+void gen_raft_core() {
+  auto base = [] {
+    CoreProgram p(3);  // pre-vote and check-quorum on
+    p.elect().propose(0).propose(0);
+    for (int i = 0; i < 3; ++i) p.op(0, 0).op(4, 0);
+    return p;
+  };
+  put_file("raft_core", "elect_and_replicate", base().bytes);
+  // forge(): type, to selector (non-zero: the node), from (pick_node index), term, anchor, index,
+  // log_term, commit, flags, reject_hint, entry count, [entries], [snapshot], [context].
+  CoreProgram hb = base();
+  // A heartbeat to node 2 from node 1 at the current term (near(term): 0x20 = term + 0) whose
+  // commit is a random 64-bit value (case 3: 0x60 then 8 bytes).
+  hb.op(6, 1, {7, 1, 0, 0x20, 1, 0x20, 0x20, 0x60, 0, 0, 0, 0, 0, 0x10, 0, 0, 0, 0x20, 0});
+  put_file("raft_core", "forged_heartbeat_huge_commit", hb.bytes);
+  CoreProgram gap = base();
+  // An append with two entries whose second index jumps.
+  gap.op(6, 2, {5, 1, 0, 0x20, 1, 0x20, 0x20, 0x20, 0, 0x20, 2, 1, 0, 0, 1, 'x', 0, 0, 0x80 | 0x09, 0, 1, 'y'});
+  put_file("raft_core", "forged_append_gap", gap.bytes);
+  CoreProgram tn = base();
+  tn.op(6, 1, {10, 1, 2, 0x20, 1, 0x20, 0x20, 0x20, 0, 0x20, 0});  // TimeoutNow from node 3
+  put_file("raft_core", "forged_timeout_now", tn.bytes);
+  CoreProgram snap = base();
+  // flags 0: a snap carries its snapshot: index last + 5, the current term, no voters.
+  snap.op(6, 1, {9, 1, 0, 0x21, 1, 0x20, 0x20, 0x20, 0, 0x20, 0x25, 0x20, 0, 0, 1});
+  put_file("raft_core", "forged_snapshot_no_voters", snap.bytes);
+  CoreProgram mutate = base();
+  for (int i = 0; i < 8; ++i) mutate.op(0, 0).op(9, 0, {static_cast<uint8_t>(i), static_cast<uint8_t>(i), 0x27});
+  put_file("raft_core", "mutated_queued_messages", mutate.bytes);
+  CoreProgram churn = base();
+  churn.op(11, 1).op(0, 0).op(4, 0).op(11, 1).op(12, 0, {1}).op(13, 0).op(15, 0, {3, 1}).op(14, 2).op(4, 0);
+  for (int i = 0; i < 20; ++i) churn.op(static_cast<uint8_t>(i % 5), static_cast<uint8_t>(i % 3));
+  put_file("raft_core", "crash_compact_transfer", churn.bytes);
+  uint64_t x = 0x9e3779b97f4a7c15ull;  // xorshift: deterministic pseudo-random programs
+  for (int f = 0; f < 4; ++f) {
+    std::string bytes = base().bytes;
+    for (int i = 0; i < 512; ++i) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      bytes.push_back(static_cast<char>(x));
+    }
+    put_file("raft_core", "random_" + std::to_string(f), bytes);
+  }
+}
+
 void gen_http() {
   put_file("http_router", "kv_put_get", "PUT /v1/kv/hello\napplication/octet-stream\nworld\n===\nGET /v1/kv/hello\n");
   put_file("http_router", "kv_delete", "DELETE /v1/kv/a\n===\nGET /v1/kv/a\n");
@@ -253,6 +324,7 @@ int main(int argc, char** argv) {
   gen_sstable();
   gen_manifest();
   gen_raft();
+  gen_raft_core();
   gen_http();
   std::printf("corpus written to %s\n", g_root.c_str());
   return 0;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "lib/raft/codec.h"
+#include "lib/raft/message_check.h"
 #include "tests/fuzz/fuzz_util.h"
 
 using namespace strata;
@@ -15,6 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in = fuzz::as_view(data, size);
 
   if (auto m = decode_message(in)) {
+    (void)check_message_shape(*m);  // whatever decodes can be validated
     auto again = decode_message(encode_message(*m));
     FUZZ_CHECK(again.has_value());
     FUZZ_CHECK(*again == *m);

@@ -126,6 +126,13 @@ TEST_CASE("admin endpoints on a cluster node decode the replicated key space and
     size_t at = metrics.body.find(kCycles);
     REQUIRE(at != std::string::npos);
     CHECK(std::stoull(metrics.body.substr(at + kCycles.size())) >= cycles);  // the loop may have run since
+    // Invalid peer messages by reason, and the transport's counters and limits (zeros here: the
+    // test transport keeps none).
+    CHECK(rep.at("messages_invalid").as_object().at("commit_out_of_range").to_number<uint64_t>() == 0);
+    CHECK(rep.at("transport").as_object().at("max_frame_bytes").to_number<uint64_t>() == 0);
+    CHECK(metrics.body.find("\nstrata_raft_messages_invalid_total{reason=\"commit_out_of_range\"} 0\n") != std::string::npos);
+    CHECK(metrics.body.find("# TYPE strata_peer_inbound_connections gauge\n") != std::string::npos);
+    CHECK(metrics.body.find("\nstrata_peer_limit_max_frame_bytes 0\n") != std::string::npos);
     CHECK(scan_keys(co_await call(router, Method::get, "/v1/kv")) == std::vector<std::string>{"a", "b", "c", "d", "e"});
     CHECK((co_await call(router, Method::get, "/v1/kv/c")).body == "vc");
 

@@ -1,5 +1,7 @@
 // PeerTransport over loopback: delivery, reconnect with backoff to a peer that starts late,
-// the cut / drop / delay hooks, snapshot streaming with acknowledgement, and a protocol error.
+// the cut / drop / delay hooks, snapshot streaming with acknowledgement, a protocol error, and
+// the inbound limits (buffers that grow with the bytes, frame and handshake deadlines,
+// connection caps).
 #include <doctest/doctest.h>
 
 #include <arpa/inet.h>
@@ -11,12 +13,15 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 
+#include <cerrno>
 #include <chrono>
 #include <functional>
 #include <future>
 #include <mutex>
 #include <thread>
 
+#include "lib/raft/codec.h"
+#include "lib/util/coding.h"
 #include "net/peer/peer_transport.h"
 #include "net/peer/frame.h"
 
@@ -255,6 +260,186 @@ TEST_CASE("garbage on an inbound connection is a protocol error that closes it")
   ::close(fd);
   CHECK(wait_until([&] { return p.t2->stats().protocol_errors == 1; }));
   CHECK(p.r2.count() == 0);
+}
+
+// ---- Inbound limits (issue 18: bounded peer transport) ----
+
+// A raw TCP client to a transport's port, for sending forged and partial frames.
+struct RawClient {
+  int fd = -1;
+  explicit RawClient(uint16_t port) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  }
+  ~RawClient() { ::close(fd); }
+  void send_bytes(std::string_view b) const { REQUIRE(::send(fd, b.data(), b.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(b.size())); }
+  void send_frame(FrameType t, std::string_view payload) const {
+    std::string f;
+    encode_frame(&f, t, payload);
+    send_bytes(f);
+  }
+  void hello(uint64_t id) const { send_frame(FrameType::hello, encode_hello(Hello{id, "http://x"})); }
+  // True when the transport closed the connection within `limit` (recv sees EOF or a reset).
+  bool closed_within(std::chrono::milliseconds limit) const {
+    timeval tv{static_cast<time_t>(limit.count() / 1000), static_cast<suseconds_t>(limit.count() % 1000 * 1000)};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[16];
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+  }
+};
+
+// The 9-byte header of a frame that announces `length` payload bytes.
+std::string header_only(FrameType t, uint32_t length) {
+  std::string f;
+  put_fixed32(&f, length);
+  put_fixed32(&f, 0);
+  f.push_back(static_cast<char>(t));
+  return f;
+}
+
+struct Limited {
+  Loop loop;
+  Recorder r;
+  uint16_t port = free_port();
+  std::unique_ptr<PeerTransport> t;
+  explicit Limited(const std::function<void(PeerTransportOptions&)>& tweak) {
+    PeerTransportOptions o;
+    o.node_id = 2;
+    o.listen_port = port;
+    tweak(o);
+    t = std::make_unique<PeerTransport>(loop.io.get_executor(), o, &r);
+    REQUIRE(t->listen().has_value());
+    t->start();
+  }
+  ~Limited() { loop.run(t->stop()); }
+};
+
+TEST_CASE("16 connections announcing 64 MiB frames and sending 9 bytes each hold no payload memory") {
+  Limited l([](PeerTransportOptions&) {});
+  std::vector<std::unique_ptr<RawClient>> clients;
+  for (int i = 0; i < 16; ++i) {
+    clients.push_back(std::make_unique<RawClient>(l.port));
+    clients.back()->hello(1);
+    clients.back()->send_bytes(header_only(FrameType::raft, kMaxFramePayloadBytes));
+    clients.back()->send_bytes("abc");  // a few payload bytes: the buffer exists, at its first step
+  }
+  REQUIRE(wait_until([&] { return l.t->stats().frames_received == 16 && l.t->stats().inbound_buffer_bytes > 0; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  PeerTransportStats s = l.t->stats();
+  MESSAGE("inbound_buffer_bytes=" << s.inbound_buffer_bytes << " (16 x 64 MiB announced)");
+  // Issue 18: each header allocated its whole length (1 GiB for the 16). Now a frame's buffer is
+  // one read step until more bytes arrive.
+  CHECK(s.inbound_buffer_bytes <= 16 * (128u << 10));
+  CHECK(s.inbound_connections == 16);
+  clients.clear();
+  REQUIRE(wait_until([&] { return l.t->stats().inbound_connections == 0; }));
+  CHECK(l.t->stats().inbound_buffer_bytes == 0);
+}
+
+TEST_CASE("a 5 MiB frame arrives whole through the buffer that grows as its bytes arrive") {
+  Limited l([](PeerTransportOptions&) {});
+  RawClient c(l.port);
+  c.hello(1);
+  raft::Message big = msg(1, 2, 1);
+  big.entries[0].data = std::string(5 << 20, 'z');
+  big.entries[0].data[12345] = 'q';
+  c.send_frame(FrameType::raft, raft::encode_message(big));
+  REQUIRE(wait_until([&] { return l.r.count() == 1; }));
+  std::lock_guard lock(l.r.mu);
+  CHECK(l.r.msgs[0] == big);
+  CHECK(l.t->stats().inbound_buffer_bytes == 0);
+}
+
+TEST_CASE("a first frame larger than a hello, or over max_frame_bytes after it, is refused before it is read") {
+  Limited l([](PeerTransportOptions& o) { o.max_frame_bytes = 1 << 20; });
+  RawClient before_hello(l.port);
+  before_hello.send_bytes(header_only(FrameType::hello, kMaxFramePayloadBytes));
+  CHECK(before_hello.closed_within(std::chrono::milliseconds(5000)));
+  RawClient after_hello(l.port);
+  after_hello.hello(1);
+  after_hello.send_bytes(header_only(FrameType::raft, (1 << 20) + 1));
+  CHECK(after_hello.closed_within(std::chrono::milliseconds(5000)));
+  CHECK(wait_until([&] { return l.t->stats().protocol_errors == 2; }));
+  CHECK(l.t->stats().max_frame_bytes == 1 << 20);
+}
+
+TEST_CASE("a connection that stalls inside a frame is closed at the frame deadline; one without a hello at the handshake deadline") {
+  Limited l([](PeerTransportOptions& o) {
+    o.frame_timeout_ms = 200;
+    o.handshake_timeout_ms = 300;
+  });
+  RawClient silent(l.port);  // never says hello
+  RawClient partial(l.port);
+  partial.hello(1);
+  std::string frame;
+  raft::Message m = msg(1, 2, 7);
+  encode_frame(&frame, FrameType::raft, raft::encode_message(m));
+  partial.send_bytes(std::string_view(frame).substr(0, 5));  // part of the header, then nothing
+  auto t0 = Clock::now();
+  CHECK(partial.closed_within(std::chrono::milliseconds(5000)));
+  CHECK(silent.closed_within(std::chrono::milliseconds(5000)));
+  auto waited = Clock::now() - t0;
+  CHECK(waited >= std::chrono::milliseconds(150));
+  CHECK(waited < std::chrono::milliseconds(3000));
+  CHECK(wait_until([&] { return l.t->stats().timeouts == 2; }));
+  CHECK(l.r.count() == 0);
+  CHECK(wait_until([&] { return l.t->stats().inbound_connections == 0; }));
+}
+
+TEST_CASE("an idle connection between frames outlives the frame deadline and keeps delivering") {
+  Limited l([](PeerTransportOptions& o) {
+    o.frame_timeout_ms = 100;
+    o.handshake_timeout_ms = 100;
+  });
+  RawClient c(l.port);
+  c.hello(1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // idle, not inside a frame
+  c.send_frame(FrameType::raft, raft::encode_message(msg(1, 2, 3)));
+  REQUIRE(wait_until([&] { return l.r.count() == 1; }));
+  CHECK(l.t->stats().timeouts == 0);
+}
+
+TEST_CASE("inbound connections over the per-address cap and over the total cap are refused") {
+  Limited l([](PeerTransportOptions& o) { o.max_inbound_per_address = 2; });
+  auto a = std::make_unique<RawClient>(l.port);
+  RawClient b(l.port);
+  REQUIRE(wait_until([&] { return l.t->stats().inbound_connections == 2; }));
+  RawClient over(l.port);
+  CHECK(over.closed_within(std::chrono::milliseconds(5000)));
+  CHECK(wait_until([&] { return l.t->stats().connections_refused == 1; }));
+  a.reset();  // a slot frees up
+  REQUIRE(wait_until([&] { return l.t->stats().inbound_connections == 1; }));
+  RawClient again(l.port);
+  again.hello(1);
+  again.send_frame(FrameType::raft, raft::encode_message(msg(1, 2, 1)));
+  CHECK(wait_until([&] { return l.r.count() == 1; }));
+
+  Limited total([](PeerTransportOptions& o) { o.max_inbound_connections = 1; });
+  RawClient first(total.port);
+  REQUIRE(wait_until([&] { return total.t->stats().inbound_connections == 1; }));
+  RawClient second(total.port);
+  CHECK(second.closed_within(std::chrono::milliseconds(5000)));
+  CHECK(total.t->stats().connections_refused == 1);
+  CHECK(total.t->stats().max_inbound_connections == 1);
+}
+
+TEST_CASE("a hello that claims the receiver's own node id, or a second hello, is a protocol error") {
+  Limited l([](PeerTransportOptions&) {});
+  RawClient self(l.port);
+  self.hello(2);  // node 2 is the receiver
+  CHECK(self.closed_within(std::chrono::milliseconds(5000)));
+  RawClient twice(l.port);
+  twice.hello(1);
+  twice.hello(3);
+  CHECK(twice.closed_within(std::chrono::milliseconds(5000)));
+  CHECK(wait_until([&] { return l.t->stats().protocol_errors == 2; }));
+  std::lock_guard lock(l.r.mu);
+  CHECK(l.r.urls.count(2) == 0);
 }
 
 }  // namespace

@@ -233,8 +233,17 @@ void Cluster::deliver(const Message& m) {
   }
   ++delivered_;
   if (trace_) std::fprintf(stderr, "deliver %s %llu->%llu term=%llu idx=%llu lt=%llu commit=%llu rej=%d hint=%llu n=%zu\n", to_string(m.type), (unsigned long long)m.from, (unsigned long long)m.to, (unsigned long long)m.term, (unsigned long long)m.index, (unsigned long long)m.log_term, (unsigned long long)m.commit, m.reject, (unsigned long long)m.reject_hint, m.entries.size());
+  uint64_t dropped_before = it->second.core->dropped_total();
   (void)it->second.core->step(m);
   Node& n = it->second;
+  // Every message here comes from a correct node: validation may drop only what a removed node
+  // that does not know of its removal still sends (DropReason::not_a_member).
+  if (n.core->dropped_total() != dropped_before && n.core->last_drop() != DropReason::not_a_member) {
+    violation(std::string("valid message dropped as ") + to_string(n.core->last_drop()) + ": " +
+              to_string(m.type) + " " + std::to_string(m.from) + "->" + std::to_string(m.to) +
+              " term=" + std::to_string(m.term) + " index=" + std::to_string(m.index) +
+              " commit=" + std::to_string(m.commit));
+  }
   if (!n.ready_outstanding && faults_.early_apply_per_mille > 0 && rng_.uniform(1000) < faults_.early_apply_per_mille) {
     take_committed(n, n.storage->last_index());
   }

@@ -439,5 +439,80 @@ TEST_CASE("a follower cut off while the log is compacted catches up by a DB snap
   }
 }
 
+TEST_CASE("forged peer messages (issue 18: a heartbeat committing past the log, a TimeoutNow from a non-leader) are counted, not fatal") {
+  strata::testing::run([]() -> asio::awaitable<void> {
+    Cluster c;
+    c.net.ex = co_await asio::this_coro::executor;
+    c.fs = io::make_default_file_system(c.net.ex);
+    for (uint64_t id = 1; id <= 3; ++id) co_await c.start(id);
+    REQUIRE(co_await until([&] { return c.leader() != 0; }));
+    uint64_t l = c.leader();
+    uint64_t f = c.follower(l);
+    uint64_t other = 6 - l - f;
+    REQUIRE((co_await put(*c.nodes[l], "a", "1")).has_value());
+    uint64_t term = c.nodes[f]->cluster_status()->term;
+    // What an attacker on the peer port sent: three ~40-byte frames took the cluster down.
+    for (uint64_t to : {l, f, other}) {
+      raft::Message hb{.type = raft::MessageType::heartbeat, .to = to, .from = l == to ? f : l, .term = term,
+                       .commit = 1'000'000};
+      c.nodes[to]->on_message(hb);
+    }
+    raft::Message tn{.type = raft::MessageType::timeout_now, .to = f, .from = other, .term = term};
+    c.nodes[f]->on_message(tn);
+    raft::Message junk{.type = raft::MessageType::app, .to = f, .from = l, .term = term, .index = 5, .log_term = 0};
+    c.nodes[f]->on_message(junk);
+    uint64_t invalid = 0;
+    for (auto& [id, n] : c.nodes) {
+      for (uint64_t v : n->node_stats().messages_invalid) invalid += v;
+    }
+    CHECK(invalid == 5);
+    auto fs = c.nodes[f]->node_stats();
+    CHECK(fs.messages_invalid[static_cast<size_t>(raft::DropReason::commit_out_of_range)] == 1);
+    CHECK(fs.messages_invalid[static_cast<size_t>(raft::DropReason::not_the_leader)] == 1);
+    CHECK(fs.messages_invalid[static_cast<size_t>(raft::DropReason::bad_log_position)] == 1);
+    CHECK(c.nodes[f]->cluster_status()->stats.messages_invalid == fs.messages_invalid);
+    // The cluster keeps its leader and keeps serving.
+    CHECK(c.leader() == l);
+    CHECK(c.nodes[f]->cluster_status()->term == term);
+    REQUIRE((co_await put(*c.nodes[f], "b", "2")).has_value());
+    co_await c.stop_all();
+  }());
+}
+
+TEST_CASE("snapshot chunks from a node that is not the leader, a second stream's chunk during a write, and an end from another sender are refused") {
+  strata::testing::run([]() -> asio::awaitable<void> {
+    Cluster c;
+    c.net.ex = co_await asio::this_coro::executor;
+    c.fs = io::make_default_file_system(c.net.ex);
+    for (uint64_t id = 1; id <= 3; ++id) co_await c.start(id);
+    REQUIRE(co_await until([&] { return c.leader() != 0; }));
+    uint64_t l = c.leader();
+    uint64_t f = c.follower(l);
+    uint64_t other = 6 - l - f;
+    REQUIRE(co_await until([&] { return c.nodes[f]->cluster_status()->leader_id == l; }));
+    Node& node = *c.nodes[f];
+    auto refused = co_await node.on_snapshot_chunk(other, SnapshotChunk{7, "CURRENT", 0, "x"});
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.error() == make_error_code(Errc::invalid_argument));
+    // Two streams at once: the second's chunk arrives while the first one's is being written.
+    std::optional<Result<void>> first;
+    asio::co_spawn(c.net.ex, node.on_snapshot_chunk(l, SnapshotChunk{8, "CURRENT", 0, "first"}),
+                   [&](std::exception_ptr, Result<void> r) { first = r; });
+    co_await asio::post(c.net.ex, asio::use_awaitable);  // the first runs up to its first I/O
+    auto second = co_await node.on_snapshot_chunk(l, SnapshotChunk{9, "CURRENT", 0, "second"});
+    REQUIRE(co_await until([&] { return first.has_value(); }));
+    CHECK(first->has_value());
+    REQUIRE_FALSE(second.has_value());
+    CHECK(second.error() == make_error_code(Errc::busy));
+    // The end of stream 8 from a node that did not send its chunks.
+    raft::Message snap{.type = raft::MessageType::snap, .to = f, .from = other, .term = 1};
+    snap.snapshot = raft::Snapshot{raft::SnapshotMetadata{100, 1, {{1, 2, 3}, {}}}, ""};
+    auto end = co_await node.on_snapshot_end(8, snap);
+    CHECK_FALSE(end.has_value());
+    REQUIRE((co_await put(node, "still", "serving")).has_value());
+    co_await c.stop_all();
+  }());
+}
+
 }  // namespace
 }  // namespace strata::replication
