@@ -5,8 +5,10 @@
 #
 #   benchmarks/compare.sh [BUILD_DIR] [strata-bench flags...]
 #
-# Takes about 7-10 minutes on the 2-core VM at --num 1000000. Check `uptime` first: other
-# builds on the machine make the figures noisy.
+# Takes about 15 minutes on the 2-core VM at --num 1000000. Check `uptime` first: other
+# builds on the machine make the figures noisy. readrandom:N runs N reader threads (Strata: its
+# coroutines on N executor threads); add `--concurrency 2` to run Strata with as many coroutines
+# as the peers have threads.
 set -euo pipefail
 build=build
 if [[ $# -gt 0 && -d "$1" ]]; then build=$1; shift; fi
@@ -16,7 +18,7 @@ declare -A defaults=(
   [--repeat]=3
   [--num]=1000000
   [--sync-num]=100000
-  [--benchmarks]=fillseq,fillrandom,overwrite,readrandom,readmissing,seekrandom,readwhilewriting,fillsync:8,fillsync:64
+  [--benchmarks]=fillseq,fillrandom,overwrite,readrandom,readrandom:1,readrandom:4,multireadrandom,readmissing,seekrandom,seekrandom:100,scan,readwhilewriting,fillsync:8,fillsync:64
 )
 args=()
 for flag in "${!defaults[@]}"; do

@@ -1,5 +1,11 @@
 #include "lib/db/db_iterator.h"
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "lib/db/read_quota.h"
+
 namespace strata {
 namespace {
 
@@ -16,6 +22,7 @@ class DBIter final : public Iterator {
   std::string_view value() const override { return value_; }
 
   awaitable<Result<void>> seek_to_first() override {
+    yield_ = false;
     if (!lower_.empty()) co_return co_await seek(lower_);
     direction_ = Direction::forward;
     pending_ = false;
@@ -25,6 +32,7 @@ class DBIter final : public Iterator {
   }
 
   awaitable<Result<void>> seek_to_last() override {
+    yield_ = false;
     direction_ = Direction::reverse;
     pending_ = false;
     if (upper_.empty()) {
@@ -36,6 +44,7 @@ class DBIter final : public Iterator {
   }
 
   awaitable<Result<void>> seek(std::string_view target) override {
+    yield_ = false;
     direction_ = Direction::forward;
     pending_ = false;
     std::string_view t = (!lower_.empty() && target < lower_) ? std::string_view(lower_) : target;
@@ -45,6 +54,7 @@ class DBIter final : public Iterator {
   }
 
   awaitable<Result<void>> seek_for_prev(std::string_view target) override {
+    yield_ = false;
     if (!upper_.empty() && target >= upper_) co_return co_await seek_to_last();
     direction_ = Direction::reverse;
     pending_ = false;
@@ -56,6 +66,12 @@ class DBIter final : public Iterator {
   }
 
   awaitable<Result<void>> next() override {
+    if (yield_) {
+      // try_next found this thread's read quota spent: let the executor's other work run first.
+      yield_ = false;
+      co_await boost::asio::post(co_await boost::asio::this_coro::executor, boost::asio::use_awaitable);
+      ReadQuota::refill();
+    }
     if (pending_) {
       // try_next left the internal iterator's step under way: complete it, then go on.
       pending_ = false;
@@ -78,6 +94,10 @@ class DBIter final : public Iterator {
 
   bool try_next(Result<void>* r) override {
     if (direction_ != Direction::forward || pending_) return false;
+    if (ReadQuota::spent()) {
+      yield_ = true;  // next() yields, then steps (read_quota.h)
+      return false;
+    }
     skip_.swap(key_);
     skipping_ = true;
     Result<void> step = ok();
@@ -98,6 +118,7 @@ class DBIter final : public Iterator {
   }
 
   awaitable<Result<void>> prev() override {
+    yield_ = false;
     pending_ = false;
     if (direction_ == Direction::forward) {
       // Step back to before the current key's entries.
@@ -219,6 +240,7 @@ class DBIter final : public Iterator {
   std::string skip_;       // find_next: the user key whose entries are hidden while skipping_
   bool skipping_ = false;
   bool pending_ = false;   // try_next left the internal iterator's step for next() to complete
+  bool yield_ = false;     // try_next left a yield (then the whole step) to next()
 };
 
 class ErrorIterator final : public Iterator {

@@ -184,10 +184,15 @@ void BlockIterator::seek_to_last() {
 }
 
 void BlockIterator::seek(std::string_view target) {
+  if (!status_ || block_->num_restarts_ == 0) return mark_end();
+  seek(target, 0, block_->num_restarts_ - 1);
+}
+
+void BlockIterator::seek(std::string_view target, uint32_t left, uint32_t right) {
   STRATA_ASSERT(block_->order_ != KeyOrder::internal || target.size() >= kTagSize);
   if (!status_ || block_->num_restarts_ == 0) return mark_end();
+  STRATA_ASSERT(left <= right && right < block_->num_restarts_);
   // Binary search for the last restart point whose key is < target (LevelDB's Block::Iter::Seek).
-  uint32_t left = 0, right = block_->num_restarts_ - 1;
   while (left < right) {
     uint32_t mid = left + (right - left + 1) / 2;
     std::string_view mid_key;

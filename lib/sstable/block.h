@@ -88,6 +88,10 @@ class BlockIterator {
   // Positions at the first entry with key >= target in the block's order.
   // REQUIRES: with KeyOrder::internal, target is an internal key (>= 8 bytes).
   void seek(std::string_view target);
+  // seek() when the caller knows that the last restart point whose key is < target lies in
+  // [left, right] (an index search accelerator narrowed it); the binary search runs only there.
+  // REQUIRES: as seek(); left <= right < the block's restart count.
+  void seek(std::string_view target, uint32_t left, uint32_t right);
   // REQUIRES: valid().
   void next();
   void prev();

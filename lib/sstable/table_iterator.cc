@@ -159,7 +159,7 @@ asio::awaitable<Result<void>> TableIterator::seek_to_last() {
 asio::awaitable<Result<void>> TableIterator::seek(std::string_view target) {
   resume_load_ = false;
   // The caller keeps `target` alive until this completes (InternalIterator's contract).
-  index_iter_.seek(target);
+  table_->seek_index(&index_iter_, target);
   STRATA_CO_TRY(co_await load_data_block());
   if (data_iter_) data_iter_->seek(target);
   auto r = co_await skip_forward();

@@ -113,6 +113,12 @@ uint64_t GetTrace::bytes_read() const {
   return n;
 }
 
+void TableReader::seek_index(BlockIterator* it, std::string_view target) const {
+  if (!index_accel_.enabled()) return it->seek(target);
+  auto [left, right] = index_accel_.narrow(target);
+  it->seek(target, left, right);
+}
+
 BlockCacheKey::BlockCacheKey(uint64_t cache_id, uint64_t offset) {
   encode_fixed64(bytes_, cache_id);
   encode_fixed64(bytes_ + 8, offset);
@@ -312,7 +318,7 @@ Result<GetStep> TableReader::get_cached(std::string_view lookup_internal_key, Ta
     }
   }
   pending->index = index_block_.new_iterator();
-  pending->index.seek(lookup_internal_key);
+  seek_index(&pending->index, lookup_internal_key);
   return walk_index_cached(lookup_internal_key, pending, out, trace);
 }
 

@@ -27,6 +27,7 @@
 #include "lib/io/file_system.h"
 #include "lib/sstable/block.h"
 #include "lib/sstable/format.h"
+#include "lib/sstable/index_accelerator.h"
 #include "lib/sstable/read_stats.h"
 #include "lib/sstable/table_options.h"
 #include "lib/sstable/table_properties.h"
@@ -155,6 +156,9 @@ class TableReader : public std::enable_shared_from_this<TableReader> {
   }
   asio::awaitable<Result<std::shared_ptr<const Block>>> read_data_block_from_file(BlockHandle handle, bool fill_cache,
                                                                                   uint32_t index_ordinal) const;
+  // Positions `it` (an iterator over index_block()) at the first index entry >= target, narrowed
+  // by the index accelerator (index_accelerator.h) when the table has one.
+  void seek_index(BlockIterator* it, std::string_view target) const;
   // Whether data blocks come from a memory mapping (TableReadOptions::mmap_reads took effect).
   bool mapped() const { return mapping_ != nullptr; }
 
@@ -177,7 +181,7 @@ class TableReader : public std::enable_shared_from_this<TableReader> {
       : file_(std::move(file)), file_size_(file_size), options_(options),
         index_block_(std::move(index_block)), filter_(std::move(filter)),
         properties_(properties), stats_(options.stats != nullptr ? options.stats : &own_stats_),
-        mapping_(std::move(mapping)) {
+        mapping_(std::move(mapping)), index_accel_(IndexAccelerator::build(index_block_)) {
     if (mapping_) {
       verified_words_ = (index_block_.num_restarts() + 63) / 64;
       verified_ = std::make_unique<std::atomic<uint64_t>[]>(verified_words_);
@@ -224,6 +228,7 @@ class TableReader : public std::enable_shared_from_this<TableReader> {
   std::shared_ptr<const io::Mapping> mapping_;
   std::unique_ptr<std::atomic<uint64_t>[]> verified_;
   size_t verified_words_ = 0;
+  IndexAccelerator index_accel_;  // disabled for an index block TableBuilder did not write
 };
 
 }  // namespace strata::sstable

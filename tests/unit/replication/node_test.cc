@@ -225,8 +225,9 @@ TEST_CASE("concurrent writes are proposed to Raft in batches and each is acknowl
         return true;
       }));
       std::set<uint64_t> indexes;
-      for (auto& r : results) {
-        REQUIRE(r->has_value());
+      for (size_t i = 0; i < results.size(); ++i) {
+        auto& r = results[i];
+        REQUIRE_MESSAGE(r->has_value(), "write " << i << " failed: " << r->error().message());
         indexes.insert(r->value());
       }
       CHECK(indexes.size() == results.size());  // every write has its own log index
