@@ -214,18 +214,14 @@ asio::awaitable<Result<std::shared_ptr<const Block>>> TableReader::read_data_blo
                                                                                    uint32_t index_ordinal) const {
   STRATA_CO_TRY_ASSIGN(std::shared_ptr<const Block> cached, cached_data_block(handle, fill_cache, trace, index_ordinal));
   if (cached) co_return cached;
-  STRATA_CO_TRY_ASSIGN(std::string contents, co_await read_checked(*file_, file_size_, handle));
-  uint64_t bytes = handle.size + kBlockTrailerSize;
-  stats_->add(stats_->data_blocks_read);
-  stats_->add(stats_->data_bytes_read, bytes);
-  if (trace != nullptr) trace->blocks.push_back({.offset = handle.offset, .cache_hit = false, .bytes_read = bytes});
-  co_return install_data_block(handle, std::move(contents), fill_cache, index_ordinal);
+  auto reading = read_data_block_from_file(handle, fill_cache, index_ordinal, trace);
+  co_return co_await std::move(reading);
 }
 
 asio::awaitable<Result<std::shared_ptr<const Block>>> TableReader::read_data_block_from_file(BlockHandle handle,
                                                                                              bool fill_cache,
-                                                                                             uint32_t index_ordinal) const {
-  GetTrace* trace = nullptr;
+                                                                                             uint32_t index_ordinal,
+                                                                                             GetTrace* trace) const {
   STRATA_CO_TRY_ASSIGN(std::string contents, co_await read_checked(*file_, file_size_, handle));
   uint64_t bytes = handle.size + kBlockTrailerSize;
   stats_->add(stats_->data_blocks_read);
@@ -325,16 +321,8 @@ Result<GetStep> TableReader::get_cached(std::string_view lookup_internal_key, Ta
 asio::awaitable<Result<void>> TableReader::finish_get(std::string lookup_internal_key, PendingGet pending, TableGet* out,
                                                       GetTrace* trace) const {
   for (;;) {
-    STRATA_CO_TRY_ASSIGN(std::string contents, co_await read_checked(*file_, file_size_, pending.handle));
-    uint64_t bytes = pending.handle.size + kBlockTrailerSize;
-    stats_->add(stats_->data_blocks_read);
-    stats_->add(stats_->data_bytes_read, bytes);
-    if (trace != nullptr) {
-      trace->blocks.push_back({.offset = pending.handle.offset, .cache_hit = false, .bytes_read = bytes});
-    }
-    STRATA_CO_TRY_ASSIGN(std::shared_ptr<const Block> block,
-                         install_data_block(pending.handle, std::move(contents), /*fill_cache=*/true,
-                                            pending.index.restart_index()));
+    auto reading = read_data_block_from_file(pending.handle, /*fill_cache=*/true, pending.index.restart_index(), trace);
+    STRATA_CO_TRY_ASSIGN(std::shared_ptr<const Block> block, co_await std::move(reading));
     STRATA_CO_TRY_ASSIGN(GetStep step, search_data_block(*block, pending.handle, lookup_internal_key, out));
     if (step == GetStep::done) co_return ok();
     pending.index.next();

@@ -155,7 +155,8 @@ class TableReader : public std::enable_shared_from_this<TableReader> {
     return cached_data_block(handle, fill_cache, nullptr, index_ordinal);
   }
   asio::awaitable<Result<std::shared_ptr<const Block>>> read_data_block_from_file(BlockHandle handle, bool fill_cache,
-                                                                                  uint32_t index_ordinal) const;
+                                                                                  uint32_t index_ordinal,
+                                                                                  GetTrace* trace = nullptr) const;
   // Positions `it` (an iterator over index_block()) at the first index entry >= target, narrowed
   // by the index accelerator (index_accelerator.h) when the table has one.
   void seek_index(BlockIterator* it, std::string_view target) const;
