@@ -107,6 +107,13 @@ TEST_CASE("writes replicate to every node; a write through a follower is applied
   // Deletes replicate.
   CHECK(c.del(f, "k5").status == 200);
   CHECK(c.get(g, "k5").status == 404);
+  // A linearizable multi-get through a follower sees the writes and the delete, in request order.
+  std::string keys = R"(["k1","k5","via-follower","never-written"])";
+  auto mg = c.call("POST", c.url(g) + "/v1/kv/multi-get", &keys);
+  CHECK(mg.status == 200);
+  CHECK(mg.body.find(R"("count":4,"found":2)") != std::string::npos);
+  CHECK(mg.body.find(R"({"key":"k1","value":"v1"},{"key":"k5","value":null},{"key":"via-follower","value":"yes"},)"
+                     R"({"key":"never-written","value":null})") != std::string::npos);
 }
 
 TEST_CASE("kill -9 of the leader: a new leader accepts writes and the old leader catches up") {
