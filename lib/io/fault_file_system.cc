@@ -76,13 +76,16 @@ class FaultFile final : public File {
     if (auto e = check(kFaultWrite)) co_return *e;
     auto w = co_await base_->write_at(offset, data);
     if (!w) co_return w;
-    std::lock_guard lock(fs_->mu_);
-    auto& s = *state_;
-    if (s.current.size() < offset + data.size()) s.current.resize(offset + data.size(), '\0');
-    std::memcpy(s.current.data() + offset, data.data(), data.size());
-    add_range(s.dirty, offset, offset + data.size());
-    subtract_range(s.lost, offset, offset + data.size());
+    note_written(offset, data);
     co_return ok();
+  }
+
+  // Counts as a write for fault injection, like write_at.
+  Result<bool> write_inline(uint64_t offset, std::string_view data) override {
+    if (auto e = check(kFaultWrite)) return Result<bool>(boost::system::in_place_error, *e);
+    auto w = base_->write_inline(offset, data);
+    if (w && *w) note_written(offset, data);
+    return w;
   }
 
   asio::awaitable<Result<void>> sync() override {
@@ -153,6 +156,16 @@ class FaultFile final : public File {
   const std::string& path() const override { return base_->path(); }
 
  private:
+  // The shadow state after `data` reached the base file at `offset`: not durable until a sync.
+  void note_written(uint64_t offset, std::string_view data) {
+    std::lock_guard lock(fs_->mu_);
+    auto& s = *state_;
+    if (s.current.size() < offset + data.size()) s.current.resize(offset + data.size(), '\0');
+    std::memcpy(s.current.data() + offset, data.data(), data.size());
+    add_range(s.dirty, offset, offset + data.size());
+    subtract_range(s.lost, offset, offset + data.size());
+  }
+
   // The error for this operation: the file outlived a crash, or the fault plan fails it.
   std::optional<ErrorCode> check(FaultOp op) {
     {

@@ -8,6 +8,8 @@ namespace strata::io {
 
 Result<std::optional<size_t>> File::read_cached(uint64_t, std::span<char>) { return std::optional<size_t>{}; }
 
+Result<bool> File::write_inline(uint64_t, std::string_view) { return false; }
+
 Result<std::shared_ptr<const Mapping>> File::map(uint64_t) { return make_error_code(Errc::not_supported); }
 
 Mapping::~Mapping() { detail::unmap(data_, size_); }

@@ -87,6 +87,17 @@ class File {
   // when this returns: they survive a process crash, not a power loss, until sync().
   virtual asio::awaitable<Result<void>> write_at(uint64_t offset, std::string_view data) = 0;
 
+  // write_at on the calling thread, without suspending: pwrite(2) of all of `data` at `offset`
+  // (retrying short writes). For small appends that only need to reach the page cache (a WAL
+  // group under SyncPolicy::none), where the copy costs about 1.5 us and an asynchronous round
+  // trip through the ring several times that. Like write(2) in LevelDB's and RocksDB's WALs it may
+  // block the thread on the kernel (page-cache reclaim, dirty-page throttling). Returns true when
+  // everything was written; false, having written nothing, when the file system has no such
+  // write (the default): the caller then uses write_at(). Errors: as write_at; the bytes at
+  // [offset, offset + size) are then undefined, as after a failed write_at.
+  // Runs on: the calling thread.
+  virtual Result<bool> write_inline(uint64_t offset, std::string_view data);
+
   // fdatasync: everything written so far survives a power loss once this returns. A failed sync
   // must never be retried (the kernel may have dropped the dirty pages): the caller turns
   // read-only.

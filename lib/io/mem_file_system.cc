@@ -34,11 +34,17 @@ class MemFile final : public File {
   }
 
   asio::awaitable<Result<void>> write_at(uint64_t offset, std::string_view data) override {
-    if (read_only_) co_return make_error_code(Errc::invalid_argument);
+    auto w = write_inline(offset, data);
+    if (!w) co_return w.error();
+    co_return ok();
+  }
+
+  Result<bool> write_inline(uint64_t offset, std::string_view data) override {
+    if (read_only_) return Result<bool>(boost::system::in_place_error, make_error_code(Errc::invalid_argument));
     std::lock_guard lock(node_->mu);
     if (node_->data.size() < offset + data.size()) node_->data.resize(offset + data.size(), '\0');
     std::memcpy(node_->data.data() + offset, data.data(), data.size());
-    co_return ok();
+    return true;
   }
 
   asio::awaitable<Result<void>> sync() override { co_return ok(); }

@@ -60,19 +60,6 @@ Result<size_t> pread_full(int fd, uint64_t offset, std::span<char> buf, const st
   return done;
 }
 
-Result<void> pwrite_full(int fd, uint64_t offset, std::string_view data, const std::string& path) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return detail::io_error(errno, "pwrite", path);
-    }
-    done += static_cast<size_t>(n);
-  }
-  return ok();
-}
-
 // fdatasync (data_only) or fsync. Never retried on failure, not even on EINTR: the kernel may
 // have dropped the dirty pages already.
 Result<void> sync_fd(int fd, bool data_only, const std::string& path) {
@@ -110,8 +97,15 @@ class PosixFile final : public File {
 
   asio::awaitable<Result<void>> write_at(uint64_t offset, std::string_view data) override {
     if (read_only_) co_return make_error_code(Errc::invalid_argument);
-    auto op = run_blocking(pool_, [fd = fd_, offset, data, this] { return pwrite_full(fd, offset, data, path_); });
+    auto op = run_blocking(pool_, [fd = fd_, offset, data, this] { return detail::pwrite_full(fd, offset, data, path_); });
     co_return co_await std::move(op);
+  }
+
+  Result<bool> write_inline(uint64_t offset, std::string_view data) override {
+    if (read_only_) return Result<bool>(boost::system::in_place_error, make_error_code(Errc::invalid_argument));
+    auto w = detail::pwrite_full(fd_, offset, data, path_);
+    if (!w) return Result<bool>(boost::system::in_place_error, w.error());
+    return true;
   }
 
   asio::awaitable<Result<void>> sync() override {
@@ -123,7 +117,7 @@ class PosixFile final : public File {
   asio::awaitable<Result<void>> write_and_sync(uint64_t offset, std::string_view data) override {
     if (read_only_) co_return make_error_code(Errc::invalid_argument);
     auto op = run_blocking(pool_, [fd = fd_, offset, data, this]() -> Result<void> {
-      auto w = pwrite_full(fd, offset, data, path_);
+      auto w = detail::pwrite_full(fd, offset, data, path_);
       if (!w) return w;
       return sync_fd(fd, true, path_);
     });

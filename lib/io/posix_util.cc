@@ -111,6 +111,19 @@ Result<std::optional<size_t>> pread_nowait(int fd, uint64_t offset, std::span<ch
   }
 }
 
+Result<void> pwrite_full(int fd, uint64_t offset, std::string_view data, const std::string& path) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return io_error(errno, "pwrite", path);
+    }
+    done += static_cast<size_t>(n);
+  }
+  return ok();
+}
+
 Result<std::shared_ptr<const Mapping>> map_fd(int fd, uint64_t size, const std::string& path) {
   auto actual = fd_size(fd, path);
   if (!actual) return actual.error();

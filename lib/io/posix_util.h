@@ -50,6 +50,9 @@ Result<bool> exists(const std::string& path);
 Result<std::optional<size_t>> pread_nowait(int fd, uint64_t offset, std::span<char> buf, const std::string& path,
                                           std::atomic<bool>* supported);
 
+// pwrite(2) of all of `data` at `offset`, retrying short writes and EINTR.
+Result<void> pwrite_full(int fd, uint64_t offset, std::string_view data, const std::string& path);
+
 // File::map on a descriptor: mmap(PROT_READ, MAP_SHARED) of its first `size` bytes, after
 // checking with fstat that the file holds them. Errors: invalid_argument, io errors.
 Result<std::shared_ptr<const Mapping>> map_fd(int fd, uint64_t size, const std::string& path);

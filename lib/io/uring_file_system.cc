@@ -284,6 +284,13 @@ class UringFile final : public File {
     co_return ok();
   }
 
+  Result<bool> write_inline(uint64_t offset, std::string_view data) override {
+    if (read_only_) return Result<bool>(boost::system::in_place_error, make_error_code(Errc::invalid_argument));
+    auto w = detail::pwrite_full(fd_, offset, data, path_);
+    if (!w) return Result<bool>(boost::system::in_place_error, w.error());
+    return true;
+  }
+
   // A failed fdatasync is returned, never retried (see file_system.h).
   asio::awaitable<Result<void>> sync() override {
     auto submitted = ring_->submit<1>([&](auto& sqes) { io_uring_prep_fsync(sqes[0], fd_, IORING_FSYNC_DATASYNC); });

@@ -26,16 +26,18 @@ MemTable::MemTable() : table_(EntryComparator{}, &arena_) {}
 void MemTable::add(SequenceNumber seq, ValueType type, std::string_view user_key, std::string_view value) {
   size_t ikey_size = user_key.size() + kTagSize;
   size_t encoded = varint_length(ikey_size) + ikey_size + varint_length(value.size()) + value.size();
-  char* buf = arena_.allocate_aligned(encoded);
-  char* p = encode_varint32(buf, static_cast<uint32_t>(ikey_size));
-  if (!user_key.empty()) std::memcpy(p, user_key.data(), user_key.size());
-  p += user_key.size();
-  encode_fixed64(p, pack_tag(seq, type));
-  p += kTagSize;
-  p = encode_varint32(p, static_cast<uint32_t>(value.size()));
-  if (!value.empty()) std::memcpy(p, value.data(), value.size());  // data() may be null
-  STRATA_ASSERT(p + value.size() == buf + encoded);
-  table_.insert(buf);
+  // The entry lives in its skiplist node: a search touches one cache line per node, not two.
+  table_.insert_inline(encoded, [&](char* buf) -> const char* {
+    char* p = encode_varint32(buf, static_cast<uint32_t>(ikey_size));
+    if (!user_key.empty()) std::memcpy(p, user_key.data(), user_key.size());
+    p += user_key.size();
+    encode_fixed64(p, pack_tag(seq, type));
+    p += kTagSize;
+    p = encode_varint32(p, static_cast<uint32_t>(value.size()));
+    if (!value.empty()) std::memcpy(p, value.data(), value.size());  // data() may be null
+    STRATA_ASSERT(p + value.size() == buf + encoded);
+    return buf;
+  });
   if (type == ValueType::deletion) num_deletions_.fetch_add(1, std::memory_order_relaxed);
   num_entries_.fetch_add(1, std::memory_order_release);
 }

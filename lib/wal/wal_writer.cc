@@ -103,7 +103,13 @@ asio::awaitable<Result<void>> WalWriter::flush(bool sync) {
   io_in_flight_ = true;
   const std::string_view data(in_flight_);
   Result<void> w;
-  if (sync) {
+  Result<bool> inline_written = false;
+  if (!sync && data.size() <= kInlineWriteMaxBytes) inline_written = file_->write_inline(offset_, data);
+  if (!inline_written) {
+    w = inline_written.error();
+  } else if (*inline_written) {
+    w = ok();
+  } else if (sync) {
     w = co_await file_->write_and_sync(offset_, data);
   } else {
     w = co_await file_->write_at(offset_, data);

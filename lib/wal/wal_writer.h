@@ -57,6 +57,8 @@ class WalWriter {
   // is followed by fdatasync (File::write_and_sync: linked SQEs on io_uring); a flush with
   // nothing pending and `sync` syncs earlier unsynced writes, if any. On success, everything
   // added before the call is written (and durable if `sync`).
+  // Without `sync`, up to kInlineWriteMaxBytes are written on the calling thread
+  // (File::write_inline) and the call completes without suspending.
   // Errors: the file's error (io_error, no_space, ...), which also poisons the writer.
   // REQUIRES: no other flush() or preallocate() in flight.
   asio::awaitable<Result<void>> flush(bool sync);
@@ -85,6 +87,11 @@ class WalWriter {
   bool poisoned() const { return static_cast<bool>(error_); }
   uint32_t log_number() const { return log_number_; }
   io::File& file() const { return *file_; }
+
+  // The largest unsynced flush written inline: a copy into the page cache of this size takes
+  // about as long as an io_uring round trip; larger groups are written through the ring so that
+  // the thread keeps serving other coroutines.
+  static constexpr size_t kInlineWriteMaxBytes = 64 << 10;
 
  private:
   void emit_fragment(RecordType type, const char* data, size_t n);

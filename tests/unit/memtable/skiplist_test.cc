@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <cstring>
+#include <string>
+#include <string_view>
 #include <set>
 #include <thread>
 
@@ -93,4 +96,50 @@ TEST_CASE("readers iterating during inserts always see a sorted list of fully bu
   done.store(true);
   reader.join();
   CHECK(errors.load() == 0);
+}
+
+namespace {
+// Keys stored in their nodes: a length byte and that many bytes, compared bytewise.
+struct InlineCmp {
+  int operator()(const char* a, const char* b) const {
+    if (a == nullptr || b == nullptr) return a == b ? 0 : (a == nullptr ? -1 : 1);
+    std::string_view x(a + 1, static_cast<uint8_t>(a[0])), y(b + 1, static_cast<uint8_t>(b[0]));
+    return x.compare(y);
+  }
+};
+}  // namespace
+
+TEST_CASE("keys inserted inline are stored in their nodes and iterate like a std::set") {
+  uint64_t seed = Random::os_seed();
+  INFO("seed=" << seed);
+  Random rnd(seed);
+  Arena arena;
+  SkipList<const char*, InlineCmp> list(InlineCmp{}, &arena);
+  std::set<std::string> model;
+  size_t arena_before = arena.memory_usage();
+  size_t key_bytes = 0;
+  for (int i = 0; i < 5000; ++i) {
+    std::string k = std::to_string(rnd.uniform(20000));
+    if (!model.insert(k).second) continue;
+    key_bytes += k.size() + 1;
+    list.insert_inline(k.size() + 1, [&](char* buf) -> const char* {
+      buf[0] = static_cast<char>(k.size());
+      std::memcpy(buf + 1, k.data(), k.size());
+      return buf;
+    });
+  }
+  CHECK(arena.memory_usage() - arena_before >= key_bytes);
+  SkipList<const char*, InlineCmp>::Iterator it(&list);
+  it.seek_to_first();
+  const char* prev_node_key = nullptr;
+  for (const std::string& k : model) {
+    REQUIRE(it.valid());
+    CHECK(std::string_view(it.key() + 1, static_cast<uint8_t>(it.key()[0])) == k);
+    CHECK(it.key() != prev_node_key);
+    prev_node_key = it.key();
+    it.next();
+  }
+  CHECK_FALSE(it.valid());
+  std::string probe = "\x03" "123";
+  CHECK(list.contains(probe.data()) == model.contains("123"));
 }
