@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "lib/sstable/format.h"
 #include "lib/util/internal_key.h"
 
 namespace strata::sstable {
@@ -11,18 +12,34 @@ IndexAccelerator IndexAccelerator::build(const Block& index) {
   if (index.order() != KeyOrder::internal || index.num_restarts() == 0) return acc;
   std::vector<std::string> users;
   users.reserve(index.num_restarts());
+  acc.handles_.reserve(index.num_restarts());
   BlockIterator it = index.new_iterator();
-  for (it.seek_to_first(); it.valid(); it.next()) users.emplace_back(extract_user_key(it.key()));
-  if (!it.status() || users.size() != index.num_restarts()) return acc;
-  // Sorted keys: what the first and the last share, every key shares.
+  for (it.seek_to_first(); it.valid(); it.next()) {
+    users.emplace_back(extract_user_key(it.key()));
+    std::string_view value = it.value();
+    BlockHandle handle;
+    if (!handle.decode_from(&value)) return IndexAccelerator{};  // the reader reports it on use
+    acc.handles_.push_back({handle.offset, handle.size});
+  }
+  if (!it.status() || users.size() != index.num_restarts()) return IndexAccelerator{};
+  // Sorted keys: what the first and the next-to-last share, every key but the last shares. The
+  // last index key is often a short successor of the table's last key ("1" after
+  // "0000000000681088", as LevelDB's FindShortSuccessor makes it), which shares nothing: counting
+  // it would leave no common prefix and make the 8-byte prefixes of most tables all equal.
   const std::string& first = users.front();
-  const std::string& last = users.back();
+  const std::string& bound = users.size() >= 2 ? users[users.size() - 2] : users.back();
   size_t common = 0;
-  while (common < first.size() && common < last.size() && first[common] == last[common]) ++common;
+  while (common < first.size() && common < bound.size() && first[common] == bound[common]) ++common;
   acc.common_ = first.substr(0, common);
   acc.prefixes_.reserve(users.size());
-  for (const auto& u : users) acc.prefixes_.push_back(acc.prefix_of(u));
-  if (!std::is_sorted(acc.prefixes_.begin(), acc.prefixes_.end())) acc.prefixes_.clear();  // not sorted: not ours
+  for (const auto& u : users) {
+    // A last key without the common prefix sorts after every key that has it (it is greater than
+    // the next-to-last key, so it differs from the prefix at a greater byte): UINT64_MAX keeps
+    // the array sorted and makes narrow() compare it in full.
+    const bool shares = std::string_view(u).substr(0, common) == acc.common_;
+    acc.prefixes_.push_back(shares ? acc.prefix_of(u) : UINT64_MAX);
+  }
+  if (!std::is_sorted(acc.prefixes_.begin(), acc.prefixes_.end())) return IndexAccelerator{};  // not ours
   return acc;
 }
 
@@ -49,6 +66,25 @@ std::pair<uint32_t, uint32_t> IndexAccelerator::narrow(std::string_view target) 
   uint32_t left = lo == 0 ? 0 : lo - 1;
   uint32_t right = hi == 0 ? 0 : std::min(hi - 1, last);
   return {left, right};
+}
+
+std::optional<IndexAccelerator::Located> IndexAccelerator::locate(std::string_view target) const {
+  std::string_view user = extract_user_key(target);
+  const auto n = static_cast<uint32_t>(prefixes_.size());
+  int c = user.substr(0, common_.size()).compare(common_);
+  uint32_t at;
+  if (c < 0) {
+    at = 0;  // before every separator: only the first block may hold it
+  } else if (c > 0) {
+    return std::nullopt;  // after every separator: the index block says where the table ends
+  } else {
+    const uint64_t t = prefix_of(user);
+    auto lo = std::lower_bound(prefixes_.begin(), prefixes_.end(), t);
+    if (lo == prefixes_.end() || *lo == t) return std::nullopt;  // a full key must decide
+    at = static_cast<uint32_t>(lo - prefixes_.begin());
+  }
+  if (at >= n) return std::nullopt;
+  return Located{.ordinal = at, .offset = handles_[at].offset, .size = handles_[at].size};
 }
 
 }  // namespace strata::sstable

@@ -10,12 +10,18 @@
 // The same idea as the prefix arrays of cache-conscious B-tree nodes and of RocksDB's
 // partitioned-index "key prefix" experiments; the file format is unchanged.
 //
+// It also keeps each entry's block handle (16 bytes per data block), so that when the prefixes
+// alone decide which block may hold a point lookup's key (no entry's prefix equals the key's, the
+// common case once keys differ within 8 bytes) the lookup reads no index entry at all: locate().
+//
 // Invariants: prefixes_ is non-decreasing (user keys are sorted; truncating and zero-padding
-// preserve <=); every entry's user key starts with common_.
+// preserve <=); every entry's user key but the last starts with common_ (the last may be a short
+// successor that does not: its prefix is UINT64_MAX).
 // Thread-safety: immutable after build(); narrow() from any thread.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -36,14 +42,35 @@ class IndexAccelerator {
   // (an internal key), as BlockIterator::seek(target, left, right) takes it.
   // REQUIRES: enabled().
   std::pair<uint32_t, uint32_t> narrow(std::string_view target) const;
-  size_t memory_bytes() const { return prefixes_.capacity() * sizeof(uint64_t) + common_.capacity(); }
+  size_t memory_bytes() const {
+    return prefixes_.capacity() * sizeof(uint64_t) + handles_.capacity() * sizeof(Handle) + common_.capacity();
+  }
+
+  // The data block that alone may hold `target` (an internal key), when the prefixes decide it:
+  // the first entry whose separator is greater than the target's user key, with every earlier
+  // separator's user key less than it. Then target's user key is in that block or in no block of
+  // the table (the next block's keys are all > its separator >= ... > the target's user key).
+  // nullopt when the full keys must decide (some prefix equals the target's, or the target sorts
+  // after the last separator): use narrow() and the index block.
+  struct Located {
+    uint32_t ordinal;  // the index entry's position (its restart point)
+    uint64_t offset;   // its block handle
+    uint64_t size;
+  };
+  std::optional<Located> locate(std::string_view target) const;
 
  private:
   // The 8 bytes of `user_key` after common_.size(), big-endian, zero-padded.
   uint64_t prefix_of(std::string_view user_key) const;
 
+  struct Handle {
+    uint64_t offset;
+    uint64_t size;
+  };
+
   std::string common_;             // the user-key prefix every entry shares
   std::vector<uint64_t> prefixes_;  // one per entry, in index order
+  std::vector<Handle> handles_;     // one per entry (the index entry's value), in index order
 };
 
 }  // namespace strata::sstable

@@ -96,7 +96,7 @@ asio::awaitable<Result<std::shared_ptr<TableReader>>> TableReader::open(std::sha
 }
 
 bool TableReader::may_contain(std::string_view user_key) const {
-  return filter_.empty() || bloom_may_contain(filter_, user_key);
+  return filter_.empty() || filter_.may_contain(user_key);
 }
 
 uint64_t GetTrace::cache_hits() const {
@@ -152,7 +152,12 @@ std::optional<Block> TableReader::mapped_block(BlockHandle handle, uint32_t ordi
   if ((word & (uint64_t{1} << (ordinal % 64))) == 0) return std::nullopt;
   // The bit was set after this very handle (the index never changes) was bounds-checked, read,
   // checksum-verified and parsed; the mapping shows the same page-cache bytes.
-  auto block = Block::view_verified(std::string_view(mapping_->data() + handle.offset, handle.size), KeyOrder::internal);
+  const char* bytes = mapping_->data() + handle.offset;
+  // Start loading every line of the block at once: the search that follows touches the restart
+  // array at its end, a restart entry, and a run of entries, each otherwise a dependent miss
+  // (LevelDB's copy of the block out of the page cache streams it the same way).
+  for (uint64_t off = 0; off < handle.size; off += 64) __builtin_prefetch(bytes + off);
+  auto block = Block::view_verified(std::string_view(bytes, handle.size), KeyOrder::internal);
   if (!block) return std::nullopt;  // cannot happen to a verified block; the checked path reports it
   stats_->add(stats_->mapped_reads);
   if (trace != nullptr) trace->blocks.push_back({.offset = handle.offset, .cache_hit = true});
@@ -306,11 +311,35 @@ Result<GetStep> TableReader::get_cached(std::string_view lookup_internal_key, Ta
   if (options_.use_bloom_filter && !filter_.empty()) {
     stats_->add(stats_->bloom_checks);
     if (trace != nullptr) trace->bloom_checked = true;
-    if (!bloom_may_contain(filter_, user_key)) {
+    if (!filter_.may_contain(user_key)) {
       stats_->add(stats_->bloom_negatives);
       if (trace != nullptr) trace->bloom_negative = true;
       out->kind = TableGet::Kind::absent;
       return GetStep::done;
+    }
+  }
+  if (index_accel_.enabled()) {
+    if (auto located = index_accel_.locate(lookup_internal_key)) {
+      // The prefixes decided the block: no index entry is read.
+      const BlockHandle handle{located->offset, located->size};
+      if (std::optional<Block> view = mapped_block(handle, located->ordinal, trace)) {
+        STRATA_TRY_ASSIGN(GetStep step, search_data_block(*view, handle, lookup_internal_key, out));
+        if (step == GetStep::done) return step;
+      } else {
+        STRATA_TRY_ASSIGN(std::shared_ptr<const Block> block,
+                          cached_data_block(handle, /*fill_cache=*/true, trace, located->ordinal));
+        if (!block) {
+          // finish_get reads it; its index iterator stands on the block's entry.
+          pending->index = index_block_.new_iterator();
+          pending->index.seek(lookup_internal_key, located->ordinal, located->ordinal);
+          pending->handle = handle;
+          return GetStep::needs_io;
+        }
+        STRATA_TRY_ASSIGN(GetStep step, search_data_block(*block, handle, lookup_internal_key, out));
+        if (step == GetStep::done) return step;
+      }
+      // The block ended before the key (locate() says no later block holds it either, but the
+      // index block has the last word): the full search below.
     }
   }
   pending->index = index_block_.new_iterator();

@@ -26,6 +26,7 @@
 
 #include "lib/io/file_system.h"
 #include "lib/sstable/block.h"
+#include "lib/sstable/bloom.h"
 #include "lib/sstable/format.h"
 #include "lib/sstable/index_accelerator.h"
 #include "lib/sstable/read_stats.h"
@@ -177,10 +178,10 @@ class TableReader : public std::enable_shared_from_this<TableReader> {
 
  private:
   TableReader(std::shared_ptr<io::File> file, uint64_t file_size, TableReadOptions options,
-              Block index_block, std::string filter, TableProperties properties,
+              Block index_block, std::string_view filter, TableProperties properties,
               std::shared_ptr<const io::Mapping> mapping)
       : file_(std::move(file)), file_size_(file_size), options_(options),
-        index_block_(std::move(index_block)), filter_(std::move(filter)),
+        index_block_(std::move(index_block)), filter_(filter),
         properties_(properties), stats_(options.stats != nullptr ? options.stats : &own_stats_),
         mapping_(std::move(mapping)), index_accel_(IndexAccelerator::build(index_block_)) {
     if (mapping_) {
@@ -220,7 +221,7 @@ class TableReader : public std::enable_shared_from_this<TableReader> {
   uint64_t file_size_;
   TableReadOptions options_;
   Block index_block_;
-  std::string filter_;  // empty: no filter
+  FilterBlock filter_;  // empty: no filter
   TableProperties properties_;
   ReadStats own_stats_;
   ReadStats* const stats_;  // options_.stats or &own_stats_

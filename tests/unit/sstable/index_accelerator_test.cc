@@ -10,6 +10,7 @@
 
 #include "lib/sstable/block.h"
 #include "lib/sstable/block_builder.h"
+#include "lib/sstable/format.h"
 #include "lib/sstable/index_accelerator.h"
 #include "lib/util/internal_key.h"
 #include "lib/util/random.h"
@@ -20,10 +21,17 @@ using namespace strata::sstable;
 
 namespace {
 
+// The block handle make_index() stores for entry i.
+BlockHandle handle_of(size_t i) { return BlockHandle{.offset = i * 4101, .size = 4096 - i % 7}; }
+
 // An index block (restart interval 1) over sorted internal keys.
 Block make_index(const std::vector<std::string>& keys) {
   BlockBuilder b(1);
-  for (const auto& k : keys) b.add(k, "handle");
+  for (size_t i = 0; i < keys.size(); ++i) {
+    std::string handle;
+    handle_of(i).encode_to(&handle);
+    b.add(keys[i], handle);
+  }
   auto block = Block::parse(std::string(b.finish()), KeyOrder::internal);
   REQUIRE(block.has_value());
   return std::move(*block);
@@ -66,6 +74,7 @@ TEST_CASE("a seek narrowed by the index accelerator lands where the full binary 
   MESSAGE("seed=" << seed);
   Random rnd(seed);
   int checked = 0;
+  int located_count = 0;
   for (const std::string prefix : std::vector<std::string>{"", "pkg/", "0000000000", std::string(20, 'x')}) {
     for (int round = 0; round < 20; ++round) {
       auto keys = random_internal_keys(rnd, prefix, 1 + static_cast<int>(rnd.uniform(300)));
@@ -82,10 +91,67 @@ TEST_CASE("a seek narrowed by the index accelerator lands where the full binary 
       for (const auto& target : targets) {
         REQUIRE(narrowed_seek(index, acc, target) == plain_seek(index, target));
         ++checked;
+        // locate(): when it decides, the block is the one the full search finds, and no other
+        // block may hold the target's user key.
+        auto located = acc.locate(target);
+        if (!located) continue;
+        ++located_count;
+        REQUIRE(located->ordinal < keys.size());
+        CHECK(keys[located->ordinal] == plain_seek(index, target));
+        CHECK(located->offset == handle_of(located->ordinal).offset);
+        CHECK(located->size == handle_of(located->ordinal).size);
+        CHECK(extract_user_key(target) < extract_user_key(keys[located->ordinal]));
+        if (located->ordinal > 0) CHECK(extract_user_key(keys[located->ordinal - 1]) < extract_user_key(target));
       }
     }
   }
-  MESSAGE("targets checked: " << checked);
+  MESSAGE("targets checked: " << checked << ", decided by prefixes alone: " << located_count);
+  CHECK(located_count > checked / 10);
+}
+
+TEST_CASE("a last index key that is a short successor (\"1\" after \"0000000000681088\") leaves the prefixes useful") {
+  // TableBuilder ends the index with the shortest key after the table's last key, which shares
+  // no prefix with the others: the accelerator must still narrow and locate by the digits.
+  std::vector<std::string> keys;
+  for (int i = 45; i < 600000; i += 41) {
+    char k[32];
+    std::snprintf(k, sizeof k, "%016d", i);
+    keys.push_back(make_internal_key(k, kMaxSequenceNumber, ValueType::value));
+  }
+  keys.push_back(make_internal_key("1", kMaxSequenceNumber, ValueType::value));
+  Block index = make_index(keys);
+  IndexAccelerator acc = IndexAccelerator::build(index);
+  REQUIRE(acc.enabled());
+  int located = 0;
+  int narrow_width = 0;
+  for (int i = 0; i < 700000; i += 997) {
+    char k[32];
+    std::snprintf(k, sizeof k, "%016d", i);
+    std::string target = make_internal_key(k, 100, kValueTypeForSeek);
+    REQUIRE(narrowed_seek(index, acc, target) == plain_seek(index, target));
+    auto [left, right] = acc.narrow(target);
+    narrow_width = std::max(narrow_width, static_cast<int>(right - left));
+    if (auto at = acc.locate(target)) {
+      ++located;
+      CHECK(keys[at->ordinal] == plain_seek(index, target));
+    }
+  }
+  for (std::string t : {"0", "00000000000000000", "0000000000999999", "1", "10", "2"}) {
+    std::string target = make_internal_key(t, 100, kValueTypeForSeek);
+    REQUIRE(narrowed_seek(index, acc, target) == plain_seek(index, target));
+    if (auto at = acc.locate(target)) CHECK(keys[at->ordinal] == plain_seek(index, target));
+  }
+  MESSAGE("located " << located << " of " << 700000 / 997 + 1 << ", widest narrowed range " << narrow_width);
+  CHECK(located > 600);  // all but the targets equal to a separator or past the digits
+  CHECK(narrow_width <= 1);
+}
+
+TEST_CASE("the accelerator is off for an index whose values are not block handles") {
+  BlockBuilder b(1);
+  b.add(make_internal_key("a", 1, ValueType::value), std::string(11, '\xff'));
+  auto block = Block::parse(std::string(b.finish()), KeyOrder::internal);
+  REQUIRE(block.has_value());
+  CHECK_FALSE(IndexAccelerator::build(*block).enabled());
 }
 
 TEST_CASE("the accelerator is off for a block that is not a restart-per-entry index") {

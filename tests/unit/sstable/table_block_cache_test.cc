@@ -340,17 +340,25 @@ TEST_CASE("a block in the OS page cache is read without the ring; a dropped one 
     REQUIRE(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0);
     ::close(fd);
 
-    // Not in the page cache: RWF_NOWAIT says EAGAIN, the block comes through the ring.
+    // Not in the page cache: RWF_NOWAIT says EAGAIN, the block comes through the ring. (Recent
+    // kernels start readahead within a RWF_NOWAIT read that misses; on a fast device it may be
+    // done before the read looks again, and then the block is read at once. The fallback itself
+    // is checked deterministically in tests/unit/db/db_read_path_test.cc.)
     TableGet got;
     TableReader::PendingGet pending;
     auto step = (*r)->get_cached(lookup_key(300), &got, &pending);
     REQUIRE(step.has_value());
-    CHECK(*step == GetStep::needs_io);
-    auto finished = co_await (*r)->finish_get(lookup_key(300), std::move(pending), &got);
-    REQUIRE(finished.has_value());
+    uint64_t page_cache_reads = 0;
+    if (*step == GetStep::needs_io) {
+      auto finished = co_await (*r)->finish_get(lookup_key(300), std::move(pending), &got);
+      REQUIRE(finished.has_value());
+    } else {
+      MESSAGE("the kernel's readahead served the dropped block within the RWF_NOWAIT read");
+      page_cache_reads = 1;
+    }
     CHECK(got.value == value_of(300));
     CHECK(stats.data_blocks_read.load() == 1);
-    CHECK(stats.page_cache_reads.load() == 0);
+    CHECK(stats.page_cache_reads.load() == page_cache_reads);
 
     // The ring's read left the block in the page cache: the next lookup needs no I/O wait.
     TableGet again;
@@ -359,7 +367,7 @@ TEST_CASE("a block in the OS page cache is read without the ring; a dropped one 
     CHECK(*step == GetStep::done);
     CHECK(again.value == value_of(301));
     CHECK(stats.data_blocks_read.load() == 2);
-    CHECK(stats.page_cache_reads.load() == 1);
+    CHECK(stats.page_cache_reads.load() == page_cache_reads + 1);
   };
   std::exception_ptr error;
   asio::co_spawn(io, body(), [&](std::exception_ptr e) { error = e; });
