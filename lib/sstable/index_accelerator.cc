@@ -40,6 +40,7 @@ IndexAccelerator IndexAccelerator::build(const Block& index) {
     acc.prefixes_.push_back(shares ? acc.prefix_of(u) : UINT64_MAX);
   }
   if (!std::is_sorted(acc.prefixes_.begin(), acc.prefixes_.end())) return IndexAccelerator{};  // not ours
+  for (size_t i = 0; i < acc.prefixes_.size(); i += kSegment) acc.top_.push_back(acc.prefixes_[i]);
   return acc;
 }
 
@@ -60,8 +61,8 @@ std::pair<uint32_t, uint32_t> IndexAccelerator::narrow(std::string_view target) 
   if (c < 0) return {0, 0};
   if (c > 0) return {last, last};
   uint64_t t = prefix_of(user);
-  auto lo = static_cast<uint32_t>(std::lower_bound(prefixes_.begin(), prefixes_.end(), t) - prefixes_.begin());
-  auto hi = static_cast<uint32_t>(std::upper_bound(prefixes_.begin() + lo, prefixes_.end(), t) - prefixes_.begin());
+  const uint32_t lo = lower_bound(t);
+  const uint32_t hi = upper_bound_from(lo, t);
   // Entries before lo are < target, entries from hi on are > target.
   uint32_t left = lo == 0 ? 0 : lo - 1;
   uint32_t right = hi == 0 ? 0 : std::min(hi - 1, last);
@@ -79,12 +80,33 @@ std::optional<IndexAccelerator::Located> IndexAccelerator::locate(std::string_vi
     return std::nullopt;  // after every separator: the index block says where the table ends
   } else {
     const uint64_t t = prefix_of(user);
-    auto lo = std::lower_bound(prefixes_.begin(), prefixes_.end(), t);
-    if (lo == prefixes_.end() || *lo == t) return std::nullopt;  // a full key must decide
-    at = static_cast<uint32_t>(lo - prefixes_.begin());
+    at = lower_bound(t);
+    if (at >= n || prefixes_[at] == t) return std::nullopt;  // a full key must decide
   }
   if (at >= n) return std::nullopt;
   return Located{.ordinal = at, .offset = handles_[at].offset, .size = handles_[at].size};
+}
+
+uint32_t IndexAccelerator::lower_bound(uint64_t t) const {
+  // top_[k] = prefixes_[k * kSegment]: the first k with top_[k] >= t bounds the answer to
+  // ((k - 1) * kSegment, k * kSegment].
+  const auto k = static_cast<uint32_t>(std::lower_bound(top_.begin(), top_.end(), t) - top_.begin());
+  if (k == 0) return 0;
+  const auto n = static_cast<uint32_t>(prefixes_.size());
+  const uint32_t first = (k - 1) * kSegment + 1;
+  const uint32_t last = std::min(k * kSegment, n);
+  return static_cast<uint32_t>(std::lower_bound(prefixes_.begin() + first, prefixes_.begin() + last, t) -
+                               prefixes_.begin());
+}
+
+uint32_t IndexAccelerator::upper_bound_from(uint32_t from, uint64_t t) const {
+  // Equal prefixes come in short runs (keys that differ past their 8 bytes): look at a few first.
+  const auto n = static_cast<uint32_t>(prefixes_.size());
+  for (uint32_t i = from; i < n && i < from + 8; ++i) {
+    if (prefixes_[i] > t) return i;
+  }
+  if (from + 8 >= n) return n;
+  return static_cast<uint32_t>(std::upper_bound(prefixes_.begin() + from + 8, prefixes_.end(), t) - prefixes_.begin());
 }
 
 }  // namespace strata::sstable

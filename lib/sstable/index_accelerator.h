@@ -43,7 +43,8 @@ class IndexAccelerator {
   // REQUIRES: enabled().
   std::pair<uint32_t, uint32_t> narrow(std::string_view target) const;
   size_t memory_bytes() const {
-    return prefixes_.capacity() * sizeof(uint64_t) + handles_.capacity() * sizeof(Handle) + common_.capacity();
+    return (prefixes_.capacity() + top_.capacity()) * sizeof(uint64_t) + handles_.capacity() * sizeof(Handle) +
+           common_.capacity();
   }
 
   // The data block that alone may hold `target` (an internal key), when the prefixes decide it:
@@ -62,6 +63,13 @@ class IndexAccelerator {
  private:
   // The 8 bytes of `user_key` after common_.size(), big-endian, zero-padded.
   uint64_t prefix_of(std::string_view user_key) const;
+  // std::lower_bound over prefixes_, searching top_ first: the search then touches a few cache
+  // lines of one 512-byte segment instead of one line per probe across the whole array.
+  uint32_t lower_bound(uint64_t t) const;
+  // The first entry at or after `from` whose prefix is greater than t.
+  uint32_t upper_bound_from(uint32_t from, uint64_t t) const;
+
+  static constexpr uint32_t kSegment = 64;  // entries per top_ sample
 
   struct Handle {
     uint64_t offset;
@@ -70,6 +78,7 @@ class IndexAccelerator {
 
   std::string common_;             // the user-key prefix every entry shares
   std::vector<uint64_t> prefixes_;  // one per entry, in index order
+  std::vector<uint64_t> top_;       // prefixes_[k * kSegment] for every k: small enough for L1
   std::vector<Handle> handles_;     // one per entry (the index entry's value), in index order
 };
 
