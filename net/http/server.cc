@@ -256,10 +256,22 @@ asio::awaitable<void> Server::Impl::session(std::shared_ptr<Connection> conn, be
     parser.header_limit(static_cast<uint32_t>(options.header_limit_bytes));
     parser.body_limit(options.body_limit_bytes);
 
-    // The rest of the header within header_timeout_ms of its first byte (slow senders lose).
-    stream.expires_after(std::chrono::milliseconds(options.header_timeout_ms));
-    auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, as_tuple(use_awaitable));
-    if (ec == beast::error::timeout) ClientPortCounters::bump(counters.header_timeouts);
+    // The header usually came whole with that read: parse it from the buffer, without another
+    // asynchronous operation (and timer). Otherwise read the rest of it within header_timeout_ms
+    // of its first byte (slow senders lose).
+    beast::error_code ec;
+    while (buffer.size() > 0 && !parser.is_header_done()) {
+      size_t used = parser.put(buffer.data(), ec);
+      buffer.consume(used);
+      if (ec || used == 0) break;
+    }
+    if (ec == bhttp::error::need_more) ec = {};
+    if (!ec && !parser.is_header_done()) {
+      stream.expires_after(std::chrono::milliseconds(options.header_timeout_ms));
+      auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, as_tuple(use_awaitable));
+      if (hec == beast::error::timeout) ClientPortCounters::bump(counters.header_timeouts);
+      ec = hec;
+    }
     // Browser safety, before the body is read: a refused request is answered and the connection
     // closed (its body, unread, cannot be skipped safely).
     if (!ec) {
