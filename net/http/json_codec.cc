@@ -492,10 +492,9 @@ std::optional<std::vector<OptionInfo>> options_from_json(const json::object& o) 
   return out;
 }
 
-void append_metric(std::string& out, std::string_view name, std::string_view type, std::string_view help, double value,
-                   std::string_view labels) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", value);
+namespace {
+
+void append_help_and_type(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
   out += "# HELP strata_";
   out += name;
   out += ' ';
@@ -504,7 +503,14 @@ void append_metric(std::string& out, std::string_view name, std::string_view typ
   out += name;
   out += ' ';
   out += type;
-  out += "\nstrata_";
+  out += '\n';
+}
+
+// "strata_<name><labels> <value>\n"; `labels` is "" or "{k=\"v\"}".
+void append_sample(std::string& out, std::string_view name, std::string_view labels, double value) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", value);
+  out += "strata_";
   out += name;
   out += labels;
   out += ' ';
@@ -512,29 +518,19 @@ void append_metric(std::string& out, std::string_view name, std::string_view typ
   out += '\n';
 }
 
+}  // namespace
+
+void append_metric(std::string& out, std::string_view name, std::string_view type, std::string_view help, double value,
+                   std::string_view labels) {
+  append_help_and_type(out, name, type, help);
+  append_sample(out, name, labels, value);
+}
+
 void append_metric_family(std::string& out, std::string_view name, std::string_view type, std::string_view help,
                           std::string_view label, std::span<const std::pair<std::string_view, double>> samples) {
-  out += "# HELP strata_";
-  out += name;
-  out += ' ';
-  out += help;
-  out += "\n# TYPE strata_";
-  out += name;
-  out += ' ';
-  out += type;
-  out += '\n';
-  char buf[64];
+  append_help_and_type(out, name, type, help);
   for (const auto& [value_of_label, v] : samples) {
-    std::snprintf(buf, sizeof buf, "%.17g", v);
-    out += "strata_";
-    out += name;
-    out += '{';
-    out += label;
-    out += "=\"";
-    out += value_of_label;
-    out += "\"} ";
-    out += buf;
-    out += '\n';
+    append_sample(out, name, std::string("{") + std::string(label) + "=\"" + std::string(value_of_label) + "\"}", v);
   }
 }
 
@@ -694,13 +690,12 @@ std::string replication_stats_to_prometheus(const replication::NodeStats& s) {
   append_metric(out, "raft_entries_applied_early_total", "counter",
          "Committed entries the leader applied as soon as an acknowledgement committed them.",
          d(s.entries_applied_early));
-  out += "# HELP strata_raft_messages_invalid_total Peer messages dropped without being acted on, by reason.\n"
-         "# TYPE strata_raft_messages_invalid_total counter\n";
+  std::vector<std::pair<std::string_view, double>> invalid;
   for (size_t i = 1; i < s.messages_invalid.size(); ++i) {
-    out += "strata_raft_messages_invalid_total{reason=\"";
-    out += raft::to_string(static_cast<raft::DropReason>(i));
-    out += "\"} " + std::to_string(s.messages_invalid[i]) + "\n";
+    invalid.emplace_back(raft::to_string(static_cast<raft::DropReason>(i)), d(s.messages_invalid[i]));
   }
+  append_metric_family(out, "raft_messages_invalid_total", "counter",
+                       "Peer messages dropped without being acted on, by reason.", "reason", invalid);
   return out;
 }
 

@@ -129,26 +129,30 @@ class Raw {
         size_t len = cl == std::string::npos || cl > end ? 0 : std::stoul(in.substr(cl + 16));
         if (in.size() >= end + 4 + len) return in.substr(0, end + 4 + len);
       }
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
-      pollfd p{fd_, POLLIN, 0};
-      if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0) return in;
-      char buf[4096];
-      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) return in;
-      in.append(buf, static_cast<size_t>(n));
+      if (recv_some(until, &in) <= 0) return in;
     }
   }
   // True when the server closed the connection within `limit`.
   bool closed_within(std::chrono::milliseconds limit) const {
     auto until = Clock::now() + limit;
+    std::string ignored;
     for (;;) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
-      pollfd p{fd_, POLLIN, 0};
-      if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0) return false;
-      char buf[4096];
-      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) return true;
+      int r = recv_some(until, &ignored);
+      if (r != 1) return r == 0;
     }
+  }
+
+ protected:
+  // Appends what arrives before `until`: 1 when bytes came, 0 on a close (or reset), -1 at the deadline.
+  int recv_some(Clock::time_point until, std::string* in) const {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+    pollfd p{fd_, POLLIN, 0};
+    if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0) return -1;
+    char buf[4096];
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) return 0;
+    in->append(buf, static_cast<size_t>(n));
+    return 1;
   }
 
  private:
@@ -431,23 +435,18 @@ struct PeerRaw : Raw {
     net::peer::encode_frame(&f, t, payload);
     send(f);
   }
+  // The payload of the next frame (the receiver's challenge); nullopt on a close or after 5 s.
   std::optional<std::string> read_payload() const {
     std::string in;
     auto until = Clock::now() + 5000ms;
-    while (Clock::now() < until) {
+    for (;;) {
       if (in.size() >= net::peer::kFrameHeaderBytes) {
         auto h = net::peer::decode_frame_header(std::string_view(in).substr(0, net::peer::kFrameHeaderBytes));
         if (!h) return std::nullopt;
         if (in.size() >= net::peer::kFrameHeaderBytes + h->length) return in.substr(net::peer::kFrameHeaderBytes, h->length);
       }
-      pollfd pf{fd(), POLLIN, 0};
-      if (::poll(&pf, 1, 100) <= 0) continue;
-      char buf[512];
-      ssize_t n = ::recv(fd(), buf, sizeof buf, 0);
-      if (n <= 0) return std::nullopt;
-      in.append(buf, static_cast<size_t>(n));
+      if (recv_some(until, &in) <= 0) return std::nullopt;
     }
-    return std::nullopt;
   }
 };
 
