@@ -143,7 +143,8 @@ asio::awaitable<Result<void>> Node::load_metadata() {
   for (const KeyValue& kv : removed) {
     if (auto id = member_id_of_key(kRemovedKeyPrefix, kv.key)) removed_ids_.insert(*id);
   }
-  if (removed_ids_.count(options_.id)) {
+  removed_self_.store(removed_ids_.count(options_.id) != 0);
+  if (removed_self_.load()) {
     STRATA_LOG(warn, "node %" PRIu64 ": this node was removed from the cluster; it serves no client requests",
                options_.id);
   }
@@ -360,12 +361,10 @@ asio::awaitable<Result<void>> Node::read_barrier() {
   co_return co_await wait_applied(index);
 }
 
-bool Node::removed_locked() const { return removed_ids_.count(options_.id) != 0; }
+bool Node::removed_locked() const { return removed_self_.load(); }
 
-bool Node::removed() const {
-  std::lock_guard lock(mu_);
-  return removed_locked();
-}
+// Every HTTP request asks: an atomic, not mu_.
+bool Node::removed() const { return removed_self_.load(); }
 
 Result<void> Node::check_serving() const {
   if (removed()) return make_error_code(Errc::removed);

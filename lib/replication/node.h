@@ -323,6 +323,7 @@ class Node final : public KvService, public TransportHandler {
   std::map<uint64_t, std::string> peer_addresses_;
   std::map<uint64_t, std::string> peer_urls_;
   std::set<uint64_t> removed_ids_;  // the "mremoved/" keys of the DB (command.h)
+  std::atomic<bool> removed_self_{false};  // removed_ids_ holds this node; written under mu_
   std::map<uint64_t, std::chrono::steady_clock::time_point> learner_heard_;  // leader: learner -> last heard
   std::map<uint64_t, bool> snapshot_in_flight_;
   std::optional<Staged> staged_;

@@ -243,6 +243,7 @@ asio::awaitable<Result<void>> Node::apply_entries(std::span<const raft::Entry> e
     } else {
       removed_ids_.erase(member);
     }
+    removed_self_.store(removed_ids_.count(options_.id) != 0);
     if (member != options_.id || was_removed == removed_locked()) continue;
     if (index != 0) {
       STRATA_LOG(warn, "node %" PRIu64 ": removed from the cluster by the configuration change at index %" PRIu64

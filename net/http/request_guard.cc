@@ -10,11 +10,11 @@ namespace strata::net::http {
 
 namespace {
 
+char lower_char(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
 std::string lower(std::string_view s) {
   std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
+  for (char& c : out) c = lower_char(c);
   return out;
 }
 
@@ -24,7 +24,18 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-bool iequals(std::string_view a, std::string_view b) { return a.size() == b.size() && lower(a) == lower(b); }
+// Case-insensitive ASCII comparison, without copying (the checks run on every request).
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (lower_char(a[i]) != lower_char(b[i])) return false;
+  }
+  return true;
+}
+
+bool iends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && iequals(s.substr(s.size() - suffix.size()), suffix);
+}
 
 // An IP address in binary (4 or 16 bytes); nullopt for a name.
 struct Ip {
@@ -61,10 +72,8 @@ Response refusal(int status, std::string_view code, std::string_view message) {
   return error_response(status, code, message);
 }
 
-// The media type of a Content-Type value, lower-case, without parameters.
-std::string media_type(std::string_view content_type) {
-  return lower(trim(content_type.substr(0, content_type.find(';'))));
-}
+// The media type of a Content-Type value, without parameters (as sent: compare with iequals).
+std::string_view media_type(std::string_view content_type) { return trim(content_type.substr(0, content_type.find(';'))); }
 
 bool changes_state(Method m) { return m == Method::put || m == Method::post || m == Method::del; }
 
@@ -174,9 +183,10 @@ std::optional<Refusal> RequestGuard::check(const RequestHead& head) const {
                                "' refused; allow an origin with --cors-origin")};
   }
   if (head.content_type) {
-    std::string type = media_type(*head.content_type);
-    bool json = type == "application/json" || (type.starts_with("application/") && type.ends_with("+json"));
-    if (json || type == "application/octet-stream") return std::nullopt;
+    std::string_view type = media_type(*head.content_type);
+    bool json = iequals(type, "application/json") ||
+                (type.size() > 12 && iequals(type.substr(0, 12), "application/") && iends_with(type, "+json"));
+    if (json || iequals(type, "application/octet-stream")) return std::nullopt;
   } else if (!head.has_body) {
     return std::nullopt;
   }
