@@ -388,38 +388,45 @@ void Server::Impl::spawn_session(tcp::socket socket) {
   beast::error_code rec;
   auto remote = socket.remote_endpoint(rec);
   conn->address = rec ? std::string() : remote.address().to_string();
-  uint64_t id;
+  uint64_t id = 0;
+  std::atomic<uint64_t>* refused = nullptr;  // the counter of the cap that refused it
+  size_t open_then = 0, from_address_then = 0;
   {
     std::lock_guard lock(mu);
-    auto refuse = [&](std::atomic<uint64_t>& counter, const char* cap) {
-      uint64_t n = counter.fetch_add(1, std::memory_order_relaxed) + 1;
-      if ((n & (n - 1)) == 0) {  // the 1st, 2nd, 4th, ...: a flood logs little
-        STRATA_LOG(warn, "http: refused a connection from %s over the %s cap (%zu open, %zu from that address); %llu refused",
-                   conn->address.c_str(), cap, live_connections, live_by_address[conn->address],
-                   static_cast<unsigned long long>(n));
-      }
-      // Best effort, without waiting: the 503 fits in the socket buffer of a new connection.
-      beast::error_code ignored;
-      socket.non_blocking(true, ignored);
-      socket.send(asio::buffer(overloaded_answer), 0, ignored);
-      socket.shutdown(tcp::socket::shutdown_both, ignored);
-      socket.close(ignored);
+    // (No reference into live_by_address across an eviction: it may erase that entry.)
+    auto from_address = [&] {
+      auto it = live_by_address.find(conn->address);
+      return it == live_by_address.end() ? size_t{0} : it->second;
     };
-    if (live_by_address[conn->address] >= options.max_connections_per_address && !evict_idle_locked(&conn->address)) {
-      if (live_by_address[conn->address] == 0) live_by_address.erase(conn->address);
-      refuse(counters.connections_refused_per_address, "per-address");
-      return;
+    if (from_address() >= options.max_connections_per_address && !evict_idle_locked(&conn->address)) {
+      refused = &counters.connections_refused_per_address;
+    } else if (live_connections >= options.max_connections && !evict_idle_locked(nullptr)) {
+      refused = &counters.connections_refused_total_cap;
     }
-    if (live_connections >= options.max_connections && !evict_idle_locked(nullptr)) {
-      if (live_by_address[conn->address] == 0) live_by_address.erase(conn->address);
-      refuse(counters.connections_refused_total_cap, "total");
-      return;
+    open_then = live_connections;
+    from_address_then = from_address();
+    if (!refused) {
+      id = next_id++;
+      connections.emplace(id, conn);
+      ++live_connections;
+      ++live_by_address[conn->address];
+      ++active_tasks;
     }
-    id = next_id++;
-    connections.emplace(id, conn);
-    ++live_connections;
-    ++live_by_address[conn->address];
-    ++active_tasks;
+  }
+  if (refused) {
+    uint64_t n = refused->fetch_add(1, std::memory_order_relaxed) + 1;
+    if ((n & (n - 1)) == 0) {  // the 1st, 2nd, 4th, ...: a flood logs little
+      STRATA_LOG(warn, "http: refused a connection from %s over the %s cap (%zu open, %zu from that address); %llu refused",
+                 conn->address.c_str(), refused == &counters.connections_refused_total_cap ? "total" : "per-address",
+                 open_then, from_address_then, static_cast<unsigned long long>(n));
+    }
+    // Best effort, without waiting: the 503 fits in the socket buffer of a new connection.
+    beast::error_code ignored;
+    socket.non_blocking(true, ignored);
+    socket.send(asio::buffer(overloaded_answer), 0, ignored);
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+    return;
   }
   ClientPortCounters::bump(counters.connections_accepted);
   counters.connections_open.fetch_add(1, std::memory_order_relaxed);

@@ -279,6 +279,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
 
   // Connects to `peer` at `address` and runs the opener's side of the handshake (the hello; with
   // a secret, the challenge is checked and answered), all within connect_timeout_ms.
+  // Runs on: the strand.
   asio::awaitable<Result<std::unique_ptr<tcp::socket>>> connect(uint64_t peer, std::string address) {
     std::string host, port;
     if (!split_host_port(address, &host, &port)) co_return make_error_code(Errc::invalid_argument);
