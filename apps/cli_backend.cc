@@ -297,6 +297,12 @@ class HttpBackend final : public CliBackend {
     curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
     curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, 60000L);
     curl_slist* headers = curl_slist_append(nullptr, "Expect:");
+    // The server refuses a body without a JSON or octet-stream type (browser safety): values to
+    // PUT /v1/kv/{key} are raw bytes, every other body is JSON.
+    if (body) {
+      headers = curl_slist_append(headers, std::string_view(method) == "PUT" ? "Content-Type: application/octet-stream"
+                                                                              : "Content-Type: application/json");
+    }
     curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers);
     if (body) {
       curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, body->data());

@@ -8,6 +8,13 @@
 // initial configuration: it asks the cluster at URL (following leader hints) to add it, as a
 // learner first; --peers must then list the current members (and may list this node).
 //
+// Security (docs/security.md): both ports bind where they are told (the client port defaults to
+// 127.0.0.1); --peer-secret-file authenticates peer connections with an HMAC handshake;
+// --allowed-hosts and --cors-origin configure the client port's browser-safety checks; the
+// client connection limits are --max-connections, --max-connections-per-address and the
+// --http-*-timeout-ms deadlines. A port bound beyond loopback without protection is warned
+// about at start and listed in /status "security"."warnings".
+//
 // Prints exactly one line to stdout once it accepts connections:
 //   strata-server listening on HOST:PORT
 // (scripts and tests wait for it; with --listen HOST:0 it names the port the kernel chose).
@@ -37,6 +44,8 @@
 #include "lib/io/default_file_system.h"
 #include "lib/replication/node.h"
 #include "lib/util/logging.h"
+#include "apps/server_security.h"
+#include "net/peer/peer_auth.h"
 #include "net/peer/peer_transport.h"
 #include "net/http/router.h"
 #include "net/http/server.h"
@@ -78,6 +87,11 @@ struct Config {
   bool enable_fault_hooks = false;  // tests only: serve /v1/debug/link-fault
   // Inbound peer limits (net/peer/peer_transport.h, docs/format/peer_protocol.md "Limits").
   net::peer::PeerTransportOptions peer_limits;
+  std::string peer_secret_file;
+  std::string peer_secret;  // loaded from peer_secret_file
+  // The client port (net/http/server.h, request_guard.h).
+  net::http::ServerOptions http;
+  net::http::SecurityInfo security;
 };
 
 // Splits "HOST:PORT" ("[::1]:80" for IPv6). false when malformed.
@@ -133,12 +147,15 @@ bool request_join(std::string url, uint64_t id, std::string peer_address, int de
     std::string target = url + "/v1/cluster/members";
     curl_easy_setopt(c, CURLOPT_URL, target.c_str());
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
+    curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_sink);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &answer);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 15000L);
     long status = 0;
     if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(c);
+    curl_slist_free_all(headers);
     if (status == 200) {
       STRATA_LOG(info, "strata-server: joined the cluster through %s", url.c_str());
       return true;
@@ -160,7 +177,7 @@ bool request_join(std::string url, uint64_t id, std::string peer_address, int de
 
 // The HTTP server's options from the flags (cluster and single-node mode alike).
 net::http::ServerOptions server_options(const Config& cfg) {
-  net::http::ServerOptions sopts;
+  net::http::ServerOptions sopts = cfg.http;
   sopts.host = cfg.host;
   sopts.port = cfg.port;
   sopts.body_limit_bytes = cfg.max_body_bytes;
@@ -207,6 +224,7 @@ asio::awaitable<int> run_cluster_node(asio::any_io_executor ex, Config cfg, asio
   to.max_inbound_per_address = cfg.peer_limits.max_inbound_per_address;
   to.handshake_timeout_ms = cfg.peer_limits.handshake_timeout_ms;
   to.frame_timeout_ms = cfg.peer_limits.frame_timeout_ms;
+  to.secret = cfg.peer_secret;
   net::peer::PeerTransport transport(ex, to, node.get());
   if (auto l = transport.listen(); !l) {
     std::fprintf(stderr, "strata-server: cannot listen for peers on %s:%u: %s\n", cfg.peer_host.c_str(), cfg.peer_port,
@@ -224,6 +242,9 @@ asio::awaitable<int> run_cluster_node(asio::any_io_executor ex, Config cfg, asio
   info.role = "cluster";
   info.sync_policy = "raft (log fsynced before acknowledging)";
   info.version = kVersion;
+  info.security = cfg.security;
+  net::http::ClientPortCounters client_port;
+  info.client_port = &client_port;
   net::http::Limits limits;
   limits.max_body_bytes = cfg.max_body_bytes;
   limits.max_value_bytes = cfg.max_body_bytes;
@@ -237,7 +258,9 @@ asio::awaitable<int> run_cluster_node(asio::any_io_executor ex, Config cfg, asio
     STRATA_LOG(warn, "strata-server: fault hooks enabled (/v1/debug/link-fault): for tests only");
   }
   net::http::Router router(*node, info, limits, hooks);
-  net::http::Server server(ex, router, server_options(cfg));
+  auto sopts = server_options(cfg);
+  sopts.counters = &client_port;
+  net::http::Server server(ex, router, std::move(sopts));
   int rc = 0;
   std::thread joiner;
   if (auto l = server.listen(); !l) {
@@ -285,12 +308,17 @@ asio::awaitable<int> run_node(asio::any_io_executor ex, Config cfg, asio::signal
   node.node_id = cfg.node_id;
   node.sync_policy = std::string(to_string(cfg.sync));
   node.version = kVersion;
+  node.security = cfg.security;
+  net::http::ClientPortCounters client_port;
+  node.client_port = &client_port;
   net::http::Limits limits;
   limits.max_body_bytes = cfg.max_body_bytes;
   limits.max_value_bytes = cfg.max_body_bytes;
   net::http::Router router(*db, node, limits);
 
-  net::http::Server server(ex, router, server_options(cfg));
+  auto sopts = server_options(cfg);
+  sopts.counters = &client_port;
+  net::http::Server server(ex, router, std::move(sopts));
   auto listening = server.listen();
   if (!listening) {
     std::fprintf(stderr, "strata-server: cannot listen on %s:%u: %s\n", cfg.host.c_str(), cfg.port,
@@ -319,6 +347,7 @@ asio::awaitable<int> run_node(asio::any_io_executor ex, Config cfg, asio::signal
 int main(int argc, char** argv) {
   Config cfg;
   std::string listen = "127.0.0.1:8000";
+  std::string allowed_hosts, cors_origins;
   std::string sync = "always";
   unsigned hw = std::thread::hardware_concurrency();
   cfg.threads = hw == 0 ? 1 : hw;
@@ -348,7 +377,14 @@ int main(int argc, char** argv) {
       ("peer-max-connections", po::value(&cfg.peer_limits.max_inbound_connections)->default_value(cfg.peer_limits.max_inbound_connections), "cluster: inbound peer connections at most")
       ("peer-max-connections-per-address", po::value(&cfg.peer_limits.max_inbound_per_address)->default_value(cfg.peer_limits.max_inbound_per_address), "cluster: inbound peer connections from one remote address at most")
       ("peer-handshake-timeout-ms", po::value(&cfg.peer_limits.handshake_timeout_ms)->default_value(cfg.peer_limits.handshake_timeout_ms), "cluster: a new peer connection's hello must arrive within this")
-      ("peer-frame-timeout-ms", po::value(&cfg.peer_limits.frame_timeout_ms)->default_value(cfg.peer_limits.frame_timeout_ms), "cluster: a peer frame must arrive whole within this of its first byte");
+      ("peer-frame-timeout-ms", po::value(&cfg.peer_limits.frame_timeout_ms)->default_value(cfg.peer_limits.frame_timeout_ms), "cluster: a peer frame must arrive whole within this of its first byte")
+      ("peer-secret-file", po::value(&cfg.peer_secret_file), "cluster: a file holding the cluster secret (16-4096 bytes, the same on every member): peer connections are authenticated by an HMAC-SHA256 handshake")
+      ("allowed-hosts", po::value(&allowed_hosts), "comma-separated host names the HTTP Host header may name besides localhost, loopback addresses, the listen address and the address a client connected to ('*': any)")
+      ("cors-origin", po::value(&cors_origins), "comma-separated origins (https://host[:port]) allowed to make cross-origin requests (default: none, no CORS headers)")
+      ("max-connections", po::value(&cfg.http.max_connections)->default_value(cfg.http.max_connections), "client connections at most (over it: the longest-idle one is closed, else 503)")
+      ("max-connections-per-address", po::value(&cfg.http.max_connections_per_address)->default_value(cfg.http.max_connections_per_address), "client connections from one remote address at most (as --max-connections)")
+      ("http-header-timeout-ms", po::value(&cfg.http.header_timeout_ms)->default_value(cfg.http.header_timeout_ms), "a new client connection must send a whole request header within this; any request header must be whole within this of its first byte")
+      ("http-idle-timeout-ms", po::value(&cfg.http.idle_timeout_ms)->default_value(cfg.http.idle_timeout_ms), "a keep-alive client connection may wait this long for its next request");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -434,6 +470,41 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "strata-server: --enable-fault-hooks needs --peers (it faults peer links)\n");
     return 2;
   }
+  if (cfg.http.max_connections == 0 || cfg.http.max_connections_per_address == 0 || cfg.http.header_timeout_ms == 0 ||
+      cfg.http.idle_timeout_ms == 0) {
+    std::fprintf(stderr, "strata-server: --max-connections, --max-connections-per-address and --http-*-timeout-ms "
+                         "must be positive\n");
+    return 2;
+  }
+  std::string why;
+  if (!parse_allowed_hosts(allowed_hosts, &cfg.http.guard.allowed_hosts, &why) ||
+      !parse_cors_origins(cors_origins, &cfg.http.guard.cors_origins, &why)) {
+    std::fprintf(stderr, "strata-server: %s\n", why.c_str());
+    return 2;
+  }
+  // The listen address is a name the node answers to (unless it is every address).
+  if (!is_unspecified_address(cfg.host)) cfg.http.guard.allowed_hosts.push_back(cfg.host);
+  bool secret_readable_by_others = false;
+  if (!cfg.peer_secret_file.empty()) {
+    if (cfg.peers.empty()) {
+      std::fprintf(stderr, "strata-server: --peer-secret-file needs --peers (it authenticates peer connections)\n");
+      return 2;
+    }
+    auto secret = net::peer::load_peer_secret(cfg.peer_secret_file, &why, &secret_readable_by_others);
+    if (!secret) {
+      std::fprintf(stderr, "strata-server: %s\n", why.c_str());
+      return 2;
+    }
+    cfg.peer_secret = std::move(*secret);
+  }
+  cfg.security.peer_auth = cfg.peers.empty() ? "n/a" : cfg.peer_secret.empty() ? "none" : "hmac-sha256";
+  cfg.security.warnings = security_warnings(Exposure{.client_host = cfg.host,
+                                                     .cluster = !cfg.peers.empty(),
+                                                     .peer_host = cfg.peer_host,
+                                                     .peer_secret = !cfg.peer_secret.empty(),
+                                                     .secret_file = cfg.peer_secret_file,
+                                                     .secret_readable_by_others = secret_readable_by_others});
+  for (const std::string& w : cfg.security.warnings) STRATA_LOG(warn, "strata-server: %s", w.c_str());
   std::error_code fs_ec;
   std::filesystem::create_directories(cfg.data_dir, fs_ec);
   if (fs_ec) {

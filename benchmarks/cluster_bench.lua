@@ -43,7 +43,8 @@ function request()
     key = string.format("k%015d", math.random(0, nkeys - 1))
   end
   if target == "strata" then
-    if op == "put" then return wrk.format("PUT", "/v1/kv/" .. key, nil, value) end
+    -- Strata refuses a body without a JSON or octet-stream Content-Type (415, browser safety).
+    if op == "put" then return wrk.format("PUT", "/v1/kv/" .. key, {["Content-Type"] = "application/octet-stream"}, value) end
     return wrk.format("GET", "/v1/kv/" .. key)
   end
   if op == "put" then

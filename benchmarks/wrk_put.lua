@@ -3,6 +3,8 @@
 local counter = 0
 local thread_id = 0
 local value = string.rep("v", 100)
+-- Strata refuses a body without a JSON or octet-stream Content-Type (415, browser safety).
+local headers = {["Content-Type"] = "application/octet-stream"}
 
 function setup(thread)
   thread:set("id", counter)
@@ -16,5 +18,5 @@ end
 
 function request()
   n = n + 1
-  return wrk.format("PUT", "/v1/kv/bench-" .. thread_id .. "-" .. n, nil, value)
+  return wrk.format("PUT", "/v1/kv/bench-" .. thread_id .. "-" .. n, headers, value)
 end

@@ -53,10 +53,24 @@ std::string user_key(std::string_view key) {
   return k;
 }
 
-std::string peer_key(uint64_t id) {
-  std::string k(kPeerKeyPrefix);
+namespace {
+
+std::string member_key(std::string_view prefix, uint64_t id) {
+  std::string k(prefix);
   for (int shift = 56; shift >= 0; shift -= 8) k.push_back(static_cast<char>((id >> shift) & 0xff));
   return k;
+}
+
+}  // namespace
+
+std::string peer_key(uint64_t id) { return member_key(kPeerKeyPrefix, id); }
+std::string removed_key(uint64_t id) { return member_key(kRemovedKeyPrefix, id); }
+
+std::optional<uint64_t> member_id_of_key(std::string_view prefix, std::string_view key) {
+  if (key.size() != prefix.size() + 8 || !key.starts_with(prefix)) return std::nullopt;
+  uint64_t id = 0;
+  for (size_t i = prefix.size(); i < key.size(); ++i) id = (id << 8) | static_cast<uint8_t>(key[i]);
+  return id;
 }
 
 }  // namespace strata::replication

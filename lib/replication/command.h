@@ -8,7 +8,11 @@
 //
 // Keys in the replicated DB: a user key k is stored as "u" + k; state machine metadata as "m" +
 // name: "mapplied" (fixed64: the last applied log index, written in the same WriteBatch as the
-// entries it covers), "mbootstrap" (the initial voters) and "mpeer/" + 8-byte big-endian id (host:port of a member's peer endpoint).
+// entries it covers), "mbootstrap" (the initial voters), "mpeer/" + 8-byte big-endian id (host:port
+// of a member's peer endpoint) and "mremoved/" + 8-byte big-endian id (empty value: that node was
+// removed by a configuration change and not added back since; written when the change is applied,
+// in the same WriteBatch as "mapplied", so it is part of the state every member and every
+// snapshot holds).
 //
 // `incarnation` is random per process start, so (incarnation, origin, proposal id) names one
 // proposal even across restarts of the proposer: a waiter is never completed by an entry that a
@@ -17,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -48,7 +53,11 @@ inline constexpr std::string_view kAppliedKey = "mapplied";
 inline constexpr std::string_view kPeerKeyPrefix = "mpeer/";
 // varint ids of the voters the cluster was bootstrapped with (written on a node's first start).
 inline constexpr std::string_view kBootstrapKey = "mbootstrap";
+inline constexpr std::string_view kRemovedKeyPrefix = "mremoved/";
 std::string user_key(std::string_view key);
 std::string peer_key(uint64_t id);
+std::string removed_key(uint64_t id);
+// The id of a key made by peer_key or removed_key with `prefix`; nullopt for another key.
+std::optional<uint64_t> member_id_of_key(std::string_view prefix, std::string_view key);
 
 }  // namespace strata::replication

@@ -12,6 +12,7 @@
 //   timed_out     no answer before the deadline: a write MAY have been applied;
 //   unavailable   no quorum (the node knows no leader when the deadline passed): a write MAY
 //                 have been applied.
+//   removed       this node was removed from the cluster (removed()): nothing was done;
 //   not_supported the call has no meaning here: get_at and trace with a sequence number in a
 //                 cluster (sequence numbers are per node; they are not Raft indexes).
 // Admin calls (trace, option_list, set_option, flush, compact_range) act on THIS node's local DB
@@ -95,6 +96,7 @@ struct ClusterStatus {
   uint64_t applied_index = 0;
   uint64_t first_log_index = 0;
   uint64_t snapshot_index = 0;
+  bool removed = false;  // this node was removed from the cluster (KvService::removed)
   std::vector<MemberStatus> members;
   NodeStats stats;
   TransportStats transport;  // the peer transport's counters and limits
@@ -139,6 +141,9 @@ class KvService {
   virtual uint64_t latest_sequence() const = 0;
   // nullopt in single-node mode.
   virtual std::optional<ClusterStatus> cluster_status() const { return std::nullopt; }
+  // Cluster: this node was removed from the cluster by a membership change; it serves no reads or
+  // writes (they fail with removed). Always false for a single node.
+  virtual bool removed() const { return false; }
   // Membership (cluster only; not_supported otherwise). add_member adds a learner that is
   // promoted to voter once it has caught up. Errors: not_leader (ask the leader), busy (a change
   // is pending), invalid_argument, timed_out.

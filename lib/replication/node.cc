@@ -126,17 +126,27 @@ asio::awaitable<Result<void>> Node::load_metadata() {
     if (applied->size() != 8) co_return make_error_code(Errc::corruption);
     a = decode_fixed64(applied->data());
   }
-  std::string start(kPeerKeyPrefix), end(kPeerKeyPrefix);
-  end.back() = static_cast<char>(end.back() + 1);
-  STRATA_CO_TRY_ASSIGN(auto peers, co_await db->scan(start, end, 0));
+  auto prefix_scan = [&db](std::string_view prefix) {
+    std::string start(prefix), end(prefix);
+    end.back() = static_cast<char>(end.back() + 1);
+    return db->scan(std::move(start), std::move(end), 0);
+  };
+  STRATA_CO_TRY_ASSIGN(auto peers, co_await prefix_scan(kPeerKeyPrefix));
+  STRATA_CO_TRY_ASSIGN(auto removed, co_await prefix_scan(kRemovedKeyPrefix));
   std::lock_guard lock(mu_);
   applied_ = a;
   peer_addresses_ = options_.initial_members;
   for (const KeyValue& kv : peers) {
-    if (kv.key.size() != kPeerKeyPrefix.size() + 8) continue;
-    uint64_t id = 0;
-    for (size_t i = kPeerKeyPrefix.size(); i < kv.key.size(); ++i) id = (id << 8) | static_cast<uint8_t>(kv.key[i]);
-    peer_addresses_[id] = kv.value;
+    if (auto id = member_id_of_key(kPeerKeyPrefix, kv.key)) peer_addresses_[*id] = kv.value;
+  }
+  removed_ids_.clear();
+  for (const KeyValue& kv : removed) {
+    if (auto id = member_id_of_key(kRemovedKeyPrefix, kv.key)) removed_ids_.insert(*id);
+  }
+  removed_self_.store(removed_ids_.count(options_.id) != 0);
+  if (removed_self_.load()) {
+    STRATA_LOG(warn, "node %" PRIu64 ": this node was removed from the cluster; it serves no client requests",
+               options_.id);
   }
   co_return ok();
 }
@@ -299,6 +309,7 @@ asio::awaitable<Result<uint64_t>> Node::propose_and_wait(CommandKind kind, std::
   {
     std::lock_guard lock(mu_);
     if (stopping_) co_return make_error_code(Errc::shutting_down);
+    if (removed_locked()) co_return make_error_code(Errc::removed);
     // The Core would refuse it (no leader to forward to): say so now. Other refusals (a
     // leadership transfer, a removed leader) come when the batch is stepped.
     if (core_->leader() == raft::kNone) co_return make_error_code(Errc::not_leader);
@@ -341,6 +352,7 @@ asio::awaitable<Result<void>> Node::read_barrier() {
   {
     std::lock_guard lock(mu_);
     if (stopping_) co_return make_error_code(Errc::shutting_down);
+    if (removed_locked()) co_return make_error_code(Errc::removed);
     if (core_->leader() == raft::kNone) co_return make_error_code(Errc::not_leader);
     reads_waiting_.push_back(w);
     if (read_ctx_.empty()) issue_read_index_locked();
@@ -349,7 +361,18 @@ asio::awaitable<Result<void>> Node::read_barrier() {
   co_return co_await wait_applied(index);
 }
 
+bool Node::removed_locked() const { return removed_self_.load(); }
+
+// Every HTTP request asks: an atomic, not mu_.
+bool Node::removed() const { return removed_self_.load(); }
+
+Result<void> Node::check_serving() const {
+  if (removed()) return make_error_code(Errc::removed);
+  return ok();
+}
+
 asio::awaitable<Result<std::optional<std::string>>> Node::get(std::string key, ReadConsistency c) {
+  STRATA_CO_TRY(check_serving());
   if (c == ReadConsistency::linearizable) STRATA_CO_TRY(co_await read_barrier());
   auto db = this->db();
   co_return co_await db->get(user_key(key));
@@ -357,6 +380,7 @@ asio::awaitable<Result<std::optional<std::string>>> Node::get(std::string key, R
 
 asio::awaitable<Result<std::vector<std::optional<std::string>>>> Node::multi_get(std::vector<std::string> keys,
                                                                                   ReadConsistency c) {
+  STRATA_CO_TRY(check_serving());
   if (c == ReadConsistency::linearizable) STRATA_CO_TRY(co_await read_barrier());
   for (auto& k : keys) k = user_key(k);
   auto db = this->db();
@@ -364,6 +388,7 @@ asio::awaitable<Result<std::vector<std::optional<std::string>>>> Node::multi_get
 }
 
 asio::awaitable<Result<std::vector<KeyValue>>> Node::scan(ScanOptions options) {
+  STRATA_CO_TRY(check_serving());
   if (options.consistency == ReadConsistency::linearizable) STRATA_CO_TRY(co_await read_barrier());
   auto db = this->db();
   co_return co_await scan_db(*db, std::move(options), std::string(kUserPrefix));
@@ -419,6 +444,7 @@ std::optional<ClusterStatus> Node::cluster_status() const {
   s.applied_index = applied_;
   s.first_log_index = storage_->first_index();
   s.snapshot_index = s.first_log_index - 1;
+  s.removed = removed_locked();
   auto add = [&](uint64_t id, bool voter) {
     MemberStatus m;
     m.id = id;

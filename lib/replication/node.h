@@ -47,6 +47,12 @@
 // waits until the entry is applied on THIS node (so a write through a follower is acknowledged
 // only once that follower applied it), or fails: overloaded or not_leader (not proposed), timed_out or
 // unavailable after proposal_timeout_ms (may have been applied).
+// Removal: applying a configuration change that removes a node records it in the DB of every
+// member ("mremoved/<id>", command.h); the removed node itself, once it applied that change (the
+// leader tells the commit index to every node of the old configuration, it included), refuses
+// every read and write with Errc::removed instead of forwarding writes it would never see
+// applied. A node that was down during its removal does not learn of it this way (it campaigns
+// in vain and answers not_leader).
 // Linearizable reads: ReadIndex (thesis §6.4). Concurrent readers share one read_index request;
 // each waits until the node applied the confirmed index, then reads its local DB.
 //
@@ -66,6 +72,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -157,6 +164,10 @@ class Node final : public KvService, public TransportHandler {
   std::optional<ClusterStatus> cluster_status() const override;
   boost::asio::awaitable<Result<void>> add_member(uint64_t id, std::string peer_address) override;
   boost::asio::awaitable<Result<void>> remove_member(uint64_t id) override;
+  // True once this node applied a configuration change that removed it (and none that added it
+  // back since); then every read and write fails with Errc::removed. Its Raft core keeps running
+  // (a leader may add it back).
+  bool removed() const override;
 
   // Waits until a linearizable read may be served locally (ReadIndex). Errors as write().
   boost::asio::awaitable<Result<void>> read_barrier();
@@ -267,6 +278,9 @@ class Node final : public KvService, public TransportHandler {
   boost::asio::awaitable<Result<void>> change_membership(raft::ConfChange cc);
   boost::asio::awaitable<Result<void>> wait_applied(uint64_t index);
   ErrorCode timeout_error_locked() const;
+  bool removed_locked() const;
+  // ok, or removed (see removed()).
+  Result<void> check_serving() const;
   std::shared_ptr<DB> db() const;
   void fail_all_locked(ErrorCode ec);
   void maybe_promote_learners_locked();
@@ -308,6 +322,8 @@ class Node final : public KvService, public TransportHandler {
   bool stopping_ = false;
   std::map<uint64_t, std::string> peer_addresses_;
   std::map<uint64_t, std::string> peer_urls_;
+  std::set<uint64_t> removed_ids_;  // the "mremoved/" keys of the DB (command.h)
+  std::atomic<bool> removed_self_{false};  // removed_ids_ holds this node; written under mu_
   std::map<uint64_t, std::chrono::steady_clock::time_point> learner_heard_;  // leader: learner -> last heard
   std::map<uint64_t, bool> snapshot_in_flight_;
   std::optional<Staged> staged_;

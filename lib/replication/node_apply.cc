@@ -40,6 +40,7 @@
 #include <cinttypes>
 #include <iterator>
 
+#include "lib/raft/codec.h"
 #include "lib/util/assert.h"
 #include "lib/util/coding.h"
 #include "lib/util/logging.h"
@@ -183,10 +184,24 @@ asio::awaitable<Result<void>> Node::apply_entries(std::span<const raft::Entry> e
   uint64_t last = 0, count = 0;
   std::vector<std::pair<uint64_t, uint64_t>> mine;  // (proposal id, index)
   std::vector<std::pair<uint64_t, std::string>> addresses;
+  std::vector<std::pair<uint64_t, uint64_t>> removals;  // (node id, index), 0 index: added back
   for (const raft::Entry& e : entries) {
     if (e.index <= applied) continue;  // already in the DB (restart, or a snapshot ran ahead)
     last = e.index;
     ++count;
+    if (e.type == raft::EntryType::conf_change) {
+      // The Core applies the configuration itself; the DB records who was removed (command.h).
+      if (auto cc = raft::decode_conf_change(e.data)) {
+        bool removal = cc->type == raft::ConfChangeType::remove;
+        if (removal) {
+          batch.put(removed_key(cc->node_id), "");
+        } else {
+          batch.del(removed_key(cc->node_id));
+        }
+        removals.emplace_back(cc->node_id, removal ? e.index : 0);
+      }
+      continue;
+    }
     if (e.type != raft::EntryType::normal || e.data.empty()) continue;
     auto cmd = decode_command(e.data);
     if (!cmd) {
@@ -221,6 +236,22 @@ asio::awaitable<Result<void>> Node::apply_entries(std::span<const raft::Entry> e
   applied_ = last;
   stats_.applied_entries += count;
   for (auto& [addr_id, addr] : addresses) peer_addresses_[addr_id] = addr;
+  for (auto [member, index] : removals) {
+    bool was_removed = removed_locked();
+    if (index != 0) {
+      removed_ids_.insert(member);
+    } else {
+      removed_ids_.erase(member);
+    }
+    removed_self_.store(removed_ids_.count(options_.id) != 0);
+    if (member != options_.id || was_removed == removed_locked()) continue;
+    if (index != 0) {
+      STRATA_LOG(warn, "node %" PRIu64 ": removed from the cluster by the configuration change at index %" PRIu64
+                 "; it serves no client requests from now on (503 node_removed)", options_.id, index);
+    } else {
+      STRATA_LOG(info, "node %" PRIu64 ": added back to the cluster; serving again", options_.id);
+    }
+  }
   for (auto [pid, index] : mine) {
     auto it = proposals_.find(pid);
     if (it == proposals_.end()) continue;  // timed out already

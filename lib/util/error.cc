@@ -26,6 +26,8 @@ class StrataCategory final : public boost::system::error_category {
       case Errc::not_supported: return "not supported";
       case Errc::unavailable: return "unavailable";
       case Errc::overloaded: return "overloaded";
+      case Errc::removed: return "this node was removed from the cluster";
+      case Errc::permission_denied: return "permission denied";
     }
     return "unknown strata error " + std::to_string(ev);
   }

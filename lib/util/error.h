@@ -30,6 +30,8 @@ enum class Errc : int {
   not_supported = 12,    // the feature is not available here (io_uring disabled, ...)
   unavailable = 13,      // replication: no quorum reachable
   overloaded = 14,       // too many requests are pending; this one was refused, nothing was done
+  removed = 15,          // replication: this node was removed from the cluster; it serves nothing
+  permission_denied = 16,  // authentication failed (a missing or wrong MAC, a replayed handshake)
 };
 
 const boost::system::error_category& strata_category() noexcept;

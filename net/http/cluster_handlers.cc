@@ -120,9 +120,20 @@ std::string cluster_status_json(const replication::ClusterStatus& s, const NodeI
   o["snapshot_index"] = s.snapshot_index;
   o["first_log_index"] = s.first_log_index;
   o["members"] = members_json(s);
+  o["removed"] = s.removed;
   o["version"] = node.version;
   o["sync_policy"] = node.sync_policy;
+  o["security"] = security_json(node);
   return json::serialize(o);
+}
+
+Response node_removed_response(const HandlerContext& ctx) {
+  json::object o;
+  o["error"] =
+      "this node was removed from the cluster by a membership change and serves no requests; send them to a member";
+  o["code"] = "node_removed";
+  if (auto s = ctx.kv.cluster_status()) o["members"] = members_json(*s);
+  return json_response(503, json::serialize(o));
 }
 
 asio::awaitable<Response> handle_members(const HandlerContext& ctx, Request req) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -25,7 +26,7 @@ struct HandlerContext {
 };
 
 // The Response for a failed call: 503 read_only (with the DB's reason) or shutting_down/busy,
-// 400 invalid_argument, 501 not_supported, 500 otherwise. Cluster errors (503): not_leader (nothing was proposed),
+// 400 invalid_argument, 501 not_supported, 500 otherwise. Cluster errors (503): node_removed (this node left the cluster; nothing was done), not_leader (nothing was proposed),
 // timed_out and unavailable (no quorum); for writes (`write`) the body says whether the write
 // may have been applied: {"error","code","write_may_have_been_applied"}.
 Response db_error_response(const HandlerContext& ctx, ErrorCode ec, bool write = false);
@@ -71,5 +72,10 @@ boost::asio::awaitable<Response> handle_tiny_remove_node(const HandlerContext& c
 Response handle_debug_link_fault(const FaultHooks& hooks, Request req);
 // The JSON of /status in a cluster.
 std::string cluster_status_json(const replication::ClusterStatus& s, const NodeInfo& node);
+// 503 {"error", "code": "node_removed", "members": [...]}: this node was removed from the cluster;
+// the members (as it last knew them) are where to go instead.
+Response node_removed_response(const HandlerContext& ctx);
+// /status "security": {"tls": false, "client_auth": "none", "peer_auth", "warnings": [...]}.
+boost::json::object security_json(const NodeInfo& node);
 
 }  // namespace strata::net::http

@@ -494,10 +494,7 @@ std::optional<std::vector<OptionInfo>> options_from_json(const json::object& o) 
 
 namespace {
 
-void metric(std::string& out, std::string_view name, std::string_view type, std::string_view help, double value,
-            std::string_view labels = {}) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", value);
+void append_help_and_type(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
   out += "# HELP strata_";
   out += name;
   out += ' ';
@@ -506,13 +503,38 @@ void metric(std::string& out, std::string_view name, std::string_view type, std:
   out += name;
   out += ' ';
   out += type;
-  out += "\nstrata_";
+  out += '\n';
+}
+
+// "strata_<name><labels> <value>\n"; `labels` is "" or "{k=\"v\"}".
+void append_sample(std::string& out, std::string_view name, std::string_view labels, double value) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", value);
+  out += "strata_";
   out += name;
   out += labels;
   out += ' ';
   out += buf;
   out += '\n';
 }
+
+}  // namespace
+
+void append_metric(std::string& out, std::string_view name, std::string_view type, std::string_view help, double value,
+                   std::string_view labels) {
+  append_help_and_type(out, name, type, help);
+  append_sample(out, name, labels, value);
+}
+
+void append_metric_family(std::string& out, std::string_view name, std::string_view type, std::string_view help,
+                          std::string_view label, std::span<const std::pair<std::string_view, double>> samples) {
+  append_help_and_type(out, name, type, help);
+  for (const auto& [value_of_label, v] : samples) {
+    append_sample(out, name, std::string("{") + std::string(label) + "=\"" + std::string(value_of_label) + "\"}", v);
+  }
+}
+
+namespace {
 
 // Escapes a Prometheus label value (backslash, double quote, newline).
 std::string label_value(std::string_view v) {
@@ -535,62 +557,62 @@ std::string label_value(std::string_view v) {
 std::string stats_to_prometheus(const DbStats& s, std::string_view node_id) {
   std::string out;
   auto d = [](uint64_t v) { return static_cast<double>(v); };
-  metric(out, "last_sequence", "gauge", "Sequence number of the last acknowledged write.", d(s.last_sequence));
-  metric(out, "memtable_size_bytes", "gauge", "Arena bytes of the active memtable.", d(s.memtable_size_bytes));
-  metric(out, "memtable_keys", "gauge", "Entries in the active memtable.", d(s.memtable_keys));
-  metric(out, "immutable_memtables", "gauge", "Immutable memtables waiting for their flush.", d(s.immutable_memtables));
-  metric(out, "sstable_count", "gauge", "Live SSTables.", d(s.sstable_count));
-  metric(out, "sstable_size_bytes", "gauge", "Total size of live SSTables.", d(s.total_sstable_size_bytes));
-  metric(out, "puts_total", "counter", "Put operations.", d(s.puts));
-  metric(out, "deletes_total", "counter", "Delete operations.", d(s.deletes));
-  metric(out, "gets_total", "counter", "Get operations.", d(s.gets));
-  metric(out, "scans_total", "counter", "Scan operations.", d(s.scans));
-  metric(out, "bytes_written_user_total", "counter", "Key and value bytes handed to writes.", d(s.bytes_written_user));
-  metric(out, "bytes_written_wal_total", "counter", "Bytes written to the WAL.", d(s.bytes_written_wal));
-  metric(out, "bytes_written_flush_total", "counter", "SSTable bytes written by flushes.", d(s.bytes_written_flush));
-  metric(out, "bytes_written_compaction_total", "counter", "SSTable bytes written by compactions.",
+  append_metric(out, "last_sequence", "gauge", "Sequence number of the last acknowledged write.", d(s.last_sequence));
+  append_metric(out, "memtable_size_bytes", "gauge", "Arena bytes of the active memtable.", d(s.memtable_size_bytes));
+  append_metric(out, "memtable_keys", "gauge", "Entries in the active memtable.", d(s.memtable_keys));
+  append_metric(out, "immutable_memtables", "gauge", "Immutable memtables waiting for their flush.", d(s.immutable_memtables));
+  append_metric(out, "sstable_count", "gauge", "Live SSTables.", d(s.sstable_count));
+  append_metric(out, "sstable_size_bytes", "gauge", "Total size of live SSTables.", d(s.total_sstable_size_bytes));
+  append_metric(out, "puts_total", "counter", "Put operations.", d(s.puts));
+  append_metric(out, "deletes_total", "counter", "Delete operations.", d(s.deletes));
+  append_metric(out, "gets_total", "counter", "Get operations.", d(s.gets));
+  append_metric(out, "scans_total", "counter", "Scan operations.", d(s.scans));
+  append_metric(out, "bytes_written_user_total", "counter", "Key and value bytes handed to writes.", d(s.bytes_written_user));
+  append_metric(out, "bytes_written_wal_total", "counter", "Bytes written to the WAL.", d(s.bytes_written_wal));
+  append_metric(out, "bytes_written_flush_total", "counter", "SSTable bytes written by flushes.", d(s.bytes_written_flush));
+  append_metric(out, "bytes_written_compaction_total", "counter", "SSTable bytes written by compactions.",
          d(s.bytes_written_compaction));
-  metric(out, "wal_syncs_total", "counter", "WAL fdatasync calls.", d(s.wal_syncs));
-  metric(out, "write_groups_total", "counter", "Group commits (WAL writes).", d(s.write_groups));
-  metric(out, "flushes_total", "counter", "Memtable flushes.", d(s.flushes));
-  metric(out, "stall_seconds_total", "counter", "Time writers were delayed or stopped (memtables, L0).",
+  append_metric(out, "wal_syncs_total", "counter", "WAL fdatasync calls.", d(s.wal_syncs));
+  append_metric(out, "write_groups_total", "counter", "Group commits (WAL writes).", d(s.write_groups));
+  append_metric(out, "flushes_total", "counter", "Memtable flushes.", d(s.flushes));
+  append_metric(out, "stall_seconds_total", "counter", "Time writers were delayed or stopped (memtables, L0).",
          d(s.stall_micros) / 1e6);
-  metric(out, "block_reads_total", "counter", "Data blocks read from disk.", d(s.block_reads));
-  metric(out, "block_reads_page_cache_total", "counter",
+  append_metric(out, "block_reads_total", "counter", "Data blocks read from disk.", d(s.block_reads));
+  append_metric(out, "block_reads_page_cache_total", "counter",
          "Data blocks read from files that the OS page cache held (no I/O wait).", d(s.block_reads_page_cache));
-  metric(out, "block_reads_mapped_total", "counter", "Data blocks served from SSTable memory mappings.",
+  append_metric(out, "block_reads_mapped_total", "counter", "Data blocks served from SSTable memory mappings.",
          d(s.block_reads_mapped));
-  metric(out, "bloom_negatives_total", "counter", "Table lookups avoided by bloom filters.", d(s.bloom_negatives));
-  metric(out, "write_amplification", "gauge", "Bytes written to disk per byte written by the user.",
+  append_metric(out, "bloom_negatives_total", "counter", "Table lookups avoided by bloom filters.", d(s.bloom_negatives));
+  append_metric(out, "write_amplification", "gauge", "Bytes written to disk per byte written by the user.",
          s.write_amplification());
-  metric(out, "read_amplification", "gauge", "SSTables consulted per get.", s.read_amplification());
-  metric(out, "space_amplification", "gauge", "SSTable bytes per byte of the deepest non-empty level.",
+  append_metric(out, "read_amplification", "gauge", "SSTables consulted per get.", s.read_amplification());
+  append_metric(out, "space_amplification", "gauge", "SSTable bytes per byte of the deepest non-empty level.",
          s.space_amplification());
-  metric(out, "bytes_written_disk_total", "counter", "Bytes written to disk by the WAL, flushes and compactions.",
+  append_metric(out, "bytes_written_disk_total", "counter", "Bytes written to disk by the WAL, flushes and compactions.",
          d(s.bytes_written_disk()));
-  metric(out, "compactions_total", "counter", "Compactions that merged files.", d(s.compactions));
-  metric(out, "trivial_moves_total", "counter", "Files moved to the next level without rewriting.",
+  append_metric(out, "compactions_total", "counter", "Compactions that merged files.", d(s.compactions));
+  append_metric(out, "trivial_moves_total", "counter", "Files moved to the next level without rewriting.",
          d(s.trivial_moves));
-  metric(out, "compaction_read_bytes_total", "counter", "Input bytes of compactions.", d(s.bytes_read_compaction));
-  metric(out, "compaction_seconds_total", "counter", "Time spent in compaction jobs.", d(s.compaction_micros) / 1e6);
-  metric(out, "compaction_dropped_entries_total", "counter", "Hidden versions and bottom tombstones dropped.",
+  append_metric(out, "compaction_read_bytes_total", "counter", "Input bytes of compactions.", d(s.bytes_read_compaction));
+  append_metric(out, "compaction_seconds_total", "counter", "Time spent in compaction jobs.", d(s.compaction_micros) / 1e6);
+  append_metric(out, "compaction_dropped_entries_total", "counter", "Hidden versions and bottom tombstones dropped.",
          d(s.compaction_dropped_entries));
-  metric(out, "running_compactions", "gauge", "Compactions running now.", d(s.running_compactions));
-  metric(out, "table_probes_total", "counter", "SSTables consulted by gets.", d(s.table_probes));
-  metric(out, "block_read_bytes_total", "counter", "On-disk bytes of data blocks read.", d(s.block_read_bytes));
-  metric(out, "bloom_checks_total", "counter", "Table lookups that consulted a bloom filter.", d(s.bloom_checks));
-  metric(out, "bloom_negative_rate", "gauge", "Fraction of bloom checks that ruled the table out.",
+  append_metric(out, "running_compactions", "gauge", "Compactions running now.", d(s.running_compactions));
+  append_metric(out, "table_probes_total", "counter", "SSTables consulted by gets.", d(s.table_probes));
+  append_metric(out, "block_read_bytes_total", "counter", "On-disk bytes of data blocks read.", d(s.block_read_bytes));
+  append_metric(out, "bloom_checks_total", "counter", "Table lookups that consulted a bloom filter.", d(s.bloom_checks));
+  append_metric(out, "bloom_negative_rate", "gauge", "Fraction of bloom checks that ruled the table out.",
          s.bloom_negative_rate());
-  metric(out, "block_cache_hits_total", "counter", "Block cache hits.", d(s.block_cache_hits));
-  metric(out, "block_cache_misses_total", "counter", "Block cache misses.", d(s.block_cache_misses));
-  metric(out, "block_cache_hit_rate", "gauge", "Block cache hits per lookup.", s.block_cache_hit_rate());
-  metric(out, "block_cache_usage_bytes", "gauge", "Bytes held by the block cache.", d(s.block_cache_usage_bytes));
-  metric(out, "block_cache_capacity_bytes", "gauge", "Capacity of the block cache.", d(s.block_cache_capacity_bytes));
-  metric(out, "table_cache_hits_total", "counter", "Table cache hits.", d(s.table_cache_hits));
-  metric(out, "table_cache_misses_total", "counter", "Table cache misses.", d(s.table_cache_misses));
-  metric(out, "table_cache_hit_rate", "gauge", "Table cache hits per lookup.", s.table_cache_hit_rate());
-  metric(out, "open_tables", "gauge", "SSTable readers held by the table cache.", d(s.open_tables));
-  metric(out, "read_only", "gauge", "1 when the DB refuses writes after a failed write or sync.", s.read_only ? 1 : 0);
+  append_metric(out, "block_cache_hits_total", "counter", "Block cache hits.", d(s.block_cache_hits));
+  append_metric(out, "block_cache_misses_total", "counter", "Block cache misses.", d(s.block_cache_misses));
+  append_metric(out, "block_cache_hit_rate", "gauge", "Block cache hits per lookup.", s.block_cache_hit_rate());
+  append_metric(out, "block_cache_usage_bytes", "gauge", "Bytes held by the block cache.", d(s.block_cache_usage_bytes));
+  append_metric(out, "block_cache_capacity_bytes", "gauge", "Capacity of the block cache.", d(s.block_cache_capacity_bytes));
+  append_metric(out, "table_cache_hits_total", "counter", "Table cache hits.", d(s.table_cache_hits));
+  append_metric(out, "table_cache_misses_total", "counter", "Table cache misses.", d(s.table_cache_misses));
+  append_metric(out, "table_cache_hit_rate", "gauge", "Table cache hits per lookup.", s.table_cache_hit_rate());
+  append_metric(out, "open_tables", "gauge", "SSTable readers held by the table cache.", d(s.open_tables));
+  append_metric(out, "read_only", "gauge", "1 when the DB refuses writes after a failed write or sync.", s.read_only ? 1 : 0);
   out += "# HELP strata_level_files Files per LSM level.\n# TYPE strata_level_files gauge\n";
   for (const auto& l : s.levels) {
     out += "strata_level_files{level=\"" + std::to_string(l.level) + "\"} " + std::to_string(l.file_count) + "\n";
@@ -612,7 +634,7 @@ std::string stats_to_prometheus(const DbStats& s, std::string_view node_id) {
     out += "strata_level_compaction_score{level=\"" + std::to_string(l.level) + "\"} " + buf + "\n";
   }
   std::string labels = "{node_id=\"" + label_value(node_id) + "\",sync_policy=\"" + label_value(s.sync_policy) + "\"}";
-  metric(out, "node_info", "gauge", "Constant 1, labelled with the node's identity.", 1, labels);
+  append_metric(out, "node_info", "gauge", "Constant 1, labelled with the node's identity.", 1, labels);
   return out;
 }
 
@@ -647,34 +669,33 @@ json::object replication_stats_to_json(const replication::NodeStats& s) {
 std::string replication_stats_to_prometheus(const replication::NodeStats& s) {
   std::string out;
   auto d = [](uint64_t v) { return static_cast<double>(v); };
-  metric(out, "raft_proposals_total", "counter", "Writes proposed to Raft by this node.", d(s.proposals));
-  metric(out, "raft_proposals_refused_total", "counter", "Writes refused as overloaded (max pending proposals).",
+  append_metric(out, "raft_proposals_total", "counter", "Writes proposed to Raft by this node.", d(s.proposals));
+  append_metric(out, "raft_proposals_refused_total", "counter", "Writes refused as overloaded (max pending proposals).",
          d(s.proposals_refused));
-  metric(out, "raft_proposal_batches_total", "counter", "Batches of proposals stepped into Raft.", d(s.proposal_batches));
-  metric(out, "raft_applied_entries_total", "counter", "Committed log entries applied to the DB.", d(s.applied_entries));
-  metric(out, "raft_snapshots_sent_total", "counter", "DB snapshots sent to followers.", d(s.snapshots_sent));
-  metric(out, "raft_snapshots_installed_total", "counter", "DB snapshots installed from a leader.",
+  append_metric(out, "raft_proposal_batches_total", "counter", "Batches of proposals stepped into Raft.", d(s.proposal_batches));
+  append_metric(out, "raft_applied_entries_total", "counter", "Committed log entries applied to the DB.", d(s.applied_entries));
+  append_metric(out, "raft_snapshots_sent_total", "counter", "DB snapshots sent to followers.", d(s.snapshots_sent));
+  append_metric(out, "raft_snapshots_installed_total", "counter", "DB snapshots installed from a leader.",
          d(s.snapshots_installed));
-  metric(out, "raft_log_compactions_total", "counter", "Raft log compactions.", d(s.compactions));
-  metric(out, "raft_read_index_rounds_total", "counter", "ReadIndex rounds for linearizable reads.",
+  append_metric(out, "raft_log_compactions_total", "counter", "Raft log compactions.", d(s.compactions));
+  append_metric(out, "raft_read_index_rounds_total", "counter", "ReadIndex rounds for linearizable reads.",
          d(s.read_index_rounds));
-  metric(out, "raft_learners_removed_total", "counter", "Learners removed after an interrupted join.",
+  append_metric(out, "raft_learners_removed_total", "counter", "Learners removed after an interrupted join.",
          d(s.learners_removed));
-  metric(out, "raft_ready_cycles_total", "counter", "Ready cycles of the replication loop.", d(s.ready_cycles));
-  metric(out, "raft_entries_persisted_total", "counter", "Raft log entries persisted.", d(s.entries_persisted));
-  metric(out, "raft_persist_seconds_total", "counter", "Time spent persisting the Raft log (write and fdatasync).",
+  append_metric(out, "raft_ready_cycles_total", "counter", "Ready cycles of the replication loop.", d(s.ready_cycles));
+  append_metric(out, "raft_entries_persisted_total", "counter", "Raft log entries persisted.", d(s.entries_persisted));
+  append_metric(out, "raft_persist_seconds_total", "counter", "Time spent persisting the Raft log (write and fdatasync).",
          d(s.persist_micros) / 1e6);
-  metric(out, "raft_messages_sent_total", "counter", "Raft messages handed to the peer transport.", d(s.messages_sent));
-  metric(out, "raft_entries_applied_early_total", "counter",
+  append_metric(out, "raft_messages_sent_total", "counter", "Raft messages handed to the peer transport.", d(s.messages_sent));
+  append_metric(out, "raft_entries_applied_early_total", "counter",
          "Committed entries the leader applied as soon as an acknowledgement committed them.",
          d(s.entries_applied_early));
-  out += "# HELP strata_raft_messages_invalid_total Peer messages dropped without being acted on, by reason.\n"
-         "# TYPE strata_raft_messages_invalid_total counter\n";
+  std::vector<std::pair<std::string_view, double>> invalid;
   for (size_t i = 1; i < s.messages_invalid.size(); ++i) {
-    out += "strata_raft_messages_invalid_total{reason=\"";
-    out += raft::to_string(static_cast<raft::DropReason>(i));
-    out += "\"} " + std::to_string(s.messages_invalid[i]) + "\n";
+    invalid.emplace_back(raft::to_string(static_cast<raft::DropReason>(i)), d(s.messages_invalid[i]));
   }
+  append_metric_family(out, "raft_messages_invalid_total", "counter",
+                       "Peer messages dropped without being acted on, by reason.", "reason", invalid);
   return out;
 }
 
@@ -686,6 +707,8 @@ json::object transport_stats_to_json(const replication::TransportStats& s) {
                       {"protocol_errors", s.protocol_errors},
                       {"connections_refused", s.connections_refused},
                       {"timeouts", s.timeouts},
+                      {"auth_failures", s.auth_failures},
+                      {"authenticated", s.authenticated},
                       {"inbound_connections", s.inbound_connections},
                       {"inbound_buffer_bytes", s.inbound_buffer_bytes},
                       {"max_frame_bytes", s.max_frame_bytes},
@@ -698,28 +721,33 @@ json::object transport_stats_to_json(const replication::TransportStats& s) {
 std::string transport_stats_to_prometheus(const replication::TransportStats& s) {
   std::string out;
   auto d = [](uint64_t v) { return static_cast<double>(v); };
-  metric(out, "peer_frames_sent_total", "counter", "Peer frames written.", d(s.frames_sent));
-  metric(out, "peer_frames_received_total", "counter", "Peer frames read.", d(s.frames_received));
-  metric(out, "peer_messages_dropped_total", "counter", "Outbound Raft messages dropped (queue full, unknown peer, fault hook).",
+  append_metric(out, "peer_frames_sent_total", "counter", "Peer frames written.", d(s.frames_sent));
+  append_metric(out, "peer_frames_received_total", "counter", "Peer frames read.", d(s.frames_received));
+  append_metric(out, "peer_messages_dropped_total", "counter", "Outbound Raft messages dropped (queue full, unknown peer, fault hook).",
          d(s.dropped));
-  metric(out, "peer_connects_total", "counter", "Outbound peer connections established.", d(s.connects));
-  metric(out, "peer_protocol_errors_total", "counter", "Inbound peer connections closed for a malformed frame or hello.",
+  append_metric(out, "peer_connects_total", "counter", "Outbound peer connections established.", d(s.connects));
+  append_metric(out, "peer_protocol_errors_total", "counter", "Inbound peer connections closed for a malformed frame or hello.",
          d(s.protocol_errors));
-  metric(out, "peer_connections_refused_total", "counter", "Inbound peer connections refused over a connection cap.",
+  append_metric(out, "peer_connections_refused_total", "counter", "Inbound peer connections refused over a connection cap.",
          d(s.connections_refused));
-  metric(out, "peer_timeouts_total", "counter", "Inbound peer connections closed by the handshake or frame deadline.",
+  append_metric(out, "peer_timeouts_total", "counter", "Inbound peer connections closed by the handshake or frame deadline.",
          d(s.timeouts));
-  metric(out, "peer_inbound_connections", "gauge", "Inbound peer connections open.", d(s.inbound_connections));
-  metric(out, "peer_inbound_buffer_bytes", "gauge", "Bytes allocated for peer frames being received.",
+  append_metric(out, "peer_auth_failures_total", "counter",
+         "Peer handshakes refused for a missing or wrong MAC (a forged, replayed or misconfigured peer).",
+         d(s.auth_failures));
+  append_metric(out, "peer_authenticated", "gauge", "1 when a cluster secret authenticates every peer connection.",
+         s.authenticated ? 1 : 0);
+  append_metric(out, "peer_inbound_connections", "gauge", "Inbound peer connections open.", d(s.inbound_connections));
+  append_metric(out, "peer_inbound_buffer_bytes", "gauge", "Bytes allocated for peer frames being received.",
          d(s.inbound_buffer_bytes));
-  metric(out, "peer_limit_max_frame_bytes", "gauge", "Largest peer frame payload accepted.", d(s.max_frame_bytes));
-  metric(out, "peer_limit_max_inbound_connections", "gauge", "Inbound peer connections allowed in total.",
+  append_metric(out, "peer_limit_max_frame_bytes", "gauge", "Largest peer frame payload accepted.", d(s.max_frame_bytes));
+  append_metric(out, "peer_limit_max_inbound_connections", "gauge", "Inbound peer connections allowed in total.",
          d(s.max_inbound_connections));
-  metric(out, "peer_limit_max_inbound_per_address", "gauge", "Inbound peer connections allowed per remote address.",
+  append_metric(out, "peer_limit_max_inbound_per_address", "gauge", "Inbound peer connections allowed per remote address.",
          d(s.max_inbound_per_address));
-  metric(out, "peer_limit_handshake_timeout_seconds", "gauge", "Time a new peer connection has to send its hello.",
+  append_metric(out, "peer_limit_handshake_timeout_seconds", "gauge", "Time a new peer connection has to send its hello.",
          d(s.handshake_timeout_ms) / 1e3);
-  metric(out, "peer_limit_frame_timeout_seconds", "gauge", "Time a peer frame has to arrive once it started.",
+  append_metric(out, "peer_limit_frame_timeout_seconds", "gauge", "Time a peer frame has to arrive once it started.",
          d(s.frame_timeout_ms) / 1e3);
   return out;
 }

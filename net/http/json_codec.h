@@ -12,6 +12,7 @@
 #include <boost/json/object.hpp>
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -84,6 +85,13 @@ std::optional<std::vector<OptionInfo>> options_from_json(const boost::json::obje
 // GET /metrics body: the same counters in the Prometheus text exposition format (version 0.0.4),
 // names prefixed with "strata_".
 std::string stats_to_prometheus(const DbStats& stats, std::string_view node_id);
+
+// Appends one Prometheus sample strata_<name><labels> (with its HELP and TYPE lines) to `out`.
+void append_metric(std::string& out, std::string_view name, std::string_view type, std::string_view help, double value,
+                   std::string_view labels = {});
+// Appends a family strata_<name>{<label>="..."}: HELP and TYPE once, then one sample per pair.
+void append_metric_family(std::string& out, std::string_view name, std::string_view type, std::string_view help,
+                          std::string_view label, std::span<const std::pair<std::string_view, double>> samples);
 
 // A cluster node's replication counters (replication::NodeStats): for GET /v1/stats "replication",
 // {"proposals", "proposals_refused", "proposal_batches", "applied_entries", "snapshots_sent",

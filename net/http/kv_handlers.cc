@@ -316,6 +316,7 @@ Response handle_stats(const HandlerContext& ctx) {
     rep["transport"] = transport_stats_to_json(cs->transport);
     o["replication"] = std::move(rep);
   }
+  if (ctx.node.client_port) o["http"] = client_port_stats_to_json(ctx.node.client_port->snapshot());
   return json_response(200, json::serialize(o));
 }
 
@@ -328,6 +329,7 @@ Response handle_metrics(const HandlerContext& ctx) {
     r.body += replication_stats_to_prometheus(cs->stats);
     r.body += transport_stats_to_prometheus(cs->transport);
   }
+  if (ctx.node.client_port) r.body += client_port_stats_to_prometheus(ctx.node.client_port->snapshot());
   return r;
 }
 

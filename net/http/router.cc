@@ -3,7 +3,9 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/object.hpp>
 
+#include <algorithm>
 #include <charconv>
+#include <iterator>
 #include <utility>
 
 #include "lib/db/db.h"
@@ -92,6 +94,7 @@ Response db_error_response(const HandlerContext& ctx, ErrorCode ec, bool write) 
     return cluster_error("overloaded", "overloaded: too many writes are waiting on this node; the write was not applied",
                          write, false);
   }
+  if (ec == make_error_code(Errc::removed)) return node_removed_response(ctx);
   if (ec == make_error_code(Errc::timed_out)) {
     return cluster_error("timed_out", "timed out waiting for the cluster; the write may have been applied", write, true);
   }
@@ -230,10 +233,18 @@ const Route* find_route(std::string_view path) {
   return nullptr;
 }
 
+// What a node removed from the cluster still answers: how it is doing, and where the cluster is.
+bool served_when_removed(const Request& req) {
+  constexpr std::string_view kPaths[] = {"/status", "/v1/status", "/v1/stats", "/stats", "/metrics",
+                                         "/v1/cluster/members"};
+  return is_get(req.method) && std::find(std::begin(kPaths), std::end(kPaths), req.path) != std::end(kPaths);
+}
+
 }  // namespace
 
 asio::awaitable<Response> Router::handle(Request req) const {
   HandlerContext ctx{kv_, node_, limits_};
+  if (kv_.removed() && !served_when_removed(req)) co_return node_removed_response(ctx);
   if (req.body.size() > limits_.max_body_bytes) {
     co_return error_response(413, "body_too_large",
                              "request body exceeds " + std::to_string(limits_.max_body_bytes) + " bytes");

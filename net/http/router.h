@@ -15,7 +15,9 @@
 // handler returns 2xx only after DB::put/del/write returned success. Errors carry a JSON body
 // {"error", "code"}: 400 bad input, 404 unknown route or key, 405 wrong method (with Allow), 413
 // key/value/body too large, 503 read-only or shutting down, 501 not supported here (reads at a
-// sequence number in a cluster), 500 other DB errors.
+// sequence number in a cluster), 500 other DB errors. A cluster node that was removed from the
+// cluster (KvService::removed) answers only GET of /status, /v1/status, /v1/stats, /stats,
+// /metrics and /v1/cluster/members; everything else is 503 node_removed.
 //
 // Executors: handle() runs on the awaiting coroutine's executor (the connection's); the DB's
 // coroutines complete back on it.
@@ -33,6 +35,7 @@
 #include <vector>
 
 #include "lib/replication/kv_service.h"
+#include "net/http/client_port_stats.h"
 #include "net/http/request.h"
 #include "net/http/response.h"
 
@@ -45,11 +48,21 @@ class PeerTransport;
 
 namespace strata::net::http {
 
+// What /status says under "security" (docs/security.md).
+struct SecurityInfo {
+  std::string peer_auth = "n/a";      // "hmac-sha256" (--peer-secret-file), "none", "n/a" (single node)
+  std::vector<std::string> warnings;  // what strata-server warned about at start (exposure without protection)
+};
+
 struct NodeInfo {
   std::string node_id = "node-1";
   std::string role = "leader";  // single node: always the leader
   std::string sync_policy = "always";
   std::string version;  // the server's version string
+  SecurityInfo security;
+  // The client port's counters (GET /v1/stats "http", /metrics strata_http_*); nullptr: none
+  // shown. REQUIRES: outlives the Router.
+  const ClientPortCounters* client_port = nullptr;
 };
 
 struct Limits {

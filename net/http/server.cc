@@ -39,13 +39,27 @@ using boost::asio::use_awaitable;
 
 namespace {
 
-// What stop() needs to reach one connection: its strand and, while the session runs, its stream.
-// `stream` and `idle` are only touched on `strand`.
+// What stop() and the connection caps need to reach one connection: its strand and, while the
+// session runs, its stream (touched only on `strand`).
 struct Connection {
   asio::any_io_executor strand;
   beast::tcp_stream* stream = nullptr;
-  bool idle = false;  // waiting for the first byte of the next request
+  std::string address;  // the remote address; constant
+  // Waiting for the first byte of the next request, since idle_since: set on the strand, read by
+  // the accept path (under Impl::mu) to pick a connection to close at a cap.
+  std::atomic<bool> idle{false};
+  std::atomic<int64_t> idle_since_ns{0};
+  // Chosen to make room at a cap: it closes, after the request it may be reading. Set under mu.
+  std::atomic<bool> evicted{false};
 };
+
+int64_t steady_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// The first read of a request waits for up to this many bytes (the header usually comes whole).
+constexpr size_t kFirstReadBytes = 4096;
 
 Method method_from(bhttp::verb v) {
   switch (v) {
@@ -64,13 +78,33 @@ using BeastRequest = bhttp::request<bhttp::string_body>;
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   Impl(asio::any_io_executor ex, const Router& r, ServerOptions o)
-      : executor(ex), accept_strand(io::make_strand_executor(ex)), acceptor(accept_strand), router(r), options(std::move(o)) {}
+      : executor(ex),
+        accept_strand(io::make_strand_executor(ex)),
+        acceptor(accept_strand),
+        router(r),
+        options(std::move(o)),
+        guard(options.guard),
+        counters(options.counters ? *options.counters : own_counters) {
+    counters.max_connections = options.max_connections;
+    counters.max_connections_per_address = options.max_connections_per_address;
+    counters.header_timeout_ms = options.header_timeout_ms;
+    counters.idle_timeout_ms = options.idle_timeout_ms;
+    counters.io_timeout_ms = options.io_timeout_ms;
+    Response busy = error_response(503, "overloaded", "too many connections; retry later");
+    append_response_head(busy, "Service Unavailable", busy.body.size(),
+                         HeadOptions{.server_name = options.server_name, .keep_alive = false}, &overloaded_answer);
+    overloaded_answer += busy.body;
+  }
 
   asio::any_io_executor executor;
   asio::any_io_executor accept_strand;
   tcp::acceptor acceptor;
   const Router& router;
   ServerOptions options;
+  RequestGuard guard;
+  ClientPortCounters own_counters;
+  ClientPortCounters& counters;
+  std::string overloaded_answer;  // the whole 503 sent to a connection over a cap
   uint16_t bound_port = 0;
 
   std::atomic<bool> stopping{false};
@@ -78,6 +112,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::mutex mu;  // guards the fields below
   uint64_t next_id = 0;
   std::map<uint64_t, std::shared_ptr<Connection>> connections;
+  // Connections not evicted, in total and per remote address (what the caps count).
+  size_t live_connections = 0;
+  std::map<std::string, size_t> live_by_address;
   size_t active_tasks = 0;  // accept loop + sessions
   std::optional<Oneshot<int>> drained;
 
@@ -107,6 +144,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   asio::awaitable<bool> write(beast::tcp_stream& stream, std::string& head, const BeastRequest* req, Response res,
                               bool keep_alive);
   void spawn_session(tcp::socket socket);
+  // At a cap: closes the connection idle longest (of `address` when given) to make room. false
+  // when none is idle. REQUIRES: mu held.
+  bool evict_idle_locked(const std::string* address);
+  void forget_live_locked(const Connection& c);
 };
 
 namespace {
@@ -130,6 +171,27 @@ std::optional<Request> to_request(BeastRequest& breq) {
   return req;
 }
 
+std::optional<std::string_view> field_of(const BeastRequest& breq, bhttp::field f) {
+  auto it = breq.find(f);
+  if (it == breq.end()) return std::nullopt;
+  return std::string_view(it->value());
+}
+
+// What RequestGuard checks, from a parsed header. Views into `breq`.
+RequestHead head_of(const BeastRequest& breq, bool has_body, std::string_view local_address) {
+  RequestHead h;
+  h.method = method_from(breq.method());
+  h.method_name = breq.method_string();
+  h.host = field_of(breq, bhttp::field::host);
+  h.origin = field_of(breq, bhttp::field::origin);
+  h.content_type = field_of(breq, bhttp::field::content_type);
+  h.transfer_encoding = field_of(breq, bhttp::field::transfer_encoding);
+  h.access_control_request_method = field_of(breq, bhttp::field::access_control_request_method);
+  h.has_body = has_body;
+  h.local_address = local_address;
+  return h;
+}
+
 }  // namespace
 
 asio::awaitable<bool> Server::Impl::write(beast::tcp_stream& stream, std::string& head, const BeastRequest* req,
@@ -145,6 +207,7 @@ asio::awaitable<bool> Server::Impl::write(beast::tcp_stream& stream, std::string
   stream.expires_after(std::chrono::milliseconds(options.io_timeout_ms));
   auto [ec, n] = co_await asio::async_write(stream, buffers, as_tuple(use_awaitable));
   if (ec) {
+    if (ec == beast::error::timeout) ClientPortCounters::bump(counters.io_timeouts);
     STRATA_LOG(debug, "http: write failed: %s", ec.message().c_str());
     co_return false;
   }
@@ -164,16 +227,61 @@ asio::awaitable<void> Server::Impl::session(std::shared_ptr<Connection> conn, be
   } forget{*conn};
   beast::flat_buffer buffer;
   std::string head;  // the response head, reused by every response of this connection
+  std::string local_address;
+  {
+    beast::error_code lec;
+    auto local = stream.socket().local_endpoint(lec);
+    if (!lec) local_address = local.address().to_string();
+  }
+  bool first = true;
   for (;;) {
-    if (stopping.load()) break;
+    if (stopping.load() || conn->evicted.load()) break;
+    // The first bytes of the next request: a new connection has header_timeout_ms to send them,
+    // a keep-alive one idle_timeout_ms. Meanwhile it is idle: stop(), or a new connection over a
+    // cap, may close it.
+    if (buffer.size() == 0) {
+      conn->idle_since_ns.store(steady_now_ns());
+      conn->idle.store(true);
+      stream.expires_after(std::chrono::milliseconds(first ? options.header_timeout_ms : options.idle_timeout_ms));
+      auto [rec, rn] = co_await stream.async_read_some(buffer.prepare(kFirstReadBytes), as_tuple(use_awaitable));
+      conn->idle.store(false);
+      if (rec) {
+        if (rec == beast::error::timeout) ClientPortCounters::bump(first ? counters.header_timeouts : counters.idle_timeouts);
+        break;
+      }
+      buffer.commit(rn);
+    }
+    first = false;
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<uint32_t>(options.header_limit_bytes));
     parser.body_limit(options.body_limit_bytes);
 
-    conn->idle = true;
-    stream.expires_after(std::chrono::milliseconds(options.idle_timeout_ms));
-    auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, as_tuple(use_awaitable));
-    conn->idle = false;
+    // The header usually came whole with that read: parse it from the buffer, without another
+    // asynchronous operation (and timer). Otherwise read the rest of it within header_timeout_ms
+    // of its first byte (slow senders lose).
+    beast::error_code ec;
+    while (buffer.size() > 0 && !parser.is_header_done()) {
+      size_t used = parser.put(buffer.data(), ec);
+      buffer.consume(used);
+      if (ec || used == 0) break;
+    }
+    if (ec == bhttp::error::need_more) ec = {};
+    if (!ec && !parser.is_header_done()) {
+      stream.expires_after(std::chrono::milliseconds(options.header_timeout_ms));
+      auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, as_tuple(use_awaitable));
+      if (hec == beast::error::timeout) ClientPortCounters::bump(counters.header_timeouts);
+      ec = hec;
+    }
+    // Browser safety, before the body is read: a refused request is answered and the connection
+    // closed (its body, unread, cannot be skipped safely).
+    if (!ec) {
+      RequestHead rhead = head_of(parser.get(), !parser.is_done(), local_address);
+      if (auto refused = guard.check(rhead)) {
+        ClientPortCounters::bump(counters.requests_refused[static_cast<size_t>(refused->reason)]);
+        co_await write(stream, head, &parser.get(), std::move(refused->response), false);
+        break;
+      }
+    }
     // Reserve the body's bytes in the server-wide budget before reading it.
     size_t reserved = 0;
     if (!ec && !parser.is_done()) {
@@ -204,6 +312,7 @@ asio::awaitable<void> Server::Impl::session(std::shared_ptr<Connection> conn, be
       }
       stream.expires_after(std::chrono::milliseconds(options.io_timeout_ms));
       auto [rec, rn] = co_await bhttp::async_read(stream, buffer, parser, as_tuple(use_awaitable));
+      if (rec == beast::error::timeout) ClientPortCounters::bump(counters.io_timeouts);
       ec = rec;
     }
     if (ec) {
@@ -231,15 +340,18 @@ asio::awaitable<void> Server::Impl::session(std::shared_ptr<Connection> conn, be
     }
 
     BeastRequest& breq = parser.get();
-    auto req = to_request(breq);
+    RequestHead rhead = head_of(breq, false, local_address);
     bool keep_alive = breq.keep_alive();
     Response res;
-    if (!req) {
+    if (auto pre = guard.preflight(rhead)) {
+      res = std::move(*pre);
+    } else if (auto req = to_request(breq); !req) {
       res = error_response(400, "bad_request", "malformed request target");
     } else {
       res = co_await router.handle(std::move(*req));
     }
-    if (stopping.load()) keep_alive = false;
+    guard.decorate(rhead.origin, &res);
+    if (stopping.load() || conn->evicted.load()) keep_alive = false;
     bool written = co_await write(stream, head, &breq, std::move(res), keep_alive);
     if (!written || !keep_alive) break;
   }
@@ -247,20 +359,77 @@ asio::awaitable<void> Server::Impl::session(std::shared_ptr<Connection> conn, be
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
+bool Server::Impl::evict_idle_locked(const std::string* address) {
+  std::shared_ptr<Connection> victim;
+  for (auto& [id, c] : connections) {
+    if (c->evicted.load() || !c->idle.load() || (address && c->address != *address)) continue;
+    if (!victim || c->idle_since_ns.load() < victim->idle_since_ns.load()) victim = c;
+  }
+  if (!victim) return false;
+  victim->evicted.store(true);
+  forget_live_locked(*victim);
+  ClientPortCounters::bump(counters.connections_evicted);
+  // Closes it if it is still idle; one that started a request meanwhile closes after it.
+  asio::post(victim->strand, [victim] {
+    if (victim->stream && victim->idle.load()) victim->stream->cancel();
+  });
+  return true;
+}
+
+void Server::Impl::forget_live_locked(const Connection& c) {
+  --live_connections;
+  auto it = live_by_address.find(c.address);
+  if (it != live_by_address.end() && --it->second == 0) live_by_address.erase(it);
+}
+
 void Server::Impl::spawn_session(tcp::socket socket) {
   auto conn = std::make_shared<Connection>();
   conn->strand = socket.get_executor();
-  uint64_t id;
+  beast::error_code rec;
+  auto remote = socket.remote_endpoint(rec);
+  conn->address = rec ? std::string() : remote.address().to_string();
+  uint64_t id = 0;
+  std::atomic<uint64_t>* refused = nullptr;  // the counter of the cap that refused it
+  size_t open_then = 0, from_address_then = 0;
   {
     std::lock_guard lock(mu);
-    if (connections.size() >= options.max_connections) {
-      STRATA_LOG(warn, "http: %zu connections open, refusing one", connections.size());
-      return;  // the socket closes when it goes out of scope
+    // (No reference into live_by_address across an eviction: it may erase that entry.)
+    auto from_address = [&] {
+      auto it = live_by_address.find(conn->address);
+      return it == live_by_address.end() ? size_t{0} : it->second;
+    };
+    if (from_address() >= options.max_connections_per_address && !evict_idle_locked(&conn->address)) {
+      refused = &counters.connections_refused_per_address;
+    } else if (live_connections >= options.max_connections && !evict_idle_locked(nullptr)) {
+      refused = &counters.connections_refused_total_cap;
     }
-    id = next_id++;
-    connections.emplace(id, conn);
-    ++active_tasks;
+    open_then = live_connections;
+    from_address_then = from_address();
+    if (!refused) {
+      id = next_id++;
+      connections.emplace(id, conn);
+      ++live_connections;
+      ++live_by_address[conn->address];
+      ++active_tasks;
+    }
   }
+  if (refused) {
+    uint64_t n = refused->fetch_add(1, std::memory_order_relaxed) + 1;
+    if ((n & (n - 1)) == 0) {  // the 1st, 2nd, 4th, ...: a flood logs little
+      STRATA_LOG(warn, "http: refused a connection from %s over the %s cap (%zu open, %zu from that address); %llu refused",
+                 conn->address.c_str(), refused == &counters.connections_refused_total_cap ? "total" : "per-address",
+                 open_then, from_address_then, static_cast<unsigned long long>(n));
+    }
+    // Best effort, without waiting: the 503 fits in the socket buffer of a new connection.
+    beast::error_code ignored;
+    socket.non_blocking(true, ignored);
+    socket.send(asio::buffer(overloaded_answer), 0, ignored);
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+    return;
+  }
+  ClientPortCounters::bump(counters.connections_accepted);
+  counters.connections_open.fetch_add(1, std::memory_order_relaxed);
   auto self = shared_from_this();
   asio::co_spawn(conn->strand, session(conn, beast::tcp_stream(std::move(socket))),
                  [self, id](std::exception_ptr e) {
@@ -276,8 +445,11 @@ void Server::Impl::spawn_session(tcp::socket socket) {
                    }
                    {
                      std::lock_guard lock(self->mu);
-                     self->connections.erase(id);
+                     auto it = self->connections.find(id);
+                     if (!it->second->evicted.load()) self->forget_live_locked(*it->second);
+                     self->connections.erase(it);
                    }
+                   self->counters.connections_open.fetch_sub(1, std::memory_order_relaxed);
                    self->task_finished();
                  });
 }

@@ -5,10 +5,20 @@
 //
 // Behaviour:
 //  - keep-alive (HTTP/1.1 default), TCP_NODELAY, "Expect: 100-continue" answered at once;
-//  - idle and read timeouts by tcp_stream::expires_after;
+//  - deadlines by tcp_stream::expires_after: a new connection must send a whole request header
+//    within header_timeout_ms, a later request's header must be whole within header_timeout_ms of
+//    its first byte, a keep-alive connection may wait idle_timeout_ms for its next request, and
+//    reading a body or writing an answer gets io_timeout_ms;
+//  - connection caps (max_connections in total, max_connections_per_address from one remote
+//    address): a connection over a cap closes the connection that has been idle longest (waiting
+//    for its next request: of the same address for the per-address cap) to make room; when none
+//    is idle it is answered 503 overloaded and closed without being read;
+//  - the browser-safety checks of RequestGuard on every request's head (415, 421, 403, 501) and
+//    its CORS headers;
 //  - header over header_limit_bytes -> 431, body over body_limit_bytes -> 413, malformed request
 //    -> 400, bodies in flight over max_inflight_body_bytes -> 503; each with a JSON error body
 //    and Connection: close;
+//  - counters, gauges and limits in ClientPortCounters (GET /v1/stats "http", /metrics);
 //  - one exception boundary per connection: an exception is logged and closes that connection
 //    only, never the process;
 //  - stop(): stops accepting, closes idle connections, lets in-flight requests finish (their
@@ -31,6 +41,8 @@
 #include <string>
 
 #include "lib/util/result.h"
+#include "net/http/client_port_stats.h"
+#include "net/http/request_guard.h"
 
 namespace strata::net::http {
 
@@ -41,14 +53,20 @@ struct ServerOptions {
   uint16_t port = 8000;               // 0: any free port (see port())
   size_t header_limit_bytes = 16 << 10;
   size_t body_limit_bytes = 16 << 20;
-  uint32_t idle_timeout_ms = 60'000;  // keep-alive wait for the next request
-  uint32_t io_timeout_ms = 60'000;    // reading one request's body, writing one response
-  size_t max_connections = 4096;      // further connections are accepted and closed at once
+  uint32_t header_timeout_ms = 10'000;  // a new connection's first header; any header once started
+  uint32_t idle_timeout_ms = 60'000;    // keep-alive wait for the next request
+  uint32_t io_timeout_ms = 60'000;      // reading one request's body, writing one response
+  size_t max_connections = 4096;        // see above: an idle one makes room, else 503 and close
+  size_t max_connections_per_address = 1024;
   // Sum of the bodies of requests being read or handled at once, over all connections; a request
   // that would pass it gets 503 busy. Bounds memory to about this plus one body per connection's
   // header (max_connections * header_limit_bytes). Chunked bodies count as body_limit_bytes.
   size_t max_inflight_body_bytes = 256 << 20;
   std::string server_name = "strata";
+  GuardOptions guard;  // Host names, CORS origins (request_guard.h)
+  // Where the server counts (ClientPortCounters); nullptr: a counter set of its own. The server
+  // fills in the limits. REQUIRES: outlives the Server.
+  ClientPortCounters* counters = nullptr;
   // Each connection on its own strand of the executor, so that an io_context run by several
   // threads serves connections in parallel yet each one's handlers in sequence. false is for an
   // io_context run by ONE thread only (strata-server --threads 1): that thread serializes every

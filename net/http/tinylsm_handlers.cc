@@ -1,6 +1,7 @@
 // The TinyLSM-compatible API: POST /set, POST /delete, GET /get[?at=SEQ], GET /status (see router.h).
 // TinyLSM carries keys and values as JSON strings, so only valid UTF-8 round-trips here; the
 // native API carries arbitrary bytes.
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -114,7 +115,17 @@ Response handle_status(const HandlerContext& ctx) {
   if (s.read_only) o["read_only_reason"] = s.read_only_reason;
   o["version"] = ctx.node.version;
   o["replication"] = "none (single node)";
+  o["security"] = security_json(ctx.node);
   return json_response(200, json::serialize(o));
+}
+
+json::object security_json(const NodeInfo& node) {
+  json::array warnings;
+  for (const std::string& w : node.security.warnings) warnings.emplace_back(w);
+  return json::object{{"tls", false},
+                      {"client_auth", "none"},
+                      {"peer_auth", node.security.peer_auth},
+                      {"warnings", std::move(warnings)}};
 }
 
 }  // namespace strata::net::http

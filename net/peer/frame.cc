@@ -47,18 +47,58 @@ std::string encode_hello(const Hello& h) {
   put_varint64(&out, h.node_id);
   put_length_prefixed(&out, h.http_url);
   put_varint32(&out, h.version);
+  if (h.version >= kPeerProtocolVersionAuth) put_length_prefixed(&out, h.nonce);
   return out;
 }
 
 Result<Hello> decode_hello(std::string_view in) {
   Hello h;
-  std::string_view url;
+  std::string_view url, nonce;
   if (!get_varint64(&in, &h.node_id) || !get_length_prefixed(&in, &url) || !get_varint32(&in, &h.version) ||
-      !in.empty() || h.node_id == 0 || url.size() > 1024) {
+      h.node_id == 0 || url.size() > 1024) {
     return corrupt();
   }
+  if (h.version == kPeerProtocolVersionAuth) {
+    if (!get_length_prefixed(&in, &nonce) || nonce.size() != kNonceBytes) return corrupt();
+  } else if (h.version != kPeerProtocolVersion) {
+    return corrupt();
+  }
+  if (!in.empty()) return corrupt();
   h.http_url = url;
+  h.nonce = nonce;
   return h;
+}
+
+std::string encode_challenge(const Challenge& c) {
+  std::string out;
+  put_varint64(&out, c.receiver_id);
+  put_length_prefixed(&out, c.nonce);
+  put_length_prefixed(&out, c.mac);
+  return out;
+}
+
+Result<Challenge> decode_challenge(std::string_view in) {
+  Challenge c;
+  std::string_view nonce, mac;
+  if (!get_varint64(&in, &c.receiver_id) || !get_length_prefixed(&in, &nonce) || !get_length_prefixed(&in, &mac) ||
+      !in.empty() || c.receiver_id == 0 || nonce.size() != kNonceBytes || mac.size() != kMacBytes) {
+    return corrupt();
+  }
+  c.nonce = nonce;
+  c.mac = mac;
+  return c;
+}
+
+std::string encode_auth(std::string_view mac) {
+  std::string out;
+  put_length_prefixed(&out, mac);
+  return out;
+}
+
+Result<std::string> decode_auth(std::string_view in) {
+  std::string_view mac;
+  if (!get_length_prefixed(&in, &mac) || !in.empty() || mac.size() != kMacBytes) return corrupt();
+  return std::string(mac);
 }
 
 std::string encode_snapshot_chunk(const replication::SnapshotChunk& c) {

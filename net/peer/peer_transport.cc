@@ -29,6 +29,7 @@
 #include "lib/util/logging.h"
 #include "lib/util/oneshot.h"
 #include "net/peer/frame.h"
+#include "net/peer/peer_auth.h"
 
 namespace strata::net::peer {
 
@@ -167,18 +168,27 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     void frame_started() override {
       if (handshake_done) set_deadline(impl->opts.frame_timeout_ms);
     }
-    void frame_finished() override { deadline = std::chrono::steady_clock::time_point::max(); }
+    // During the handshake the deadline set at the accept covers every frame of it.
+    void frame_finished() override {
+      if (handshake_done) deadline = std::chrono::steady_clock::time_point::max();
+    }
     void buffer_changed(int64_t delta) override { impl->inbound_buffer_bytes.fetch_add(delta, std::memory_order_relaxed); }
   };
 
   Impl(asio::any_io_executor ex, PeerTransportOptions o, replication::TransportHandler* h)
-      : executor(ex), strand(io::make_strand_executor(ex)), opts(std::move(o)), handler(h), acceptor(strand) {
+      : executor(ex),
+        strand(io::make_strand_executor(ex)),
+        opts(std::move(o)),
+        handler(h),
+        acceptor(strand),
+        auth(opts.secret, opts.random ? *opts.random : OsRandomBytes::instance()) {
     opts.max_frame_bytes = std::min(opts.max_frame_bytes, kMaxFramePayloadBytes);
     stats.max_frame_bytes = opts.max_frame_bytes;
     stats.max_inbound_connections = opts.max_inbound_connections;
     stats.max_inbound_per_address = opts.max_inbound_per_address;
     stats.handshake_timeout_ms = opts.handshake_timeout_ms;
     stats.frame_timeout_ms = opts.frame_timeout_ms;
+    stats.authenticated = !opts.secret.empty();
   }
 
   asio::any_io_executor executor;
@@ -186,6 +196,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
   PeerTransportOptions opts;
   replication::TransportHandler* handler;
   tcp::acceptor acceptor;
+  PeerAuth auth;  // its RandomBytes is drawn from on the strand only
   // Strand-only state:
   std::map<uint64_t, Link> links;
   std::set<std::shared_ptr<tcp::socket>> inbound;  // closed by stop(): inbound and snapshot sockets
@@ -201,9 +212,21 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
   mutable std::mutex stats_mu;
   PeerTransportStats stats;
 
-  void count(uint64_t PeerTransportStats::*field, uint64_t n = 1) {
+  // Adds n to a counter; returns its new value.
+  uint64_t count(uint64_t PeerTransportStats::*field, uint64_t n = 1) {
     std::lock_guard lock(stats_mu);
-    stats.*field += n;
+    return stats.*field += n;
+  }
+
+  // A handshake refused for its MAC (either side): counted, and logged for the 1st, 2nd, 4th,
+  // 8th, ... one, so that a flood of forged hellos logs little.
+  void auth_failed(const char* direction, uint64_t peer, const std::string& address, const std::string& why) {
+    uint64_t n = count(&PeerTransportStats::auth_failures);
+    if ((n & (n - 1)) == 0) {
+      STRATA_LOG(warn, "peer transport: refused the %s handshake %s node %llu (%s): %s; %llu refused so far", direction,
+                 direction[0] == 'i' ? "from" : "to", static_cast<unsigned long long>(peer), address.c_str(),
+                 why.c_str(), static_cast<unsigned long long>(n));
+    }
   }
 
   // Strand only.
@@ -254,7 +277,10 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     ensure_running(to);
   }
 
-  asio::awaitable<Result<std::unique_ptr<tcp::socket>>> connect(std::string address) {
+  // Connects to `peer` at `address` and runs the opener's side of the handshake (the hello; with
+  // a secret, the challenge is checked and answered), all within connect_timeout_ms.
+  // Runs on: the strand.
+  asio::awaitable<Result<std::unique_ptr<tcp::socket>>> connect(uint64_t peer, std::string address) {
     std::string host, port;
     if (!split_host_port(address, &host, &port)) co_return make_error_code(Errc::invalid_argument);
     tcp::resolver resolver(strand);
@@ -271,14 +297,40 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
       }
     });
     auto [cec, ep] = co_await asio::async_connect(*sock, results, kTuple);
-    deadline.cancel();
-    if (cec || !sock->is_open()) co_return make_error_code(Errc::unavailable);
+    if (cec || !sock->is_open()) {
+      deadline.cancel();
+      co_return make_error_code(Errc::unavailable);
+    }
     boost::system::error_code ignored;
     sock->set_option(tcp::no_delay(true), ignored);
-    std::string hello;
-    encode_frame(&hello, FrameType::hello, encode_hello(Hello{opts.node_id, opts.http_url}));
-    auto [wec, wn] = co_await asio::async_write(*sock, asio::buffer(hello), kTuple);
-    if (wec) co_return make_error_code(Errc::unavailable);
+    std::string hello_payload = encode_hello(auth.make_hello(opts.node_id, opts.http_url));
+    std::string frame;
+    encode_frame(&frame, FrameType::hello, hello_payload);
+    auto [wec, wn] = co_await asio::async_write(*sock, asio::buffer(frame), kTuple);
+    if (wec || !auth.enabled()) {
+      deadline.cancel();
+      if (wec) co_return make_error_code(Errc::unavailable);
+      co_return sock;
+    }
+    auto challenge = co_await read_frame(*sock, kMaxHelloPayloadBytes, nullptr);
+    if (!challenge || challenge->first != FrameType::challenge) {
+      deadline.cancel();
+      // The receiver closed the connection: it has another secret, or none, or is not a Strata node.
+      if (!challenge && challenge.error() == make_error_code(Errc::io_error)) co_return make_error_code(Errc::unavailable);
+      auth_failed("outbound", peer, address, "it did not answer with a challenge");
+      co_return make_error_code(Errc::unavailable);
+    }
+    auto answer = auth.answer(hello_payload, peer, challenge->second);
+    if (!answer) {
+      deadline.cancel();
+      auth_failed("outbound", peer, address, "its challenge carries a wrong MAC or another node id (another secret?)");
+      co_return make_error_code(Errc::unavailable);
+    }
+    frame.clear();
+    encode_frame(&frame, FrameType::auth, *answer);
+    auto [aec, an] = co_await asio::async_write(*sock, asio::buffer(frame), kTuple);
+    deadline.cancel();
+    if (aec || !sock->is_open()) co_return make_error_code(Errc::unavailable);
     co_return sock;
   }
 
@@ -304,7 +356,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
         co_await wait_wake(links[id]);
         continue;
       }
-      auto sock = co_await connect(links[id].address);
+      auto sock = co_await connect(id, links[id].address);
       if (stopping) break;
       if (!sock) {
         co_await sleep_ms(backoff);
@@ -386,36 +438,70 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
+  // The receiver's side of the handshake: the hello and, with a secret, the challenge and the
+  // opener's auth frame (every frame of it a hello's size at most, all within the handshake
+  // deadline set at the accept). Errors: corruption (protocol error: a malformed frame, another
+  // frame first, a hello claiming our own id), permission_denied (auth failure, reason in
+  // *why), io_error. Runs on: the strand.
+  asio::awaitable<Result<Hello>> handshake(Conn& conn, std::string* why, uint64_t* claimed_id) {
+    auto frame = co_await read_frame(conn.sock, kMaxHelloPayloadBytes, &conn);
+    if (!frame) co_return frame.error();
+    count(&PeerTransportStats::frames_received);
+    if (frame->first != FrameType::hello) co_return make_error_code(Errc::corruption);
+    const std::string& hello_payload = frame->second;
+    STRATA_CO_TRY_ASSIGN(Hello hello, decode_hello(hello_payload));
+    *claimed_id = hello.node_id;
+    // One that claims this node's own id is not something a peer sends.
+    if (hello.node_id == opts.node_id) co_return make_error_code(Errc::corruption);
+    STRATA_CO_TRY(auth.accept_version(hello, why));
+    if (!auth.enabled()) co_return hello;
+    PeerAuth::Issued issued = auth.challenge(hello_payload, opts.node_id);
+    std::string out;
+    encode_frame(&out, FrameType::challenge, issued.payload);
+    auto [ec, n] = co_await asio::async_write(conn.sock, asio::buffer(out), kTuple);
+    if (ec) co_return make_error_code(Errc::io_error);
+    auto reply = co_await read_frame(conn.sock, kMaxHelloPayloadBytes, &conn);
+    if (!reply) co_return reply.error();
+    count(&PeerTransportStats::frames_received);
+    if (reply->first != FrameType::auth) {
+      *why = "it answered the challenge with another frame than auth";
+      co_return make_error_code(Errc::permission_denied);
+    }
+    auto checked = auth.check_auth(hello_payload, opts.node_id, issued.nonce, reply->second);
+    if (!checked) {
+      *why = "wrong MAC (another secret, or a replayed handshake)";
+      co_return checked.error();
+    }
+    co_return hello;
+  }
+
   // One inbound connection. Runs on: the strand.
   asio::awaitable<void> serve(std::shared_ptr<Conn> conn) {
     std::shared_ptr<tcp::socket> sock(conn, &conn->sock);
     uint64_t from = 0;
     bool protocol_error = false;
-    while (!stopping) {
-      // Until the hello arrived, a frame is at most a hello's size.
-      uint32_t max_payload = conn->handshake_done ? opts.max_frame_bytes : kMaxHelloPayloadBytes;
-      auto frame = co_await read_frame(*sock, max_payload, conn.get());
+    std::string why;
+    uint64_t claimed_id = 0;
+    auto hello = co_await handshake(*conn, &why, &claimed_id);
+    if (hello) {
+      from = hello->node_id;
+      conn->handshake_done = true;
+      conn->deadline = std::chrono::steady_clock::time_point::max();  // idle between frames is fine
+      if (handler) handler->on_peer_hello(from, hello->http_url);
+    } else if (hello.error() == make_error_code(Errc::permission_denied)) {
+      auth_failed("inbound", claimed_id, conn->address, why);
+    } else {
+      protocol_error = hello.error() == make_error_code(Errc::corruption);
+    }
+    while (from != 0 && !stopping) {
+      auto frame = co_await read_frame(*sock, opts.max_frame_bytes, conn.get());
       if (!frame) {
         protocol_error = frame.error() == make_error_code(Errc::corruption);
         break;
       }
       count(&PeerTransportStats::frames_received);
       auto& [type, payload] = *frame;
-      if (from == 0 && type != FrameType::hello) {
-        protocol_error = true;
-        break;
-      }
-      if (type == FrameType::hello) {
-        auto hello = decode_hello(payload);
-        // A second hello, or one that claims this node's own id, is not something a peer sends.
-        if (!hello || hello->version != kPeerProtocolVersion || from != 0 || hello->node_id == opts.node_id) {
-          protocol_error = true;
-          break;
-        }
-        from = hello->node_id;
-        conn->handshake_done = true;
-        if (handler) handler->on_peer_hello(from, hello->http_url);
-      } else if (type == FrameType::raft) {
+      if (type == FrameType::raft) {
         auto m = raft::decode_message(payload);
         if (!m || m->from != from || m->type == raft::MessageType::snap) {
           protocol_error = true;
@@ -463,7 +549,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     } else if (conn->timed_out) {
       count(&PeerTransportStats::timeouts);
       STRATA_LOG(warn, "peer transport: a connection from node %llu (%s) sent no %s in time, closed",
-                 static_cast<unsigned long long>(from), conn->address.c_str(), from == 0 ? "hello" : "whole frame");
+                 static_cast<unsigned long long>(from), conn->address.c_str(), from == 0 ? "hello (or auth)" : "whole frame");
     }
     conn->closed = true;
     boost::system::error_code ignored;
@@ -480,7 +566,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
   asio::awaitable<Result<void>> do_send_snapshot(raft::Message m, replication::SnapshotSource& src) {
     Link& l = link(m.to);
     if (l.address.empty() || l.fault.cut) co_return make_error_code(Errc::unavailable);
-    STRATA_CO_TRY_ASSIGN(auto sock, co_await connect(l.address));
+    STRATA_CO_TRY_ASSIGN(auto sock, co_await connect(m.to, l.address));
     std::shared_ptr<tcp::socket> shared(std::move(sock));
     inbound.insert(shared);  // closed by stop() like the inbound ones
     asio::steady_timer deadline(strand);

@@ -15,6 +15,10 @@
 //    kept); at most max_inbound_connections inbound connections, max_inbound_per_address from
 //    one remote address (more are closed at once). TCP keepalive reaps connections of vanished
 //    peers. Counters, gauges and limits: stats().
+//  - Authentication (PeerTransportOptions::secret): the opener's hello carries a nonce, the
+//    receiver answers with a challenge (its nonce and a MAC), the opener checks it and answers
+//    with its MAC; a connection that fails either check is closed and counted in auth_failures
+//    (peer_auth.h, docs/format/peer_protocol.md "Authentication").
 //  - Snapshots: send_snapshot() opens a dedicated connection, streams the chunks and the `snap`
 //    message, and waits (snapshot_timeout_ms) for the receiver's acknowledgement.
 //  - Test hooks per directed link (this node -> peer): cut (drop everything, snapshots fail),
@@ -35,6 +39,7 @@
 #include <string>
 
 #include "lib/replication/transport.h"
+#include "lib/util/random.h"
 #include "net/peer/frame.h"
 
 namespace strata::net::peer {
@@ -62,6 +67,13 @@ struct PeerTransportOptions {
   size_t max_inbound_per_address = 32;
   uint32_t handshake_timeout_ms = 5000;
   uint32_t frame_timeout_ms = 30'000;
+  // The cluster secret (--peer-secret-file; empty: none). With it every connection is
+  // authenticated by the HMAC handshake of peer_auth.h, in both directions; without it a hello
+  // is taken at its word. Every member must have the same secret, or none.
+  std::string secret;
+  // Where the handshake's nonces come from; nullptr: OsRandomBytes. REQUIRES: outlives the
+  // transport. Tests inject a SeededRandomBytes.
+  RandomBytes* random = nullptr;
 };
 
 // Counters (frames, drops, connects, protocol errors, refusals, timeouts), gauges (inbound

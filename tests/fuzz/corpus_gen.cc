@@ -308,6 +308,13 @@ void gen_http() {
            "===\nGET /stats\n");
   put_file("http_router", "reverse_scan", "GET /v1/kv?reverse=true&limit=2&start=a\n");
   put_file("http_router", "percent_key", "PUT /v1/kv/a%00b%FF\n\n\x01\x02\xff\n===\nGET /v1/kv/a%00b%FF\n");
+  // Browser safety (the body's first line is also the Host and Origin the guard sees): the issue's
+  // text/plain POST /set from evil.example, a form-typed write, a loopback Host with an origin.
+  put_file("http_router", "guard_evil_host",
+           "POST /set\ntext/plain\nevil.example:8000\n{\"key\":\"k\",\"value\":\"v\"}\n===\n"
+           "PUT /v1/kv/x\napplication/x-www-form-urlencoded\na=b\n===\n"
+           "DELETE /v1/kv/x\napplication/json\nlocalhost:8000\n===\n"
+           "OPTIONS /v1/kv/x\n\nhttps://console.example\n");
 }
 
 }  // namespace

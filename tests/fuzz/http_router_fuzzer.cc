@@ -8,7 +8,10 @@
 // a target the server would refuse (no leading '/', malformed query) is skipped.
 // Checks (Router's contract, shared/RELIABILITY.md promise 5): handle() never throws or crashes;
 // the status is a valid HTTP status; every 4xx/5xx carries a JSON object body with "error" and
-// "code" strings.
+// "code" strings. Each request also goes through the server's RequestGuard (browser safety), with
+// the Content-Type line and, as Host and Origin, the body's first line: the same holds for its
+// refusals, and a Host or Origin that is not the node's is never let through on a write. (The
+// router still sees every request, so that the corpus keeps reaching the handlers.)
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/parse.hpp>
 
@@ -19,6 +22,7 @@
 #include "lib/db/db.h"
 #include "lib/io/mem_file_system.h"
 #include "net/http/json_codec.h"
+#include "net/http/request_guard.h"
 #include "net/http/router.h"
 #include "tests/fuzz/fuzz_util.h"
 #include "tests/test_util.h"
@@ -74,6 +78,30 @@ void check_response(const Response& res) {
   FUZZ_CHECK(v.as_object().contains("code") && v.as_object().at("code").is_string());
 }
 
+void check_guard(const RequestGuard& guard, const Request& req) {
+  std::string_view first_line = std::string_view(req.body).substr(0, req.body.find('\n'));
+  RequestHead h;
+  h.method = req.method;
+  h.method_name = req.method_name;
+  if (!req.content_type.empty()) h.content_type = req.content_type;
+  h.has_body = !req.body.empty();
+  h.local_address = "127.0.0.1";
+  h.host = "127.0.0.1:8000";
+  if (auto r = guard.check(h)) check_response(r->response);
+  // Arbitrary bytes as Host and Origin.
+  h.host = first_line;
+  h.origin = first_line;
+  auto r = guard.check(h);
+  if (r) check_response(r->response);
+  bool writes = req.method == Method::put || req.method == Method::post || req.method == Method::del;
+  std::string host = RequestGuard::host_of(first_line);
+  // Only loopback names and addresses name this node here (no --allowed-hosts).
+  if (!r && writes) FUZZ_CHECK(!host.empty() && is_loopback_host(host));
+  Response res;
+  guard.decorate(h.origin, &res);
+  if (auto pre = guard.preflight(h)) FUZZ_CHECK(pre->status == 204);
+}
+
 Limits small_limits() {
   Limits l;
   l.max_key_bytes = 100;
@@ -98,7 +126,9 @@ asio::awaitable<void> handle_all(std::vector<Request> requests) {
   for (const char* k : {"a", "b/c", "key"}) FUZZ_CHECK((co_await db->put(k, "value")).has_value());
   {
     Router router(*db, NodeInfo{}, small_limits());
+    RequestGuard guard(GuardOptions{.cors_origins = {"https://console.example"}});
     for (auto& req : requests) {
+      check_guard(guard, req);
       Response res = co_await router.handle(std::move(req));
       check_response(res);
     }

@@ -22,7 +22,8 @@ std::string key_name(int i) {
 
 KvClient::KvClient(std::vector<std::string> node_urls, long timeout_ms, bool stale_reads)
     : urls_(std::move(node_urls)),
-      headers_(curl_slist_append(nullptr, "Expect:")),
+      // Values are raw bytes: the server refuses a body without a JSON or octet-stream type.
+      headers_(curl_slist_append(curl_slist_append(nullptr, "Expect:"), "Content-Type: application/octet-stream")),
       timeout_ms_(timeout_ms),
       stale_reads_(stale_reads) {
   for (size_t i = 0; i < urls_.size(); ++i) handles_.push_back(curl_easy_init());

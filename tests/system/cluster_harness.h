@@ -54,9 +54,17 @@ struct HttpResult {
 // One keep-alive libcurl handle.
 class Http {
  public:
-  Http() : curl_(curl_easy_init()), headers_(curl_slist_append(nullptr, "Expect:")) {}
+  // PUT bodies are raw values (application/octet-stream), any other body is JSON: the
+  // server refuses a body without one of those types (415).
+  Http()
+      : curl_(curl_easy_init()),
+        headers_(curl_slist_append(nullptr, "Expect:")),
+        octets_(curl_slist_append(curl_slist_append(nullptr, "Expect:"), "Content-Type: application/octet-stream")),
+        json_(curl_slist_append(curl_slist_append(nullptr, "Expect:"), "Content-Type: application/json")) {}
   ~Http() {
     curl_slist_free_all(headers_);
+    curl_slist_free_all(octets_);
+    curl_slist_free_all(json_);
     curl_easy_cleanup(curl_);
   }
   HttpResult call(const std::string& method, const std::string& url, const std::string* body = nullptr,
@@ -65,7 +73,8 @@ class Http {
     curl_easy_reset(curl_);
     curl_easy_setopt(curl_, CURLOPT_URL, url.c_str());
     curl_easy_setopt(curl_, CURLOPT_CUSTOMREQUEST, method.c_str());
-    curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers_);
+    curl_slist* headers = !body ? headers_ : method == "PUT" ? octets_ : json_;
+    curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, curl_append);
     curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &r.body);
     curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, timeout_ms);
@@ -81,6 +90,8 @@ class Http {
  private:
   CURL* curl_;
   curl_slist* headers_;
+  curl_slist* octets_;
+  curl_slist* json_;
 };
 
 // Waits for `cond` with a deadline, polling (the condition is in another process).

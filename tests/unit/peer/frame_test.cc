@@ -1,6 +1,9 @@
 // Peer framing: round trips, and every malformed header or payload is rejected.
 #include <doctest/doctest.h>
 
+#include <cstring>
+
+#include "lib/util/coding.h"
 #include "net/peer/frame.h"
 
 namespace strata::net::peer {
@@ -62,6 +65,43 @@ TEST_CASE("hello round-trips; id 0 and trailing bytes are refused") {
   CHECK(d->http_url == h.http_url);
   CHECK_FALSE(decode_hello(encode_hello(Hello{0, "x"})).has_value());
   CHECK_FALSE(decode_hello(encode_hello(h) + "x").has_value());
+}
+
+TEST_CASE("a version 2 hello carries a nonce of exactly kNonceBytes; other versions are refused") {
+  Hello h{3, "http://127.0.0.1:8002", kPeerProtocolVersionAuth, std::string(kNonceBytes, 'n')};
+  auto d = decode_hello(encode_hello(h));
+  REQUIRE(d.has_value());
+  CHECK(d->version == kPeerProtocolVersionAuth);
+  CHECK(d->nonce == h.nonce);
+  Hello short_nonce = h;
+  short_nonce.nonce.pop_back();
+  CHECK_FALSE(decode_hello(encode_hello(short_nonce)).has_value());
+  Hello v3 = h;
+  v3.version = 3;
+  CHECK_FALSE(decode_hello(encode_hello(v3)).has_value());
+  // A version 1 hello with a nonce appended has trailing bytes.
+  Hello v1{3, "u"};
+  std::string with_nonce = encode_hello(v1);
+  put_length_prefixed(&with_nonce, std::string(kNonceBytes, 'n'));
+  CHECK_FALSE(decode_hello(with_nonce).has_value());
+}
+
+TEST_CASE("challenge and auth frames round-trip; wrong lengths and id 0 are refused") {
+  Challenge c{2, std::string(kNonceBytes, 'a'), std::string(kMacBytes, 'm')};
+  auto d = decode_challenge(encode_challenge(c));
+  REQUIRE(d.has_value());
+  CHECK(d->receiver_id == 2);
+  CHECK(d->nonce == c.nonce);
+  CHECK(d->mac == c.mac);
+  CHECK_FALSE(decode_challenge(encode_challenge(Challenge{0, c.nonce, c.mac})).has_value());
+  CHECK_FALSE(decode_challenge(encode_challenge(Challenge{2, "short", c.mac})).has_value());
+  CHECK_FALSE(decode_challenge(encode_challenge(Challenge{2, c.nonce, "short"})).has_value());
+  CHECK_FALSE(decode_challenge(encode_challenge(c) + "x").has_value());
+  auto a = decode_auth(encode_auth(c.mac));
+  REQUIRE(a.has_value());
+  CHECK(*a == c.mac);
+  CHECK_FALSE(decode_auth(encode_auth("short")).has_value());
+  CHECK_FALSE(decode_auth(encode_auth(c.mac) + "x").has_value());
 }
 
 }  // namespace

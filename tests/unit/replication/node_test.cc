@@ -361,6 +361,43 @@ TEST_CASE("a learner whose join was interrupted before it caught up is removed; 
   }());
 }
 
+TEST_CASE("a removed voter refuses reads and writes with removed, remembers it across a restart, and serves again once added back") {
+  strata::testing::run([]() -> asio::awaitable<void> {
+    Cluster c;
+    c.net.ex = co_await asio::this_coro::executor;
+    c.fs = io::make_default_file_system(c.net.ex);
+    for (uint64_t id = 1; id <= 3; ++id) co_await c.start(id);
+    REQUIRE(co_await until([&] { return c.leader() != 0; }));
+    uint64_t l = c.leader();
+    uint64_t v = c.follower(l);
+    REQUIRE((co_await put(*c.nodes[l], "k", "v")).has_value());
+    REQUIRE((co_await c.nodes[l]->remove_member(v)).has_value());
+    // The leader told it the commit index of its removal; it applied it and knows.
+    REQUIRE(co_await until([&] { return c.nodes[v]->removed(); }, 5000));
+    CHECK(c.nodes[v]->cluster_status()->removed);
+    CHECK_FALSE(c.nodes[l]->removed());
+    auto w = co_await put(*c.nodes[v], "via-removed", "x");
+    CHECK(w.error() == make_error_code(Errc::removed));
+    auto stale = co_await c.nodes[v]->get("k", ReadConsistency::stale);
+    CHECK(stale.error() == make_error_code(Errc::removed));
+    auto lin = co_await c.nodes[v]->get("k", ReadConsistency::linearizable);
+    CHECK(lin.error() == make_error_code(Errc::removed));
+    // The record is in its DB: a restart remembers.
+    co_await c.stop(v);
+    co_await c.start(v);
+    CHECK(c.nodes[v]->removed());
+    // Added back (as a learner, then promoted): the add clears the record and it serves again.
+    REQUIRE((co_await c.nodes[l]->add_member(v, "n" + std::to_string(v))).has_value());
+    REQUIRE(co_await until([&] { return !c.nodes[v]->removed(); }, 5000));
+    REQUIRE((co_await put(*c.nodes[l], "k2", "v2")).has_value());
+    REQUIRE(co_await until([&] { return member(c, v) == std::optional<bool>(true); }, 10000));
+    auto got = co_await c.nodes[v]->get("k2", ReadConsistency::linearizable);
+    REQUIRE(got.has_value());
+    CHECK(*got == std::optional<std::string>("v2"));
+    co_await c.stop_all();
+  }());
+}
+
 TEST_CASE("a restarted node keeps its applied index with its data and applies nothing twice") {
   for (bool pipeline : {false, true}) {  // NodeOptions::pipeline_apply off (default) and on
     CAPTURE(pipeline);
