@@ -107,10 +107,16 @@ asio::awaitable<Result<std::vector<std::optional<std::string>>>> DBImpl::multi_g
   std::vector<std::unique_ptr<PointLookup>> lookups;
   lookups.reserve(keys.size());
   std::vector<PointLookup*> pending;
-  for (auto& key : keys) {
-    lookups.push_back(std::make_unique<PointLookup>(std::move(key), seq, lookup_sources(*sv)));
-    STRATA_CO_TRY_ASSIGN(sstable::GetStep step, lookups.back()->run_cached());
-    if (step == sstable::GetStep::needs_io) pending.push_back(lookups.back().get());
+  for (auto& key : keys) lookups.push_back(std::make_unique<PointLookup>(std::move(key), seq, lookup_sources(*sv)));
+  // Filters and index segments of every key first, then their data blocks, then the lookups:
+  // the batch's cache misses overlap (TableReader::prefetch_get).
+  if (lookups.size() > 1) {
+    for (auto& l : lookups) l->prefetch(0);
+    for (auto& l : lookups) l->prefetch(1);
+  }
+  for (auto& l : lookups) {
+    STRATA_CO_TRY_ASSIGN(sstable::GetStep step, l->run_cached());
+    if (step == sstable::GetStep::needs_io) pending.push_back(l.get());
   }
   if (!pending.empty()) {
     // The lookups that need I/O run concurrently on this executor, so that their block reads

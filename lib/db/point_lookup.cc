@@ -57,6 +57,26 @@ bool PointLookup::next_file() {
   return false;
 }
 
+void PointLookup::prefetch(int stage) const {
+  const Version& v = *sources_.version;
+  for (int level = 0; level < kNumLevels; ++level) {
+    const auto& files = v.files(level);
+    if (files.empty()) continue;
+    size_t begin = 0, end = files.size();
+    if (level > 0) {
+      begin = v.find_file(level, key_);
+      end = std::min(end, begin + 1);
+    }
+    for (size_t i = begin; i < end; ++i) {
+      const FileMetaData& f = *files[i];
+      if (key_ < extract_user_key(f.smallest) || key_ > extract_user_key(f.largest)) continue;
+      if (const void* pinned = f.table.get()) {
+        static_cast<const sstable::TableReader*>(pinned)->prefetch_get(lookup_key_, stage);
+      }
+    }
+  }
+}
+
 Result<sstable::GetStep> PointLookup::take_table_answer() {
   using Kind = sstable::TableGet::Kind;
   if (trace_ != nullptr) {

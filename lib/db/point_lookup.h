@@ -56,6 +56,12 @@ class PointLookup {
   PointLookup(const PointLookup&) = delete;
   PointLookup& operator=(const PointLookup&) = delete;
 
+  // TableReader::prefetch_get(stage) on the SSTables this lookup may probe whose readers are
+  // pinned: every L0 file whose range covers the key, and the one file per deeper level. No
+  // effect on the answer; multi_get runs stage 0 and then stage 1 over its whole batch before the
+  // lookups, so that their cache misses overlap.
+  void prefetch(int stage) const;
+
   // Goes through the sources as far as memory allows. Returns done when decided (see answer()),
   // needs_io when an SSTable needs I/O: then co_await finish(). Errors: corruption, io errors.
   Result<sstable::GetStep> run_cached();

@@ -109,4 +109,17 @@ uint32_t IndexAccelerator::upper_bound_from(uint32_t from, uint64_t t) const {
   return static_cast<uint32_t>(std::upper_bound(prefixes_.begin() + from + 8, prefixes_.end(), t) - prefixes_.begin());
 }
 
+void IndexAccelerator::prefetch(std::string_view target) const {
+  std::string_view user = extract_user_key(target);
+  if (user.substr(0, common_.size()) != common_) return;
+  const uint64_t t = prefix_of(user);
+  const auto k = static_cast<uint32_t>(std::lower_bound(top_.begin(), top_.end(), t) - top_.begin());
+  if (k == 0) return;
+  const size_t first = (k - 1) * kSegment;
+  const size_t last = std::min<size_t>(k * kSegment, prefixes_.size());
+  // The segment's middle line, where its binary search starts, and the handle it will likely pick.
+  __builtin_prefetch(prefixes_.data() + (first + last) / 2);
+  __builtin_prefetch(handles_.data() + (first + last) / 2);
+}
+
 }  // namespace strata::sstable

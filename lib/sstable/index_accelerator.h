@@ -60,6 +60,9 @@ class IndexAccelerator {
   };
   std::optional<Located> locate(std::string_view target) const;
 
+  // Starts loading the segment of prefixes that narrow() and locate() will search for `target`.
+  void prefetch(std::string_view target) const;
+
  private:
   // The 8 bytes of `user_key` after common_.size(), big-endian, zero-padded.
   uint64_t prefix_of(std::string_view user_key) const;

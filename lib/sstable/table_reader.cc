@@ -164,6 +164,25 @@ std::optional<Block> TableReader::mapped_block(BlockHandle handle, uint32_t ordi
   return std::move(*block);
 }
 
+void TableReader::prefetch_get(std::string_view lookup_internal_key, int stage) const {
+  if (lookup_internal_key.size() < kTagSize) return;
+  const uint64_t hash = bloom_hash(extract_user_key(lookup_internal_key));
+  const bool filtered = options_.use_bloom_filter && !filter_.empty();
+  if (stage == 0) {
+    if (filtered) filter_.prefetch(hash);
+    if (index_accel_.enabled()) index_accel_.prefetch(lookup_internal_key);
+    return;
+  }
+  if (filtered && !filter_.may_contain_hash(hash)) return;
+  if (!mapping_ || !index_accel_.enabled()) return;
+  auto located = index_accel_.locate(lookup_internal_key);
+  if (!located || located->ordinal >= index_block_.num_restarts()) return;
+  uint64_t word = verified_[located->ordinal / 64].load(std::memory_order_relaxed);
+  if ((word & (uint64_t{1} << (located->ordinal % 64))) == 0) return;  // not yet safe to touch
+  const char* bytes = mapping_->data() + located->offset;
+  for (uint64_t off = 0; off < located->size; off += 64) __builtin_prefetch(bytes + off);
+}
+
 void TableReader::mark_verified(uint32_t ordinal) const {
   if (!mapping_ || ordinal >= index_block_.num_restarts()) return;
   verified_[ordinal / 64].fetch_or(uint64_t{1} << (ordinal % 64), std::memory_order_release);

@@ -116,6 +116,15 @@ class TableReader : public std::enable_shared_from_this<TableReader> {
   asio::awaitable<Result<std::optional<Entry>>> get(std::string lookup_internal_key,
                                                     GetTrace* trace = nullptr) const;
 
+  // Starts loading into the CPU cache, without waiting and without any effect on results, what
+  // get_cached(lookup_internal_key) will touch first. Stage 0: the bloom filter's line and the
+  // index accelerator's segment. Stage 1 (once those have arrived): if the filter may hold the key,
+  // the data block the accelerator picks, when it is a verified block of a mapped table. A batch
+  // of lookups (DB::multi_get) runs stage 0 for every key, then stage 1, then the lookups: their
+  // cache misses overlap instead of queueing one behind another (the batched probing of RocksDB's
+  // MultiGet; "memory-level parallelism" in the literature). Never reads a file; any thread.
+  void prefetch_get(std::string_view lookup_internal_key, int stage) const;
+
   // get() without I/O: the filter, the index, the block cache and data blocks the OS has in its
   // page cache (io::File::read_cached, checksum verified like any other read). Returns done with
   // *out set when it has the answer; needs_io when a data block must be read from the file, with

@@ -447,6 +447,27 @@ TEST_CASE("a memory-mapped table serves a block from the mapping only after a ve
       CHECK(n == 800);
     }
     CHECK(stats.mapped_reads.load() > 20);
+
+    // prefetch_get reads nothing and changes nothing, whether the block is verified (key 101),
+    // unverified in a fresh reader, corrupted (900), or the key is not in the table.
+    ReadStats stats3;
+    auto r3 = co_await open_table(**fs, path, TableReadOptions{.stats = &stats3, .mmap_reads = true});
+    REQUIRE(r3.has_value());
+    for (const auto* reader : {&*r, &*r3}) {
+      const ReadStats& st = reader == &*r ? stats : stats3;
+      const uint64_t blocks_before = st.data_blocks_read.load(), mapped_before = st.mapped_reads.load();
+      for (int key : {101, 500, 900, 5000}) {
+        (*reader)->prefetch_get(lookup_key(key), 0);
+        (*reader)->prefetch_get(lookup_key(key), 1);
+      }
+      (*reader)->prefetch_get("", 1);  // too short to be an internal key: ignored
+      CHECK(st.data_blocks_read.load() == blocks_before);
+      CHECK(st.mapped_reads.load() == mapped_before);
+    }
+    auto after = co_await (*r)->get(lookup_key(101));
+    REQUIRE(after.has_value());
+    REQUIRE(after->has_value());
+    CHECK((*after)->value == value_of(101));
   };
   std::exception_ptr error;
   asio::co_spawn(io, body(), [&](std::exception_ptr e) { error = e; });
