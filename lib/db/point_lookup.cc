@@ -11,7 +11,7 @@ namespace asio = boost::asio;
 
 PointLookup::PointLookup(std::string key, SequenceNumber seq, Sources sources, LookupTrace* trace)
     : key_(std::move(key)), seq_(seq), sources_(sources), trace_(trace),
-      lookup_key_(make_internal_key(key_, seq_, kValueTypeForSeek)) {
+      lookup_key_(key_, seq_) {
   STRATA_ASSERT(sources_.mem != nullptr && sources_.version != nullptr && sources_.tables != nullptr);
   if (trace_ != nullptr) trace_->read_sequence = seq_;
 }
@@ -71,7 +71,7 @@ void PointLookup::prefetch(int stage) const {
       const FileMetaData& f = *files[i];
       if (key_ < extract_user_key(f.smallest) || key_ > extract_user_key(f.largest)) continue;
       if (const void* pinned = f.table.get()) {
-        static_cast<const sstable::TableReader*>(pinned)->prefetch_get(lookup_key_, stage);
+        static_cast<const sstable::TableReader*>(pinned)->prefetch_get(lookup_key_.internal_key(), stage);
       }
     }
   }
@@ -137,7 +137,7 @@ Result<sstable::GetStep> PointLookup::run_cached() {
       table_pending_ = reader_missing_ = true;
       return sstable::GetStep::needs_io;
     }
-    STRATA_TRY_ASSIGN(sstable::GetStep got, reader_->get_cached(lookup_key_, &table_get_, &pending_,
+    STRATA_TRY_ASSIGN(sstable::GetStep got, reader_->get_cached(lookup_key_.internal_key(), &table_get_, &pending_,
                                                     trace_ != nullptr ? &get_trace_ : nullptr));
     if (got == sstable::GetStep::needs_io) {
       table_pending_ = true;  // reader_ (pinned, or held by hold_) stays for finish()
@@ -164,10 +164,10 @@ asio::awaitable<Result<void>> PointLookup::finish() {
       reader_ = found->get();
       hold_ = std::move(*found);
       reader_missing_ = false;
-      STRATA_CO_TRY_ASSIGN(got, reader_->get_cached(lookup_key_, &table_get_, &pending_, gt));
+      STRATA_CO_TRY_ASSIGN(got, reader_->get_cached(lookup_key_.internal_key(), &table_get_, &pending_, gt));
     }
     if (got == sstable::GetStep::needs_io) {
-      auto finishing = reader_->finish_get(lookup_key_, std::move(pending_), &table_get_, gt);
+      auto finishing = reader_->finish_get(std::string(lookup_key_.internal_key()), std::move(pending_), &table_get_, gt);
       STRATA_CO_TRY(co_await std::move(finishing));
     }
     table_pending_ = false;

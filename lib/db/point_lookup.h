@@ -95,7 +95,7 @@ class PointLookup {
   SequenceNumber seq_;
   Sources sources_;
   LookupTrace* trace_;
-  std::string lookup_key_;  // internal key (key_, seq_, kValueTypeForSeek)
+  LookupKey lookup_key_;  // internal key (key_, seq_, kValueTypeForSeek)
 
   bool memtables_done_ = false;
   bool decided_ = false;

@@ -43,17 +43,31 @@ void MemTable::add(SequenceNumber seq, ValueType type, std::string_view user_key
 }
 
 std::optional<MemTable::LookupResult> MemTable::get(std::string_view user_key, SequenceNumber seq) const {
-  Iterator it(this);
-  it.seek(make_internal_key(user_key, seq, kValueTypeForSeek));
+  // The skiplist compares encoded entries (varint32 length | internal key): build the target on
+  // the stack when it fits, so a point read allocates nothing here unless it finds a value.
+  const size_t ikey_size = user_key.size() + kTagSize;
+  char stack[128];
+  std::string heap;
+  char* target = stack;
+  if (5 + ikey_size > sizeof stack) {
+    heap.resize(5 + ikey_size);
+    target = heap.data();
+  }
+  char* p = encode_varint32(target, static_cast<uint32_t>(ikey_size));
+  if (!user_key.empty()) std::memcpy(p, user_key.data(), user_key.size());
+  encode_fixed64(p + user_key.size(), pack_tag(seq, kValueTypeForSeek));
+  SkipList<const char*, EntryComparator>::Iterator it(&table_);
+  it.seek(target);
   if (!it.valid()) return std::nullopt;
+  const std::string_view ikey = length_prefixed(it.key());
   ParsedInternalKey parsed;
-  STRATA_ASSERT(parse_internal_key(it.key(), &parsed));
+  STRATA_ASSERT(parse_internal_key(ikey, &parsed));
   if (parsed.user_key != user_key) return std::nullopt;
   LookupResult r;
   if (parsed.type == ValueType::deletion) {
     r.deleted = true;
   } else {
-    r.value.assign(it.value());
+    r.value.assign(length_prefixed(ikey.data() + ikey.size()));
   }
   return r;
 }

@@ -287,6 +287,18 @@ Result<GetStep> TableReader::search_data_block(const Block& block, BlockHandle h
   return GetStep::next_block;
 }
 
+Result<GetStep> TableReader::search_block_cached(BlockHandle handle, uint32_t ordinal,
+                                                std::string_view lookup_internal_key, TableGet* out,
+                                                GetTrace* trace) const {
+  if (std::optional<Block> view = mapped_block(handle, ordinal, trace)) {
+    // A verified block of a mapped table: searched in place, no allocation.
+    return search_data_block(*view, handle, lookup_internal_key, out);
+  }
+  STRATA_TRY_ASSIGN(std::shared_ptr<const Block> block, cached_data_block(handle, /*fill_cache=*/true, trace, ordinal));
+  if (!block) return GetStep::needs_io;
+  return search_data_block(*block, handle, lookup_internal_key, out);
+}
+
 Result<GetStep> TableReader::walk_index_cached(std::string_view lookup_internal_key, PendingGet* pending, TableGet* out,
                                             GetTrace* trace) const {
   // Usually the first block whose index key is >= the lookup holds the answer; the walk moves on
@@ -298,21 +310,10 @@ Result<GetStep> TableReader::walk_index_cached(std::string_view lookup_internal_
       STRATA_LOG(error, "sstable %s: malformed block handle in the index", path().c_str());
       return make_error_code(Errc::corruption);
     }
-    const uint32_t ordinal = index.restart_index();
-    if (std::optional<Block> view = mapped_block(handle, ordinal, trace)) {
-      // A verified block of a mapped table: searched in place, no allocation.
-      STRATA_TRY_ASSIGN(GetStep step, search_data_block(*view, handle, lookup_internal_key, out));
-      if (step == GetStep::done) return step;
-      continue;
-    }
-    STRATA_TRY_ASSIGN(std::shared_ptr<const Block> block,
-                      cached_data_block(handle, /*fill_cache=*/true, trace, ordinal));
-    if (!block) {
-      pending->handle = handle;
-      return GetStep::needs_io;
-    }
-    STRATA_TRY_ASSIGN(GetStep step, search_data_block(*block, handle, lookup_internal_key, out));
-    if (step == GetStep::done) return step;
+    STRATA_TRY_ASSIGN(GetStep step,
+                      search_block_cached(handle, index.restart_index(), lookup_internal_key, out, trace));
+    if (step == GetStep::needs_io) pending->handle = handle;
+    if (step != GetStep::next_block) return step;
   }
   if (!pending->index.status()) {
     STRATA_LOG(error, "sstable %s: malformed index block", path().c_str());
@@ -341,21 +342,14 @@ Result<GetStep> TableReader::get_cached(std::string_view lookup_internal_key, Ta
     if (auto located = index_accel_.locate(lookup_internal_key)) {
       // The prefixes decided the block: no index entry is read.
       const BlockHandle handle{located->offset, located->size};
-      if (std::optional<Block> view = mapped_block(handle, located->ordinal, trace)) {
-        STRATA_TRY_ASSIGN(GetStep step, search_data_block(*view, handle, lookup_internal_key, out));
-        if (step == GetStep::done) return step;
-      } else {
-        STRATA_TRY_ASSIGN(std::shared_ptr<const Block> block,
-                          cached_data_block(handle, /*fill_cache=*/true, trace, located->ordinal));
-        if (!block) {
-          // finish_get reads it; its index iterator stands on the block's entry.
-          pending->index = index_block_.new_iterator();
-          pending->index.seek(lookup_internal_key, located->ordinal, located->ordinal);
-          pending->handle = handle;
-          return GetStep::needs_io;
-        }
-        STRATA_TRY_ASSIGN(GetStep step, search_data_block(*block, handle, lookup_internal_key, out));
-        if (step == GetStep::done) return step;
+      STRATA_TRY_ASSIGN(GetStep step, search_block_cached(handle, located->ordinal, lookup_internal_key, out, trace));
+      if (step == GetStep::done) return step;
+      if (step == GetStep::needs_io) {
+        // finish_get reads it; its index iterator stands on the block's entry.
+        pending->index = index_block_.new_iterator();
+        pending->index.seek(lookup_internal_key, located->ordinal, located->ordinal);
+        pending->handle = handle;
+        return step;
       }
       // The block ended before the key (locate() says no later block holds it either, but the
       // index block has the last word): the full search below.

@@ -221,6 +221,11 @@ class TableReader : public std::enable_shared_from_this<TableReader> {
   // Walks the index from pending->index: done (*out set), or needs_io (pending->handle set).
   Result<GetStep> walk_index_cached(std::string_view lookup_internal_key, PendingGet* pending, TableGet* out,
                                  GetTrace* trace) const;
+  // search_data_block on the block `handle` (index entry `ordinal`) if it is in memory: from the
+  // mapping once verified, else the block cache or the page cache. needs_io when it must be read
+  // from the file (nothing else changed); otherwise as search_data_block.
+  Result<GetStep> search_block_cached(BlockHandle handle, uint32_t ordinal, std::string_view lookup_internal_key,
+                                      TableGet* out, GetTrace* trace) const;
   // Looks the key up in one data block: done, or next_block when every entry sorts before the
   // lookup key (the answer, if any, is in the next block).
   Result<GetStep> search_data_block(const Block& block, BlockHandle handle, std::string_view lookup_internal_key,

@@ -1,9 +1,23 @@
 #include "lib/util/internal_key.h"
 
+#include <cstring>
+
 #include "lib/util/assert.h"
 #include "lib/util/coding.h"
 
 namespace strata {
+
+LookupKey::LookupKey(std::string_view user_key, SequenceNumber seq) : size_(user_key.size() + kTagSize) {
+  STRATA_ASSERT(seq <= kMaxSequenceNumber);
+  char* out = inline_;
+  if (size_ > kInlineBytes) {
+    heap_.resize(size_);
+    out = heap_.data();
+  }
+  if (!user_key.empty()) std::memcpy(out, user_key.data(), user_key.size());
+  encode_fixed64(out + user_key.size(), pack_tag(seq, kValueTypeForSeek));
+  data_ = out;
+}
 
 void append_internal_key(std::string* dst, std::string_view user_key, SequenceNumber seq, ValueType t) {
   STRATA_ASSERT(seq <= kMaxSequenceNumber);

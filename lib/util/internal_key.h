@@ -42,6 +42,25 @@ struct ParsedInternalKey {
 void append_internal_key(std::string* dst, std::string_view user_key, SequenceNumber seq, ValueType t);
 std::string make_internal_key(std::string_view user_key, SequenceNumber seq, ValueType t);
 
+// The internal key (user_key, seq, kValueTypeForSeek) of a point lookup, built without a heap
+// allocation when it fits in kInlineBytes (LevelDB's LookupKey keeps up to 200 bytes on the
+// stack). Not copyable or movable: internal_key() may point into the object.
+class LookupKey {
+ public:
+  static constexpr size_t kInlineBytes = 64;
+  LookupKey(std::string_view user_key, SequenceNumber seq);
+  LookupKey(const LookupKey&) = delete;
+  LookupKey& operator=(const LookupKey&) = delete;
+
+  std::string_view internal_key() const { return {data_, size_}; }
+
+ private:
+  char inline_[kInlineBytes];
+  std::string heap_;  // when the key does not fit inline
+  const char* data_;
+  size_t size_;
+};
+
 // Returns false if `ikey` is too short or its type byte is unknown.
 bool parse_internal_key(std::string_view ikey, ParsedInternalKey* out);
 

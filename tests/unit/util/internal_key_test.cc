@@ -56,3 +56,16 @@ TEST_CASE("shorten_successor yields a key not smaller than the input") {
   shorten_successor(&ff);
   CHECK(ff == before);
 }
+
+TEST_CASE("a LookupKey equals make_internal_key for the seek type, inline or on the heap") {
+  for (size_t n : {size_t{0}, size_t{1}, size_t{16}, LookupKey::kInlineBytes - kTagSize,
+                   LookupKey::kInlineBytes - kTagSize + 1, size_t{1000}}) {
+    std::string user(n, 'k');
+    if (n > 0) user[n / 2] = '\0';  // binary keys too
+    LookupKey lk(user, 12345);
+    CHECK(lk.internal_key() == make_internal_key(user, 12345, kValueTypeForSeek));
+    CHECK(extract_user_key(lk.internal_key()) == user);
+  }
+  LookupKey newest("k", kMaxSequenceNumber);
+  CHECK(newest.internal_key() == make_internal_key("k", kMaxSequenceNumber, kValueTypeForSeek));
+}
