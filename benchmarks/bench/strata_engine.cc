@@ -217,7 +217,8 @@ asio::awaitable<void> StrataEngine::worker(Shared* shared, WorkerState* st) {
         // An iterator, as the peers' seek() uses one: the entries are touched, not copied out.
         auto it = db_->new_iterator();
         int want = job.spec.seek_nexts + 1, n = 0;
-        Result<void> r = co_await it->seek(st->key);
+        Result<void> r;
+        if (!it->try_seek(st->key, &r)) r = co_await it->seek(st->key);
         while (r && it->valid() && n < want) {
           if (it->key().size() + it->value().size() == 0) break;
           if (++n == want) break;

@@ -1,4 +1,7 @@
 // DBImpl: the read path — point lookups, scans, snapshots and the table cache.
+#include <algorithm>
+#include <span>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -202,22 +205,40 @@ std::unique_ptr<Iterator> DBImpl::new_iterator(ReadOptions options) {
     if (!reader) co_return reader.error();
     co_return (*reader)->new_iterator(fill_cache);
   };
+  // Without I/O: the reader pinned in the file's metadata (TableCache::find_pinned).
+  TableIteratorOpener open_in_memory = [this, fill_cache = options.fill_cache](
+                                           const FileMetaData& f) -> std::unique_ptr<InternalIterator> {
+    const sstable::TableReader* reader = table_cache_->find_pinned(f);
+    return reader == nullptr ? nullptr : reader->new_iterator(fill_cache);
+  };
+  auto outside_bounds = [&](const FileMetaData& f) {
+    return (!upper.empty() && extract_user_key(f.smallest) >= upper) ||
+           (!lower.empty() && extract_user_key(f.largest) < lower);
+  };
   std::vector<std::unique_ptr<InternalIterator>> children;
+  children.reserve(1 + sv->imms.size() + sv->version->files(0).size() + kNumLevels - 1);
   children.push_back(MemTable::new_internal_iterator(sv->mem));
   for (const auto& imm : sv->imms) children.push_back(MemTable::new_internal_iterator(imm));
+  // The level iterators view the pinned Version's file lists (the DBIter holds `sv`).
   for (int level = 0; level < kNumLevels; ++level) {
-    Version::FileList files;
-    for (const auto& f : sv->version->files(level)) {
-      if (!upper.empty() && extract_user_key(f->smallest) >= upper) continue;
-      if (!lower.empty() && extract_user_key(f->largest) < lower) continue;
-      files.push_back(f);
-    }
-    if (files.empty()) continue;
+    const Version::FileList& files = sv->version->files(level);
     if (level == 0) {
-      for (auto& f : files) children.push_back(new_level_iterator({f}, open));
-    } else {
-      children.push_back(new_level_iterator(std::move(files), open));
+      for (size_t i = 0; i < files.size(); ++i) {
+        if (outside_bounds(*files[i])) continue;
+        children.push_back(new_level_iterator(std::span(files).subspan(i, 1), open, open_in_memory));
+      }
+      continue;
     }
+    // Sorted and disjoint: the files within the bounds are one run, found by binary search.
+    auto first = files.begin(), last = files.end();
+    if (!lower.empty()) {
+      first = std::partition_point(first, last, [&](const auto& f) { return extract_user_key(f->largest) < lower; });
+    }
+    if (!upper.empty()) {
+      last = std::partition_point(first, last, [&](const auto& f) { return extract_user_key(f->smallest) < upper; });
+    }
+    if (first == last) continue;
+    children.push_back(new_level_iterator(std::span(first, last), open, open_in_memory));
   }
   return new_db_iterator(new_merging_iterator(std::move(children)), seq, std::move(lower), std::move(upper),
                          std::shared_ptr<const void>(sv));
@@ -230,7 +251,8 @@ asio::awaitable<Result<std::vector<KeyValue>>> DBImpl::scan(std::string start, s
   auto it = new_iterator(std::move(options));
   std::vector<KeyValue> out;
   if (limit != 0 && limit <= 1024) out.reserve(limit);
-  Result<void> r = co_await it->seek(start);
+  Result<void> r;
+  if (!it->try_seek(start, &r)) r = co_await it->seek(start);
   while (true) {
     if (!r) co_return r.error();
     if (!it->valid()) break;

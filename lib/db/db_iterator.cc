@@ -15,11 +15,11 @@ class DBIter final : public Iterator {
  public:
   DBIter(std::unique_ptr<InternalIterator> iter, SequenceNumber seq, std::string lower, std::string upper,
          std::shared_ptr<const void> pin)
-      : iter_(std::move(iter)), seq_(seq), lower_(std::move(lower)), upper_(std::move(upper)), pin_(std::move(pin)) {}
+      : pin_(std::move(pin)), iter_(std::move(iter)), seq_(seq), lower_(std::move(lower)), upper_(std::move(upper)) {}
 
   bool valid() const override { return valid_; }
-  std::string_view key() const override { return key_; }
-  std::string_view value() const override { return value_; }
+  std::string_view key() const override { return key_view_; }
+  std::string_view value() const override { return value_view_; }
 
   awaitable<Result<void>> seek_to_first() override {
     yield_ = false;
@@ -48,9 +48,29 @@ class DBIter final : public Iterator {
     direction_ = Direction::forward;
     pending_ = false;
     std::string_view t = (!lower_.empty() && target < lower_) ? std::string_view(lower_) : target;
-    STRATA_CO_TRY(co_await checked(co_await iter_->seek(make_internal_key(t, seq_, kValueTypeForSeek))));
+    LookupKey lookup(t, seq_);
+    STRATA_CO_TRY(co_await checked(co_await iter_->seek(lookup.internal_key())));
     skipping_ = false;
     co_return co_await find_next();
+  }
+
+  // seek() without suspending when every source answers from memory. Any step that needs I/O
+  // makes it give up (false); seek() then starts afresh.
+  bool try_seek(std::string_view target, Result<void>* r) override {
+    yield_ = false;
+    direction_ = Direction::forward;
+    pending_ = false;
+    std::string_view t = (!lower_.empty() && target < lower_) ? std::string_view(lower_) : target;
+    LookupKey lookup(t, seq_);
+    Result<void> step = ok();
+    if (!iter_->try_seek(lookup.internal_key(), &step)) return false;
+    if (!step) {
+      valid_ = false;
+      *r = step;
+      return true;
+    }
+    skipping_ = false;
+    return find_next_in_memory(r);
   }
 
   awaitable<Result<void>> seek_for_prev(std::string_view target) override {
@@ -78,7 +98,7 @@ class DBIter final : public Iterator {
       STRATA_CO_TRY(co_await checked(co_await iter_->next()));
       co_return co_await find_next();
     }
-    skip_.swap(key_);  // the current key (key_ is rewritten when the next one is found)
+    skip_.assign(key_view_);  // the current key, before the internal iterator moves off it
     skipping_ = true;
     if (direction_ == Direction::reverse) {
       // The internal iterator is before the current key's entries: go to its first entry.
@@ -98,7 +118,7 @@ class DBIter final : public Iterator {
       yield_ = true;  // next() yields, then steps (read_quota.h)
       return false;
     }
-    skip_.swap(key_);
+    skip_.assign(key_view_);
     skipping_ = true;
     Result<void> step = ok();
     if (!iter_->try_next(&step)) {
@@ -123,7 +143,8 @@ class DBIter final : public Iterator {
     if (direction_ == Direction::forward) {
       // Step back to before the current key's entries.
       direction_ = Direction::reverse;
-      STRATA_CO_TRY(co_await position_before(key_));
+      std::string current(key_view_);  // the view dies when the internal iterator moves
+      STRATA_CO_TRY(co_await position_before(current));
     }
     co_return co_await find_prev();
   }
@@ -168,8 +189,9 @@ class DBIter final : public Iterator {
           skip_.assign(k.user_key);
           skipping_ = true;
         } else if (!(skipping_ && k.user_key == skip_)) {
-          key_.assign(k.user_key);
-          value_.assign(iter_->value());
+          // Forward, the entry is shown in place (LevelDB's DBIter does the same): no copy.
+          key_view_ = k.user_key;
+          value_view_ = iter_->value();
           valid_ = true;
           *r = ok();
           return true;
@@ -227,15 +249,22 @@ class DBIter final : public Iterator {
       STRATA_CO_TRY(co_await checked(co_await iter_->prev()));
     }
     valid_ = have_value;
+    key_view_ = key_;  // backward, the internal iterator has moved past the entry: shown from copies
+    value_view_ = value_;
     co_return ok();
   }
 
+  // Declared before iter_ so that the sources iter_ reads (the SuperVersion's memtables and the
+  // Version whose file lists the level iterators view) outlive it.
+  std::shared_ptr<const void> pin_;
   std::unique_ptr<InternalIterator> iter_;
   const SequenceNumber seq_;
   const std::string lower_, upper_;
-  std::shared_ptr<const void> pin_;
   Direction direction_ = Direction::forward;
   bool valid_ = false;
+  // What key() and value() show: forward, the internal iterator's current entry; backward, key_
+  // and value_ (copies, since find_prev steps past the entry it decides on).
+  std::string_view key_view_, value_view_;
   std::string key_, value_;
   std::string skip_;       // find_next: the user key whose entries are hidden while skipping_
   bool skipping_ = false;

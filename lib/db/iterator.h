@@ -48,6 +48,12 @@ class Iterator {
   //   Result<void> r;
   //   if (!it->try_next(&r)) r = co_await it->next();
   virtual bool try_next(Result<void>* r) { return false; }
+  // seek() as a plain call when it needs no I/O (the usual case when the tables' readers are open
+  // and their blocks mapped or cached): true when done, with seek()'s result in *r; false when it
+  // needs I/O, and then the position is unspecified: co_await seek(target) does the whole move.
+  //   Result<void> r;
+  //   if (!it->try_seek(target, &r)) r = co_await it->seek(target);
+  virtual bool try_seek(std::string_view target, Result<void>* r) { return false; }
   virtual boost::asio::awaitable<Result<void>> prev() = 0;
 };
 

@@ -87,6 +87,12 @@ const sstable::TableReader* TableCache::find_open(const FileMetaData& meta, std:
   return static_cast<const sstable::TableReader*>(hold->get());
 }
 
+const sstable::TableReader* TableCache::find_pinned(const FileMetaData& meta) {
+  const void* pinned = meta.table.get();
+  if (pinned != nullptr) pinned_hits_.add();
+  return static_cast<const sstable::TableReader*>(pinned);
+}
+
 asio::awaitable<TableCache::Opened> TableCache::find(const FileMetaData& meta, bool counted) {
   if (const void* pinned = meta.table.get()) {
     if (!counted) pinned_hits_.add();

@@ -75,6 +75,10 @@ class TableCache {
   // the LRU (kept alive by *hold). nullptr when the file is not open: co_await find(meta).
   const sstable::TableReader* find_open(const FileMetaData& meta, std::shared_ptr<const void>* hold);
 
+  // The reader pinned in `meta` (counted as a hit), or nullptr without counting anything: what an
+  // iterator opening a table without suspending can use. Valid while `meta` lives.
+  const sstable::TableReader* find_pinned(const FileMetaData& meta);
+
   size_t pinned_readers() const { return pinned_->load(std::memory_order_relaxed); }
 
   // Drops the reader of `file_number` and its blocks in the block cache: call when the file is

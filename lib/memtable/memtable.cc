@@ -117,6 +117,16 @@ class MemTableInternalIterator final : public InternalIterator {
     *r = ok();
     return true;
   }
+  bool try_seek(std::string_view target, Result<void>* r) override {
+    it_.seek(target);
+    *r = ok();
+    return true;
+  }
+  bool try_seek_to_first(Result<void>* r) override {
+    it_.seek_to_first();
+    *r = ok();
+    return true;
+  }
   boost::asio::awaitable<Result<void>> prev() override {
     it_.prev();
     co_return ok();

@@ -22,8 +22,16 @@ std::string_view TableIterator::value() const {
 
 void TableIterator::clear_data() {
   data_iter_.reset();
+  block_ = nullptr;
+  mapped_block_.reset();
   data_block_.reset();
   data_handle_.reset();
+}
+
+void TableIterator::set_block(BlockHandle handle) {
+  block_ = mapped_block_ ? &*mapped_block_ : data_block_.get();
+  data_handle_ = handle;
+  data_iter_.emplace(block_);
 }
 
 Result<void> TableIterator::check_status() {
@@ -56,19 +64,22 @@ Result<TableIterator::Loaded> TableIterator::load_data_block_in_memory() {
     clear_data();
     return make_error_code(Errc::corruption);
   }
-  if (data_block_ && data_handle_ == handle) {
-    data_iter_.emplace(data_block_.get());  // the same block: no read
+  if (block_ != nullptr && data_handle_ == handle) {
+    data_iter_.emplace(block_);  // the same block: no read
     return Loaded::yes;
   }
-  auto block = table_->data_block_in_memory(handle, fill_cache_, index_iter_.restart_index());
-  if (!block) {
+  data_iter_.reset();
+  block_ = nullptr;
+  mapped_block_.reset();
+  data_block_.reset();
+  auto found = table_->data_block_in_memory(handle, fill_cache_, index_iter_.restart_index(), &mapped_block_,
+                                            &data_block_);
+  if (!found) {
     clear_data();
-    return block.error();
+    return found.error();
   }
-  if (*block == nullptr) return Loaded::needs_io;
-  data_block_ = std::move(*block);
-  data_handle_ = handle;
-  data_iter_.emplace(data_block_.get());
+  if (*found == nullptr) return Loaded::needs_io;
+  set_block(handle);
   return Loaded::yes;
 }
 
@@ -82,15 +93,45 @@ asio::awaitable<Result<void>> TableIterator::load_data_block() {
   auto block = co_await table_->read_data_block_from_file(handle, fill_cache_, index_iter_.restart_index());
   if (!block) co_return block.error();
   data_block_ = std::move(*block);
-  data_handle_ = handle;
-  data_iter_.emplace(data_block_.get());
+  set_block(handle);
   co_return ok();
 }
 
 bool TableIterator::try_next(Result<void>* r) {
   STRATA_ASSERT(valid());
   data_iter_->next();
-  // skip_forward(), without I/O.
+  return skip_forward_in_memory(r);
+}
+
+bool TableIterator::try_seek(std::string_view target, Result<void>* r) {
+  resume_load_ = false;
+  table_->seek_index(&index_iter_, target);
+  return position_in_memory(&target, r);
+}
+
+bool TableIterator::try_seek_to_first(Result<void>* r) {
+  resume_load_ = false;
+  index_iter_.seek_to_first();
+  return position_in_memory(nullptr, r);
+}
+
+bool TableIterator::position_in_memory(const std::string_view* target, Result<void>* r) {
+  auto loaded = load_data_block_in_memory();
+  if (!loaded) {
+    *r = loaded.error();
+    return true;
+  }
+  if (*loaded == Loaded::needs_io) return false;
+  if (data_iter_) {
+    if (target != nullptr) data_iter_->seek(*target);
+    else data_iter_->seek_to_first();
+  }
+  if (skip_forward_in_memory(r)) return true;
+  resume_load_ = false;  // the caller's seek starts afresh
+  return false;
+}
+
+bool TableIterator::skip_forward_in_memory(Result<void>* r) {
   while (data_iter_ && !data_iter_->valid()) {
     if (auto st = check_status(); !st) {
       *r = st;

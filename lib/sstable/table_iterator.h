@@ -36,28 +36,43 @@ class TableIterator final : public InternalIterator {
   // Steps within the block, and into the next one when it is in memory (mapping, block cache, or
   // OS page cache); otherwise leaves the read of the next block to next() (resume_load_).
   bool try_next(Result<void>* r) override;
+  // seek() when every block it touches is in memory; false when one must be read from the file.
+  bool try_seek(std::string_view target, Result<void>* r) override;
+  bool try_seek_to_first(Result<void>* r) override;
 
  private:
   enum class Loaded : uint8_t { yes, needs_io };
-  // load_data_block() from memory only: needs_io (nothing changed) when the block must be read
-  // from the file.
+  // load_data_block() from memory only: needs_io (and no data block loaded) when the block must
+  // be read from the file.
   Result<Loaded> load_data_block_in_memory();
   // Loads the data block named by the current index entry (or clears it if the index iterator
   // is not valid).
   asio::awaitable<Result<void>> load_data_block();
   // Move past empty or exhausted data blocks, forwards or backwards.
   asio::awaitable<Result<void>> skip_forward();
+  // skip_forward() without I/O: true when done (*r set); false when the next block must be read
+  // from the file, leaving that read to next() (resume_load_).
+  bool skip_forward_in_memory(Result<void>* r);
+  // The rest of try_seek / try_seek_to_first once the index iterator is positioned: load its
+  // block from memory, position in it (`target`, or its first entry if null), skip forward.
+  bool position_in_memory(const std::string_view* target, Result<void>* r);
   asio::awaitable<Result<void>> skip_backward();
   // Checks the index and data iterators for corruption; on error clears the position.
   Result<void> check_status();
   void clear_data();
+  // Makes the loaded block the one the data iterator walks.
+  void set_block(BlockHandle handle);
 
   std::shared_ptr<const TableReader> table_;
   const bool fill_cache_;
   BlockIterator index_iter_;
+  // The current data block: a view of the table's mapping (held by value: no allocation per
+  // block), or a block shared with the block cache. block_ points at whichever holds it.
+  std::optional<Block> mapped_block_;
   std::shared_ptr<const Block> data_block_;
-  std::optional<BlockHandle> data_handle_;  // of data_block_
-  std::optional<BlockIterator> data_iter_;  // over *data_block_
+  const Block* block_ = nullptr;
+  std::optional<BlockHandle> data_handle_;  // of *block_
+  std::optional<BlockIterator> data_iter_;  // over *block_
   bool resume_load_ = false;  // try_next moved the index on; next() loads that block and goes on
 };
 

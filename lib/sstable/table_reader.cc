@@ -254,6 +254,19 @@ asio::awaitable<Result<std::shared_ptr<const Block>>> TableReader::read_data_blo
   co_return install_data_block(handle, std::move(contents), fill_cache, index_ordinal);
 }
 
+Result<const Block*> TableReader::data_block_in_memory(BlockHandle handle, bool fill_cache, uint32_t index_ordinal,
+                                                       std::optional<Block>* view,
+                                                       std::shared_ptr<const Block>* shared) const {
+  if (std::optional<Block> mapped = mapped_block(handle, index_ordinal, nullptr)) {
+    *view = std::move(mapped);
+    return &**view;
+  }
+  STRATA_TRY_ASSIGN(std::shared_ptr<const Block> block, cached_data_block(handle, fill_cache, nullptr, index_ordinal));
+  if (!block) return static_cast<const Block*>(nullptr);
+  *shared = std::move(block);
+  return shared->get();
+}
+
 Result<GetStep> TableReader::search_data_block(const Block& block, BlockHandle handle, std::string_view lookup_internal_key,
                                             TableGet* out) const {
   BlockIterator it = block.new_iterator();

@@ -160,10 +160,11 @@ class TableReader : public std::enable_shared_from_this<TableReader> {
   // read_data_block() in two halves, for iterators that step without suspending: the block from
   // memory (the mapping, the block cache, or the OS page cache), or nullptr when it must be read
   // from the file; then that read (which does not look in memory again).
-  Result<std::shared_ptr<const Block>> data_block_in_memory(BlockHandle handle, bool fill_cache,
-                                                            uint32_t index_ordinal) const {
-    return cached_data_block(handle, fill_cache, nullptr, index_ordinal);
-  }
+  // A block of a mapped table comes back in *view, a view of the mapping (no allocation); any
+  // other in *shared. Returns the block (in *view or *shared), or nullptr, setting neither, when
+  // the block must be read from the file.
+  Result<const Block*> data_block_in_memory(BlockHandle handle, bool fill_cache, uint32_t index_ordinal,
+                                    std::optional<Block>* view, std::shared_ptr<const Block>* shared) const;
   asio::awaitable<Result<std::shared_ptr<const Block>>> read_data_block_from_file(BlockHandle handle, bool fill_cache,
                                                                                   uint32_t index_ordinal,
                                                                                   GetTrace* trace = nullptr) const;

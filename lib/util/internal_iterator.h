@@ -38,6 +38,12 @@ class InternalIterator {
   virtual boost::asio::awaitable<Result<void>> next() = 0;
   // REQUIRES: valid(). See above.
   virtual bool try_next(Result<void>* r) { return false; }
+  // seek() as a plain call, when it needs no I/O: true when the move is done, with seek()'s result
+  // in *r; false when it needs I/O, and then the position is unspecified and the caller's
+  // co_await seek(target) does the whole move afresh. The default never seeks synchronously.
+  virtual bool try_seek(std::string_view target, Result<void>* r) { return false; }
+  // seek_to_first() the same way.
+  virtual bool try_seek_to_first(Result<void>* r) { return false; }
   virtual boost::asio::awaitable<Result<void>> prev() = 0;
 };
 

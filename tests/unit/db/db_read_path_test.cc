@@ -2,7 +2,8 @@
 // memory never suspends; a get that needs a block from a file does; multi_get answers exactly
 // what get answers, key by key, at the latest state and at a snapshot, with overwritten, deleted,
 // missing and repeated keys, whether its reads come from memory or from files read concurrently;
-// scans stepped with try_next see exactly what next() sees, also when steps must wait for files.
+// scans stepped with try_next see exactly what next() sees, also when steps must wait for files;
+// an iterator positioned with try_seek is where seek() puts it, and try_seek gives up only for I/O.
 #include <doctest/doctest.h>
 
 #include <boost/asio/post.hpp>
@@ -247,4 +248,99 @@ TEST_CASE("iterator steps by try_next see exactly what next() sees when blocks c
   YieldingFileSystem fs(mem);  // no page cache, no block cache: block boundaries need next()
   run(try_next_scans_match(fs));
   CHECK(fs.file_reads() > 0);
+}
+
+namespace {
+
+// The position of `it` and up to `steps` entries after it, as (key, value) pairs.
+asio::awaitable<std::vector<KeyValue>> walk(Iterator& it, Result<void> r, int steps) {
+  std::vector<KeyValue> out;
+  for (int i = 0; i <= steps; ++i) {
+    REQUIRE(r.has_value());
+    if (!it.valid()) break;
+    out.push_back(KeyValue{std::string(it.key()), std::string(it.value())});
+    if (!it.try_next(&r)) r = co_await it.next();
+  }
+  co_return out;
+}
+
+// For random targets (before, between and after the keys, deleted ones, outside the bounds): an
+// iterator positioned with try_seek (completed by seek() when it answers false) shows what one
+// positioned with seek() shows, for the target and the entries after it, and so does a step back
+// and forth from there (the forward entry shown in place, the backward one from a copy). Returns
+// how many try_seek calls needed seek().
+asio::awaitable<int> try_seek_matches_seek(io::FileSystem& fs, size_t block_cache_bytes) {
+  Options o = small_tree_options(fs);
+  o.block_cache_bytes = block_cache_bytes;
+  auto db = co_await open_db(o);
+  Snapshot snap = co_await write_history(*db, 91);
+  // Let compaction settle (so that no table appears mid-test), then leave an L0 file and a
+  // memtable on top of the levels, and open (and pin) every table with one scan.
+  REQUIRE(co_await db->compact_range());
+  for (int k = 0; k < 3000; k += 7) REQUIRE(co_await db->put(key_of(k), "after-compaction-" + std::to_string(k)));
+  REQUIRE(co_await db->flush());
+  for (int k = 3; k < 3000; k += 11) REQUIRE(co_await db->del(key_of(k)));
+  REQUIRE(!(co_await scan_with_next(*db, ReadOptions{})).empty());
+  Random rnd(92);
+  int fallbacks = 0;
+  for (ReadOptions ro : {ReadOptions{}, ReadOptions{.snapshot = snap.sequence()},
+                         ReadOptions{.lower_bound = key_of(500), .upper_bound = key_of(2500)}}) {
+    for (int i = 0; i < 300; ++i) {
+      std::string target = i == 0 ? "" : i == 1 ? "zzz" : key_of(static_cast<int>(rnd.uniform(3100)));
+      auto fast = db->new_iterator(ro);
+      auto slow = db->new_iterator(ro);
+      Result<void> r;
+      if (!fast->try_seek(target, &r)) {
+        ++fallbacks;
+        r = co_await fast->seek(target);
+      }
+      Result<void> s = co_await slow->seek(target);
+      REQUIRE(r.has_value());
+      REQUIRE(s.has_value());
+      REQUIRE(fast->valid() == slow->valid());
+      if (fast->valid()) {
+        CHECK(fast->key() == slow->key());
+        CHECK(fast->value() == slow->value());
+        // Back one entry and forward again, on both.
+        r = co_await fast->prev();
+        s = co_await slow->prev();
+        REQUIRE(fast->valid() == slow->valid());
+        if (fast->valid()) {
+          CHECK(fast->key() == slow->key());
+          CHECK(fast->value() == slow->value());
+          r = co_await fast->next();
+          s = co_await slow->next();
+        } else {
+          r = co_await fast->seek(target);
+          s = co_await slow->seek(target);
+        }
+      }
+      auto a = co_await walk(*fast, r, 6);
+      auto b = co_await walk(*slow, s, 6);
+      REQUIRE(a.size() == b.size());
+      for (size_t k = 0; k < a.size(); ++k) {
+        CHECK(a[k].key == b[k].key);
+        CHECK(a[k].value == b[k].value);
+      }
+    }
+  }
+  REQUIRE(co_await db->close());
+  co_return fallbacks;
+}
+
+}  // namespace
+
+TEST_CASE("try_seek lands where seek lands and needs no seek() once the tables are open, from memory") {
+  io::MemFileSystem mem;
+  int fallbacks = -1;
+  run([&]() -> asio::awaitable<void> { fallbacks = co_await try_seek_matches_seek(mem, 8 << 20); }());
+  CHECK(fallbacks == 0);
+}
+
+TEST_CASE("try_seek gives up when a block must be read from the file, and seek() then lands right") {
+  io::MemFileSystem mem;
+  YieldingFileSystem fs(mem);  // no page cache, no block cache: every block is a file read
+  int fallbacks = -1;
+  run([&]() -> asio::awaitable<void> { fallbacks = co_await try_seek_matches_seek(fs, 0); }());
+  CHECK(fallbacks > 0);
 }
