@@ -126,6 +126,8 @@ bool parse_flags(int argc, char** argv, Flags* f, int* exit_code) {
       "write-rate-mb", po::value(&f->write_rate_mb)->default_value(2),
       "readwhilewriting: the writer's MiB/s of keys+values (0: unlimited; 2 as in RocksDB's benchmark.sh)")(
       "cache-mb", po::value(&f->cache_mb)->default_value(32), "block cache MiB for every engine")(
+      "direct-reads", po::bool_switch(&f->engine.direct_reads),
+      "read SSTables with O_DIRECT (Strata's use_direct_reads, RocksDB's; LevelDB has none): the cold-read profile")(
       "db", po::value(&f->engine.dir)->default_value("/tmp/strata-bench"), "root directory; one subdirectory per engine")(
       "use-existing", po::bool_switch(&f->use_existing), "do not wipe, pre-fill or delete the DBs: read what a previous --keep-db run left")(
       "keep-db", po::bool_switch(&f->keep_db), "keep the DB directories at exit")(
@@ -164,6 +166,12 @@ bool parse_flags(int argc, char** argv, Flags* f, int* exit_code) {
   else if (f->compression == "zstd") f->engine.compression = Compression::zstd;
   else return fail("--compression must be none, snappy, lz4 or zstd");
   f->engine.cache_bytes = f->cache_mb << 20;
+  if (f->engine.direct_reads) {
+    std::stringstream engines(f->engines);
+    for (std::string e; std::getline(engines, e, ',');) {
+      if (e == "leveldb") return fail("--direct-reads: leveldb cannot read with O_DIRECT; leave it out of --engines");
+    }
+  }
   f->sync_num = std::min(f->sync_num, f->num);
   return true;
 }

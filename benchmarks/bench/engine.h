@@ -39,6 +39,9 @@ struct EngineConfig {
   size_t block_size_bytes = 4096;
   size_t cache_bytes = 32 << 20;
   Compression compression = Compression::none;
+  // Reads bypass the OS page cache (O_DIRECT): Strata's Options::use_direct_reads, RocksDB's
+  // use_direct_reads. LevelDB has no such option (strata-bench refuses the combination).
+  bool direct_reads = false;
 };
 
 // One measured execution of a workload.

@@ -26,6 +26,7 @@ class RocksDbEngine final : public ThreadedEngine {
     options_.create_if_missing = true;
     options_.write_buffer_size = config_.write_buffer_bytes;
     options_.compression = compression_type(config_.compression);
+    options_.use_direct_reads = config_.direct_reads;
     rocksdb::BlockBasedTableOptions table;
     table.block_size = config_.block_size_bytes;
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(config_.bloom_bits_per_key));
@@ -44,6 +45,7 @@ class RocksDbEngine final : public ThreadedEngine {
       << ": write_buffer_size=" << options_.write_buffer_size << " block_size=" << config_.block_size_bytes
       << " bloom_bits_per_key=" << config_.bloom_bits_per_key << " (full filter)"
       << " block_cache=LRU " << config_.cache_bytes << " compression=" << to_string(config_.compression)
+      << (options_.use_direct_reads ? " use_direct_reads=true" : "")
       << " writes: WriteOptions.sync=false (fillsync: sync=true, group commit)"
       << " threads=" << config_.threads << " other options default (max_background_jobs="
       << options_.max_background_jobs << ", level0_file_num_compaction_trigger="

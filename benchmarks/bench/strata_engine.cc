@@ -37,6 +37,7 @@ std::string apply_cache_and_compression_impl(Options& o, size_t cache_bytes, Com
   if (compression == Compression::zstd) o.compression = sstable::Compression::zstd;
   s << "block_cache_bytes=" << o.block_cache_bytes << " (sharded LRU) compression=" << sstable::to_string(o.compression)
     << " max_open_files=" << o.max_open_files;
+  if (o.use_direct_reads) s << " use_direct_reads=true (O_DIRECT, no mmap)";
   return s.str();
 }
 
@@ -47,6 +48,7 @@ class StrataEngine final : public Engine {
     options_.memtable_size_bytes = config_.write_buffer_bytes;
     options_.block_size_bytes = config_.block_size_bytes;
     options_.bloom_bits_per_key = config_.bloom_bits_per_key;
+    options_.use_direct_reads = config_.direct_reads;
     cache_and_compression_ =
         apply_cache_and_compression(options_, config_.cache_bytes, config_.compression, &equivalent_);
   }

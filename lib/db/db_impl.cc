@@ -99,7 +99,8 @@ asio::awaitable<Result<void>> DBImpl::open() {
   const auto max_open = static_cast<size_t>(options_.max_open_files);
   table_cache_ = std::make_unique<TableCache>(*fs_, path_, max_open - max_open / 2, &block_cache_, &read_stats_,
                                               /*num_shard_bits=*/-1, /*max_pinned=*/max_open / 2,
-                                              options_.mmap_reads);
+                                              options_.mmap_reads && !options_.use_direct_reads,
+                                              options_.use_direct_reads);
   auto exists = co_await fs_->exists(path_);
   if (!exists) co_return exists.error();
   if (!*exists) {

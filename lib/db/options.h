@@ -71,6 +71,13 @@ struct Options {
   // page would fault back in on the reading thread: reads then go through the block cache and
   // io_uring only.
   bool mmap_reads = true;
+  // Read SSTables with O_DIRECT (RocksDB's use_direct_reads): every read bypasses the OS page
+  // cache, so the block cache is the only cache and a read that misses it is a device read,
+  // issued through io_uring with many in flight per thread. For data sets much larger than memory,
+  // where the page cache would only hold a random, duplicated slice of the block cache's work.
+  // Overrides mmap_reads (nothing is mapped). Files the file system cannot open with O_DIRECT
+  // (tmpfs) fail to open: leave it off there.
+  bool use_direct_reads = false;
 
   // Leveled compaction (the scheme of LevelDB and RocksDB's level style; see
   // lib/compaction/compaction_picker.h).

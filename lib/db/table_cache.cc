@@ -12,10 +12,11 @@ namespace strata {
 namespace asio = boost::asio;
 
 TableCache::TableCache(io::FileSystem& fs, std::string db_path, size_t max_open_files, cache::LruCache* block_cache,
-                       sstable::ReadStats* stats, int num_shard_bits, size_t max_pinned, bool mmap_reads)
+                       sstable::ReadStats* stats, int num_shard_bits, size_t max_pinned, bool mmap_reads,
+                       bool direct_reads)
     : fs_(fs), db_path_(std::move(db_path)), block_cache_(block_cache), stats_(stats),
       readers_(max_open_files, num_shard_bits >= 0 ? num_shard_bits : auto_shard_bits(max_open_files)),
-      max_pinned_(max_pinned), mmap_reads_(mmap_reads) {
+      max_pinned_(max_pinned), mmap_reads_(mmap_reads), direct_reads_(direct_reads) {
   STRATA_ASSERT(max_open_files >= 1);
 }
 
@@ -120,7 +121,7 @@ asio::awaitable<TableCache::Opened> TableCache::find(const FileMetaData& meta, b
 asio::awaitable<TableCache::Opened> TableCache::open(uint64_t file_number, uint64_t file_size) {
   opens_.fetch_add(1, std::memory_order_relaxed);
   std::string path = table_file_name(db_path_, file_number);
-  auto opened = co_await fs_.open(path, io::OpenOptions{.read_only = true});
+  auto opened = co_await fs_.open(path, io::OpenOptions{.read_only = true, .direct = direct_reads_});
   if (!opened) {
     STRATA_LOG(error, "cannot open SSTable %s: %s", path.c_str(), opened.error().message().c_str());
     co_return opened.error();

@@ -51,9 +51,11 @@ class TableCache {
   // num_shard_bits: the LRU's shards (LruCache), each holding ceil(max_open_files / shards)
   // readers; -1 picks up to 16 shards of at least 64 readers each (one shard below 128 files).
   // max_pinned: how many readers find(meta) pins in file metadata (0: none, the LRU only).
-  // mmap_reads: the readers' TableReadOptions::mmap_reads.
+  // mmap_reads: the readers' TableReadOptions::mmap_reads. direct_reads: files opened with
+  // io::OpenOptions::direct (O_DIRECT).
   TableCache(io::FileSystem& fs, std::string db_path, size_t max_open_files, cache::LruCache* block_cache,
-             sstable::ReadStats* stats, int num_shard_bits = -1, size_t max_pinned = 0, bool mmap_reads = false);
+             sstable::ReadStats* stats, int num_shard_bits = -1, size_t max_pinned = 0, bool mmap_reads = false,
+             bool direct_reads = false);
 
   // The reader of SSTable `file_number`, whose size is `file_size` bytes (from its FileMetaData).
   // Errors (logged with the file's path): not_found, io errors, corruption from TableReader::open.
@@ -116,6 +118,7 @@ class TableCache {
   std::atomic<uint64_t> opens_{0};
   const size_t max_pinned_;
   const bool mmap_reads_;
+  const bool direct_reads_;
   StripedCounter pinned_hits_;
   // Readers pinned and not yet released; shared with the pins, which may outlive the cache.
   std::shared_ptr<std::atomic<size_t>> pinned_ = std::make_shared<std::atomic<size_t>>(0);

@@ -39,6 +39,9 @@ struct OpenOptions {
   bool exclusive = false;  // with create: fail with already_exists if it exists
   bool truncate = false;   // truncate to 0 bytes on open
   bool read_only = false;  // open for reading only
+  // Reads bypass the OS page cache (O_DIRECT; see direct_file.h). The uring and posix file
+  // systems return a DirectFile; others (in memory, fault injection) ignore it.
+  bool direct = false;
 };
 
 // A read-only memory mapping of a file's first size() bytes (mmap(2) with PROT_READ, MAP_SHARED):

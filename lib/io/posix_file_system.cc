@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <type_traits>
 
+#include "lib/io/direct_file.h"
 #include "lib/io/posix_util.h"
 
 namespace strata::io {
@@ -46,7 +47,9 @@ asio::awaitable<R> run_blocking(asio::thread_pool& pool, Fn fn) {
                                                                         std::move(fn));
 }
 
-Result<size_t> pread_full(int fd, uint64_t offset, std::span<char> buf, const std::string& path) {
+// direct: the file was opened with O_DIRECT, where a short read is the end of the file and
+// reading on from an unaligned offset would fail (see direct_file.h).
+Result<size_t> pread_full(int fd, uint64_t offset, std::span<char> buf, const std::string& path, bool direct) {
   size_t done = 0;
   while (done < buf.size()) {
     ssize_t n = ::pread(fd, buf.data() + done, buf.size() - done, static_cast<off_t>(offset + done));
@@ -56,6 +59,7 @@ Result<size_t> pread_full(int fd, uint64_t offset, std::span<char> buf, const st
     }
     if (n == 0) break;  // end of file
     done += static_cast<size_t>(n);
+    if (direct && done < buf.size()) break;
   }
   return done;
 }
@@ -80,12 +84,12 @@ Result<void> preallocate_fd(int fd, uint64_t size, const std::string& path) {
 
 class PosixFile final : public File {
  public:
-  PosixFile(asio::thread_pool& pool, int fd, std::string path, bool read_only)
-      : pool_(pool), fd_(fd), path_(std::move(path)), read_only_(read_only) {}
+  PosixFile(asio::thread_pool& pool, int fd, std::string path, bool read_only, bool direct)
+      : pool_(pool), fd_(fd), path_(std::move(path)), read_only_(read_only), direct_(direct) {}
   ~PosixFile() override { ::close(fd_); }
 
   asio::awaitable<Result<size_t>> read_at(uint64_t offset, std::span<char> buf) override {
-    auto op = run_blocking(pool_, [fd = fd_, offset, buf, this] { return pread_full(fd, offset, buf, path_); });
+    auto op = run_blocking(pool_, [fd = fd_, offset, buf, this] { return pread_full(fd, offset, buf, path_, direct_); });
     co_return co_await std::move(op);
   }
 
@@ -145,6 +149,7 @@ class PosixFile final : public File {
   int fd_;
   std::string path_;
   bool read_only_;
+  bool direct_;
   std::atomic<bool> nowait_supported_{true};  // cleared when the kernel refuses RWF_NOWAIT
 };
 
@@ -167,7 +172,9 @@ asio::awaitable<Result<std::unique_ptr<File>>> PosixFileSystem::open(std::string
   });
   auto fd = co_await std::move(op);
   if (!fd) co_return fd.error();
-  std::unique_ptr<File> file = std::make_unique<PosixFile>(pool_, *fd, std::move(path), options.read_only);
+  std::unique_ptr<File> file = std::make_unique<PosixFile>(pool_, *fd, std::move(path), options.read_only,
+                                                          options.direct);
+  if (options.direct) file = std::make_unique<DirectFile>(std::move(file));
   co_return file;
 }
 

@@ -20,6 +20,7 @@ int open_flags(const OpenOptions& options) {
   if (options.create) flags |= O_CREAT;
   if (options.create && options.exclusive) flags |= O_EXCL;
   if (options.truncate) flags |= O_TRUNC;
+  if (options.direct) flags |= O_DIRECT;
   return flags;
 }
 

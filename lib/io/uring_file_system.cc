@@ -16,6 +16,7 @@
 #include <mutex>
 #include <optional>
 
+#include "lib/io/direct_file.h"
 #include "lib/io/posix_util.h"
 #include "lib/util/assert.h"
 #include "lib/util/logging.h"
@@ -237,8 +238,9 @@ asio::awaitable<Result<int>> await_one(Result<std::array<Oneshot<int>, 1>> submi
 
 class UringFile final : public File {
  public:
-  UringFile(std::shared_ptr<UringRing> ring, int fd, std::string path, bool read_only)
-      : ring_(std::move(ring)), fd_(fd), path_(std::move(path)), read_only_(read_only) {}
+  // direct: opened with O_DIRECT; a short read is the end of the file (see direct_file.h).
+  UringFile(std::shared_ptr<UringRing> ring, int fd, std::string path, bool read_only, bool direct)
+      : ring_(std::move(ring)), fd_(fd), path_(std::move(path)), read_only_(read_only), direct_(direct) {}
   ~UringFile() override { ::close(fd_); }
 
   asio::awaitable<Result<size_t>> read_at(uint64_t offset, std::span<char> buf) override {
@@ -255,6 +257,7 @@ class UringFile final : public File {
       if (*res < 0) co_return detail::io_error(-*res, "read", path_);
       if (*res == 0) break;  // end of file
       done += static_cast<size_t>(*res);
+      if (direct_ && static_cast<size_t>(*res) < len) break;  // end of file; reading on would be unaligned
     }
     co_return done;
   }
@@ -362,6 +365,7 @@ class UringFile final : public File {
   int fd_;
   std::string path_;
   bool read_only_;
+  bool direct_;
   std::atomic<bool> nowait_supported_{true};  // cleared when the kernel refuses RWF_NOWAIT
 };
 
@@ -397,7 +401,9 @@ asio::awaitable<Result<std::unique_ptr<File>>> UringFileSystem::open(std::string
   auto op = open_fd(ring_, path, detail::open_flags(options), detail::kFileMode);
   Result<int> fd = co_await std::move(op);
   if (!fd) co_return fd.error();
-  std::unique_ptr<File> file = std::make_unique<UringFile>(ring_, *fd, std::move(path), options.read_only);
+  std::unique_ptr<File> file = std::make_unique<UringFile>(ring_, *fd, std::move(path), options.read_only,
+                                                          options.direct);
+  if (options.direct) file = std::make_unique<DirectFile>(std::move(file));
   co_return file;
 }
 

@@ -204,6 +204,41 @@ TEST_CASE("the default io_uring file system stores and recovers data in a real d
   run(body());
 }
 
+TEST_CASE("with use_direct_reads every block a read needs comes from the device through the ring") {
+  strata::testing::TempDir dir;
+  auto body = [&]() -> asio::awaitable<void> {
+    Options o;
+    o.memtable_size_bytes = 256 << 10;
+    o.block_cache_bytes = 0;  // no cache at all: every block is a direct read
+    o.use_direct_reads = true;
+    std::string path = dir.path() + "/db";
+    {
+      auto db = co_await open_db(o, path);
+      for (int i = 0; i < 3000; ++i) REQUIRE((co_await db->put("key" + std::to_string(i), std::string(200, 'a' + i % 26))).has_value());
+      REQUIRE((co_await db->flush()).has_value());
+      CHECK((co_await db->close()).has_value());
+    }
+    auto db = co_await open_db(o, path);
+    for (int i = 0; i < 3000; i += 7) {
+      CHECK((co_await get(*db, "key" + std::to_string(i))) == std::string(200, 'a' + i % 26));
+    }
+    CHECK_FALSE((co_await get(*db, "key-missing")).has_value());
+    auto all = co_await db->scan("", "", 0);
+    REQUIRE(all.has_value());
+    CHECK(all->size() == 3000);
+    auto it = db->new_iterator();
+    REQUIRE((co_await it->seek("key2500")).has_value());
+    REQUIRE(it->valid());
+    CHECK(it->key() == "key2500");
+    DbStats st = db->stats();
+    CHECK(st.block_reads > 0);
+    CHECK(st.block_reads_page_cache == 0);  // RWF_NOWAIT is not tried: nothing is in the page cache
+    CHECK(st.block_reads_mapped == 0);      // nothing is mapped
+    CHECK((co_await db->close()).has_value());
+  };
+  run(body());
+}
+
 TEST_CASE("the thread-pool fallback file system stores and recovers data in a real directory") {
   strata::testing::TempDir dir;
   io::PosixFileSystem fs;
