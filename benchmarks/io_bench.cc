@@ -1,12 +1,13 @@
 // io_bench: random-read IOPS of the io::FileSystem implementations (not a test).
 //
 //   io_bench [--fs=uring|posix|both] [--qd=32] [--threads=1] [--seconds=3] [--file_mb=256]
-//            [--block=4096] [--dir=/tmp] [--cold]
+//            [--block=4096] [--dir=/tmp] [--cold] [--direct]
 //
 // Writes a file of --file_mb MiB in --dir, then runs --qd coroutines on an io_context with
 // --threads threads, each issuing read_at(random aligned offset, --block bytes) back to back for
-// --seconds. Reads go through the page cache (the interface has no O_DIRECT), so on a warm cache
-// this measures the submission/completion path, not the device. --cold evicts the file from the
+// --seconds. Reads go through the page cache unless --direct (OpenOptions::direct: O_DIRECT, every
+// read a device read: the device's random-read IOPS through the ring, the limit of Strata's cold
+// reads). On a warm cache this measures the submission/completion path, not the device. --cold evicts the file from the
 // page cache first (posix_fadvise DONTNEED, the one syscall outside lib/io: benchmark setup only),
 // so the first pass of reads goes to the device. Prints one key=value line per file system.
 #include <fcntl.h>
@@ -45,6 +46,7 @@ struct Config {
   size_t block = 4096;
   std::string dir = "/tmp";
   bool cold = false;
+  bool direct = false;
 };
 
 struct Counters {
@@ -84,6 +86,15 @@ asio::awaitable<void> prepare(FileSystem& fs, std::string path, uint64_t bytes, 
   out = std::move(file);
 }
 
+asio::awaitable<void> reopen_direct(FileSystem& fs, std::string path, std::unique_ptr<File>& out) {
+  auto opened = co_await fs.open(path, OpenOptions{.read_only = true, .direct = true});
+  if (!opened) {
+    std::fprintf(stderr, "open %s with O_DIRECT: %s\n", path.c_str(), opened.error().message().c_str());
+    std::exit(1);
+  }
+  out = std::move(*opened);
+}
+
 void run_one(const char* name, FileSystem& fs, asio::io_context& io, const Config& cfg) {
   const std::string path = join_path(cfg.dir, "strata-io-bench.dat");
   const uint64_t bytes = cfg.file_mb << 20;
@@ -91,6 +102,12 @@ void run_one(const char* name, FileSystem& fs, asio::io_context& io, const Confi
   asio::co_spawn(io, prepare(fs, path, bytes, file), [](std::exception_ptr) {});
   io.run();
   io.restart();
+  if (cfg.direct) {
+    file.reset();
+    asio::co_spawn(io, reopen_direct(fs, path, file), [](std::exception_ptr) {});
+    io.run();
+    io.restart();
+  }
   if (cfg.cold) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
@@ -113,8 +130,8 @@ void run_one(const char* name, FileSystem& fs, asio::io_context& io, const Confi
   for (auto& t : extra) t.join();
   io.restart();
   const double secs = (SystemClock::instance().now_micros() - start) / 1e6;
-  std::printf("fs=%s cold=%d qd=%d threads=%d block=%zu file_mb=%llu reads=%llu errors=%llu seconds=%.2f iops=%.0f\n",
-              name, cfg.cold ? 1 : 0, cfg.qd, cfg.threads, cfg.block, static_cast<unsigned long long>(cfg.file_mb),
+  std::printf("fs=%s direct=%d cold=%d qd=%d threads=%d block=%zu file_mb=%llu reads=%llu errors=%llu seconds=%.2f iops=%.0f\n",
+              name, cfg.direct ? 1 : 0, cfg.cold ? 1 : 0, cfg.qd, cfg.threads, cfg.block, static_cast<unsigned long long>(cfg.file_mb),
               static_cast<unsigned long long>(counters.reads.load()),
               static_cast<unsigned long long>(counters.errors.load()), secs, counters.reads.load() / secs);
   std::fflush(stdout);
@@ -139,6 +156,7 @@ int main(int argc, char** argv) {
     else if (auto v = value("--block=")) cfg.block = std::strtoull(v, nullptr, 10);
     else if (auto v = value("--dir=")) cfg.dir = v;
     else if (arg == "--cold") cfg.cold = true;
+    else if (arg == "--direct") cfg.direct = true;
     else {
       std::fprintf(stderr, "unknown argument %s\n", argv[i]);
       return 2;
