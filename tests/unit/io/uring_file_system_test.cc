@@ -253,4 +253,44 @@ TEST_CASE("uring: shutdown while reads are in flight completes them") {
   fs.reset();
 }
 
+TEST_CASE("uring: reads queued for a batched submission complete even when shutdown comes first") {
+  // Reads wait in the SQ for a flush posted to the ring executor. Shut down after each number of
+  // handler runs (so at some point with reads queued and their flush not yet run): shutdown must
+  // submit them itself, or it would wait for them forever.
+  TempDir dir;
+  for (int turns = 0; turns < 12; ++turns) {
+    CAPTURE(turns);
+    asio::io_context io;
+    auto made = UringFileSystem::create(io.get_executor());
+    REQUIRE(made.has_value());
+    std::unique_ptr<UringFileSystem> fs = std::move(*made);
+    const std::string path = join_path(dir.path(), "data");
+    if (turns == 0) run_on_io(io, write_pattern(*fs, path, pattern(1 << 20)));
+    io.restart();
+    std::unique_ptr<File> file;
+    auto open_it = [](FileSystem& fs, std::string path, std::unique_ptr<File>& out) -> asio::awaitable<void> {
+      auto f = co_await fs.open(path, OpenOptions{.read_only = true});
+      REQUIRE(f.has_value());
+      out = std::move(*f);
+    };
+    run_on_io(io, open_it(*fs, path, file));
+    io.restart();
+    ReadStats stats;
+    std::atomic<int> finished{0};
+    for (int c = 0; c < 4; ++c) {
+      Strand strand = asio::make_strand(io);
+      asio::co_spawn(strand, random_reader(*file, 1 << 20, strand, 7000 + c, 3, stats),
+                     [&finished](std::exception_ptr) { finished++; });
+    }
+    for (int i = 0; i < turns; ++i) io.poll_one();
+    fs->shutdown();
+    io.run();
+    CHECK(finished.load() == 4);
+    CHECK(stats.wrong_bytes.load() == 0);
+    CHECK(stats.reads.load() + stats.errors.load() == 4 * 3);
+    file.reset();
+    fs.reset();
+  }
+}
+
 }  // namespace strata::io::test
