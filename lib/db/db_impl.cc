@@ -47,6 +47,13 @@ DBImpl::~DBImpl() {
   compaction_pool_.join();
 }
 
+std::shared_ptr<MemTable> DBImpl::new_memtable() const {
+  // mutable_ is read without mu_ only while the DB opens (nothing else runs then); later callers
+  // hold mu_.
+  const double bytes = static_cast<double>(mutable_.memtable_size_bytes) * options_.memtable_bloom_size_ratio;
+  return std::make_shared<MemTable>(static_cast<size_t>(bytes));
+}
+
 sstable::TableOptions DBImpl::table_options() const {
   sstable::TableOptions t;
   t.block_size_bytes = options_.block_size_bytes;
@@ -147,7 +154,7 @@ asio::awaitable<Result<void>> DBImpl::open() {
   auto cleaned = co_await delete_obsolete_files();
   if (!cleaned) co_return cleaned.error();
 
-  mem_ = std::make_shared<MemTable>();
+  mem_ = new_memtable();
   {
     std::lock_guard lock(mu_);
     install_super_version_locked();
@@ -204,7 +211,7 @@ asio::awaitable<Result<void>> DBImpl::recover_files(VersionEdit* edit, SequenceN
     if (parsed->number >= versions_->log_number()) wals.push_back(parsed->number);
   }
   std::sort(wals.begin(), wals.end());
-  auto mem = std::make_shared<MemTable>();
+  auto mem = new_memtable();
   for (size_t i = 0; i < wals.size(); ++i) {
     auto complete = co_await replay_wal(wals[i], &mem, edit, max_seq);
     if (!complete) co_return complete.error();
@@ -267,7 +274,7 @@ asio::awaitable<Result<DBImpl::WalEnd>> DBImpl::replay_wal(uint64_t number, std:
       auto built = co_await build_table(*fs_, path_, versions_->new_file_number(), *mem, table_options(), {});
       if (!built) co_return built.error();
       if (built->meta.num_entries > 0) edit->add_file(0, built->meta);
-      *mem = std::make_shared<MemTable>();
+      *mem = new_memtable();
     }
   }
   auto stop = *reader.stop();

@@ -111,6 +111,9 @@ class DBImpl {
   boost::asio::awaitable<Result<void>> delete_obsolete_files();
   boost::asio::awaitable<Result<std::unique_ptr<wal::WalWriter>>> new_wal(uint64_t number);
   sstable::TableOptions table_options() const;
+  // A memtable with its filter sized from mutable_.memtable_size_bytes. REQUIRES: mu_ held, or the
+  // DB still opening.
+  std::shared_ptr<MemTable> new_memtable() const;
 
   // db_impl_write.cc: group commit, memtable switch, flush.
   enum class QueueRole { leader, follower };

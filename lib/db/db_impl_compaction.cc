@@ -65,6 +65,7 @@ std::vector<OptionInfo> DBImpl::option_list() const {
   add("max_open_files", std::to_string(options_.max_open_files));
   add("mmap_reads", options_.mmap_reads ? "true" : "false");
   add("use_direct_reads", options_.use_direct_reads ? "true" : "false");
+  add("memtable_bloom_size_ratio", std::to_string(options_.memtable_bloom_size_ratio));
   add("seek_compaction", options_.seek_compaction ? "true" : "false");
   return out;
 }

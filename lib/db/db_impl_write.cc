@@ -222,7 +222,7 @@ asio::awaitable<Result<void>> DBImpl::switch_memtable() {
   STRATA_KILL_POINT("memtable.after_new_wal");
   std::lock_guard lock(mu_);
   imms_.push_front(Immutable{mem_, number});
-  mem_ = std::make_shared<MemTable>();
+  mem_ = new_memtable();
   wal_ = std::move(*wal);
   wal_number_ = number;
   install_super_version_locked();

@@ -25,6 +25,10 @@ Result<void> validate_options(const Options& o) {
   if (o.memtable_size_bytes < 4096) {
     return reject("memtable_size_bytes (allowed >= 4096)", static_cast<long long>(o.memtable_size_bytes));
   }
+  if (!(o.memtable_bloom_size_ratio >= 0 && o.memtable_bloom_size_ratio <= 0.25)) {
+    STRATA_LOG(error, "invalid option memtable_bloom_size_ratio = %g (allowed 0..0.25)", o.memtable_bloom_size_ratio);
+    return make_error_code(Errc::invalid_argument);
+  }
   if (o.max_immutable_memtables < 1) return reject("max_immutable_memtables (allowed >= 1)", o.max_immutable_memtables);
   return ok();
 }

@@ -78,6 +78,11 @@ struct Options {
   // Overrides mmap_reads (nothing is mapped). Files the file system cannot open with O_DIRECT
   // (tmpfs) fail to open: leave it off there.
   bool use_direct_reads = false;
+  // Each memtable gets a whole-key bloom filter of memtable_size_bytes * this ratio bytes (RocksDB's
+  // memtable_prefix_bloom_size_ratio with whole-key filtering): a get of a key the memtable lacks
+  // (most gets while writes go on) skips the skiplist search. 1/64 is ~10 bits per entry for
+  // ~150-byte entries; 0 turns it off. Allowed: 0 to 0.25.
+  double memtable_bloom_size_ratio = 1.0 / 64;
 
   // Leveled compaction (the scheme of LevelDB and RocksDB's level style; see
   // lib/compaction/compaction_picker.h).

@@ -21,11 +21,13 @@ int MemTable::EntryComparator::operator()(const char* a, const char* b) const {
   return compare_internal_keys(length_prefixed(a), length_prefixed(b));
 }
 
-MemTable::MemTable() : table_(EntryComparator{}, &arena_) {}
+MemTable::MemTable(size_t bloom_bytes) : bloom_(bloom_bytes), table_(EntryComparator{}, &arena_) {}
 
 void MemTable::add(SequenceNumber seq, ValueType type, std::string_view user_key, std::string_view value) {
   size_t ikey_size = user_key.size() + kTagSize;
   size_t encoded = varint_length(ikey_size) + ikey_size + varint_length(value.size()) + value.size();
+  // The filter's bits before the entry: a reader that sees the entry sees them (memtable_bloom.h).
+  if (bloom_.enabled()) bloom_.add(MemTableBloom::hash(user_key));
   // The entry lives in its skiplist node: a search touches one cache line per node, not two.
   table_.insert_inline(encoded, [&](char* buf) -> const char* {
     char* p = encode_varint32(buf, static_cast<uint32_t>(ikey_size));
@@ -43,6 +45,7 @@ void MemTable::add(SequenceNumber seq, ValueType type, std::string_view user_key
 }
 
 std::optional<MemTable::LookupResult> MemTable::get(std::string_view user_key, SequenceNumber seq) const {
+  if (bloom_.enabled() && !bloom_.may_contain(MemTableBloom::hash(user_key))) return std::nullopt;
   // The skiplist compares encoded entries (varint32 length | internal key): build the target on
   // the stack when it fits, so a point read allocates nothing here unless it finds a value.
   const size_t ikey_size = user_key.size() + kTagSize;

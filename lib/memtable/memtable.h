@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "lib/memtable/memtable_bloom.h"
 #include "lib/memtable/skiplist.h"
 #include "lib/util/arena.h"
 #include "lib/util/internal_iterator.h"
@@ -31,7 +32,9 @@ class MemTable {
     int operator()(const char* a, const char* b) const;
   };
 
-  MemTable();
+  // bloom_bytes: the size of the whole-key filter that lets get() skip the skiplist for keys
+  // this memtable does not hold (memtable_bloom.h); 0: no filter.
+  explicit MemTable(size_t bloom_bytes = 0);
   MemTable(const MemTable&) = delete;
   MemTable& operator=(const MemTable&) = delete;
 
@@ -45,7 +48,8 @@ class MemTable {
   // The newest version of user_key with sequence <= seq; nullopt if this memtable has none.
   std::optional<LookupResult> get(std::string_view user_key, SequenceNumber seq) const;
 
-  // Arena bytes, the measure compared with Options::memtable_size_bytes.
+  // Arena bytes, the measure compared with Options::memtable_size_bytes (the filter's fixed
+  // bloom_bytes are not counted).
   size_t approximate_memory_usage() const { return arena_.memory_usage(); }
   uint64_t num_entries() const { return num_entries_.load(std::memory_order_acquire); }
   uint64_t num_deletions() const { return num_deletions_.load(std::memory_order_relaxed); }
@@ -76,6 +80,7 @@ class MemTable {
 
  private:
   Arena arena_;
+  MemTableBloom bloom_;
   SkipList<const char*, EntryComparator> table_;
   std::atomic<uint64_t> num_entries_{0};
   std::atomic<uint64_t> num_deletions_{0};
