@@ -44,10 +44,7 @@ bool PointLookup::next_file() {
       if (key_ < extract_user_key(f.smallest) || key_ > extract_user_key(f.largest)) continue;
       file_ = &f;
       file_level_ = level_;
-      if (files_probed_++ == 0) {
-        first_file_ = &f;
-        first_file_level_ = level_;
-      }
+      if (searched_file_ != nullptr) probed_after_search_ = true;
       return true;
     }
     ++level_;
@@ -95,6 +92,10 @@ Result<sstable::GetStep> PointLookup::take_table_answer() {
                                               .blocks_read = get_trace_.blocks_read(),
                                               .bytes_read = get_trace_.bytes_read()});
     if (table_get_.kind != Kind::absent) trace_->found_sequence = table_get_.sequence;
+  }
+  if (!table_get_.filtered && searched_file_ == nullptr) {
+    searched_file_ = file_;
+    searched_file_level_ = file_level_;
   }
   if (table_get_.kind != Kind::absent && table_get_.sequence > seq_) {
     // The table returned a version the lookup key sorts after: it cannot be, unless the file is bad.

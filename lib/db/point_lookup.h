@@ -71,12 +71,15 @@ class PointLookup {
   boost::asio::awaitable<Result<void>> finish();
 
   bool decided() const { return decided_; }
-  // The first SSTable probed, if the lookup went on to probe another (LevelDB charges that file a
-  // seek: Version::UpdateStats); nullptr otherwise. *level is its level.
+  // The first SSTable whose probe searched a data block, if the lookup went on to probe another
+  // (LevelDB charges that file a seek: Version::UpdateStats); nullptr otherwise. *level is its
+  // level. Unlike LevelDB, a probe the file's bloom filter answered is not charged: it costs a
+  // cache line, not a block read, so compacting the file to save it would cost more than it saves
+  // (the reason RocksDB dropped seek compaction once it had filters).
   const FileMetaData* wasted_probe(int* level) const {
-    if (files_probed_ < 2) return nullptr;
-    *level = first_file_level_;
-    return first_file_;
+    if (!probed_after_search_) return nullptr;
+    *level = searched_file_level_;
+    return searched_file_;
   }
   // The value, or nullopt (no version, or a tombstone). REQUIRES: decided().
   std::optional<std::string>& answer() { return answer_; }
@@ -107,9 +110,9 @@ class PointLookup {
   bool level_started_ = false;
   const FileMetaData* file_ = nullptr;  // the SSTable being probed
   int file_level_ = 0;
-  const FileMetaData* first_file_ = nullptr;  // the first SSTable probed
-  int first_file_level_ = 0;
-  int files_probed_ = 0;
+  const FileMetaData* searched_file_ = nullptr;  // the first SSTable whose probe searched a block
+  int searched_file_level_ = 0;
+  bool probed_after_search_ = false;  // another SSTable was probed after searched_file_
   bool table_pending_ = false;          // file_ needs finish(): its reader or a block is not in memory
   bool reader_missing_ = false;         // ... because its reader is not open
   // file_'s reader while it is probed: pinned in file_, or kept open by hold_ (the table cache's LRU).

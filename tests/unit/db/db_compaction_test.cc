@@ -306,6 +306,7 @@ TEST_CASE("point reads that keep probing overlapping L0 files trigger a seek com
   io::MemFileSystem fs;
   run([&]() -> asio::awaitable<void> {
     Options o = small_tree(fs);
+    o.bloom_bits_per_key = 0;     // no filters: every probe searches a block
     o.l0_compaction_trigger = 8;  // three overlapping L0 files stay below the size trigger
     o.l0_slowdown_writes_trigger = 20;
     o.l0_stop_writes_trigger = 24;
@@ -327,6 +328,30 @@ TEST_CASE("point reads that keep probing overlapping L0 files trigger a seek com
     CHECK(s.compactions >= 1);
     CHECK(s.levels[0].file_count == 0);
     for (int i = 0; i < 300; ++i) CHECK((co_await get(*db, key_of(i))) == "v" + std::to_string(i));
+    REQUIRE(co_await db->close());
+  }());
+}
+
+TEST_CASE("probes that bloom filters answer are not charged: the same reads leave L0 alone") {
+  io::MemFileSystem fs;
+  run([&]() -> asio::awaitable<void> {
+    Options o = small_tree(fs);
+    o.bloom_bits_per_key = 10;
+    o.l0_compaction_trigger = 8;
+    o.l0_slowdown_writes_trigger = 20;
+    o.l0_stop_writes_trigger = 24;
+    o.memtable_size_bytes = 1 << 20;
+    auto db = co_await open_db(o);
+    for (int round = 0; round < 3; ++round) {
+      for (int i = round; i < 300; i += 3) REQUIRE(co_await db->put(key_of(i), "v" + std::to_string(i)));
+      REQUIRE(co_await db->flush());
+    }
+    for (int n = 0; n < 2000; ++n) REQUIRE((co_await get(*db, key_of(3 * (n % 100)))).has_value());
+    co_await settle(*db);
+    DbStats s = db->stats();
+    CHECK(s.bloom_negatives > 3000);  // the two newer files ruled out by their filters
+    CHECK(s.compactions == 0);
+    CHECK(s.levels[0].file_count == 3);
     REQUIRE(co_await db->close());
   }());
 }
