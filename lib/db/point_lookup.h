@@ -71,11 +71,14 @@ class PointLookup {
   boost::asio::awaitable<Result<void>> finish();
 
   bool decided() const { return decided_; }
-  // The first SSTable whose probe searched a data block, if the lookup went on to probe another
-  // (LevelDB charges that file a seek: Version::UpdateStats); nullptr otherwise. *level is its
-  // level. Unlike LevelDB, a probe the file's bloom filter answered is not charged: it costs a
-  // cache line, not a block read, so compacting the file to save it would cost more than it saves
-  // (the reason RocksDB dropped seek compaction once it had filters).
+  // The first SSTable whose probe read a data block from the file (a device read: the block was
+  // in no cache and not in the OS page cache), if the lookup went on to probe another; nullptr
+  // otherwise. *level is its level. LevelDB charges that file a seek (Version::UpdateStats), and
+  // so does Strata, but LevelDB charges every probe that went on, including the ones its bloom
+  // filter answered and the ones whose block was in memory: LevelDB's budget prices a probe as a
+  // disk seek (10 ms; "about the cost of compacting 40 KiB"), and a probe answered from memory
+  // costs 0.1-1 us, far less than the compaction meant to save it (RocksDB dropped seek
+  // compaction for this reason).
   const FileMetaData* wasted_probe(int* level) const {
     if (!probed_after_search_) return nullptr;
     *level = searched_file_level_;
@@ -110,9 +113,10 @@ class PointLookup {
   bool level_started_ = false;
   const FileMetaData* file_ = nullptr;  // the SSTable being probed
   int file_level_ = 0;
-  const FileMetaData* searched_file_ = nullptr;  // the first SSTable whose probe searched a block
+  const FileMetaData* searched_file_ = nullptr;  // the first SSTable whose probe read the file
   int searched_file_level_ = 0;
   bool probed_after_search_ = false;  // another SSTable was probed after searched_file_
+  bool probe_read_file_ = false;      // the current probe read a block from the file (finish())
   bool table_pending_ = false;          // file_ needs finish(): its reader or a block is not in memory
   bool reader_missing_ = false;         // ... because its reader is not open
   // file_'s reader while it is probed: pinned in file_, or kept open by hold_ (the table cache's LRU).

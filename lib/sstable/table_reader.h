@@ -69,7 +69,6 @@ struct TableGet {
   Kind kind = Kind::absent;
   SequenceNumber sequence = 0;  // of the entry found (kind != absent)
   std::string value;            // kind == value
-  bool filtered = false;        // the bloom filter ruled the key out (kind == absent, no block searched)
 };
 
 // The block cache key of a table's block: fixed64(cache_id) | fixed64(offset), built on the stack
