@@ -87,10 +87,7 @@ struct Options {
   // Leveled compaction (the scheme of LevelDB and RocksDB's level style; see
   // lib/compaction/compaction_picker.h).
   // Seek compactions (LevelDB's): a file that point reads keep probing in vain, going on to
-  // another file, is compacted into the next level once that costs less than the probes do. Only
-  // probes that read a block from the device count (LevelDB's budget prices a probe as a disk
-  // seek); one answered from memory costs too little to be worth a compaction
-  // (lib/db/point_lookup.h, wasted_probe).
+  // another file, is compacted into the next level once that costs less than the probes do.
   bool seek_compaction = true;
   // An L0 -> L1 compaction starts when L0 holds this many files.
   int l0_compaction_trigger = 4;

@@ -44,7 +44,10 @@ bool PointLookup::next_file() {
       if (key_ < extract_user_key(f.smallest) || key_ > extract_user_key(f.largest)) continue;
       file_ = &f;
       file_level_ = level_;
-      if (searched_file_ != nullptr) probed_after_search_ = true;
+      if (files_probed_++ == 0) {
+        first_file_ = &f;
+        first_file_level_ = level_;
+      }
       return true;
     }
     ++level_;
@@ -93,11 +96,6 @@ Result<sstable::GetStep> PointLookup::take_table_answer() {
                                               .bytes_read = get_trace_.bytes_read()});
     if (table_get_.kind != Kind::absent) trace_->found_sequence = table_get_.sequence;
   }
-  if (probe_read_file_ && searched_file_ == nullptr) {
-    searched_file_ = file_;
-    searched_file_level_ = file_level_;
-  }
-  probe_read_file_ = false;
   if (table_get_.kind != Kind::absent && table_get_.sequence > seq_) {
     // The table returned a version the lookup key sorts after: it cannot be, unless the file is bad.
     STRATA_LOG(error, "SSTable %06llu: lookup at sequence %llu returned sequence %llu",
@@ -169,7 +167,6 @@ asio::awaitable<Result<void>> PointLookup::finish() {
       STRATA_CO_TRY_ASSIGN(got, reader_->get_cached(lookup_key_.internal_key(), &table_get_, &pending_, gt));
     }
     if (got == sstable::GetStep::needs_io) {
-      probe_read_file_ = true;
       auto finishing = reader_->finish_get(std::string(lookup_key_.internal_key()), std::move(pending_), &table_get_, gt);
       STRATA_CO_TRY(co_await std::move(finishing));
     }

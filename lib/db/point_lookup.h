@@ -71,18 +71,12 @@ class PointLookup {
   boost::asio::awaitable<Result<void>> finish();
 
   bool decided() const { return decided_; }
-  // The first SSTable whose probe read a data block from the file (a device read: the block was
-  // in no cache and not in the OS page cache), if the lookup went on to probe another; nullptr
-  // otherwise. *level is its level. LevelDB charges that file a seek (Version::UpdateStats), and
-  // so does Strata, but LevelDB charges every probe that went on, including the ones its bloom
-  // filter answered and the ones whose block was in memory: LevelDB's budget prices a probe as a
-  // disk seek (10 ms; "about the cost of compacting 40 KiB"), and a probe answered from memory
-  // costs 0.1-1 us, far less than the compaction meant to save it (RocksDB dropped seek
-  // compaction for this reason).
+  // The first SSTable probed, if the lookup went on to probe another (LevelDB charges that file a
+  // seek: Version::UpdateStats); nullptr otherwise. *level is its level.
   const FileMetaData* wasted_probe(int* level) const {
-    if (!probed_after_search_) return nullptr;
-    *level = searched_file_level_;
-    return searched_file_;
+    if (files_probed_ < 2) return nullptr;
+    *level = first_file_level_;
+    return first_file_;
   }
   // The value, or nullopt (no version, or a tombstone). REQUIRES: decided().
   std::optional<std::string>& answer() { return answer_; }
@@ -113,10 +107,9 @@ class PointLookup {
   bool level_started_ = false;
   const FileMetaData* file_ = nullptr;  // the SSTable being probed
   int file_level_ = 0;
-  const FileMetaData* searched_file_ = nullptr;  // the first SSTable whose probe read the file
-  int searched_file_level_ = 0;
-  bool probed_after_search_ = false;  // another SSTable was probed after searched_file_
-  bool probe_read_file_ = false;      // the current probe read a block from the file (finish())
+  const FileMetaData* first_file_ = nullptr;  // the first SSTable probed
+  int first_file_level_ = 0;
+  int files_probed_ = 0;
   bool table_pending_ = false;          // file_ needs finish(): its reader or a block is not in memory
   bool reader_missing_ = false;         // ... because its reader is not open
   // file_'s reader while it is probed: pinned in file_, or kept open by hold_ (the table cache's LRU).

@@ -17,7 +17,6 @@
 #include "lib/version/file_names.h"
 #include "tests/test_util.h"
 #include "tests/unit/db/db_test_util.h"
-#include "tests/unit/db/yielding_file_system.h"
 
 using namespace strata;
 using strata::testing::open_db;
@@ -304,12 +303,9 @@ TEST_CASE("writes stop at the L0 stop trigger and resume when the compaction fin
 }
 
 TEST_CASE("point reads that keep probing overlapping L0 files trigger a seek compaction into L1") {
-  io::MemFileSystem mem;
-  strata::testing::YieldingFileSystem fs(mem);  // no page cache: every block a read needs is a file read
+  io::MemFileSystem fs;
   run([&]() -> asio::awaitable<void> {
     Options o = small_tree(fs);
-    o.bloom_bits_per_key = 0;     // no filters: every probe searches a block
-    o.block_cache_bytes = 0;      // ... read from the file
     o.l0_compaction_trigger = 8;  // three overlapping L0 files stay below the size trigger
     o.l0_slowdown_writes_trigger = 20;
     o.l0_stop_writes_trigger = 24;
@@ -331,31 +327,6 @@ TEST_CASE("point reads that keep probing overlapping L0 files trigger a seek com
     CHECK(s.compactions >= 1);
     CHECK(s.levels[0].file_count == 0);
     for (int i = 0; i < 300; ++i) CHECK((co_await get(*db, key_of(i))) == "v" + std::to_string(i));
-    REQUIRE(co_await db->close());
-  }());
-}
-
-TEST_CASE("probes answered from memory are not charged: the same reads leave L0 alone") {
-  // The blocks come from memory (the in-memory file system is all page cache), and the filters
-  // answer most probes anyway: nothing costs a device read, so no compaction is worth it.
-  io::MemFileSystem fs;
-  run([&]() -> asio::awaitable<void> {
-    Options o = small_tree(fs);
-    o.bloom_bits_per_key = 0;  // every probe searches a block, but in memory
-    o.l0_compaction_trigger = 8;
-    o.l0_slowdown_writes_trigger = 20;
-    o.l0_stop_writes_trigger = 24;
-    o.memtable_size_bytes = 1 << 20;
-    auto db = co_await open_db(o);
-    for (int round = 0; round < 3; ++round) {
-      for (int i = round; i < 300; i += 3) REQUIRE(co_await db->put(key_of(i), "v" + std::to_string(i)));
-      REQUIRE(co_await db->flush());
-    }
-    for (int n = 0; n < 2000; ++n) REQUIRE((co_await get(*db, key_of(3 * (n % 100)))).has_value());
-    co_await settle(*db);
-    DbStats s = db->stats();
-    CHECK(s.compactions == 0);
-    CHECK(s.levels[0].file_count == 3);
     REQUIRE(co_await db->close());
   }());
 }
