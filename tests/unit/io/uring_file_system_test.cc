@@ -66,6 +66,12 @@ asio::awaitable<void> random_reader(File& file, uint64_t file_size, Strand stran
   }
 }
 
+asio::awaitable<void> open_read_only(FileSystem& fs, std::string path, std::unique_ptr<File>& out) {
+  auto f = co_await fs.open(path, OpenOptions{.read_only = true});
+  REQUIRE(f.has_value());
+  out = std::move(*f);
+}
+
 asio::awaitable<void> write_pattern(FileSystem& fs, std::string path, std::string data) {
   auto f = co_await fs.open(path, OpenOptions{.create = true});
   REQUIRE(f.has_value());
@@ -85,12 +91,7 @@ TEST_CASE("uring: 64 concurrent random reads on a 2-thread io_context return the
   io.restart();
 
   std::unique_ptr<File> file;
-  auto open_it = [](FileSystem& fs, std::string path, std::unique_ptr<File>& out) -> asio::awaitable<void> {
-    auto f = co_await fs.open(path, OpenOptions{.read_only = true});
-    REQUIRE(f.has_value());
-    out = std::move(*f);
-  };
-  run_on_io(io, open_it(*fs, path, file));
+  run_on_io(io, open_read_only(*fs, path, file));
   io.restart();
 
   const uint64_t seed = Random::os_seed();
@@ -226,12 +227,7 @@ TEST_CASE("uring: shutdown while reads are in flight completes them") {
   io.restart();
 
   std::unique_ptr<File> file;
-  auto open_it = [](FileSystem& fs, std::string path, std::unique_ptr<File>& out) -> asio::awaitable<void> {
-    auto f = co_await fs.open(path, OpenOptions{.read_only = true});
-    REQUIRE(f.has_value());
-    out = std::move(*f);
-  };
-  run_on_io(io, open_it(*fs, path, file));
+  run_on_io(io, open_read_only(*fs, path, file));
   io.restart();
 
   // Start reads, run the io_context just long enough to submit them, then shut down from this
@@ -268,12 +264,7 @@ TEST_CASE("uring: reads queued for a batched submission complete even when shutd
     if (turns == 0) run_on_io(io, write_pattern(*fs, path, pattern(1 << 20)));
     io.restart();
     std::unique_ptr<File> file;
-    auto open_it = [](FileSystem& fs, std::string path, std::unique_ptr<File>& out) -> asio::awaitable<void> {
-      auto f = co_await fs.open(path, OpenOptions{.read_only = true});
-      REQUIRE(f.has_value());
-      out = std::move(*f);
-    };
-    run_on_io(io, open_it(*fs, path, file));
+    run_on_io(io, open_read_only(*fs, path, file));
     io.restart();
     ReadStats stats;
     std::atomic<int> finished{0};
