@@ -86,6 +86,7 @@ struct WorkerState {
   LatencyHistogram latency;
   uint64_t ops = 0, found = 0, errors = 0;
   std::string key;
+  std::string value;  // a get's destination, reused as the peers' engines reuse theirs
   // Adds this worker's figures to `m` (not its ops: the run counts those).
   void merge_into(Measurement* m) const {
     m->latency.merge(latency);

@@ -60,6 +60,10 @@ asio::awaitable<Result<std::optional<std::string>>> DB::get(std::string key, Rea
   return impl_->get(std::move(key), std::move(options));
 }
 
+asio::awaitable<Result<Found>> DB::get(std::string_view key, std::string* value, ReadOptions options) {
+  return impl_->get(key, value, std::move(options));
+}
+
 asio::awaitable<Result<std::vector<std::optional<std::string>>>> DB::multi_get(std::vector<std::string> keys,
                                                                                 ReadOptions options) {
   return impl_->multi_get(std::move(keys), std::move(options));

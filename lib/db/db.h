@@ -68,6 +68,10 @@ class Snapshot {
   std::shared_ptr<void> pin_;
 };
 
+// What DB::get(key, &value) found. An enum, not a bool: a Result<bool> cannot be built from an
+// error code.
+enum class Found : uint8_t { no, yes };
+
 class DB {
  public:
   // Opens (and with create_if_missing, creates) the DB in directory `path`, replaying the
@@ -89,6 +93,13 @@ class DB {
   // (memtables, block cache, the OS page cache) completes without suspending; only a block read
   // from disk suspends the caller (io_uring).
   boost::asio::awaitable<Result<std::optional<std::string>>> get(std::string key, ReadOptions options = {});
+
+  // get() into a string the caller keeps, as LevelDB's Get(..., std::string*): Found::yes when
+  // the key has a value, which is then in *value; Found::no leaves *value empty. The string's capacity is
+  // reused, so a caller that reads in a loop with one string allocates nothing once it is large
+  // enough (RocksDB's PinnableSlice serves the same purpose). `key` and `*value` must stay valid
+  // until the awaitable completes; *value holds nothing meaningful before then. Errors: as get().
+  boost::asio::awaitable<Result<Found>> get(std::string_view key, std::string* value, ReadOptions options = {});
 
   // get() of many keys at one sequence number (options.snapshot, or the latest): element i is
   // the value of keys[i], or nullopt (absent or deleted); duplicates are answered each time.

@@ -65,6 +65,7 @@ class DBImpl {
   boost::asio::awaitable<Result<void>> open();
   boost::asio::awaitable<Result<SequenceNumber>> write(WriteBatch batch, WriteOptions options);
   boost::asio::awaitable<Result<std::optional<std::string>>> get(std::string key, ReadOptions options);
+  boost::asio::awaitable<Result<Found>> get(std::string_view key, std::string* value, ReadOptions options);
   boost::asio::awaitable<Result<std::vector<std::optional<std::string>>>> multi_get(std::vector<std::string> keys,
                                                                                    ReadOptions options);
   boost::asio::awaitable<Result<std::vector<KeyValue>>> scan(std::string start, std::string end, size_t limit,

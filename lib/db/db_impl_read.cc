@@ -80,13 +80,13 @@ void DBImpl::charge_seek(const PointLookup& lookup) {
   }
 }
 
-asio::awaitable<Result<std::optional<std::string>>> DBImpl::get(std::string key, ReadOptions options) {
+asio::awaitable<Result<Found>> DBImpl::get(std::string_view key, std::string* value, ReadOptions options) {
   gets_.add();
   // Sequence first, then the SuperVersion: the SuperVersion then holds every write <= seq.
   SequenceNumber seq = options.snapshot.value_or(latest_sequence());
   auto sv = super_version();
   if (!sv) co_return make_error_code(Errc::shutting_down);
-  PointLookup lookup(std::move(key), seq, lookup_sources(*sv));
+  PointLookup lookup(key, seq, lookup_sources(*sv), /*trace=*/nullptr, value);
   STRATA_CO_TRY_ASSIGN(sstable::GetStep step, lookup.run_cached());
   if (step == sstable::GetStep::needs_io) {
     auto finishing = lookup.finish();
@@ -98,7 +98,16 @@ asio::awaitable<Result<std::optional<std::string>>> DBImpl::get(std::string key,
   } else if (ReadQuota::spent()) {
     co_await yield_executor();
   }
-  co_return std::move(lookup.answer());
+  if (!lookup.found()) value->clear();
+  co_return lookup.found() ? Found::yes : Found::no;
+}
+
+asio::awaitable<Result<std::optional<std::string>>> DBImpl::get(std::string key, ReadOptions options) {
+  std::string value;
+  auto getting = get(std::string_view(key), &value, std::move(options));
+  STRATA_CO_TRY_ASSIGN(Found found, co_await std::move(getting));
+  if (found == Found::no) co_return std::nullopt;
+  co_return std::optional<std::string>(std::move(value));
 }
 
 asio::awaitable<Result<std::vector<std::optional<std::string>>>> DBImpl::multi_get(std::vector<std::string> keys,
@@ -110,7 +119,8 @@ asio::awaitable<Result<std::vector<std::optional<std::string>>>> DBImpl::multi_g
   std::vector<std::unique_ptr<PointLookup>> lookups;
   lookups.reserve(keys.size());
   std::vector<PointLookup*> pending;
-  for (auto& key : keys) lookups.push_back(std::make_unique<PointLookup>(std::move(key), seq, lookup_sources(*sv)));
+  // `keys` outlives the lookups, which copy their keys anyway.
+  for (const auto& key : keys) lookups.push_back(std::make_unique<PointLookup>(key, seq, lookup_sources(*sv)));
   // Filters and index segments of every key first, then their data blocks, then the lookups:
   // the batch's cache misses overlap (TableReader::prefetch_get).
   if (lookups.size() > 1) {
@@ -134,7 +144,7 @@ asio::awaitable<Result<std::vector<std::optional<std::string>>>> DBImpl::multi_g
   out.reserve(lookups.size());
   for (auto& l : lookups) {
     if (options_.seek_compaction) charge_seek(*l);
-    out.push_back(std::move(l->answer()));
+    out.push_back(l->take_answer());
   }
   co_return out;
 }
@@ -176,14 +186,14 @@ asio::awaitable<Result<LookupTrace>> DBImpl::trace(std::string key, ReadOptions 
   SequenceNumber seq = options.snapshot.value_or(latest_sequence());
   auto sv = super_version();
   if (!sv) co_return make_error_code(Errc::shutting_down);
-  PointLookup lookup(std::move(key), seq, lookup_sources(*sv), &t);
+  PointLookup lookup(key, seq, lookup_sources(*sv), &t);
   STRATA_CO_TRY_ASSIGN(sstable::GetStep step, lookup.run_cached());
   if (step == sstable::GetStep::needs_io) {
     auto finishing = lookup.finish();
     STRATA_CO_TRY(co_await std::move(finishing));
   }
-  t.found = lookup.answer().has_value();
-  t.value = std::move(lookup.answer());
+  t.found = lookup.found();
+  t.value = lookup.take_answer();
   t.micros = SystemClock::instance().now_micros() - start;
   co_return t;
 }

@@ -9,16 +9,14 @@ namespace strata {
 
 namespace asio = boost::asio;
 
-PointLookup::PointLookup(std::string key, SequenceNumber seq, Sources sources, LookupTrace* trace)
-    : key_(std::move(key)), seq_(seq), sources_(sources), trace_(trace),
-      lookup_key_(key_, seq_) {
+PointLookup::PointLookup(std::string_view key, SequenceNumber seq, Sources sources, LookupTrace* trace,
+                         std::string* value_buffer)
+    : seq_(seq), sources_(sources), trace_(trace), lookup_key_(key, seq),
+      key_(extract_user_key(lookup_key_.internal_key())),
+      value_(value_buffer != nullptr ? value_buffer : &own_value_) {
   STRATA_ASSERT(sources_.mem != nullptr && sources_.version != nullptr && sources_.tables != nullptr);
   if (trace_ != nullptr) trace_->read_sequence = seq_;
-}
-
-void PointLookup::decide(std::optional<std::string> answer) {
-  decided_ = true;
-  answer_ = std::move(answer);
+  table_get_.value = value_;
 }
 
 void PointLookup::trace_memtable(std::string source, const std::optional<MemTable::LookupResult>& r) {
@@ -105,8 +103,8 @@ Result<sstable::GetStep> PointLookup::take_table_answer() {
   }
   switch (table_get_.kind) {
     case Kind::absent: return sstable::GetStep::next_block;
-    case Kind::deletion: decide(std::nullopt); return sstable::GetStep::done;
-    case Kind::value: decide(std::move(table_get_.value)); return sstable::GetStep::done;
+    case Kind::deletion: decide(false); return sstable::GetStep::done;
+    case Kind::value: decide(true); return sstable::GetStep::done;  // in *value_ already
   }
   return sstable::GetStep::next_block;
 }
@@ -117,17 +115,14 @@ Result<sstable::GetStep> PointLookup::run_cached() {
     memtables_done_ = true;
     auto r = sources_.mem->get(key_, seq_);
     if (trace_ != nullptr) trace_memtable("memtable", r);
-    if (r) {
-      decide(r->deleted ? std::nullopt : std::optional<std::string>(std::move(r->value)));
-      return sstable::GetStep::done;
-    }
-    for (size_t i = 0; i < sources_.imms.size(); ++i) {
+    for (size_t i = 0; !r && i < sources_.imms.size(); ++i) {
       r = sources_.imms[i]->get(key_, seq_);
       if (trace_ != nullptr) trace_memtable("immutable memtable " + std::to_string(i + 1), r);
-      if (r) {
-        decide(r->deleted ? std::nullopt : std::optional<std::string>(std::move(r->value)));
-        return sstable::GetStep::done;
-      }
+    }
+    if (r) {
+      if (!r->deleted) *value_ = std::move(r->value);
+      decide(!r->deleted);
+      return sstable::GetStep::done;
     }
   }
   while (next_file()) {
@@ -148,7 +143,7 @@ Result<sstable::GetStep> PointLookup::run_cached() {
     STRATA_TRY_ASSIGN(sstable::GetStep step, take_table_answer());
     if (step == sstable::GetStep::done) return step;
   }
-  decide(std::nullopt);
+  decide(false);
   return sstable::GetStep::done;
 }
 

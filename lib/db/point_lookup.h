@@ -17,8 +17,9 @@
 //
 // Invariants: the sources are probed in the order above, never skipping one; once decided() the
 // answer never changes. Thread-safety: none; one coroutine drives a PointLookup. Lifetime: the
-// SuperVersion pieces, the TableCache and *trace must outlive it; it must not move once
-// run_cached() has been called (a pending table lookup points into it).
+// SuperVersion pieces, the TableCache, *trace and *value_buffer must outlive it; it must not move
+// once run_cached() has been called (a pending table lookup points into it). The key is copied
+// (into the lookup key), so the caller's may go away.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -51,8 +52,11 @@ class PointLookup {
     StripedCounter* table_probes = nullptr;  // counts SSTables consulted (may be null)
   };
 
-  // REQUIRES: every pointer in `sources` but table_probes is non-null.
-  PointLookup(std::string key, SequenceNumber seq, Sources sources, LookupTrace* trace = nullptr);
+  // REQUIRES: every pointer in `sources` but table_probes is non-null. value_buffer: where a found
+  // value is written (its capacity reused: DB::get into a caller's string); nullptr: a string of
+  // the lookup's own.
+  PointLookup(std::string_view key, SequenceNumber seq, Sources sources, LookupTrace* trace = nullptr,
+              std::string* value_buffer = nullptr);
   PointLookup(const PointLookup&) = delete;
   PointLookup& operator=(const PointLookup&) = delete;
 
@@ -78,9 +82,15 @@ class PointLookup {
     *level = first_file_level_;
     return first_file_;
   }
-  // The value, or nullopt (no version, or a tombstone). REQUIRES: decided().
-  std::optional<std::string>& answer() { return answer_; }
-  const std::string& key() const { return key_; }
+  // True when the key has a value (false: no version, or a tombstone). REQUIRES: decided().
+  bool found() const { return found_; }
+  // The value when found(); the value buffer given to the constructor, if any.
+  std::string& value() { return *value_; }
+  // The value, or nullopt. REQUIRES: decided(). Moves the value out.
+  std::optional<std::string> take_answer() {
+    return found_ ? std::optional<std::string>(std::move(*value_)) : std::nullopt;
+  }
+  std::string_view key() const { return key_; }
 
  private:
   // Moves file_ to the next SSTable whose key range covers the key; false when none is left.
@@ -88,18 +98,23 @@ class PointLookup {
   // Takes table_get_ (the answer of file_) into account: done when it decides the lookup, else
   // next_block (go on with the next source).
   Result<sstable::GetStep> take_table_answer();
-  void decide(std::optional<std::string> answer);
+  void decide(bool found) {
+    decided_ = true;
+    found_ = found;
+  }
   void trace_memtable(std::string source, const std::optional<MemTable::LookupResult>& r);
 
-  std::string key_;
   SequenceNumber seq_;
   Sources sources_;
   LookupTrace* trace_;
-  LookupKey lookup_key_;  // internal key (key_, seq_, kValueTypeForSeek)
+  LookupKey lookup_key_;  // internal key (the user key, seq_, kValueTypeForSeek)
+  std::string_view key_;  // the user key, inside lookup_key_
 
   bool memtables_done_ = false;
   bool decided_ = false;
-  std::optional<std::string> answer_;
+  bool found_ = false;
+  std::string own_value_;
+  std::string* value_;  // own_value_ or the caller's buffer; table_get_.value points here
 
   // The SSTable cursor: the level and the range [index_, end_) of files(level_) left to probe.
   int level_ = 0;

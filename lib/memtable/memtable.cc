@@ -45,6 +45,10 @@ void MemTable::add(SequenceNumber seq, ValueType type, std::string_view user_key
 }
 
 std::optional<MemTable::LookupResult> MemTable::get(std::string_view user_key, SequenceNumber seq) const {
+  // An empty memtable (the usual state right after a flush) answers without touching the filter
+  // or the skiplist. An entry a read must see was added before the read's sequence number was
+  // published, so its count is visible here (add() increments it with release).
+  if (empty()) return std::nullopt;
   if (bloom_.enabled() && !bloom_.may_contain(MemTableBloom::hash(user_key))) return std::nullopt;
   // The skiplist compares encoded entries (varint32 length | internal key): build the target on
   // the stack when it fits, so a point read allocates nothing here unless it finds a value.

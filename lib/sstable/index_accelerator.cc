@@ -117,8 +117,9 @@ void IndexAccelerator::prefetch(std::string_view target) const {
   if (k == 0) return;
   const size_t first = (k - 1) * kSegment;
   const size_t last = std::min<size_t>(k * kSegment, prefixes_.size());
-  // The segment's middle line, where its binary search starts, and the handle it will likely pick.
-  __builtin_prefetch(prefixes_.data() + (first + last) / 2);
+  // Every line of the segment (its binary search touches three or four of them, each depending
+  // on the one before), and the handle it will likely pick.
+  for (size_t i = first; i < last; i += 64 / sizeof(uint64_t)) __builtin_prefetch(prefixes_.data() + i);
   __builtin_prefetch(handles_.data() + (first + last) / 2);
 }
 

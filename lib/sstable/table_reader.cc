@@ -273,7 +273,6 @@ Result<GetStep> TableReader::search_data_block(const Block& block, BlockHandle h
   it.seek(lookup_internal_key);
   if (it.valid()) {
     std::string_view ikey = it.key();
-    out->value.clear();
     if (extract_user_key(ikey) != extract_user_key(lookup_internal_key)) {
       out->kind = TableGet::Kind::absent;
       return GetStep::done;
@@ -285,7 +284,7 @@ Result<GetStep> TableReader::search_data_block(const Block& block, BlockHandle h
       out->kind = TableGet::Kind::deletion;
     } else if (type == ValueType::value) {
       out->kind = TableGet::Kind::value;
-      out->value.assign(it.value());
+      out->value->assign(it.value());
     } else {
       STRATA_LOG(error, "sstable %s: entry of unknown type %u in the data block at offset %" PRIu64, path().c_str(),
                  static_cast<unsigned>(type), handle.offset);
@@ -388,7 +387,8 @@ asio::awaitable<Result<void>> TableReader::finish_get(std::string lookup_interna
 
 asio::awaitable<Result<std::optional<TableReader::Entry>>> TableReader::get(std::string lookup_internal_key,
                                                                             GetTrace* trace) const {
-  TableGet found;
+  std::string value;
+  TableGet found{.value = &value};
   PendingGet pending{.index = index_block_.new_iterator(), .handle = {}};
   STRATA_CO_TRY_ASSIGN(GetStep step, get_cached(lookup_internal_key, &found, &pending, trace));
   if (step == GetStep::needs_io) {
@@ -398,7 +398,7 @@ asio::awaitable<Result<std::optional<TableReader::Entry>>> TableReader::get(std:
   if (found.kind == TableGet::Kind::absent) co_return std::nullopt;
   ValueType type = found.kind == TableGet::Kind::deletion ? ValueType::deletion : ValueType::value;
   co_return Entry{make_internal_key(extract_user_key(lookup_internal_key), found.sequence, type),
-                  std::move(found.value)};
+                  std::move(value)};
 }
 
 std::unique_ptr<InternalIterator> TableReader::new_iterator(bool fill_cache) const {

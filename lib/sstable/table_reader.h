@@ -68,7 +68,9 @@ struct TableGet {
   enum class Kind : uint8_t { absent, value, deletion };
   Kind kind = Kind::absent;
   SequenceNumber sequence = 0;  // of the entry found (kind != absent)
-  std::string value;            // kind == value
+  // Where a found value is written (kind == value): assigned, so its capacity is reused.
+  // REQUIRES: non-null before a lookup.
+  std::string* value = nullptr;
 };
 
 // The block cache key of a table's block: fixed64(cache_id) | fixed64(offset), built on the stack

@@ -286,7 +286,9 @@ TEST_CASE("get_cached stops at a block that must be read from the file, and fini
                         TableReadOptions{.block_cache = &block_cache, .cache_id = 1, .stats = &stats}, &reads);
   int before = reads.load();
 
-  TableGet got;
+  std::string got_value;
+
+  TableGet got{.value = &got_value};
   TableReader::PendingGet pending;
   auto step = r->get_cached(lookup_key(700), &got, &pending);
   REQUIRE(step.has_value());
@@ -296,17 +298,19 @@ TEST_CASE("get_cached stops at a block that must be read from the file, and fini
   REQUIRE(finished.has_value());
   CHECK(got.kind == TableGet::Kind::value);
   CHECK(got.sequence == 701);
-  CHECK(got.value == value_of(700));
+  CHECK(*got.value == value_of(700));
   CHECK(reads.load() == before + 1);
 
   // Now the block is cached: the same lookup finishes without the file, and so does a key the
   // filter rules out.
-  TableGet again;
+  std::string again_value;
+  TableGet again{.value = &again_value};
   step = r->get_cached(lookup_key(700), &again, &pending);
   REQUIRE(step.has_value());
   CHECK(*step == GetStep::done);
-  CHECK(again.value == value_of(700));
-  TableGet missing;
+  CHECK(*again.value == value_of(700));
+  std::string missing_value;
+  TableGet missing{.value = &missing_value};
   step = r->get_cached(make_internal_key("nokey", kMaxSequenceNumber, kValueTypeForSeek), &missing, &pending);
   REQUIRE(step.has_value());
   CHECK(*step == GetStep::done);
@@ -344,7 +348,8 @@ TEST_CASE("a block in the OS page cache is read without the ring; a dropped one 
     // kernels start readahead within a RWF_NOWAIT read that misses; on a fast device it may be
     // done before the read looks again, and then the block is read at once. The fallback itself
     // is checked deterministically in tests/unit/db/db_read_path_test.cc.)
-    TableGet got;
+    std::string got_value;
+    TableGet got{.value = &got_value};
     TableReader::PendingGet pending;
     auto step = (*r)->get_cached(lookup_key(300), &got, &pending);
     REQUIRE(step.has_value());
@@ -356,16 +361,17 @@ TEST_CASE("a block in the OS page cache is read without the ring; a dropped one 
       MESSAGE("the kernel's readahead served the dropped block within the RWF_NOWAIT read");
       page_cache_reads = 1;
     }
-    CHECK(got.value == value_of(300));
+    CHECK(*got.value == value_of(300));
     CHECK(stats.data_blocks_read.load() == 1);
     CHECK(stats.page_cache_reads.load() == page_cache_reads);
 
     // The ring's read left the block in the page cache: the next lookup needs no I/O wait.
-    TableGet again;
+    std::string again_value;
+    TableGet again{.value = &again_value};
     step = (*r)->get_cached(lookup_key(301), &again, &pending);
     REQUIRE(step.has_value());
     CHECK(*step == GetStep::done);
-    CHECK(again.value == value_of(301));
+    CHECK(*again.value == value_of(301));
     CHECK(stats.data_blocks_read.load() == 2);
     CHECK(stats.page_cache_reads.load() == page_cache_reads + 1);
   };
