@@ -116,11 +116,12 @@ asio::awaitable<Result<std::vector<std::optional<std::string>>>> DBImpl::multi_g
   SequenceNumber seq = options.snapshot.value_or(latest_sequence());
   auto sv = super_version();
   if (!sv) co_return make_error_code(Errc::shutting_down);
-  std::vector<std::unique_ptr<PointLookup>> lookups;
-  lookups.reserve(keys.size());
+  // One allocation for the batch's lookups (a PointLookup must not move once it runs).
+  const size_t n = keys.size();
+  auto slots = std::make_unique<std::optional<PointLookup>[]>(n);
+  std::span<std::optional<PointLookup>> lookups(slots.get(), n);
   std::vector<PointLookup*> pending;
-  // `keys` outlives the lookups, which copy their keys anyway.
-  for (const auto& key : keys) lookups.push_back(std::make_unique<PointLookup>(key, seq, lookup_sources(*sv)));
+  for (size_t i = 0; i < n; ++i) lookups[i].emplace(keys[i], seq, lookup_sources(*sv));
   // Filters and index segments of every key first, then their data blocks, then the lookups:
   // the batch's cache misses overlap (TableReader::prefetch_get).
   if (lookups.size() > 1) {
@@ -129,7 +130,7 @@ asio::awaitable<Result<std::vector<std::optional<std::string>>>> DBImpl::multi_g
   }
   for (auto& l : lookups) {
     STRATA_CO_TRY_ASSIGN(sstable::GetStep step, l->run_cached());
-    if (step == sstable::GetStep::needs_io) pending.push_back(l.get());
+    if (step == sstable::GetStep::needs_io) pending.push_back(&*l);
   }
   if (!pending.empty()) {
     // The lookups that need I/O run concurrently on this executor, so that their block reads
