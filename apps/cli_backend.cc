@@ -129,7 +129,7 @@ size_t append_body(char* data, size_t size, size_t n, void* out) {
 // HTTP: the native API over one libcurl easy handle (connections are kept alive between calls).
 class HttpBackend final : public CliBackend {
  public:
-  explicit HttpBackend(std::string url) : base_(std::move(url)) {
+  HttpBackend(std::string url, TlsClientOptions tls) : base_(std::move(url)), tls_(std::move(tls)) {
     while (!base_.empty() && base_.back() == '/') base_.pop_back();
     curl_ = curl_easy_init();
   }
@@ -296,6 +296,9 @@ class HttpBackend final : public CliBackend {
     curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &reply.body);
     curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
     curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, 60000L);
+    if (!tls_.ca_file.empty()) curl_easy_setopt(curl_, CURLOPT_CAINFO, tls_.ca_file.c_str());
+    if (!tls_.cert_file.empty()) curl_easy_setopt(curl_, CURLOPT_SSLCERT, tls_.cert_file.c_str());
+    if (!tls_.key_file.empty()) curl_easy_setopt(curl_, CURLOPT_SSLKEY, tls_.key_file.c_str());
     curl_slist* headers = curl_slist_append(nullptr, "Expect:");
     // The server refuses a body without a JSON or octet-stream type (browser safety): values to
     // PUT /v1/kv/{key} are raw bytes, every other body is JSON.
@@ -316,6 +319,7 @@ class HttpBackend final : public CliBackend {
   }
 
   std::string base_;
+  TlsClientOptions tls_;
   CURL* curl_ = nullptr;
 };
 
@@ -328,10 +332,16 @@ CliResult<std::unique_ptr<CliBackend>> open_embedded(const std::string& data_dir
   return std::unique_ptr<CliBackend>(std::move(b));
 }
 
-CliResult<std::unique_ptr<CliBackend>> open_http(const std::string& url) {
-  if (!url.starts_with("http://")) return CliError{"--url must start with http:// (got '" + url + "')"};
+CliResult<std::unique_ptr<CliBackend>> open_http(const std::string& url, TlsClientOptions tls) {
+  if (!url.starts_with("http://") && !url.starts_with("https://")) {
+    return CliError{"--url must start with http:// or https:// (got '" + url + "')"};
+  }
+  if (url.starts_with("http://") && (!tls.ca_file.empty() || !tls.cert_file.empty() || !tls.key_file.empty())) {
+    return CliError{"--cacert, --cert and --key need an https:// --url (got '" + url + "')"};
+  }
+  if (tls.cert_file.empty() != tls.key_file.empty()) return CliError{"--cert and --key go together"};
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  return std::unique_ptr<CliBackend>(std::make_unique<HttpBackend>(url));
+  return std::unique_ptr<CliBackend>(std::make_unique<HttpBackend>(url, std::move(tls)));
 }
 
 }  // namespace strata::cli

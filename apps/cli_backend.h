@@ -60,8 +60,15 @@ class CliBackend {
 };
 
 CliResult<std::unique_ptr<CliBackend>> open_embedded(const std::string& data_dir);
-// `url` like "http://127.0.0.1:8000" (no trailing path).
-CliResult<std::unique_ptr<CliBackend>> open_http(const std::string& url);
+// How the HTTP backend verifies an https:// server and proves who it is (curl's --cacert, --cert,
+// --key). Empty fields: the system's CAs, no client certificate.
+struct TlsClientOptions {
+  std::string ca_file;    // PEM CAs the server's certificate must chain to
+  std::string cert_file;  // PEM client certificate (a server with --client-cert-auth asks for one)
+  std::string key_file;   // its PEM private key
+};
+// `url` like "http://127.0.0.1:8000" or "https://node.example:8443" (no trailing path).
+CliResult<std::unique_ptr<CliBackend>> open_http(const std::string& url, TlsClientOptions tls = {});
 
 }  // namespace strata::cli
 

@@ -78,11 +78,16 @@ bool is_unspecified_address(std::string_view host) {
 
 std::vector<std::string> security_warnings(const Exposure& e) {
   std::vector<std::string> out;
-  if (!loopback(e.client_host)) {
-    out.push_back("the client port listens on " + (e.client_host.empty() ? std::string("every address") : e.client_host) +
-                  ", beyond loopback, without TLS or client authentication (neither exists yet): anyone who can "
-                  "reach it can read and change every key and the cluster's membership; firewall it or listen on "
-                  "127.0.0.1");
+  const std::string client_where = e.client_host.empty() ? std::string("every address") : e.client_host;
+  if (!loopback(e.client_host) && !e.client_tls) {
+    out.push_back("the client port listens on " + client_where +
+                  ", beyond loopback, without TLS (--cert-file, --key-file) or client authentication: anyone who "
+                  "can reach it, or watch the network, can read and change every key and the cluster's membership; "
+                  "firewall it or listen on 127.0.0.1");
+  } else if (!loopback(e.client_host) && !e.client_cert_auth) {
+    out.push_back("the client port listens on " + client_where +
+                  " with TLS but without client authentication (--client-cert-auth): anyone who can reach it can "
+                  "read and change every key and the cluster's membership");
   }
   if (e.cluster && !e.peer_secret && !loopback(e.peer_host)) {
     out.push_back("the peer port listens on " + (e.peer_host.empty() ? std::string("every address") : e.peer_host) +

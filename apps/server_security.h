@@ -21,6 +21,8 @@ bool is_unspecified_address(std::string_view host);
 
 struct Exposure {
   std::string client_host;  // --listen's host
+  bool client_tls = false;  // --cert-file
+  bool client_cert_auth = false;
   bool cluster = false;
   std::string peer_host;    // the peer listen host (cluster only)
   bool peer_secret = false;

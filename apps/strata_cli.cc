@@ -432,7 +432,7 @@ int repl(CliBackend& backend) {
 
 void usage() {
   std::fputs(
-      "usage: strata <command> [args] (--url http://HOST:PORT | --data-dir DIR)\n"
+      "usage: strata <command> [args] (--url http[s]://HOST:PORT | --data-dir DIR)\n"
       "commands:\n"
       "  repl                          interactive shell (HELP inside for its commands)\n"
       "  get KEY [--at SEQ]            print the value (exit 1 if absent)\n"
@@ -447,6 +447,9 @@ void usage() {
       "  compact [--start S] [--end E] compact a key range (default: everything)\n"
       "options:\n"
       "  --url URL       a running strata-server (default http://127.0.0.1:8000)\n"
+      "  --cacert FILE   https: the PEM CA the server's certificate must chain to (default: the system's)\n"
+      "  --cert FILE     https: a PEM client certificate (for a server with --client-cert-auth)\n"
+      "  --key FILE      https: the PEM private key of --cert\n"
       "  --data-dir DIR  open the database in DIR in this process (the server must not run on it)\n",
       stderr);
 }
@@ -455,6 +458,7 @@ void usage() {
 
 int main(int argc, char** argv) {
   std::string url;
+  cli::TlsClientOptions tls;
   std::string data_dir;
   std::string start;
   std::string end;
@@ -463,6 +467,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args;
   po::options_description desc;
   desc.add_options()("help,h", "")("version", "")("url", po::value(&url), "")("data-dir", po::value(&data_dir), "")(
+      "cacert", po::value(&tls.ca_file), "")("cert", po::value(&tls.cert_file), "")("key", po::value(&tls.key_file), "")(
       "start", po::value(&start), "")("end", po::value(&end), "")("limit", po::value(&limit), "")(
       "at", po::value(&at), "")("reverse", "")("args", po::value(&args), "");
   po::positional_options_description pos;
@@ -511,7 +516,11 @@ int main(int argc, char** argv) {
   std::optional<uint64_t> seq;
   if (vm.count("at")) seq = at;
 
-  auto opened = data_dir.empty() ? open_http(url.empty() ? "http://127.0.0.1:8000" : url) : open_embedded(data_dir);
+  if (!data_dir.empty() && (!tls.ca_file.empty() || !tls.cert_file.empty() || !tls.key_file.empty())) {
+    std::fprintf(stderr, "strata: --cacert, --cert and --key are for --url https://..., not --data-dir\n");
+    return 2;
+  }
+  auto opened = data_dir.empty() ? open_http(url.empty() ? "http://127.0.0.1:8000" : url, tls) : open_embedded(data_dir);
   if (!opened) {
     std::fprintf(stderr, "strata: %s\n", opened.error().message.c_str());
     return 1;

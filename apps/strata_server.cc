@@ -9,7 +9,9 @@
 // learner first; --peers must then list the current members (and may list this node).
 //
 // Security (docs/security.md): both ports bind where they are told (the client port defaults to
-// 127.0.0.1); --peer-secret-file authenticates peer connections with an HMAC handshake;
+// 127.0.0.1); --cert-file and --key-file serve the client port over TLS (--client-cert-auth with
+// --trusted-ca-file requires client certificates; SIGHUP reloads the certificate and key);
+// --peer-secret-file authenticates peer connections with an HMAC handshake;
 // --allowed-hosts and --cors-origin configure the client port's browser-safety checks; the
 // client connection limits are --max-connections, --max-connections-per-address and the
 // --http-*-timeout-ms deadlines. A port bound beyond loopback without protection is warned
@@ -21,6 +23,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/program_options.hpp>
@@ -49,6 +52,7 @@
 #include "net/peer/peer_transport.h"
 #include "net/http/router.h"
 #include "net/http/server.h"
+#include "net/tls/tls_context.h"
 
 namespace asio = boost::asio;
 namespace po = boost::program_options;
@@ -89,6 +93,8 @@ struct Config {
   net::peer::PeerTransportOptions peer_limits;
   std::string peer_secret_file;
   std::string peer_secret;  // loaded from peer_secret_file
+  // TLS on the client port (net/tls/tls_context.h); reloaded on SIGHUP.
+  net::tls::TlsServerConfig tls;
   // The client port (net/http/server.h, request_guard.h).
   net::http::ServerOptions http;
   net::http::SecurityInfo security;
@@ -342,6 +348,28 @@ asio::awaitable<int> run_node(asio::any_io_executor ex, Config cfg, asio::signal
   co_return 0;
 }
 
+// SIGHUP: reload the client port's certificate and key (new connections use them; open ones keep
+// theirs). A reload that fails keeps the old ones and says why. Runs on: the io_context; ends
+// when `hup` is cancelled. REQUIRES: `hup` outlives the coroutine (it lives in main()).
+asio::awaitable<void> reload_on_sighup(asio::signal_set& hup, std::shared_ptr<net::tls::TlsContext> tls) {
+  for (;;) {
+    auto [ec, signo] = co_await hup.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    if (!tls) {
+      STRATA_LOG(info, "strata-server: SIGHUP: no TLS certificate to reload");
+      continue;
+    }
+    auto reloaded = tls->reload();
+    if (reloaded) {
+      STRATA_LOG(info, "strata-server: SIGHUP: reloaded the client port's certificate %s and key %s",
+                 tls->config().cert_file.c_str(), tls->config().key_file.c_str());
+    } else {
+      STRATA_LOG(error, "strata-server: SIGHUP: reloading the certificate failed (%s); the previous one stays",
+                 reloaded.error().message().c_str());
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -379,6 +407,10 @@ int main(int argc, char** argv) {
       ("peer-handshake-timeout-ms", po::value(&cfg.peer_limits.handshake_timeout_ms)->default_value(cfg.peer_limits.handshake_timeout_ms), "cluster: a new peer connection's hello must arrive within this")
       ("peer-frame-timeout-ms", po::value(&cfg.peer_limits.frame_timeout_ms)->default_value(cfg.peer_limits.frame_timeout_ms), "cluster: a peer frame must arrive whole within this of its first byte")
       ("peer-secret-file", po::value(&cfg.peer_secret_file), "cluster: a file holding the cluster secret (16-4096 bytes, the same on every member): peer connections are authenticated by an HMAC-SHA256 handshake")
+      ("cert-file", po::value(&cfg.tls.cert_file), "client port: serve HTTPS with this PEM certificate chain (leaf first); reloaded on SIGHUP")
+      ("key-file", po::value(&cfg.tls.key_file), "client port: the PEM private key of --cert-file")
+      ("trusted-ca-file", po::value(&cfg.tls.trusted_ca_file), "client port: PEM CA certificates that client certificates must chain to (with --client-cert-auth)")
+      ("client-cert-auth", po::bool_switch(&cfg.tls.client_cert_auth), "client port: require a client certificate that chains to --trusted-ca-file (TLS handshakes without one fail)")
       ("allowed-hosts", po::value(&allowed_hosts), "comma-separated host names the HTTP Host header may name besides localhost, loopback addresses, the listen address and the address a client connected to ('*': any)")
       ("cors-origin", po::value(&cors_origins), "comma-separated origins (https://host[:port]) allowed to make cross-origin requests (default: none, no CORS headers)")
       ("max-connections", po::value(&cfg.http.max_connections)->default_value(cfg.http.max_connections), "client connections at most (over it: the longest-idle one is closed, else 503)")
@@ -497,8 +529,22 @@ int main(int argc, char** argv) {
     }
     cfg.peer_secret = std::move(*secret);
   }
+  if (cfg.tls.enabled() || !cfg.tls.trusted_ca_file.empty() || cfg.tls.client_cert_auth) {
+    // Checked (and the files read) before anything starts: a bad file is a clear exit 2.
+    auto tls = net::tls::TlsContext::create(cfg.tls);
+    if (!tls) {
+      std::fprintf(stderr, "strata-server: cannot set up TLS on the client port: %s (the log above says why)\n",
+                   tls.error().message().c_str());
+      return 2;
+    }
+    cfg.http.tls = std::move(*tls);
+  }
+  cfg.security.tls = cfg.http.tls != nullptr;
+  cfg.security.client_auth = cfg.tls.client_cert_auth ? "client-cert" : "none";
   cfg.security.peer_auth = cfg.peers.empty() ? "n/a" : cfg.peer_secret.empty() ? "none" : "hmac-sha256";
   cfg.security.warnings = security_warnings(Exposure{.client_host = cfg.host,
+                                                     .client_tls = cfg.security.tls,
+                                                     .client_cert_auth = cfg.tls.client_cert_auth,
                                                      .cluster = !cfg.peers.empty(),
                                                      .peer_host = cfg.peer_host,
                                                      .peer_secret = !cfg.peer_secret.empty(),
@@ -516,6 +562,8 @@ int main(int argc, char** argv) {
   // Registered before anything else runs, so that a SIGTERM during a long WAL replay still ends in
   // a clean close (it is delivered once the node waits for it).
   asio::signal_set signals(io, SIGINT, SIGTERM);
+  asio::signal_set hup(io, SIGHUP);
+  asio::co_spawn(io, reload_on_sighup(hup, cfg.http.tls), asio::detached);
   int exit_code = 1;
   auto main_task = cfg.peers.empty() ? run_node(io.get_executor(), cfg, signals)
                                      : run_cluster_node(io.get_executor(), cfg, signals);
@@ -529,6 +577,7 @@ int main(int argc, char** argv) {
       rc = 1;
     }
     exit_code = rc;
+    hup.cancel();
     io.stop();  // background coroutines of a closed DB hold no state worth waiting for
   });
   std::vector<std::thread> pool;

@@ -20,6 +20,8 @@ ClientPortStats ClientPortCounters::snapshot() const {
   s.header_timeouts = get(header_timeouts);
   s.idle_timeouts = get(idle_timeouts);
   s.io_timeouts = get(io_timeouts);
+  s.tls_handshakes = get(tls_handshakes);
+  s.tls_handshake_failures = get(tls_handshake_failures);
   for (size_t i = 0; i < kGuardReasonCount; ++i) s.requests_refused[i] = get(requests_refused[i]);
   s.max_connections = max_connections;
   s.max_connections_per_address = max_connections_per_address;
@@ -41,6 +43,7 @@ json::object client_port_stats_to_json(const ClientPortStats& s) {
        json::object{{"total_cap", s.connections_refused_total_cap}, {"per_address", s.connections_refused_per_address}}},
       {"connections_evicted", s.connections_evicted},
       {"timeouts", json::object{{"header", s.header_timeouts}, {"idle", s.idle_timeouts}, {"io", s.io_timeouts}}},
+      {"tls_handshakes", json::object{{"completed", s.tls_handshakes}, {"failed", s.tls_handshake_failures}}},
       {"requests_refused", std::move(refused)},
       {"limits", json::object{{"max_connections", s.max_connections},
                               {"max_connections_per_address", s.max_connections_per_address},
@@ -69,6 +72,12 @@ std::string client_port_stats_to_prometheus(const ClientPortStats& s) {
                        "Client connections closed by a deadline: header (no whole request header in time), idle "
                        "(keep-alive), io (body or answer).",
                        "phase", timeouts);
+  std::pair<std::string_view, double> handshakes[] = {{"completed", d(s.tls_handshakes)},
+                                                      {"failed", d(s.tls_handshake_failures)}};
+  append_metric_family(out, "http_tls_handshakes_total", "counter",
+                       "TLS handshakes on the client port: completed, or failed (refused client certificate, not "
+                       "TLS, timeout).",
+                       "result", handshakes);
   std::vector<std::pair<std::string_view, double>> refused;
   for (size_t i = 0; i < kGuardReasonCount; ++i) {
     refused.emplace_back(to_string(static_cast<GuardReason>(i)), d(s.requests_refused[i]));

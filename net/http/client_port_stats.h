@@ -26,6 +26,9 @@ struct ClientPortStats {
   uint64_t header_timeouts = 0;  // no complete request header within header_timeout_ms
   uint64_t idle_timeouts = 0;    // keep-alive connections closed after idle_timeout_ms
   uint64_t io_timeouts = 0;      // a body not read, or an answer not written, within io_timeout_ms
+  uint64_t tls_handshakes = 0;          // TLS handshakes completed (a TLS client port)
+  uint64_t tls_handshake_failures = 0;  // refused or failed: no or a wrong client certificate, plain
+                                        // HTTP to the TLS port, a timeout, an unsupported version
   std::array<uint64_t, kGuardReasonCount> requests_refused{};  // by GuardReason
   // Limits.
   uint64_t max_connections = 0;
@@ -44,6 +47,8 @@ struct ClientPortCounters {
   std::atomic<uint64_t> header_timeouts{0};
   std::atomic<uint64_t> idle_timeouts{0};
   std::atomic<uint64_t> io_timeouts{0};
+  std::atomic<uint64_t> tls_handshakes{0};
+  std::atomic<uint64_t> tls_handshake_failures{0};
   std::array<std::atomic<uint64_t>, kGuardReasonCount> requests_refused{};
   // Limits: set once, before the server starts.
   uint64_t max_connections = 0;
@@ -66,6 +71,7 @@ boost::json::object client_port_stats_to_json(const ClientPortStats& s);
 // strata_http_connections_accepted_total, strata_http_connections_open,
 // strata_http_connections_refused_total{reason="total_cap|per_address"},
 // strata_http_connections_evicted_total, strata_http_timeouts_total{phase="header|idle|io"},
+// strata_http_tls_handshakes_total{result="completed|failed"},
 // strata_http_requests_refused_total{reason=...}, strata_http_limit_* gauges.
 std::string client_port_stats_to_prometheus(const ClientPortStats& s);
 

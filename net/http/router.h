@@ -50,6 +50,8 @@ namespace strata::net::http {
 
 // What /status says under "security" (docs/security.md).
 struct SecurityInfo {
+  bool tls = false;                   // the client port serves HTTPS (--cert-file)
+  std::string client_auth = "none";   // "client-cert" (--client-cert-auth), "none"
   std::string peer_auth = "n/a";      // "hmac-sha256" (--peer-secret-file), "none", "n/a" (single node)
   std::vector<std::string> warnings;  // what strata-server warned about at start (exposure without protection)
 };

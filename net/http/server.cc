@@ -12,6 +12,9 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <array>
 #include <atomic>
@@ -27,6 +30,7 @@
 #include "net/http/json_codec.h"
 #include "net/http/response_head.h"
 #include "net/http/router.h"
+#include "net/tls/tls_context.h"
 
 namespace strata::net::http {
 
@@ -73,6 +77,13 @@ Method method_from(bhttp::verb v) {
 }
 
 using BeastRequest = bhttp::request<bhttp::string_body>;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// The TCP layer of a plain or TLS stream: deadlines, the socket.
+template <class Stream>
+beast::tcp_stream& tcp_of(Stream& stream) {
+  return beast::get_lowest_layer(stream);
+}
 
 }  // namespace
 
@@ -139,9 +150,15 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   }
 
   asio::awaitable<void> accept_loop();
+  // Owns the connection's stream: the TLS handshake if any, serve(), the close.
   asio::awaitable<void> session(std::shared_ptr<Connection> conn, beast::tcp_stream stream);
+  // Reads requests and writes answers until the connection ends. Stream: beast::tcp_stream or
+  // TlsStream, owned by session()'s frame.
+  template <class Stream>
+  asio::awaitable<void> serve(Connection& conn, Stream& stream);
   // Writes `res` (head formatted into `head`, the connection's reusable buffer, then the body).
-  asio::awaitable<bool> write(beast::tcp_stream& stream, std::string& head, const BeastRequest* req, Response res,
+  template <class Stream>
+  asio::awaitable<bool> write(Stream& stream, std::string& head, const BeastRequest* req, Response res,
                               bool keep_alive);
   void spawn_session(tcp::socket socket);
   // At a cap: closes the connection idle longest (of `address` when given) to make room. false
@@ -194,8 +211,9 @@ RequestHead head_of(const BeastRequest& breq, bool has_body, std::string_view lo
 
 }  // namespace
 
-asio::awaitable<bool> Server::Impl::write(beast::tcp_stream& stream, std::string& head, const BeastRequest* req,
-                                          Response res, bool keep_alive) {
+template <class Stream>
+asio::awaitable<bool> Server::Impl::write(Stream& stream, std::string& head, const BeastRequest* req, Response res,
+                                          bool keep_alive) {
   bool send_body = !status_has_no_body(res.status) && !(req && req->method() == bhttp::verb::head);
   HeadOptions ho{.server_name = options.server_name, .keep_alive = keep_alive, .http10_client = req && req->version() < 11};
   head.clear();
@@ -204,7 +222,7 @@ asio::awaitable<bool> Server::Impl::write(beast::tcp_stream& stream, std::string
                        res.body.size(), ho, &head);
   std::array<asio::const_buffer, 2> buffers{asio::buffer(head),
                                             send_body ? asio::buffer(res.body) : asio::const_buffer()};
-  stream.expires_after(std::chrono::milliseconds(options.io_timeout_ms));
+  tcp_of(stream).expires_after(std::chrono::milliseconds(options.io_timeout_ms));
   auto [ec, n] = co_await asio::async_write(stream, buffers, as_tuple(use_awaitable));
   if (ec) {
     if (ec == beast::error::timeout) ClientPortCounters::bump(counters.io_timeouts);
@@ -225,26 +243,75 @@ asio::awaitable<void> Server::Impl::session(std::shared_ptr<Connection> conn, be
       c.idle = false;
     }
   } forget{*conn};
+  if (!options.tls) {
+    co_await serve(*conn, stream);
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    co_return;
+  }
+  // The context current at this accept; held for the connection's life (a reload replaces it
+  // for later connections only).
+  std::shared_ptr<asio::ssl::context> context = options.tls->current();
+  TlsStream tls_stream(std::move(stream), *context);
+  conn->stream = &tcp_of(tls_stream);
+  // The handshake has header_timeout_ms, and counts as idle: a flood of connections that never
+  // finish theirs can be evicted at a cap.
+  conn->idle_since_ns.store(steady_now_ns());
+  conn->idle.store(true);
+  tcp_of(tls_stream).expires_after(std::chrono::milliseconds(options.header_timeout_ms));
+  auto [hec] = co_await tls_stream.async_handshake(asio::ssl::stream_base::server, as_tuple(use_awaitable));
+  conn->idle.store(false);
+  if (hec) {
+    uint64_t n = counters.tls_handshake_failures.fetch_add(1, std::memory_order_relaxed) + 1;
+    if ((n & (n - 1)) == 0) {  // the 1st, 2nd, 4th, ...: a flood logs little
+      STRATA_LOG(warn, "http: TLS handshake with %s failed: %s (%llu failed so far)", conn->address.c_str(),
+                 hec.message().c_str(), static_cast<unsigned long long>(n));
+    }
+    if (hec.category() == asio::error::get_ssl_category() && ERR_GET_REASON(hec.value()) == SSL_R_HTTP_REQUEST) {
+      // Plain HTTP to the HTTPS port: say so in plain HTTP, as nginx does, instead of a bare close.
+      std::string answer;
+      Response bad = error_response(400, "tls_required", "this port speaks HTTPS; use https://");
+      append_response_head(bad, "Bad Request", bad.body.size(),
+                           HeadOptions{.server_name = options.server_name, .keep_alive = false}, &answer);
+      answer += bad.body;
+      tcp_of(tls_stream).expires_after(std::chrono::seconds(1));
+      auto [wec, wn] = co_await asio::async_write(tcp_of(tls_stream), asio::buffer(answer), as_tuple(use_awaitable));
+      (void)wec;
+      (void)wn;
+    }
+    co_return;
+  }
+  ClientPortCounters::bump(counters.tls_handshakes);
+  co_await serve(*conn, tls_stream);
+  // close_notify, so that the client can tell the end from a truncation; bounded, since a client
+  // that has gone need not answer.
+  tcp_of(tls_stream).expires_after(std::chrono::seconds(1));
+  auto [sec] = co_await tls_stream.async_shutdown(as_tuple(use_awaitable));
+  (void)sec;
+}
+
+template <class Stream>
+asio::awaitable<void> Server::Impl::serve(Connection& conn, Stream& stream) {
   beast::flat_buffer buffer;
   std::string head;  // the response head, reused by every response of this connection
   std::string local_address;
   {
     beast::error_code lec;
-    auto local = stream.socket().local_endpoint(lec);
+    auto local = tcp_of(stream).socket().local_endpoint(lec);
     if (!lec) local_address = local.address().to_string();
   }
   bool first = true;
   for (;;) {
-    if (stopping.load() || conn->evicted.load()) break;
+    if (stopping.load() || conn.evicted.load()) break;
     // The first bytes of the next request: a new connection has header_timeout_ms to send them,
     // a keep-alive one idle_timeout_ms. Meanwhile it is idle: stop(), or a new connection over a
     // cap, may close it.
     if (buffer.size() == 0) {
-      conn->idle_since_ns.store(steady_now_ns());
-      conn->idle.store(true);
-      stream.expires_after(std::chrono::milliseconds(first ? options.header_timeout_ms : options.idle_timeout_ms));
+      conn.idle_since_ns.store(steady_now_ns());
+      conn.idle.store(true);
+      tcp_of(stream).expires_after(std::chrono::milliseconds(first ? options.header_timeout_ms : options.idle_timeout_ms));
       auto [rec, rn] = co_await stream.async_read_some(buffer.prepare(kFirstReadBytes), as_tuple(use_awaitable));
-      conn->idle.store(false);
+      conn.idle.store(false);
       if (rec) {
         if (rec == beast::error::timeout) ClientPortCounters::bump(first ? counters.header_timeouts : counters.idle_timeouts);
         break;
@@ -267,7 +334,7 @@ asio::awaitable<void> Server::Impl::session(std::shared_ptr<Connection> conn, be
     }
     if (ec == bhttp::error::need_more) ec = {};
     if (!ec && !parser.is_header_done()) {
-      stream.expires_after(std::chrono::milliseconds(options.header_timeout_ms));
+      tcp_of(stream).expires_after(std::chrono::milliseconds(options.header_timeout_ms));
       auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, as_tuple(use_awaitable));
       if (hec == beast::error::timeout) ClientPortCounters::bump(counters.header_timeouts);
       ec = hec;
@@ -306,18 +373,18 @@ asio::awaitable<void> Server::Impl::session(std::shared_ptr<Connection> conn, be
       auto expect = parser.get().find(bhttp::field::expect);
       if (expect != parser.get().end() && beast::iequals(expect->value(), "100-continue")) {
         bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
-        stream.expires_after(std::chrono::milliseconds(options.io_timeout_ms));
+        tcp_of(stream).expires_after(std::chrono::milliseconds(options.io_timeout_ms));
         auto [wec, wn] = co_await bhttp::async_write(stream, cont, as_tuple(use_awaitable));
         if (wec) break;
       }
-      stream.expires_after(std::chrono::milliseconds(options.io_timeout_ms));
+      tcp_of(stream).expires_after(std::chrono::milliseconds(options.io_timeout_ms));
       auto [rec, rn] = co_await bhttp::async_read(stream, buffer, parser, as_tuple(use_awaitable));
       if (rec == beast::error::timeout) ClientPortCounters::bump(counters.io_timeouts);
       ec = rec;
     }
     if (ec) {
       if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted || ec == beast::error::timeout ||
-          ec == asio::error::connection_reset || ec == asio::error::eof) {
+          ec == asio::error::connection_reset || ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
         break;
       }
       Response err;
@@ -351,12 +418,10 @@ asio::awaitable<void> Server::Impl::session(std::shared_ptr<Connection> conn, be
       res = co_await router.handle(std::move(*req));
     }
     guard.decorate(rhead.origin, &res);
-    if (stopping.load() || conn->evicted.load()) keep_alive = false;
+    if (stopping.load() || conn.evicted.load()) keep_alive = false;
     bool written = co_await write(stream, head, &breq, std::move(res), keep_alive);
     if (!written || !keep_alive) break;
   }
-  beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 bool Server::Impl::evict_idle_locked(const std::string* address) {

@@ -24,6 +24,12 @@
 //  - stop(): stops accepting, closes idle connections, lets in-flight requests finish (their
 //    response is sent with Connection: close), then returns.
 //
+//  - TLS when ServerOptions::tls is set (net/tls/tls_context.h): every connection first completes a
+//    TLS handshake within header_timeout_ms (meanwhile it counts as idle for the caps), with the
+//    context current at its accept (a reload affects later connections); a failed handshake is
+//    counted (tls_handshake_failures) and the connection closed without an answer; the end of a
+//    TLS connection sends close_notify (bounded by a one-second deadline).
+//
 // Beast lives only in server.cc (and beast_impl.cc); this header is Beast-free.
 // Executors: every connection runs on its own strand of the executor passed in (the node's
 // io_context, run by N threads), or on that executor itself when strand_per_connection is false
@@ -43,6 +49,10 @@
 #include "lib/util/result.h"
 #include "net/http/client_port_stats.h"
 #include "net/http/request_guard.h"
+
+namespace strata::net::tls {
+class TlsContext;
+}
 
 namespace strata::net::http {
 
@@ -73,6 +83,8 @@ struct ServerOptions {
   // handler already, and the connections then run on the executor itself, which saves the strand's
   // reference counting on every executor copy (~5% of a busy node's CPU, perf 2026-11-21).
   bool strand_per_connection = true;
+  // Serve HTTPS with this context (reloadable); nullptr: plain HTTP.
+  std::shared_ptr<tls::TlsContext> tls;
 };
 
 class Server {

@@ -122,8 +122,8 @@ Response handle_status(const HandlerContext& ctx) {
 json::object security_json(const NodeInfo& node) {
   json::array warnings;
   for (const std::string& w : node.security.warnings) warnings.emplace_back(w);
-  return json::object{{"tls", false},
-                      {"client_auth", "none"},
+  return json::object{{"tls", node.security.tls},
+                      {"client_auth", node.security.client_auth},
                       {"peer_auth", node.security.peer_auth},
                       {"warnings", std::move(warnings)}};
 }

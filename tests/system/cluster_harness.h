@@ -41,8 +41,9 @@ inline size_t curl_append(char* data, size_t size, size_t n, void* out) {
 }
 
 struct HttpResult {
-  long status = 0;  // 0: transport error (refused, timeout)
+  long status = 0;  // 0: transport error (refused, timeout, a TLS handshake that failed)
   std::string body;
+  std::string error;  // libcurl's reason when status is 0
   std::optional<boost::json::value> json() const {
     boost::system::error_code ec;
     auto v = boost::json::parse(body, ec);
@@ -51,9 +52,18 @@ struct HttpResult {
   }
 };
 
+// What an https:// call verifies and presents (curl's --cacert, --cert, --key). An empty ca_file
+// means the system's CAs.
+struct TlsClient {
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+};
+
 // One keep-alive libcurl handle.
 class Http {
  public:
+  explicit Http(TlsClient tls) : Http() { tls_ = std::move(tls); }
   // PUT bodies are raw values (application/octet-stream), any other body is JSON: the
   // server refuses a body without one of those types (415).
   Http()
@@ -83,11 +93,20 @@ class Http {
       curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, body->data());
       curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
     }
-    if (curl_easy_perform(curl_) == CURLE_OK) curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &r.status);
+    if (!tls_.ca_file.empty()) curl_easy_setopt(curl_, CURLOPT_CAINFO, tls_.ca_file.c_str());
+    if (!tls_.cert_file.empty()) curl_easy_setopt(curl_, CURLOPT_SSLCERT, tls_.cert_file.c_str());
+    if (!tls_.key_file.empty()) curl_easy_setopt(curl_, CURLOPT_SSLKEY, tls_.key_file.c_str());
+    CURLcode rc = curl_easy_perform(curl_);
+    if (rc == CURLE_OK) {
+      curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &r.status);
+    } else {
+      r.error = curl_easy_strerror(rc);
+    }
     return r;
   }
 
  private:
+  TlsClient tls_;
   CURL* curl_;
   curl_slist* headers_;
   curl_slist* octets_;

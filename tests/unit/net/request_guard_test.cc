@@ -213,6 +213,12 @@ TEST_CASE("start-up warnings: beyond loopback without protection, and a secret f
   auto client = security_warnings(Exposure{.client_host = "0.0.0.0"});
   REQUIRE(client.size() == 1);
   CHECK(client[0].find("client port") != std::string::npos);
+  CHECK(client[0].find("without TLS") != std::string::npos);
+  // TLS without client certificates: still open to whoever connects.
+  auto tls_only = security_warnings(Exposure{.client_host = "0.0.0.0", .client_tls = true});
+  REQUIRE(tls_only.size() == 1);
+  CHECK(tls_only[0].find("--client-cert-auth") != std::string::npos);
+  CHECK(security_warnings(Exposure{.client_host = "0.0.0.0", .client_tls = true, .client_cert_auth = true}).empty());
   auto peer = security_warnings(Exposure{.client_host = "127.0.0.1", .cluster = true, .peer_host = "10.0.0.5"});
   REQUIRE(peer.size() == 1);
   CHECK(peer[0].find("--peer-secret-file") != std::string::npos);

@@ -1,0 +1,291 @@
+// TLS on the client port (issue 18), through the real strata-server, libcurl (what curl uses),
+// Python's ssl module and the strata CLI: a client with the right CA reads and writes; a client
+// that does not trust the CA, plain HTTP to the TLS port, an expired certificate, and (with
+// --client-cert-auth) a missing or foreign client certificate are all refused; SIGHUP swaps the
+// certificate for new connections and keeps the old one when the new files are bad; bad
+// certificate flags stop the server at start with exit code 2.
+// Certificates are made here with the openssl command line (nothing secret is committed).
+#include <doctest/doctest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "tests/system/cluster_harness.h"
+
+namespace strata::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string env_binary(const char* name) {
+  const char* s = std::getenv(name);
+  REQUIRE_MESSAGE(s != nullptr, name << " must name a binary");
+  return s;
+}
+
+// Runs a shell command; its exit status.
+int sh(const std::string& cmd) {
+  int st = std::system(cmd.c_str());
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+// Stdout of a shell command, and its exit status.
+std::string sh_output(const std::string& cmd, int* status) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int st = ::pclose(p);
+  *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return out;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// A CA, and certificates it signs, made with the openssl command line in `dir` (P-256 keys).
+class Pki {
+ public:
+  explicit Pki(std::string dir) : dir_(std::move(dir)) {}
+
+  // A self-signed CA: <name>.pem, <name>.key.
+  void make_ca(const std::string& name) {
+    REQUIRE(sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout " + key(name) +
+               " -out " + pem(name) + " -days 2 -subj /CN=" + name + " 2>/dev/null") == 0);
+  }
+  // A certificate for `name` signed by `ca`: a server certificate for localhost and 127.0.0.1,
+  // or a client certificate. days < 0: expired already.
+  void make_cert(const std::string& name, const std::string& ca, bool server, int days = 2) {
+    std::string ext = dir_ + "/" + name + ".ext";
+    std::ofstream(ext) << (server ? "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"
+                                  : "extendedKeyUsage=clientAuth\n");
+    REQUIRE(sh("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout " + key(name) + " -out " +
+               dir_ + "/" + name + ".csr -subj /CN=" + name + " 2>/dev/null") == 0);
+    REQUIRE(sh("openssl x509 -req -in " + dir_ + "/" + name + ".csr -CA " + pem(ca) + " -CAkey " + key(ca) +
+               " -CAcreateserial -out " + pem(name) + " -days " + std::to_string(days) + " -extfile " + ext +
+               " 2>/dev/null") == 0);
+  }
+  std::string pem(const std::string& name) const { return dir_ + "/" + name + ".pem"; }
+  std::string key(const std::string& name) const { return dir_ + "/" + name + ".key"; }
+
+ private:
+  std::string dir_;
+};
+
+// One strata-server with the given flags on a free loopback port; SIGKILLed at the end.
+class TlsServer {
+ public:
+  TlsServer(const std::string& dir, std::vector<std::string> extra) : port_(free_loopback_port()), log_(dir + "/server.log") {
+    std::vector<std::string> args = {env_binary("STRATA_SERVER"), "--listen", "127.0.0.1:" + std::to_string(port_),
+                                     "--data-dir", dir + "/data"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      ::dup2(fd, STDOUT_FILENO);
+      ::dup2(fd, STDERR_FILENO);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    bool up = eventually([&] { return read_file(log_).find("strata-server listening on") != std::string::npos; }, 20000ms);
+    REQUIRE_MESSAGE(up, read_file(log_));
+  }
+  ~TlsServer() {
+    ::kill(pid_, SIGKILL);
+    int st = 0;
+    ::waitpid(pid_, &st, 0);
+  }
+  std::string https() const { return "https://127.0.0.1:" + std::to_string(port_); }
+  std::string http() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string log() const { return read_file(log_); }
+  void signal(int sig) const { ::kill(pid_, sig); }
+
+ private:
+  uint16_t port_;
+  std::string log_;
+  pid_t pid_ = -1;
+};
+
+// strata-server's exit status and output for flags that must stop it at start.
+int server_exit(const std::string& dir, const std::string& flags, std::string* output) {
+  int status = 0;
+  *output = sh_output(env_binary("STRATA_SERVER") + " --listen 127.0.0.1:0 --data-dir " + dir + "/data-bad " + flags +
+                          " 2>&1",
+                      &status);
+  return status;
+}
+
+}  // namespace
+
+TEST_CASE("HTTPS on the client port: the right CA works, everything else is refused") {
+  TempDir dir;
+  Pki pki(dir.path());
+  pki.make_ca("ca");
+  pki.make_cert("server", "ca", /*server=*/true);
+  TlsServer server(dir.path(), {"--cert-file", pki.pem("server"), "--key-file", pki.key("server")});
+
+  Http trusted(TlsClient{.ca_file = pki.pem("ca")});
+  std::string value = "over TLS";
+  CHECK(trusted.call("PUT", server.https() + "/v1/kv/secret", &value).status == 200);
+  HttpResult got = trusted.call("GET", server.https() + "/v1/kv/secret");
+  CHECK(got.status == 200);
+  CHECK(got.body == value);
+  HttpResult status = trusted.call("GET", server.https() + "/status");
+  REQUIRE(status.status == 200);
+  auto security = status.json()->at("security").as_object();
+  CHECK(security.at("tls").as_bool());
+  CHECK(security.at("client_auth").as_string() == "none");
+
+  SUBCASE("a client that does not trust the CA is refused by its own check") {
+    Http system_cas;  // the machine's CAs: they did not sign this certificate
+    HttpResult r = system_cas.call("GET", server.https() + "/status");
+    CHECK(r.status == 0);
+    MESSAGE("libcurl: " << r.error);
+  }
+  SUBCASE("plain HTTP to the TLS port gets a plain 400 saying so") {
+    Http plain;
+    HttpResult r = plain.call("GET", server.http() + "/status");
+    CHECK(r.status == 400);
+    CHECK(r.body.find("tls_required") != std::string::npos);
+  }
+  SUBCASE("Python's ssl module with the CA") {
+    int st = 0;
+    std::string out = sh_output("python3 -c \"import ssl, urllib.request; ctx = ssl.create_default_context(cafile='" +
+                                    pki.pem("ca") + "'); print(urllib.request.urlopen('" + server.https() +
+                                    "/v1/kv/secret', context=ctx).read().decode())\" 2>&1",
+                                &st);
+    CHECK(st == 0);
+    CHECK(out == value + "\n");
+  }
+  SUBCASE("the strata CLI with --cacert") {
+    std::string cli = env_binary("STRATA_CLI") + " --url " + server.https() + " --cacert " + pki.pem("ca");
+    CHECK(sh(cli + " put from-cli yes >/dev/null") == 0);
+    int st = 0;
+    CHECK(sh_output(cli + " get from-cli", &st) == "yes\n");
+    CHECK(st == 0);
+    // Without the CA the CLI refuses the server (exit 1, a message), and writes nothing.
+    std::string out = sh_output(env_binary("STRATA_CLI") + " --url " + server.https() + " put other no 2>&1", &st);
+    CHECK(st == 1);
+    MESSAGE("strata CLI without --cacert: " << out);
+  }
+  // Every refusal above that reached the server is counted.
+  HttpResult stats = trusted.call("GET", server.https() + "/v1/stats");
+  REQUIRE(stats.status == 200);
+  auto handshakes = stats.json()->at("http").at("tls_handshakes").as_object();
+  CHECK(handshakes.at("completed").as_int64() >= 1);
+}
+
+TEST_CASE("an expired server certificate is refused by the client") {
+  TempDir dir;
+  Pki pki(dir.path());
+  pki.make_ca("ca");
+  pki.make_cert("expired", "ca", /*server=*/true, /*days=*/-1);
+  TlsServer server(dir.path(), {"--cert-file", pki.pem("expired"), "--key-file", pki.key("expired")});
+  Http trusted(TlsClient{.ca_file = pki.pem("ca")});
+  HttpResult r = trusted.call("GET", server.https() + "/status");
+  CHECK(r.status == 0);
+  MESSAGE("libcurl: " << r.error);
+}
+
+TEST_CASE("--client-cert-auth: only clients with a certificate from the trusted CA get in") {
+  TempDir dir;
+  Pki pki(dir.path());
+  pki.make_ca("ca");
+  pki.make_ca("rogue-ca");
+  pki.make_cert("server", "ca", /*server=*/true);
+  pki.make_cert("alice", "ca", /*server=*/false);
+  pki.make_cert("mallory", "rogue-ca", /*server=*/false);
+  TlsServer server(dir.path(), {"--cert-file", pki.pem("server"), "--key-file", pki.key("server"),
+                                "--trusted-ca-file", pki.pem("ca"), "--client-cert-auth"});
+
+  Http alice(TlsClient{.ca_file = pki.pem("ca"), .cert_file = pki.pem("alice"), .key_file = pki.key("alice")});
+  Http anonymous(TlsClient{.ca_file = pki.pem("ca")});
+  Http mallory(TlsClient{.ca_file = pki.pem("ca"), .cert_file = pki.pem("mallory"), .key_file = pki.key("mallory")});
+  std::string value = "v";
+  CHECK(alice.call("PUT", server.https() + "/v1/kv/k", &value).status == 200);
+  HttpResult no_cert = anonymous.call("PUT", server.https() + "/v1/kv/k2", &value);
+  CHECK(no_cert.status == 0);
+  MESSAGE("no client certificate: " << no_cert.error);
+  HttpResult foreign = mallory.call("PUT", server.https() + "/v1/kv/k3", &value);
+  CHECK(foreign.status == 0);
+  MESSAGE("a certificate from another CA: " << foreign.error);
+  // Nothing the refused clients sent was written.
+  CHECK(alice.call("GET", server.https() + "/v1/kv/k2").status == 404);
+  CHECK(alice.call("GET", server.https() + "/v1/kv/k3").status == 404);
+  HttpResult status = alice.call("GET", server.https() + "/status");
+  REQUIRE(status.status == 200);
+  CHECK(status.json()->at("security").at("client_auth").as_string() == "client-cert");
+  HttpResult stats = alice.call("GET", server.https() + "/v1/stats");
+  REQUIRE(stats.status == 200);
+  CHECK(stats.json()->at("http").at("tls_handshakes").at("failed").as_int64() >= 2);
+  HttpResult metrics = alice.call("GET", server.https() + "/metrics");
+  CHECK(metrics.body.find("strata_http_tls_handshakes_total{result=\"failed\"}") != std::string::npos);
+}
+
+TEST_CASE("SIGHUP reloads the certificate for new connections and keeps the old one when the new files are bad") {
+  TempDir dir;
+  Pki pki(dir.path());
+  pki.make_ca("old-ca");
+  pki.make_ca("new-ca");
+  pki.make_cert("old", "old-ca", /*server=*/true);
+  pki.make_cert("new", "new-ca", /*server=*/true);
+  std::string cert = dir.path() + "/live.pem", key = dir.path() + "/live.key";
+  REQUIRE(sh("cp " + pki.pem("old") + " " + cert + " && cp " + pki.key("old") + " " + key) == 0);
+  TlsServer server(dir.path(), {"--cert-file", cert, "--key-file", key});
+  auto works_with = [&](const std::string& ca) {
+    Http h(TlsClient{.ca_file = ca});  // a new handle: a new connection, a new handshake
+    return h.call("GET", server.https() + "/status").status == 200;
+  };
+  CHECK(works_with(pki.pem("old-ca")));
+  CHECK_FALSE(works_with(pki.pem("new-ca")));
+
+  REQUIRE(sh("cp " + pki.pem("new") + " " + cert + " && cp " + pki.key("new") + " " + key) == 0);
+  server.signal(SIGHUP);
+  CHECK(eventually([&] { return works_with(pki.pem("new-ca")); }, 10000ms));
+  CHECK_FALSE(works_with(pki.pem("old-ca")));
+  CHECK(server.log().find("SIGHUP: reloaded") != std::string::npos);
+
+  // A bad file: the reload fails, says so, and the node keeps serving with the certificate it has.
+  std::ofstream(cert) << "not a certificate\n";
+  server.signal(SIGHUP);
+  CHECK(eventually([&] { return server.log().find("reloading the certificate failed") != std::string::npos; }, 10000ms));
+  CHECK(works_with(pki.pem("new-ca")));
+}
+
+TEST_CASE("bad TLS flags stop strata-server at start with a clear message") {
+  TempDir dir;
+  Pki pki(dir.path());
+  pki.make_ca("ca");
+  pki.make_cert("server", "ca", /*server=*/true);
+  pki.make_cert("other", "ca", /*server=*/true);
+  std::string out;
+  CHECK(server_exit(dir.path(), "--cert-file " + pki.pem("server"), &out) == 2);
+  CHECK(out.find("--key-file") != std::string::npos);
+  CHECK(server_exit(dir.path(), "--cert-file " + pki.pem("server") + " --key-file " + dir.path() + "/missing.key", &out) == 2);
+  CHECK(out.find("missing.key") != std::string::npos);
+  CHECK(server_exit(dir.path(), "--cert-file " + pki.pem("server") + " --key-file " + pki.key("other"), &out) == 2);
+  CHECK(out.find("does not belong") != std::string::npos);
+  CHECK(server_exit(dir.path(),
+                    "--cert-file " + pki.pem("server") + " --key-file " + pki.key("server") + " --client-cert-auth",
+                    &out) == 2);
+  CHECK(out.find("--trusted-ca-file") != std::string::npos);
+  CHECK(server_exit(dir.path(), "--cert-file " + pki.key("server") + " --key-file " + pki.key("server"), &out) == 2);
+  MESSAGE(out);
+}
+
+}  // namespace strata::testing
