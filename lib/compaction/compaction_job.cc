@@ -152,7 +152,10 @@ asio::awaitable<Result<CompactionJobOutput>> run_compaction(const Compaction& c,
         ++out.stats.output_entries;
         if (current->builder->should_write()) STRATA_CO_TRY(co_await current->builder->write_pending());
       }
-      STRATA_CO_TRY(co_await input->next());
+      // A plain call while the inputs' blocks are in memory; a coroutine only for a block read.
+      Result<void> stepped;
+      if (!input->try_next(&stepped)) stepped = co_await input->next();
+      STRATA_CO_TRY(stepped);
     }
     if (current != nullptr) STRATA_CO_TRY(co_await finish_output());
     if (!created.empty()) STRATA_CO_TRY(co_await ctx.fs->sync_dir(ctx.db_dir));
