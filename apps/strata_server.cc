@@ -143,8 +143,11 @@ size_t curl_sink(char* data, size_t size, size_t n, void* out) {
 
 // --join: asks the cluster to add this node (POST /v1/cluster/members), following the leader
 // hint of a 503 not_leader answer, until it succeeds or `deadline_s` passes. Runs on its own
-// thread (libcurl is blocking). Returns true on success.
-bool request_join(std::string url, uint64_t id, std::string peer_address, int deadline_s) {
+// thread (libcurl is blocking). Returns true on success. An https:// cluster is verified with
+// this node's --trusted-ca-file (the members' certificates come from the cluster's CA), and with
+// --client-cert-auth this node presents its own certificate as its client certificate.
+bool request_join(std::string url, uint64_t id, std::string peer_address, int deadline_s,
+                  net::tls::TlsServerConfig tls) {
   std::string body = boost::json::serialize(boost::json::object{{"id", id}, {"peer_address", peer_address}});
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(deadline_s);
   while (std::chrono::steady_clock::now() < until) {
@@ -158,6 +161,11 @@ bool request_join(std::string url, uint64_t id, std::string peer_address, int de
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_sink);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &answer);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 15000L);
+    if (!tls.trusted_ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, tls.trusted_ca_file.c_str());
+    if (tls.client_cert_auth) {
+      curl_easy_setopt(c, CURLOPT_SSLCERT, tls.cert_file.c_str());
+      curl_easy_setopt(c, CURLOPT_SSLKEY, tls.key_file.c_str());
+    }
     long status = 0;
     if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(c);
@@ -199,7 +207,7 @@ asio::awaitable<int> run_cluster_node(asio::any_io_executor ex, Config cfg, asio
   replication::NodeOptions no;
   no.id = cfg.raft_id;
   no.data_dir = cfg.data_dir;
-  no.http_url = "http://" + cfg.host + ":" + std::to_string(cfg.port);
+  no.http_url = std::string(cfg.http.tls ? "https://" : "http://") + cfg.host + ":" + std::to_string(cfg.port);
   no.db_options.file_system = fs.get();
   no.tick_ms = cfg.tick_ms;
   no.proposal_timeout_ms = cfg.request_timeout_ms;
@@ -280,7 +288,8 @@ asio::awaitable<int> run_cluster_node(asio::any_io_executor ex, Config cfg, asio
     std::fflush(stdout);
     if (!cfg.join_url.empty()) {
       std::string self = cfg.peer_host + ":" + std::to_string(transport.port());
-      joiner = std::thread([url = cfg.join_url, id = cfg.raft_id, self] { request_join(url, id, self, 120); });
+      joiner = std::thread(
+          [url = cfg.join_url, id = cfg.raft_id, self, tls = cfg.tls] { request_join(url, id, self, 120, tls); });
     }
     auto [ec, signo] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
     STRATA_LOG(info, "strata-server: signal %d, shutting down", signo);

@@ -20,8 +20,9 @@ std::string key_name(int i) {
   return buf;
 }
 
-KvClient::KvClient(std::vector<std::string> node_urls, long timeout_ms, bool stale_reads)
+KvClient::KvClient(std::vector<std::string> node_urls, long timeout_ms, bool stale_reads, std::string ca_file)
     : urls_(std::move(node_urls)),
+      ca_file_(std::move(ca_file)),
       // Values are raw bytes: the server refuses a body without a JSON or octet-stream type.
       headers_(curl_slist_append(curl_slist_append(nullptr, "Expect:"), "Content-Type: application/octet-stream")),
       timeout_ms_(timeout_ms),
@@ -49,6 +50,7 @@ HttpAnswer KvClient::call(size_t node, const char* method, const std::string& ke
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms_);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms_);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  if (!ca_file_.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, ca_file_.c_str());
   if (body) {
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->data());
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
@@ -92,7 +94,7 @@ Op KvClient::get(uint32_t client, size_t node, const std::string& key) {
 void run_client(uint32_t client, uint64_t seed, std::vector<std::string> node_urls, WorkloadOptions options,
                 HistoryRecorder& history, const std::atomic<bool>& stop) {
   std::mt19937_64 rng(seed);
-  KvClient kv(std::move(node_urls), options.timeout_ms, options.stale_reads);
+  KvClient kv(std::move(node_urls), options.timeout_ms, options.stale_reads, options.ca_file);
   uint64_t counter = 0;
   std::uniform_real_distribution<double> unit(0, 1);
   while (!stop.load(std::memory_order_relaxed)) {

@@ -35,8 +35,9 @@ std::string key_name(int i);  // "k00", "k01", ...
 // Blocking HTTP calls to the nodes of a cluster. `node_urls` are "http://127.0.0.1:PORT".
 class KvClient {
  public:
-  // `stale_reads`: gets ask for ?consistency=stale (only for the negative control).
-  KvClient(std::vector<std::string> node_urls, long timeout_ms, bool stale_reads = false);
+  // `stale_reads`: gets ask for ?consistency=stale (only for the negative control). `ca_file`:
+  // for https:// URLs, the CA the nodes' certificates chain to (empty: the system's).
+  KvClient(std::vector<std::string> node_urls, long timeout_ms, bool stale_reads = false, std::string ca_file = "");
   ~KvClient();
   KvClient(const KvClient&) = delete;
   KvClient& operator=(const KvClient&) = delete;
@@ -53,6 +54,7 @@ class KvClient {
 
  private:
   std::vector<std::string> urls_;
+  std::string ca_file_;
   std::vector<CURL*> handles_;  // one per node, so keep-alive connections survive switching nodes
   // Per handle: the last transfer got an HTTP answer, so libcurl may hold a kept-alive
   // connection. A request sent on such a connection that dies unanswered (the node was killed
@@ -73,6 +75,7 @@ struct WorkloadOptions {
   // Negative control: reads ask for ?consistency=stale, which the API does not promise to be
   // linearizable; a run with faults is then expected to be caught by the checker.
   bool stale_reads = false;
+  std::string ca_file;  // https:// node URLs: the CA their certificates chain to
 };
 
 // The body of one client thread: operations until `stop`, each recorded in `history`.

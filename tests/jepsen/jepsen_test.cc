@@ -1,6 +1,8 @@
 // The Jepsen-style cluster test (issue 5; shared/RELIABILITY.md "cluster under faults"):
 //
-//  1. Three real strata-server processes on loopback (--enable-fault-hooks), a leader elected.
+//  1. Three real strata-server processes on loopback (--enable-fault-hooks), a leader elected;
+//     their client ports serve HTTPS with a certificate from a CA made for the run, which the
+//     clients verify (issue 18: TLS under kill -9 and SIGSTOP; STRATA_JEPSEN_TLS=0: plain HTTP).
 //  2. N clients (default 10) run get/put/delete with unique values over a few dozen keys against
 //     random nodes with a 1 s client timeout, recording a history (history.h; outcome.h says how
 //     an answer becomes ok/fail/unknown). Meanwhile the nemesis (nemesis.h) kills -9, pauses and
@@ -15,7 +17,7 @@
 // the history is not proven linearizable, acked_lost > 0, or a key could not be read at the end.
 // On failure the history (JSON lines), the nemesis journal and the node logs are kept in a
 // directory whose path is printed. Prints one summary line:
-//   # ops=N faults=N linearizable=true acked_lost=0 seed=S
+//   # ops=N faults=N linearizable=true acked_lost=0 tls=on seed=S
 //
 // Environment: STRATA_SERVER (binary, required), STRATA_SOAK_SECONDS (workload seconds, default
 // 60), STRATA_SEED (replays the choices of clients and nemesis), STRATA_JEPSEN_CLIENTS (10),
@@ -39,6 +41,7 @@
 #include "tests/jepsen/history.h"
 #include "tests/jepsen/nemesis.h"
 #include "tests/system/cluster_harness.h"
+#include "tests/system/test_pki.h"
 #include "tests/test_util.h"
 
 namespace strata::jepsen {
@@ -137,6 +140,8 @@ struct RunConfig {
   uint32_t clients = 10;
   double min_ops_per_s = 100;
   WorkloadOptions workload;
+  // The client port over TLS (every node with a certificate from a test CA; clients verify it).
+  bool tls = true;
 };
 
 RunConfig config_from_env() {
@@ -150,9 +155,11 @@ RunConfig config_from_env() {
   cfg.min_ops_per_s = static_cast<double>(env_u64("STRATA_JEPSEN_MIN_OPS_PER_S", 100));
   cfg.workload.keys = static_cast<int>(env_u64("STRATA_JEPSEN_KEYS", 30));
   cfg.workload.stale_reads = env_u64("STRATA_JEPSEN_STALE_READS", 0) != 0;
+  cfg.tls = env_u64("STRATA_JEPSEN_TLS", 1) != 0;
   if (cfg.workload.stale_reads) std::printf("# negative control: clients read with ?consistency=stale; expect a failure\n");
-  std::printf("# jepsen: seed=%" PRIu64 " seconds=%" PRIu64 " clients=%u keys=%d (replay: STRATA_SEED=%" PRIu64 ")\n",
-              cfg.seed, cfg.seconds, cfg.clients, cfg.workload.keys, cfg.seed);
+  std::printf("# jepsen: seed=%" PRIu64 " seconds=%" PRIu64 " clients=%u keys=%d tls=%s (replay: STRATA_SEED=%" PRIu64
+              ", STRATA_JEPSEN_TLS=0 for plain HTTP)\n",
+              cfg.seed, cfg.seconds, cfg.clients, cfg.workload.keys, cfg.tls ? "on" : "off", cfg.seed);
   std::fflush(stdout);
   REQUIRE(cfg.clients >= 8);
   REQUIRE(cfg.workload.keys > 0);
@@ -254,11 +261,18 @@ TEST_CASE("jepsen: get/put/delete over a 3-node cluster under kill -9, SIGSTOP a
     CHECK(r.verdict == Verdict::linearizable);
     return;
   }
-  const RunConfig cfg = config_from_env();
+  RunConfig cfg = config_from_env();
   HistoryRecorder history;
   testing::Cluster cluster(cfg.binary, 3,
                            {"--enable-fault-hooks", "--tick-ms", "25", "--request-timeout-ms", "1000",
                             "--snapshot-threshold", "2000", "--snapshot-trailing", "500"});
+  testing::Pki pki(cluster.dir());
+  if (cfg.tls) {
+    pki.make_ca("ca");
+    pki.make_cert("node", "ca", /*server=*/true);
+    cluster.use_tls(pki.pem("ca"), pki.pem("node"), pki.key("node"));
+    cfg.workload.ca_file = pki.pem("ca");
+  }
   cluster.start_all();
   REQUIRE_MESSAGE(cluster.wait_leader() != 0, cluster.log_tail(1));
   std::vector<std::string> urls;
@@ -272,7 +286,7 @@ TEST_CASE("jepsen: get/put/delete over a 3-node cluster under kill -9, SIGSTOP a
   const bool healed = nemesis.heal_all();
   const uint64_t leader = cluster.wait_leader();
   std::this_thread::sleep_for(1500ms);
-  KvClient kv(urls, 2000);
+  KvClient kv(urls, 2000, /*stale_reads=*/false, cfg.workload.ca_file);
   std::mt19937_64 rng(cfg.seed);
   std::map<std::string, std::optional<std::string>> before;
   std::map<std::string, std::optional<std::string>> after;
@@ -297,8 +311,8 @@ TEST_CASE("jepsen: get/put/delete over a 3-node cluster under kill -9, SIGSTOP a
               nemesis.count(FaultKind::kill), nemesis.count(FaultKind::pause), nemesis.count(FaultKind::partition),
               nemesis.injection_failures(), check.keys, check.ops_checked, check.steps, check_s,
               std::string(to_string(check.verdict)).c_str());
-  std::printf("# ops=%zu faults=%" PRIu64 " linearizable=%s acked_lost=%zu seed=%" PRIu64 "\n", ops.size(),
-              nemesis.faults(), linearizable ? "true" : "false", acked_lost, cfg.seed);
+  std::printf("# ops=%zu faults=%" PRIu64 " linearizable=%s acked_lost=%zu tls=%s seed=%" PRIu64 "\n", ops.size(),
+              nemesis.faults(), linearizable ? "true" : "false", acked_lost, cfg.tls ? "on" : "off", cfg.seed);
   print_problems(check);
 
   const bool pass = healed && leader != 0 && leader_after != 0 && nemesis.faults() > 0 &&

@@ -33,7 +33,9 @@ void sleep_unless(std::chrono::milliseconds d, const std::atomic<bool>& stop) {
 }  // namespace
 
 Nemesis::Nemesis(testing::Cluster& cluster, uint64_t seed, NemesisOptions options)
-    : cluster_(cluster), rng_(seed), options_(options), start_ns_(now_ns()) {}
+    : cluster_(cluster), rng_(seed), options_(options), start_ns_(now_ns()) {
+  http_.set_tls(cluster.tls_client());  // an https:// cluster's CA, if it has one
+}
 
 std::chrono::milliseconds Nemesis::between(std::chrono::milliseconds lo, std::chrono::milliseconds hi) {
   auto span = static_cast<uint64_t>(std::max<int64_t>(1, (hi - lo).count() + 1));

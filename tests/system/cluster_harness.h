@@ -64,6 +64,9 @@ struct TlsClient {
 class Http {
  public:
   explicit Http(TlsClient tls) : Http() { tls_ = std::move(tls); }
+  Http(const Http&) = delete;
+  Http& operator=(const Http&) = delete;
+  void set_tls(TlsClient tls) { tls_ = std::move(tls); }
   // PUT bodies are raw values (application/octet-stream), any other body is JSON: the
   // server refuses a body without one of those types (415).
   Http()
@@ -207,8 +210,23 @@ class Cluster {
     n.pid = -1;
   }
 
+  // Every node serves its client port over TLS with this certificate (one for all: it names
+  // 127.0.0.1), and the harness's calls trust `ca_file`. REQUIRES: before the nodes start.
+  void use_tls(const std::string& ca_file, const std::string& cert_file, const std::string& key_file) {
+    extra_args_.insert(extra_args_.end(), {"--cert-file", cert_file, "--key-file", key_file});
+    scheme_ = "https";
+    tls_client_ = TlsClient{.ca_file = ca_file};
+    http_.set_tls(tls_client_);
+  }
+  // What a client of this cluster must trust (empty without use_tls()).
+  const TlsClient& tls_client() const { return tls_client_; }
+
+  // The cluster's scratch directory (node directories and logs live in it).
+  const std::string& dir() const { return tmp_.path(); }
   bool alive(uint64_t id) const { return nodes_.at(id).pid > 0; }
-  std::string url(uint64_t id) const { return "http://127.0.0.1:" + std::to_string(nodes_.at(id).http_port); }
+  std::string url(uint64_t id) const {
+    return scheme_ + "://127.0.0.1:" + std::to_string(nodes_.at(id).http_port);
+  }
   NodeProc& node(uint64_t id) { return nodes_.at(id); }
   std::vector<uint64_t> ids() const {
     std::vector<uint64_t> out;
@@ -270,6 +288,8 @@ class Cluster {
   TempDir tmp_;
   std::map<uint64_t, NodeProc> nodes_;
   std::map<uint64_t, bool> initial_;
+  std::string scheme_ = "http";
+  TlsClient tls_client_;
   Http http_;
 };
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "tests/system/cluster_harness.h"
+#include "tests/system/test_pki.h"
 
 namespace strata::testing {
 namespace {
@@ -29,12 +30,6 @@ std::string env_binary(const char* name) {
   const char* s = std::getenv(name);
   REQUIRE_MESSAGE(s != nullptr, name << " must name a binary");
   return s;
-}
-
-// Runs a shell command; its exit status.
-int sh(const std::string& cmd) {
-  int st = std::system(cmd.c_str());
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 // Stdout of a shell command, and its exit status.
@@ -54,35 +49,6 @@ std::string read_file(const std::string& path) {
   std::ifstream in(path);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
-
-// A CA, and certificates it signs, made with the openssl command line in `dir` (P-256 keys).
-class Pki {
- public:
-  explicit Pki(std::string dir) : dir_(std::move(dir)) {}
-
-  // A self-signed CA: <name>.pem, <name>.key.
-  void make_ca(const std::string& name) {
-    REQUIRE(sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout " + key(name) +
-               " -out " + pem(name) + " -days 2 -subj /CN=" + name + " 2>/dev/null") == 0);
-  }
-  // A certificate for `name` signed by `ca`: a server certificate for localhost and 127.0.0.1,
-  // or a client certificate. days < 0: expired already.
-  void make_cert(const std::string& name, const std::string& ca, bool server, int days = 2) {
-    std::string ext = dir_ + "/" + name + ".ext";
-    std::ofstream(ext) << (server ? "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"
-                                  : "extendedKeyUsage=clientAuth\n");
-    REQUIRE(sh("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout " + key(name) + " -out " +
-               dir_ + "/" + name + ".csr -subj /CN=" + name + " 2>/dev/null") == 0);
-    REQUIRE(sh("openssl x509 -req -in " + dir_ + "/" + name + ".csr -CA " + pem(ca) + " -CAkey " + key(ca) +
-               " -CAcreateserial -out " + pem(name) + " -days " + std::to_string(days) + " -extfile " + ext +
-               " 2>/dev/null") == 0);
-  }
-  std::string pem(const std::string& name) const { return dir_ + "/" + name + ".pem"; }
-  std::string key(const std::string& name) const { return dir_ + "/" + name + ".key"; }
-
- private:
-  std::string dir_;
-};
 
 // One strata-server with the given flags on a free loopback port; SIGKILLed at the end.
 class TlsServer {
