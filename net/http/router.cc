@@ -170,6 +170,7 @@ struct Route {
   std::string_view path;
   unsigned methods;
   RouteHandler handler;
+  std::string_view params;  // the query parameters it takes, comma-separated ("": none)
 
   bool allows(Method m) const {
     switch (m) {
@@ -205,26 +206,48 @@ asio::awaitable<Response> route_config(const HandlerContext& ctx, Request req) {
   co_return handle_config(ctx, std::move(req));
 }
 
+constexpr std::string_view kReadParams = "consistency,consistent,at";
+
 constexpr Route kRoutes[] = {
-    {"/v1/kv", kGet, handle_kv_scan},
-    {"/v1/batch", kPost, handle_batch},
-    {"/v1/trace", kGet, handle_trace},
-    {"/v1/config", kGet | kPost, route_config},
-    {"/v1/admin/flush", kPost, handle_flush},
-    {"/v1/admin/compact", kPost, handle_compact},
-    {"/v1/stats", kGet, route_stats},
-    {"/stats", kGet, route_stats},
-    {"/metrics", kGet, route_metrics},
-    {"/status", kGet, route_status},
-    {"/v1/status", kGet, route_status},
+    {"/v1/kv", kGet, handle_kv_scan, "start,end,prefix,limit,encoding,reverse,consistency,consistent"},
+    {"/v1/batch", kPost, handle_batch, "sync"},
+    {"/v1/trace", kGet, handle_trace, "key,at"},
+    {"/v1/config", kGet | kPost, route_config, ""},
+    {"/v1/admin/flush", kPost, handle_flush, ""},
+    {"/v1/admin/compact", kPost, handle_compact, ""},
+    {"/v1/stats", kGet, route_stats, ""},
+    {"/stats", kGet, route_stats, ""},
+    {"/metrics", kGet, route_metrics, ""},
+    {"/status", kGet, route_status, ""},
+    {"/v1/status", kGet, route_status, ""},
     // TinyLSM's API.
-    {"/set", kPost, handle_tiny_set},
-    {"/delete", kPost, handle_tiny_delete},
-    {"/get", kGet, handle_tiny_get},
-    {"/add_node", kPost, handle_tiny_add_node},
-    {"/remove_node", kPost, handle_tiny_remove_node},
-    {"/v1/cluster/members", kGet | kPost | kDelete, handle_members},
+    {"/set", kPost, handle_tiny_set, ""},
+    {"/delete", kPost, handle_tiny_delete, ""},
+    {"/get", kGet, handle_tiny_get, "key,consistency,consistent,at"},
+    {"/add_node", kPost, handle_tiny_add_node, ""},
+    {"/remove_node", kPost, handle_tiny_remove_node, ""},
+    {"/v1/cluster/members", kGet | kPost | kDelete, handle_members, "id"},
 };
+
+// Unknown query parameters are refused, never ignored (`PUT /v1/kv/k?cas=1` must not overwrite as
+// if the condition had been checked): 400 bad_query naming the first one and what the endpoint
+// takes. nullopt when every parameter is in `allowed` (comma-separated).
+std::optional<Response> refuse_unknown_query(const Request& req, std::string_view allowed, std::string_view endpoint) {
+  for (const auto& [name, value] : req.query) {
+    bool known = false;
+    for (size_t at = 0; at <= allowed.size() && !known && !allowed.empty();) {
+      size_t comma = allowed.find(',', at);
+      if (comma == std::string_view::npos) comma = allowed.size();
+      known = allowed.substr(at, comma - at) == name;
+      at = comma + 1;
+    }
+    if (known) continue;
+    std::string takes = allowed.empty() ? std::string("no query parameters") : "only " + std::string(allowed);
+    return error_response(400, "bad_query",
+                          "unknown query parameter '" + name + "': " + std::string(endpoint) + " takes " + takes);
+  }
+  return std::nullopt;
+}
 
 const Route* find_route(std::string_view path) {
   for (const Route& r : kRoutes) {
@@ -260,14 +283,17 @@ asio::awaitable<Response> Router::handle(Request req) const {
                                "key exceeds " + std::to_string(limits_.max_key_bytes) + " bytes");
     }
     if (is_get(req.method)) {
+      if (auto refused = refuse_unknown_query(req, kReadParams, "GET /v1/kv/{key}")) co_return std::move(*refused);
       Response r = co_await handle_kv_get(ctx, std::move(*key), std::move(req));
       co_return r;
     }
     if (req.method == Method::put) {
+      if (auto refused = refuse_unknown_query(req, "sync", "PUT /v1/kv/{key}")) co_return std::move(*refused);
       Response r = co_await handle_kv_put(ctx, std::move(*key), std::move(req));
       co_return r;
     }
     if (req.method == Method::del) {
+      if (auto refused = refuse_unknown_query(req, "sync", "DELETE /v1/kv/{key}")) co_return std::move(*refused);
       Response r = co_await handle_kv_delete(ctx, std::move(*key), std::move(req));
       co_return r;
     }
@@ -281,11 +307,13 @@ asio::awaitable<Response> Router::handle(Request req) const {
   }
   if (const Route* route = find_route(path)) {
     if (!route->allows(req.method)) co_return method_not_allowed(req, route->allow_header());
+    if (auto refused = refuse_unknown_query(req, route->params, route->path)) co_return std::move(*refused);
     Response r = co_await route->handler(ctx, std::move(req));
     co_return r;
   }
   if (fault_hooks_ && path == "/v1/debug/link-fault") {
     if (!is_get(req.method) && req.method != Method::post) co_return method_not_allowed(req, "GET, HEAD, POST");
+    if (auto refused = refuse_unknown_query(req, "", path)) co_return std::move(*refused);
     co_return handle_debug_link_fault(*fault_hooks_, std::move(req));
   }
   co_return error_response(404, "route_not_found", "no endpoint at " + req.path);

@@ -421,3 +421,45 @@ TEST_CASE("random garbage requests never throw and always get a valid status wit
     if (r.status >= 400) error_code_of(r);
   }
 }
+
+TEST_CASE("unknown query parameters are refused with 400 naming them, and nothing is written") {
+  Node n;
+  REQUIRE(n.call(Method::put, "/v1/kv/item01", "before").status == 200);
+  // The issue's cases: a condition the API does not have must not turn into a blind overwrite,
+  // and a recursive delete must not turn into a delete of one key.
+  auto cas = n.call(Method::put, "/v1/kv/item01?cas=999", "after");
+  CHECK(cas.status == 400);
+  CHECK(error_code_of(cas) == "bad_query");
+  CHECK(body_json(cas)["error"].as_string().find("'cas'") != std::string::npos);
+  CHECK(n.call(Method::get, "/v1/kv/item01").body == "before");
+  auto recurse = n.call(Method::del, "/v1/kv/item01?recurse");
+  CHECK(recurse.status == 400);
+  CHECK(n.call(Method::get, "/v1/kv/item01").status == 200);
+  // Every route, with a parameter it does not take.
+  struct Case {
+    Method method;
+    std::string target;
+    std::string body;
+  };
+  const Case cases[] = {
+      {Method::get, "/v1/kv/item01?foo=1", ""},         {Method::get, "/v1/kv?start=a&bogus", ""},
+      {Method::post, "/v1/batch?dry_run=1", "[]"},      {Method::get, "/v1/trace?key=a&verbose=1", ""},
+      {Method::get, "/v1/config?x=1", ""},              {Method::post, "/v1/admin/flush?now=1", ""},
+      {Method::post, "/v1/admin/compact?level=1", ""},  {Method::get, "/v1/stats?format=x", ""},
+      {Method::get, "/stats?x", ""},                    {Method::get, "/metrics?name=x", ""},
+      {Method::get, "/status?x", ""},                   {Method::get, "/v1/status?x", ""},
+      {Method::post, "/set?x=1", "{}"},                 {Method::post, "/delete?x=1", "{}"},
+      {Method::get, "/get?key=item01&x=1", ""},         {Method::get, "/v1/cluster/members?x=1", ""},
+      {Method::post, "/v1/kv/multi-get?x=1", "[]"},
+  };
+  for (const Case& c : cases) {
+    auto r = n.call(c.method, c.target, c.body);
+    CHECK_MESSAGE(r.status == 400, c.target);
+    CHECK_MESSAGE(error_code_of(r) == "bad_query", c.target);
+  }
+  // The parameters each route does take still work.
+  CHECK(n.call(Method::get, "/v1/kv/item01?consistency=linearizable").status == 200);
+  CHECK(n.call(Method::put, "/v1/kv/item02?sync=none", "v").status == 200);
+  CHECK(n.call(Method::get, "/get?key=item02").status == 200);
+  CHECK(n.call(Method::get, "/v1/kv?prefix=item&limit=5").status == 200);
+}
