@@ -35,11 +35,18 @@ class EmbeddedBackend final : public CliBackend {
     thread_.join();
   }
 
-  CliResult<void> open(const std::string& dir) {
-    std::error_code fs_ec;
-    std::filesystem::create_directories(dir, fs_ec);
-    if (fs_ec) return CliError{"cannot create " + dir + ": " + fs_ec.message()};
-    auto r = run(DB::open(io_.get_executor(), dir, Options{}));
+  CliResult<void> open(const std::string& dir, bool create) {
+    Options options;
+    options.create_if_missing = create;
+    if (create) {
+      std::error_code fs_ec;
+      std::filesystem::create_directories(dir, fs_ec);
+      if (fs_ec) return CliError{"cannot create " + dir + ": " + fs_ec.message()};
+    }
+    auto r = run(DB::open(io_.get_executor(), dir, options));
+    if (!r && !create && r.error() == make_error_code(Errc::not_found)) {
+      return CliError{"no database in " + dir + " (a command that reads never creates one; check the path)"};
+    }
     if (!r) return CliError{"cannot open the database in " + dir + ": " + r.error().message()};
     db_ = std::move(*r);
     return {};
@@ -325,9 +332,9 @@ class HttpBackend final : public CliBackend {
 
 }  // namespace
 
-CliResult<std::unique_ptr<CliBackend>> open_embedded(const std::string& data_dir) {
+CliResult<std::unique_ptr<CliBackend>> open_embedded(const std::string& data_dir, bool create) {
   auto b = std::make_unique<EmbeddedBackend>();
-  auto r = b->open(data_dir);
+  auto r = b->open(data_dir, create);
   if (!r) return r.error();
   return std::unique_ptr<CliBackend>(std::move(b));
 }

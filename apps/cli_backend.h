@@ -59,7 +59,9 @@ class CliBackend {
   virtual CliResult<void> close() = 0;
 };
 
-CliResult<std::unique_ptr<CliBackend>> open_embedded(const std::string& data_dir);
+// `create`: make the directory and a new DB if there is none (commands that write, and the
+// REPL); otherwise a missing DB is an error, so that a mistyped path is not a new empty DB.
+CliResult<std::unique_ptr<CliBackend>> open_embedded(const std::string& data_dir, bool create);
 // How the HTTP backend verifies an https:// server and proves who it is (curl's --cacert, --cert,
 // --key). Empty fields: the system's CAs, no client certificate.
 struct TlsClientOptions {

@@ -436,7 +436,7 @@ void usage() {
       "commands:\n"
       "  repl                          interactive shell (HELP inside for its commands)\n"
       "  get KEY [--at SEQ]            print the value (exit 1 if absent)\n"
-      "  put KEY VALUE                 store a value\n"
+      "  put KEY VALUE                 store a value (VALUE - : read it from standard input)\n"
       "  del KEY                       delete a key\n"
       "  scan [--start S] [--end E] [--limit N] [--reverse]\n"
       "  stats                         print statistics\n"
@@ -474,7 +474,12 @@ int main(int argc, char** argv) {
   pos.add("args", -1);
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(argc, argv).options(desc).positional(pos).run(), vm);
+    po::store(po::command_line_parser(argc, argv)
+                  .options(desc)
+                  .positional(pos)
+                  .style(po::command_line_style::default_style & ~po::command_line_style::allow_guessing)
+                  .run(),
+              vm);
     po::notify(vm);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "strata: %s\n", e.what());
@@ -520,7 +525,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "strata: --cacert, --cert and --key are for --url https://..., not --data-dir\n");
     return 2;
   }
-  auto opened = data_dir.empty() ? open_http(url.empty() ? "http://127.0.0.1:8000" : url, tls) : open_embedded(data_dir);
+  // Only commands that may write create an embedded DB: `strata get --data-dir <typo>` must not.
+  const bool may_write = cmd == "repl" || cmd == "put" || cmd == "set" || cmd == "del" || cmd == "delete" ||
+                         cmd == "flush" || cmd == "compact" || (cmd == "config" && args.size() == 4);
+  auto opened = data_dir.empty() ? open_http(url.empty() ? "http://127.0.0.1:8000" : url, tls)
+                                 : open_embedded(data_dir, may_write);
   if (!opened) {
     std::fprintf(stderr, "strata: %s\n", opened.error().message.c_str());
     return 1;
@@ -545,7 +554,19 @@ int main(int argc, char** argv) {
       if ((*r)->empty() || (*r)->back() != '\n') std::fputc('\n', stdout);
     }
   } else if (cmd == "put" || cmd == "set") {
-    auto r = backend.put(args[1], args[2]);
+    // "-": the value is standard input, byte for byte (binary values, large files).
+    std::string value = args[2];
+    if (value == "-") {
+      value.clear();
+      char buf[65536];
+      size_t n;
+      while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0) value.append(buf, n);
+      if (std::ferror(stdin)) {
+        std::fprintf(stderr, "strata: cannot read the value from standard input\n");
+        return 1;
+      }
+    }
+    auto r = backend.put(args[1], value);
     if (!r) report(r.error());
   } else if (cmd == "del" || cmd == "delete") {
     auto r = backend.del(args[1]);

@@ -428,7 +428,14 @@ int main(int argc, char** argv) {
       ("http-idle-timeout-ms", po::value(&cfg.http.idle_timeout_ms)->default_value(cfg.http.idle_timeout_ms), "a keep-alive client connection may wait this long for its next request");
   po::variables_map vm;
   try {
-    po::store(po::parse_command_line(argc, argv, desc), vm);
+    // No positional arguments (`strata-server extra` is an error, not ./data), and no
+    // abbreviated flags (Boost would otherwise take --cert for --cert-file).
+    po::store(po::command_line_parser(argc, argv)
+                  .options(desc)
+                  .positional(po::positional_options_description())
+                  .style(po::command_line_style::default_style & ~po::command_line_style::allow_guessing)
+                  .run(),
+              vm);
     po::notify(vm);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "strata-server: %s\n(see --help)\n", e.what());

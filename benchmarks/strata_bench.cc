@@ -135,7 +135,13 @@ bool parse_flags(int argc, char** argv, Flags* f, int* exit_code) {
       "json", po::bool_switch(&f->json), "one JSON object per line on stdout (text on stderr)");
   po::variables_map vm;
   try {
-    po::store(po::parse_command_line(argc, argv, desc), vm);
+    // No positional arguments and no abbreviated flags: a typo must not run another benchmark.
+    po::store(po::command_line_parser(argc, argv)
+                  .options(desc)
+                  .positional(po::positional_options_description())
+                  .style(po::command_line_style::default_style & ~po::command_line_style::allow_guessing)
+                  .run(),
+              vm);
     po::notify(vm);
   } catch (const std::exception& e) {
     std::cerr << "strata-bench: " << e.what() << "\n" << desc;

@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -265,4 +266,44 @@ TEST_CASE("the REPL's admin commands work the same through the embedded and the 
   int status = 0;
   ::waitpid(pid, &status, 0);
   REQUIRE_MESSAGE(ready, "strata-server did not come up; see " << tmp.path() << "/server.log");
+}
+
+namespace {
+
+// Runs a shell command line; its exit status and standard output (stderr to `tmp`/err.txt).
+Run run_shell(const std::string& cmd, const std::string& tmp) {
+  std::string out = tmp + "/shell_out.txt";
+  int status = std::system((cmd + " > " + out + " 2> " + tmp + "/err.txt").c_str());
+  Run r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = read_file(out);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("strict inputs: stray arguments, abbreviated flags and mistyped paths are refused; '-' reads stdin") {
+  const std::string cli = env("STRATA_CLI");
+  const std::string server = env("STRATA_SERVER");
+  strata::testing::TempDir tmp;
+  const std::string dir = tmp.path() + "/db";
+  // A read against a path with no DB fails and creates nothing.
+  Run missing = run_shell(cli + " get k --data-dir " + dir, tmp.path());
+  CHECK(missing.exit_code == 1);
+  CHECK(read_file(tmp.path() + "/err.txt").find("no database in") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir));
+  // A write creates the DB; a value of "-" is standard input, bytes as they are.
+  std::string binary("line one\nline two\0tail", 22);
+  std::ofstream(tmp.path() + "/value.bin", std::ios::binary) << binary;
+  CHECK(run_shell(cli + " put file-key - --data-dir " + dir + " < " + tmp.path() + "/value.bin", tmp.path()).exit_code == 0);
+  Run got = run_shell(cli + " get file-key --data-dir " + dir, tmp.path());
+  CHECK(got.exit_code == 0);
+  CHECK(got.out == binary + "\n");
+  // Abbreviated flags are unknown flags (exit 2), for the CLI and the server alike.
+  CHECK(run_shell(cli + " get file-key --data " + dir, tmp.path()).exit_code == 2);
+  CHECK(run_shell(server + " --liste 127.0.0.1:0 --data-dir " + dir, tmp.path()).exit_code == 2);
+  // A stray word is refused, not ignored (it used to start a server on ./data).
+  Run stray = run_shell(server + " extra --listen 127.0.0.1:0 --data-dir " + dir, tmp.path());
+  CHECK(stray.exit_code == 2);
+  CHECK(read_file(tmp.path() + "/err.txt").find("positional") != std::string::npos);
 }
