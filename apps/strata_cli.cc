@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "apps/cli_backend.h"
+#include "lib/util/logging.h"
 
 namespace po = boost::program_options;
 using namespace strata;
@@ -450,6 +451,7 @@ void usage() {
       "  --cacert FILE   https: the PEM CA the server's certificate must chain to (default: the system's)\n"
       "  --cert FILE     https: a PEM client certificate (for a server with --client-cert-auth)\n"
       "  --key FILE      https: the PEM private key of --cert\n"
+      "  -v, --verbose   also print the engine's informational log lines (to stderr)\n"
       "  --data-dir DIR  open the database in DIR in this process (the server must not run on it)\n",
       stderr);
 }
@@ -468,7 +470,7 @@ int main(int argc, char** argv) {
   po::options_description desc;
   desc.add_options()("help,h", "")("version", "")("url", po::value(&url), "")("data-dir", po::value(&data_dir), "")(
       "cacert", po::value(&tls.ca_file), "")("cert", po::value(&tls.cert_file), "")("key", po::value(&tls.key_file), "")(
-      "start", po::value(&start), "")("end", po::value(&end), "")("limit", po::value(&limit), "")(
+      "verbose,v", "")("start", po::value(&start), "")("end", po::value(&end), "")("limit", po::value(&limit), "")(
       "at", po::value(&at), "")("reverse", "")("args", po::value(&args), "");
   po::positional_options_description pos;
   pos.add("args", -1);
@@ -486,6 +488,9 @@ int main(int argc, char** argv) {
     usage();
     return 2;
   }
+  // The engine's informational lines (an embedded DB opening) are noise for a one-shot command:
+  // warnings and errors only, unless --verbose.
+  set_log_level(vm.count("verbose") ? LogLevel::info : LogLevel::warn);
   if (vm.count("version")) {
     std::puts("strata 0.1.0");
     return 0;

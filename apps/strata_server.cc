@@ -95,6 +95,9 @@ struct Config {
   std::string peer_secret;  // loaded from peer_secret_file
   // TLS on the client port (net/tls/tls_context.h); reloaded on SIGHUP.
   net::tls::TlsServerConfig tls;
+  // The storage engine's options from the engine flags (lib/db/options.h); sync and the file
+  // system are set per mode.
+  Options engine;
   // The client port (net/http/server.h, request_guard.h).
   net::http::ServerOptions http;
   net::http::SecurityInfo security;
@@ -208,6 +211,7 @@ asio::awaitable<int> run_cluster_node(asio::any_io_executor ex, Config cfg, asio
   no.id = cfg.raft_id;
   no.data_dir = cfg.data_dir;
   no.http_url = std::string(cfg.http.tls ? "https://" : "http://") + cfg.host + ":" + std::to_string(cfg.port);
+  no.db_options = cfg.engine;
   no.db_options.file_system = fs.get();
   no.tick_ms = cfg.tick_ms;
   no.proposal_timeout_ms = cfg.request_timeout_ms;
@@ -308,7 +312,7 @@ asio::awaitable<int> run_cluster_node(asio::any_io_executor ex, Config cfg, asio
 // The node's lifetime. Runs on: the io_context. Returns the exit status.
 // REQUIRES: `signals` outlives the coroutine (it lives in main()).
 asio::awaitable<int> run_node(asio::any_io_executor ex, Config cfg, asio::signal_set& signals) {
-  Options options;
+  Options options = cfg.engine;
   options.sync = cfg.sync;
   options.create_if_missing = true;
   auto opened = co_await DB::open(ex, cfg.data_dir, options);
@@ -386,6 +390,10 @@ int main(int argc, char** argv) {
   std::string listen = "127.0.0.1:8000";
   std::string allowed_hosts, cors_origins;
   std::string sync = "always";
+  std::string log_level = "info";
+  std::string compression = "none";
+  size_t block_cache_mb = cfg.engine.block_cache_bytes >> 20;
+  size_t memtable_mb = cfg.engine.memtable_size_bytes >> 20;
   unsigned hw = std::thread::hardware_concurrency();
   cfg.threads = hw == 0 ? 1 : hw;
 
@@ -416,6 +424,15 @@ int main(int argc, char** argv) {
       ("peer-handshake-timeout-ms", po::value(&cfg.peer_limits.handshake_timeout_ms)->default_value(cfg.peer_limits.handshake_timeout_ms), "cluster: a new peer connection's hello must arrive within this")
       ("peer-frame-timeout-ms", po::value(&cfg.peer_limits.frame_timeout_ms)->default_value(cfg.peer_limits.frame_timeout_ms), "cluster: a peer frame must arrive whole within this of its first byte")
       ("peer-secret-file", po::value(&cfg.peer_secret_file), "cluster: a file holding the cluster secret (16-4096 bytes, the same on every member): peer connections are authenticated by an HMAC-SHA256 handshake")
+      ("log-level", po::value(&log_level)->default_value(log_level), "debug | info | warn | error")
+      ("block-cache-mb", po::value(&block_cache_mb)->default_value(block_cache_mb), "engine: block cache MiB (0: none)")
+      ("memtable-mb", po::value(&memtable_mb)->default_value(memtable_mb), "engine: a memtable is flushed to an SSTable at this many MiB")
+      ("compression", po::value(&compression)->default_value(compression), "engine: data blocks of new SSTables: none | lz4 | zstd")
+      ("bloom-bits-per-key", po::value(&cfg.engine.bloom_bits_per_key)->default_value(cfg.engine.bloom_bits_per_key), "engine: SSTable bloom filter bits per key (0: no filter; at most 64)")
+      ("memtable-bloom-ratio", po::value(&cfg.engine.memtable_bloom_size_ratio)->default_value(cfg.engine.memtable_bloom_size_ratio, "0.015625"), "engine: memtable filter bytes per memtable byte (0: none; at most 0.25)")
+      ("max-open-files", po::value(&cfg.engine.max_open_files)->default_value(cfg.engine.max_open_files), "engine: SSTable readers kept open")
+      ("mmap-reads", po::value(&cfg.engine.mmap_reads)->default_value(cfg.engine.mmap_reads), "engine: serve verified blocks from memory-mapped SSTables (true | false)")
+      ("direct-reads", po::bool_switch(&cfg.engine.use_direct_reads), "engine: read SSTables with O_DIRECT, the block cache the only cache (data sets much larger than memory)")
       ("cert-file", po::value(&cfg.tls.cert_file), "client port: serve HTTPS with this PEM certificate chain (leaf first); reloaded on SIGHUP")
       ("key-file", po::value(&cfg.tls.key_file), "client port: the PEM private key of --cert-file")
       ("trusted-ca-file", po::value(&cfg.tls.trusted_ca_file), "client port: PEM CA certificates that client certificates must chain to (with --client-cert-auth)")
@@ -459,6 +476,35 @@ int main(int argc, char** argv) {
     return 2;
   }
   cfg.sync = *policy;
+  static const std::pair<std::string_view, LogLevel> kLevels[] = {
+      {"debug", LogLevel::debug}, {"info", LogLevel::info}, {"warn", LogLevel::warn}, {"error", LogLevel::error}};
+  bool level_known = false;
+  for (const auto& [name, level] : kLevels) {
+    if (log_level == name) {
+      set_log_level(level);
+      level_known = true;
+    }
+  }
+  if (!level_known) {
+    std::fprintf(stderr, "strata-server: --log-level expects debug, info, warn or error, got '%s'\n", log_level.c_str());
+    return 2;
+  }
+  auto codec = parse_compression(compression);
+  if (!codec) {
+    std::fprintf(stderr, "strata-server: --compression expects none, lz4 or zstd, got '%s'\n", compression.c_str());
+    return 2;
+  }
+  cfg.engine.compression = *codec;
+  if (block_cache_mb > (size_t{1} << 30) || memtable_mb == 0 || memtable_mb > (size_t{1} << 20)) {
+    std::fprintf(stderr, "strata-server: --block-cache-mb must be at most 2^30 and --memtable-mb from 1 to 2^20\n");
+    return 2;
+  }
+  cfg.engine.block_cache_bytes = block_cache_mb << 20;
+  cfg.engine.memtable_size_bytes = memtable_mb << 20;
+  if (auto valid = validate_options(cfg.engine); !valid) {
+    std::fprintf(stderr, "strata-server: the engine flags are out of range (the log above says which)\n");
+    return 2;
+  }
   if (cfg.threads == 0 || cfg.threads > 1024) {
     std::fprintf(stderr, "strata-server: --threads must be from 1 to 1024\n");
     return 2;

@@ -60,6 +60,8 @@ std::vector<OptionInfo> DBImpl::option_list() const {
   add("wal_preallocate_bytes", std::to_string(options_.wal_preallocate_bytes));
   add("block_size_bytes", std::to_string(options_.block_size_bytes));
   add("block_restart_interval", std::to_string(options_.block_restart_interval));
+  add("compression", std::string(sstable::to_string(options_.compression)));
+  add("block_cache_bytes", std::to_string(block_cache_.capacity()));
   add("max_key_size_bytes", std::to_string(options_.max_key_size_bytes));
   add("max_value_size_bytes", std::to_string(options_.max_value_size_bytes));
   add("max_open_files", std::to_string(options_.max_open_files));

@@ -223,7 +223,9 @@ TEST_CASE("the REPL's admin commands work the same through the embedded and the 
     (void)f;
     ::dup2(STDOUT_FILENO, STDERR_FILENO);
     std::string listen = "127.0.0.1:" + std::to_string(port);
+    // Engine flags that differ from the defaults: `config` must show them in effect.
     ::execl(server.c_str(), server.c_str(), "--listen", listen.c_str(), "--data-dir", dir.c_str(), "--sync", "none",
+            "--block-cache-mb", "8", "--compression", "zstd", "--memtable-mb", "16", "--log-level", "warn",
             static_cast<char*>(nullptr));
     ::_exit(127);
   }
@@ -234,6 +236,12 @@ TEST_CASE("the REPL's admin commands work the same through the embedded and the 
     if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   if (ready) {
+    auto config = run_cli(cli, "--url " + url + " config", tmp.path()).out;
+    CHECK(config.find("compression                      zstd") != std::string::npos);
+    CHECK(config.find("block_cache_bytes                8388608") != std::string::npos);
+    CHECK(config.find("memtable_size_bytes              16777216") != std::string::npos);
+    // --log-level warn: the server logged no INFO line.
+    CHECK(read_file(tmp.path() + "/server.log").find(" INFO ") == std::string::npos);
     auto http = run_repl(cli, "--url " + url, w.load + w.queries, tmp.path());
     CHECK(http.exit_code == 0);
     REQUIRE(http.out.size() >= oks.size());
