@@ -63,6 +63,9 @@ boost::asio::awaitable<Response> handle_tiny_set(const HandlerContext& ctx, Requ
 boost::asio::awaitable<Response> handle_tiny_delete(const HandlerContext& ctx, Request req);
 boost::asio::awaitable<Response> handle_tiny_get(const HandlerContext& ctx, Request req);
 Response handle_status(const HandlerContext& ctx);
+// Probes (health_handlers.cc): GET /health (liveness), GET /readyz (readiness).
+Response handle_health(const HandlerContext& ctx);
+Response handle_readyz(const HandlerContext& ctx);
 // Cluster membership (cluster_handlers.cc): GET/POST/DELETE /v1/cluster/members, TinyLSM's
 // POST /add_node and POST /remove_node.
 boost::asio::awaitable<Response> handle_members(const HandlerContext& ctx, Request req);

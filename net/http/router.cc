@@ -202,6 +202,8 @@ struct Route {
 asio::awaitable<Response> route_stats(const HandlerContext& ctx, Request) { co_return handle_stats(ctx); }
 asio::awaitable<Response> route_metrics(const HandlerContext& ctx, Request) { co_return handle_metrics(ctx); }
 asio::awaitable<Response> route_status(const HandlerContext& ctx, Request) { co_return handle_status(ctx); }
+asio::awaitable<Response> route_health(const HandlerContext& ctx, Request) { co_return handle_health(ctx); }
+asio::awaitable<Response> route_readyz(const HandlerContext& ctx, Request) { co_return handle_readyz(ctx); }
 asio::awaitable<Response> route_config(const HandlerContext& ctx, Request req) {
   co_return handle_config(ctx, std::move(req));
 }
@@ -220,6 +222,8 @@ constexpr Route kRoutes[] = {
     {"/metrics", kGet, route_metrics, ""},
     {"/status", kGet, route_status, ""},
     {"/v1/status", kGet, route_status, ""},
+    {"/health", kGet, route_health, ""},
+    {"/readyz", kGet, route_readyz, ""},
     // TinyLSM's API.
     {"/set", kPost, handle_tiny_set, ""},
     {"/delete", kPost, handle_tiny_delete, ""},
@@ -259,7 +263,7 @@ const Route* find_route(std::string_view path) {
 // What a node removed from the cluster still answers: how it is doing, and where the cluster is.
 bool served_when_removed(const Request& req) {
   constexpr std::string_view kPaths[] = {"/status", "/v1/status", "/v1/stats", "/stats", "/metrics",
-                                         "/v1/cluster/members"};
+                                         "/v1/cluster/members", "/health", "/readyz"};
   return is_get(req.method) && std::find(std::begin(kPaths), std::end(kPaths), req.path) != std::end(kPaths);
 }
 

@@ -17,7 +17,7 @@
 // key/value/body too large, 503 read-only or shutting down, 501 not supported here (reads at a
 // sequence number in a cluster), 500 other DB errors. A cluster node that was removed from the
 // cluster (KvService::removed) answers only GET of /status, /v1/status, /v1/stats, /stats,
-// /metrics and /v1/cluster/members; everything else is 503 node_removed.
+// /metrics, /v1/cluster/members, /health and /readyz; everything else is 503 node_removed.
 //
 // Executors: handle() runs on the awaiting coroutine's executor (the connection's); the DB's
 // coroutines complete back on it.

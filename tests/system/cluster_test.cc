@@ -278,6 +278,10 @@ TEST_CASE("without a quorum a write answers 503 with a JSON error saying it may 
   c.start_all();
   uint64_t leader = c.wait_leader();
   REQUIRE(leader != 0);
+  // Every member with a leader and nothing left to apply is ready (GET /readyz).
+  for (uint64_t id : c.ids()) {
+    CHECK(eventually([&] { return c.call("GET", c.url(id) + "/readyz").status == 200; }, 10000ms));
+  }
   for (uint64_t id : c.ids()) {
     if (id != leader) c.kill9(id);
   }
@@ -289,6 +293,14 @@ TEST_CASE("without a quorum a write answers 503 with a JSON error saying it may 
   std::string code(j->as_object().at("code").as_string());
   CHECK((code == "timed_out" || code == "no_quorum" || code == "not_leader"));
   CHECK(j->as_object().contains("write_may_have_been_applied"));
+  // The lone node steps down (check-quorum): not ready, and says why; still alive (GET /health).
+  CHECK(eventually(
+      [&] {
+        auto ready = c.call("GET", c.url(leader) + "/readyz");
+        return ready.status == 503 && ready.body.find("no leader") != std::string::npos;
+      },
+      10000ms));
+  CHECK(c.call("GET", c.url(leader) + "/health").status == 200);
 }
 
 TEST_CASE("writes beyond --max-pending-proposals answer 503 overloaded at once, not applied") {

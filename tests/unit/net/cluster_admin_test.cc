@@ -73,6 +73,11 @@ TEST_CASE("admin endpoints on a cluster node decode the replicated key space and
     }
     CHECK((co_await call(router, Method::post, "/v1/admin/flush")).status == 200);
     CHECK((co_await call(router, Method::put, "/v1/kv/e", "ve")).status == 200);
+    // The elected, caught-up voter is ready (GET /readyz) and healthy.
+    Response ready = co_await call(router, Method::get, "/readyz");
+    CHECK(ready.status == 200);
+    CHECK(ready.body == "{\"ready\":true}");
+    CHECK((co_await call(router, Method::get, "/health")).status == 200);
 
     // Scans: only user keys, decoded, both directions.
     CHECK(scan_keys(co_await call(router, Method::get, "/v1/kv")) == std::vector<std::string>{"a", "b", "c", "d", "e"});

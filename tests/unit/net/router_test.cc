@@ -463,3 +463,15 @@ TEST_CASE("unknown query parameters are refused with 400 naming them, and nothin
   CHECK(n.call(Method::get, "/get?key=item02").status == 200);
   CHECK(n.call(Method::get, "/v1/kv?prefix=item&limit=5").status == 200);
 }
+
+TEST_CASE("GET /health and GET /readyz: a single node that serves is healthy and ready") {
+  Node n;
+  auto health = n.call(Method::get, "/health");
+  CHECK(health.status == 200);
+  CHECK(body_json(health)["health"] == true);
+  auto ready = n.call(Method::get, "/readyz");
+  CHECK(ready.status == 200);
+  CHECK(body_json(ready)["ready"] == true);
+  CHECK(n.call(Method::post, "/health").status == 405);
+  CHECK(n.call(Method::get, "/readyz?verbose").status == 400);
+}
