@@ -107,6 +107,14 @@ class EmbeddedBackend final : public CliBackend {
     if (!r) return error_from(r.error());
     return {};
   }
+  CliResult<std::string> checkpoint(const std::string& target) override {
+    std::error_code fs_ec;
+    if (std::filesystem::exists(target, fs_ec)) return CliError{target + " exists already; name a new directory"};
+    auto r = run(db_->checkpoint(target));
+    if (!r) return error_from(r.error());
+    return CliResult<std::string>(boost::system::in_place_value,
+                                  target + " (up to sequence " + std::to_string(*r) + ")");
+  }
   CliResult<void> close() override {
     if (!db_) return {};
     auto r = run(db_->close());
@@ -249,6 +257,16 @@ class HttpBackend final : public CliBackend {
     auto doc = post_json("/v1/admin/compact", body);
     if (!doc) return doc.error();
     return {};
+  }
+  CliResult<std::string> checkpoint(const std::string& target) override {
+    auto doc = post_json("/v1/admin/checkpoint", json::serialize(json::object{{"name", target}}));
+    if (!doc) return doc.error();
+    const json::value* dir = doc->if_contains("dir");
+    const json::value* seq = doc->if_contains("sequence");
+    if (dir == nullptr || !dir->is_string() || seq == nullptr) return CliError{"malformed answer from the server"};
+    return CliResult<std::string>(boost::system::in_place_value,
+                                  std::string(dir->get_string()) + " on the server (up to sequence " +
+                                      json::serialize(*seq) + ")");
   }
   CliResult<void> close() override { return {}; }
 

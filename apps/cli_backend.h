@@ -55,6 +55,10 @@ class CliBackend {
   // DB::flush, DB::compact_range over [start, end] (empty: unbounded).
   virtual CliResult<void> flush() = 0;
   virtual CliResult<void> compact(const std::string& start, const std::string& end) = 0;
+  // A consistent copy of the store (DB::checkpoint). Embedded: `target` is the directory to
+  // create. HTTP: a name under the server's --backup-dir. Returns the directory and the last
+  // sequence number it holds, for the user.
+  virtual CliResult<std::string> checkpoint(const std::string& target) = 0;
   // Releases the store (closes the embedded DB). Idempotent.
   virtual CliResult<void> close() = 0;
 };

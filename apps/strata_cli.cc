@@ -19,6 +19,7 @@
 
 #include <cctype>
 #include <cinttypes>
+#include <filesystem>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -150,7 +151,7 @@ std::string percent(double fraction) {
 }
 
 // Bytes as they print: printable ASCII as is, anything else as \xNN, quoted.
-std::string quoted(std::string_view bytes) {
+std::string escaped(std::string_view bytes) {
   std::string out = "\"";
   for (char c : bytes) {
     auto u = static_cast<unsigned char>(c);
@@ -216,7 +217,7 @@ void print_stats(const DbStats& s) {
 }
 
 void print_trace(const LookupTrace& t) {
-  std::printf("TRACE %s at sequence %" PRIu64 " (%" PRIu64 " us)\n", quoted(t.key).c_str(), t.read_sequence, t.micros);
+  std::printf("TRACE %s at sequence %" PRIu64 " (%" PRIu64 " us)\n", escaped(t.key).c_str(), t.read_sequence, t.micros);
   int i = 0;
   for (const auto& st : t.steps) {
     std::string detail;
@@ -229,7 +230,7 @@ void print_trace(const LookupTrace& t) {
     std::printf("  %2d. %-24s %-15s %s\n", ++i, st.source.c_str(), st.outcome.c_str(), detail.c_str());
   }
   if (t.found && t.value) {
-    std::printf("result: found %s", quoted(*t.value).c_str());
+    std::printf("result: found %s", escaped(*t.value).c_str());
     if (t.found_sequence) std::printf(" (sequence %" PRIu64 ")", *t.found_sequence);
     std::printf("\n");
   } else {
@@ -431,6 +432,45 @@ int repl(CliBackend& backend) {
   return (!tty && any_failed) ? 1 : 0;
 }
 
+// strata restore CHECKPOINT --data-dir DIR: copies a checkpoint (strata checkpoint, or a
+// server's --backup-dir/NAME) into DIR, which must not exist or be empty, then opens it to check
+// that it is a whole DB. Returns the exit status.
+int restore(const std::string& checkpoint, const std::string& data_dir) {
+  namespace fs = std::filesystem;
+  if (data_dir.empty()) {
+    std::fprintf(stderr, "strata: restore needs --data-dir DIR (the new database directory)\n");
+    return 2;
+  }
+  std::error_code ec;
+  if (!fs::exists(fs::path(checkpoint) / "CURRENT", ec)) {
+    std::fprintf(stderr, "strata: %s is not a checkpoint (no CURRENT file)\n", checkpoint.c_str());
+    return 1;
+  }
+  if (fs::exists(data_dir, ec) && !fs::is_empty(data_dir, ec)) {
+    std::fprintf(stderr, "strata: %s is not empty; restore into a new directory\n", data_dir.c_str());
+    return 1;
+  }
+  fs::create_directories(data_dir, ec);
+  if (!ec) fs::copy(checkpoint, data_dir, fs::copy_options::recursive, ec);
+  if (ec) {
+    std::fprintf(stderr, "strata: cannot copy %s to %s: %s\n", checkpoint.c_str(), data_dir.c_str(),
+                 ec.message().c_str());
+    return 1;
+  }
+  auto opened = open_embedded(data_dir, /*create=*/false);
+  if (!opened) {
+    std::fprintf(stderr, "strata: the copy in %s does not open: %s\n", data_dir.c_str(), opened.error().message.c_str());
+    return 1;
+  }
+  auto closed = (*opened)->close();
+  if (!closed) {
+    std::fprintf(stderr, "strata: %s\n", closed.error().message.c_str());
+    return 1;
+  }
+  std::printf("restored %s into %s\n", checkpoint.c_str(), data_dir.c_str());
+  return 0;
+}
+
 void usage() {
   std::fputs(
       "usage: strata <command> [args] (--url http[s]://HOST:PORT | --data-dir DIR)\n"
@@ -446,6 +486,9 @@ void usage() {
       "  config set NAME VALUE         change a runtime-mutable option\n"
       "  flush                         write the memtables to SSTables\n"
       "  compact [--start S] [--end E] compact a key range (default: everything)\n"
+      "  checkpoint TARGET             a consistent copy: with --data-dir, into the new directory\n"
+      "                                TARGET; with --url, named TARGET in the server's --backup-dir\n"
+      "  restore CHECKPOINT            copy a checkpoint into --data-dir DIR (new) and check it opens\n"
       "options:\n"
       "  --url URL       a running strata-server (default http://127.0.0.1:8000)\n"
       "  --cacert FILE   https: the PEM CA the server's certificate must chain to (default: the system's)\n"
@@ -507,7 +550,8 @@ int main(int argc, char** argv) {
   bool arity_ok = false;
   if (cmd == "repl" || cmd == "stats" || cmd == "scan" || cmd == "flush" || cmd == "compact") {
     arity_ok = args.size() == 1;
-  } else if (cmd == "get" || cmd == "del" || cmd == "delete" || cmd == "trace") {
+  } else if (cmd == "get" || cmd == "del" || cmd == "delete" || cmd == "trace" || cmd == "checkpoint" ||
+             cmd == "restore") {
     arity_ok = args.size() == 2;
   } else if (cmd == "put" || cmd == "set") {
     arity_ok = args.size() == 3;
@@ -530,6 +574,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "strata: --cacert, --cert and --key are for --url https://..., not --data-dir\n");
     return 2;
   }
+  if (cmd == "restore") return restore(args[1], data_dir);
   // Only commands that may write create an embedded DB: `strata get --data-dir <typo>` must not.
   const bool may_write = cmd == "repl" || cmd == "put" || cmd == "set" || cmd == "del" || cmd == "delete" ||
                          cmd == "flush" || cmd == "compact" || (cmd == "config" && args.size() == 4);
@@ -598,6 +643,10 @@ int main(int argc, char** argv) {
   } else if (cmd == "compact") {
     auto r = backend.compact(start, end);
     if (!r) report(r.error());
+  } else if (cmd == "checkpoint") {
+    auto r = backend.checkpoint(args[1]);
+    if (!r) report(r.error());
+    else std::printf("checkpoint: %s\n", r->c_str());
   }
   auto closed = backend.close();
   if (!closed) report(closed.error());

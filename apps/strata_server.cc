@@ -95,6 +95,8 @@ struct Config {
   std::string peer_secret;  // loaded from peer_secret_file
   // TLS on the client port (net/tls/tls_context.h); reloaded on SIGHUP.
   net::tls::TlsServerConfig tls;
+  // POST /v1/admin/checkpoint writes named checkpoints here (empty: refused).
+  std::string backup_dir;
   // The storage engine's options from the engine flags (lib/db/options.h); sync and the file
   // system are set per mode.
   Options engine;
@@ -328,6 +330,7 @@ asio::awaitable<int> run_node(asio::any_io_executor ex, Config cfg, asio::signal
   node.sync_policy = std::string(to_string(cfg.sync));
   node.version = kVersion;
   node.security = cfg.security;
+  node.backup_dir = cfg.backup_dir;
   net::http::ClientPortCounters client_port;
   node.client_port = &client_port;
   net::http::Limits limits;
@@ -433,6 +436,7 @@ int main(int argc, char** argv) {
       ("max-open-files", po::value(&cfg.engine.max_open_files)->default_value(cfg.engine.max_open_files), "engine: SSTable readers kept open")
       ("mmap-reads", po::value(&cfg.engine.mmap_reads)->default_value(cfg.engine.mmap_reads), "engine: serve verified blocks from memory-mapped SSTables (true | false)")
       ("direct-reads", po::bool_switch(&cfg.engine.use_direct_reads), "engine: read SSTables with O_DIRECT, the block cache the only cache (data sets much larger than memory)")
+      ("backup-dir", po::value(&cfg.backup_dir), "single node: POST /v1/admin/checkpoint (strata checkpoint NAME) writes checkpoints into DIR/NAME (created); without it checkpoints over HTTP are refused")
       ("cert-file", po::value(&cfg.tls.cert_file), "client port: serve HTTPS with this PEM certificate chain (leaf first); reloaded on SIGHUP")
       ("key-file", po::value(&cfg.tls.key_file), "client port: the PEM private key of --cert-file")
       ("trusted-ca-file", po::value(&cfg.tls.trusted_ca_file), "client port: PEM CA certificates that client certificates must chain to (with --client-cert-auth)")
@@ -614,6 +618,14 @@ int main(int argc, char** argv) {
                                                      .secret_readable_by_others = secret_readable_by_others});
   for (const std::string& w : cfg.security.warnings) STRATA_LOG(warn, "strata-server: %s", w.c_str());
   std::error_code fs_ec;
+  if (!cfg.backup_dir.empty()) {
+    std::filesystem::create_directories(cfg.backup_dir, fs_ec);
+    if (fs_ec) {
+      std::fprintf(stderr, "strata-server: cannot create --backup-dir %s: %s\n", cfg.backup_dir.c_str(),
+                   fs_ec.message().c_str());
+      return 1;
+    }
+  }
   std::filesystem::create_directories(cfg.data_dir, fs_ec);
   if (fs_ec) {
     std::fprintf(stderr, "strata-server: cannot create %s: %s\n", cfg.data_dir.c_str(), fs_ec.message().c_str());

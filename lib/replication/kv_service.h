@@ -135,6 +135,13 @@ class KvService {
   virtual Result<void> set_option(std::string_view name, std::string_view value, std::string* why) = 0;
   // DB::flush of the local DB.
   virtual boost::asio::awaitable<Result<void>> flush() = 0;
+  // A consistent copy of the store in directory `dir` (created; must not exist), openable with
+  // DB::open: DB::checkpoint. Returns the last sequence number it holds. Errors: the DB's;
+  // not_supported where there is no single DB to copy (a cluster node: its Raft state would be
+  // missing).
+  virtual boost::asio::awaitable<Result<uint64_t>> checkpoint(std::string dir) {
+    co_return make_error_code(Errc::not_supported);
+  }
   // DB::compact_range of the local DB over user keys [begin, end] (empty: unbounded).
   virtual boost::asio::awaitable<Result<void>> compact_range(std::string begin, std::string end) = 0;
 
@@ -195,6 +202,9 @@ class LocalKvService final : public KvService {
     return db_.set_option(name, value, why);
   }
   boost::asio::awaitable<Result<void>> flush() override { co_return co_await db_.flush(); }
+  boost::asio::awaitable<Result<uint64_t>> checkpoint(std::string dir) override {
+    co_return co_await db_.checkpoint(std::move(dir));
+  }
   boost::asio::awaitable<Result<void>> compact_range(std::string begin, std::string end) override {
     co_return co_await db_.compact_range(std::move(begin), std::move(end));
   }

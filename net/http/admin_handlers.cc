@@ -4,7 +4,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <cctype>
 #include <chrono>
+#include <filesystem>
 #include <optional>
 
 #include "net/http/handlers.h"
@@ -137,6 +139,44 @@ asio::awaitable<Response> handle_compact(const HandlerContext& ctx, Request req)
                  {"micros", micros_since(start)},
                  {"sstable_count", s.sstable_count},
                  {"sstables_per_level", files_per_level(s)}};
+  co_return json_response(200, json::serialize(o));
+}
+
+asio::awaitable<Response> handle_checkpoint(const HandlerContext& ctx, Request req) {
+  if (ctx.node.backup_dir.empty()) {
+    co_return error_response(501, "not_supported",
+                             "checkpoints are off: start strata-server with --backup-dir DIR to allow them");
+  }
+  Response err;
+  auto body = object_body(req, false, &err);
+  if (!body) co_return err;
+  for (const auto& field : *body) {
+    if (field.key() != "name") {
+      co_return error_response(400, "bad_request", "unknown field '" + std::string(field.key()) + "'");
+    }
+  }
+  const json::value* v = body->if_contains("name");
+  if (v == nullptr || !v->is_string()) co_return error_response(400, "missing_field", "field \"name\" must be a string");
+  std::string name(v->get_string());
+  // A name, not a path: it cannot leave backup_dir.
+  bool valid = !name.empty() && name.size() <= 128 && name != "." && name != "..";
+  for (char c : name) valid = valid && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-');
+  if (!valid) {
+    co_return error_response(400, "bad_request",
+                             "name must be 1-128 characters of letters, digits, '.', '_' and '-' (not . or ..)");
+  }
+  std::string dir = ctx.node.backup_dir + "/" + name;
+  std::error_code fs_ec;
+  if (std::filesystem::exists(dir, fs_ec)) {
+    co_return error_response(409, "already_exists", "a checkpoint named '" + name + "' exists already");
+  }
+  auto start = std::chrono::steady_clock::now();
+  auto r = co_await ctx.kv.checkpoint(dir);
+  if (!r && r.error() == make_error_code(Errc::not_supported)) {
+    co_return error_response(501, "not_supported", "checkpoints of a cluster node are not supported yet");
+  }
+  if (!r) co_return db_error_response(ctx, r.error());
+  json::object o{{"ok", true}, {"name", name}, {"dir", dir}, {"sequence", *r}, {"micros", micros_since(start)}};
   co_return json_response(200, json::serialize(o));
 }
 

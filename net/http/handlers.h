@@ -57,6 +57,8 @@ boost::asio::awaitable<Response> handle_trace(const HandlerContext& ctx, Request
 Response handle_config(const HandlerContext& ctx, Request req);
 boost::asio::awaitable<Response> handle_flush(const HandlerContext& ctx, Request req);
 boost::asio::awaitable<Response> handle_compact(const HandlerContext& ctx, Request req);
+// POST /v1/admin/checkpoint {"name": N}: DB::checkpoint into NodeInfo::backup_dir/N.
+boost::asio::awaitable<Response> handle_checkpoint(const HandlerContext& ctx, Request req);
 
 // TinyLSM-compatible API (tinylsm_handlers.cc); handle_status also serves GET /v1/status.
 boost::asio::awaitable<Response> handle_tiny_set(const HandlerContext& ctx, Request req);

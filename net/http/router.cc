@@ -217,6 +217,7 @@ constexpr Route kRoutes[] = {
     {"/v1/config", kGet | kPost, route_config, ""},
     {"/v1/admin/flush", kPost, handle_flush, ""},
     {"/v1/admin/compact", kPost, handle_compact, ""},
+    {"/v1/admin/checkpoint", kPost, handle_checkpoint, ""},
     {"/v1/stats", kGet, route_stats, ""},
     {"/stats", kGet, route_stats, ""},
     {"/metrics", kGet, route_metrics, ""},

@@ -5,7 +5,7 @@
 //   Native:             PUT|GET|DELETE /v1/kv/{key}, GET /v1/kv?start=&end=&prefix=&limit=&encoding=,
 //                       POST /v1/batch, GET /v1/status, GET /v1/stats, GET /metrics
 //   Admin:              GET /v1/trace?key=&at=, GET|POST /v1/config, POST /v1/admin/flush,
-//                       POST /v1/admin/compact, GET /stats (= /v1/stats); ?at=SEQ on GET /v1/kv/{key}
+//                       POST /v1/admin/compact, POST /v1/admin/checkpoint, GET /stats (= /v1/stats); ?at=SEQ on GET /v1/kv/{key}
 //                       and GET /get, ?reverse=true on GET /v1/kv
 //   Cluster:            GET|POST|DELETE /v1/cluster/members, POST /add_node, POST /remove_node
 //   Debug (FaultHooks): GET|POST /v1/debug/link-fault (only with --enable-fault-hooks)
@@ -62,6 +62,9 @@ struct NodeInfo {
   std::string sync_policy = "always";
   std::string version;  // the server's version string
   SecurityInfo security;
+  // Where POST /v1/admin/checkpoint writes (strata-server --backup-dir); empty: checkpoints are
+  // refused (an HTTP request must not choose a server path).
+  std::string backup_dir;
   // The client port's counters (GET /v1/stats "http", /metrics strata_http_*); nullptr: none
   // shown. REQUIRES: outlives the Router.
   const ClientPortCounters* client_port = nullptr;

@@ -475,3 +475,10 @@ TEST_CASE("GET /health and GET /readyz: a single node that serves is healthy and
   CHECK(n.call(Method::post, "/health").status == 405);
   CHECK(n.call(Method::get, "/readyz?verbose").status == 400);
 }
+
+TEST_CASE("POST /v1/admin/checkpoint is refused without a backup directory, and takes names only") {
+  Node n;  // no NodeInfo::backup_dir
+  auto off = n.call(Method::post, "/v1/admin/checkpoint", R"({"name":"a"})");
+  CHECK(off.status == 501);
+  CHECK(body_json(off)["error"].as_string().find("--backup-dir") != std::string::npos);
+}
