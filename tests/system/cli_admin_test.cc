@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "tests/system/data_set.h"
+#include "tests/system/spawn.h"
 #include "tests/free_port.h"
 #include "tests/test_util.h"
 
@@ -216,19 +217,11 @@ TEST_CASE("the REPL's admin commands work the same through the embedded and the 
   uint16_t port = strata::testing::free_loopback_port();
   std::string url = "http://127.0.0.1:" + std::to_string(port);
   std::string dir = tmp.path() + "/server";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    std::string log = tmp.path() + "/server.log";
-    FILE* f = std::freopen(log.c_str(), "a", stdout);
-    (void)f;
-    ::dup2(STDOUT_FILENO, STDERR_FILENO);
-    std::string listen = "127.0.0.1:" + std::to_string(port);
-    // Engine flags that differ from the defaults: `config` must show them in effect.
-    ::execl(server.c_str(), server.c_str(), "--listen", listen.c_str(), "--data-dir", dir.c_str(), "--sync", "none",
-            "--block-cache-mb", "8", "--compression", "zstd", "--memtable-mb", "16", "--log-level", "warn",
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  // Engine flags that differ from the defaults: `config` must show them in effect.
+  pid_t pid = strata::testing::spawn_process(
+      {server, "--listen", "127.0.0.1:" + std::to_string(port), "--data-dir", dir, "--sync", "none", "--block-cache-mb",
+       "8", "--compression", "zstd", "--memtable-mb", "16", "--log-level", "warn"},
+      tmp.path() + "/server.log");
   REQUIRE(pid > 0);
   bool ready = false;
   for (int i = 0; i < 300 && !ready; ++i) {
@@ -327,18 +320,9 @@ TEST_CASE("checkpoint a live server under writes, restore it, and read exactly w
   const std::string backups = tmp.path() + "/backups";
   uint16_t port = strata::testing::free_loopback_port();
   const std::string url = "--url http://127.0.0.1:" + std::to_string(port);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    std::string log = tmp.path() + "/server.log";
-    FILE* f = std::freopen(log.c_str(), "a", stdout);
-    (void)f;
-    ::dup2(STDOUT_FILENO, STDERR_FILENO);
-    std::string listen = "127.0.0.1:" + std::to_string(port);
-    std::string dir = tmp.path() + "/server";
-    ::execl(server.c_str(), server.c_str(), "--listen", listen.c_str(), "--data-dir", dir.c_str(), "--backup-dir",
-            backups.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  pid_t pid = strata::testing::spawn_process({server, "--listen", "127.0.0.1:" + std::to_string(port), "--data-dir",
+                                               tmp.path() + "/server", "--backup-dir", backups},
+                                              tmp.path() + "/server.log");
   REQUIRE(pid > 0);
   struct Reap {
     pid_t pid;

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "tests/free_port.h"
+#include "tests/system/spawn.h"
 #include "tests/test_util.h"
 
 namespace strata::testing {
@@ -185,20 +186,7 @@ class Cluster {
                                      "--threads", id % 2 == 1 ? "1" : "2"};
     for (const auto& a : extra_args_) args.push_back(a);
     for (const auto& a : n.extra) args.push_back(a);
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      int fd = ::open(n.log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (fd >= 0) {
-        ::dup2(fd, STDOUT_FILENO);
-        ::dup2(fd, STDERR_FILENO);
-      }
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(binary_.c_str(), argv.data());
-      ::_exit(127);
-    }
-    n.pid = pid;
+    n.pid = spawn_process(std::move(args), n.log);
   }
 
   void kill9(uint64_t id) {

@@ -48,17 +48,7 @@ class Server {
     std::vector<std::string> args = {server_binary(), "--listen", listen_host + ":" + std::to_string(port_),
                                      "--data-dir", dir_.path() + "/data", "--threads", "2"};
     args.insert(args.end(), extra.begin(), extra.end());
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(fd, STDOUT_FILENO);
-      ::dup2(fd, STDERR_FILENO);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
+    pid_ = spawn_process(std::move(args), log_);
     bool up = eventually([&] { return http_.call("GET", url() + "/status", nullptr, 1000).status == 200; }, 20000ms);
     REQUIRE_MESSAGE(up, log());
   }

@@ -57,17 +57,7 @@ class TlsServer {
     std::vector<std::string> args = {env_binary("STRATA_SERVER"), "--listen", "127.0.0.1:" + std::to_string(port_),
                                      "--data-dir", dir + "/data"};
     args.insert(args.end(), extra.begin(), extra.end());
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(fd, STDOUT_FILENO);
-      ::dup2(fd, STDERR_FILENO);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
+    pid_ = spawn_process(std::move(args), log_);
     bool up = eventually([&] { return read_file(log_).find("strata-server listening on") != std::string::npos; }, 20000ms);
     REQUIRE_MESSAGE(up, read_file(log_));
   }
