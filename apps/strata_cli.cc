@@ -21,6 +21,7 @@
 #include <cinttypes>
 #include <filesystem>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -471,7 +472,8 @@ int restore(const std::string& checkpoint, const std::string& data_dir) {
   return 0;
 }
 
-void usage() {
+// The help text: on stdout for --help (it was asked for), on stderr after a usage error.
+void usage(FILE* to = stderr) {
   std::fputs(
       "usage: strata <command> [args] (--url http[s]://HOST:PORT | --data-dir DIR)\n"
       "commands:\n"
@@ -490,13 +492,13 @@ void usage() {
       "                                TARGET; with --url, named TARGET in the server's --backup-dir\n"
       "  restore CHECKPOINT            copy a checkpoint into --data-dir DIR (new) and check it opens\n"
       "options:\n"
-      "  --url URL       a running strata-server (default http://127.0.0.1:8000)\n"
+      "  --url URL       a running strata-server (default: $STRATA_URL, else http://127.0.0.1:8000)\n"
       "  --cacert FILE   https: the PEM CA the server's certificate must chain to (default: the system's)\n"
       "  --cert FILE     https: a PEM client certificate (for a server with --client-cert-auth)\n"
       "  --key FILE      https: the PEM private key of --cert\n"
       "  -v, --verbose   also print the engine's informational log lines (to stderr)\n"
       "  --data-dir DIR  open the database in DIR in this process (the server must not run on it)\n",
-      stderr);
+      to);
 }
 
 }  // namespace
@@ -538,9 +540,13 @@ int main(int argc, char** argv) {
     std::puts("strata 0.1.0");
     return 0;
   }
-  if (vm.count("help") || args.empty()) {
+  if (vm.count("help")) {
+    usage(stdout);
+    return 0;
+  }
+  if (args.empty()) {
     usage();
-    return vm.count("help") ? 0 : 2;
+    return 2;
   }
   if (!url.empty() && !data_dir.empty()) {
     std::fprintf(stderr, "strata: give either --url or --data-dir, not both\n");
@@ -578,7 +584,12 @@ int main(int argc, char** argv) {
   // Only commands that may write create an embedded DB: `strata get --data-dir <typo>` must not.
   const bool may_write = cmd == "repl" || cmd == "put" || cmd == "set" || cmd == "del" || cmd == "delete" ||
                          cmd == "flush" || cmd == "compact" || (cmd == "config" && args.size() == 4);
-  auto opened = data_dir.empty() ? open_http(url.empty() ? "http://127.0.0.1:8000" : url, tls)
+  // --url, else $STRATA_URL, else the local default.
+  if (url.empty()) {
+    const char* from_env = std::getenv("STRATA_URL");
+    url = from_env != nullptr && *from_env != '\0' ? from_env : "http://127.0.0.1:8000";
+  }
+  auto opened = data_dir.empty() ? open_http(url, tls)
                                  : open_embedded(data_dir, may_write);
   if (!opened) {
     std::fprintf(stderr, "strata: %s\n", opened.error().message.c_str());

@@ -561,7 +561,7 @@ std::string stats_to_prometheus(const DbStats& s, std::string_view node_id) {
   append_metric(out, "memtable_size_bytes", "gauge", "Arena bytes of the active memtable.", d(s.memtable_size_bytes));
   append_metric(out, "memtable_keys", "gauge", "Entries in the active memtable.", d(s.memtable_keys));
   append_metric(out, "immutable_memtables", "gauge", "Immutable memtables waiting for their flush.", d(s.immutable_memtables));
-  append_metric(out, "sstable_count", "gauge", "Live SSTables.", d(s.sstable_count));
+  append_metric(out, "sstables", "gauge", "Live SSTables.", d(s.sstable_count));
   append_metric(out, "sstable_size_bytes", "gauge", "Total size of live SSTables.", d(s.total_sstable_size_bytes));
   append_metric(out, "puts_total", "counter", "Put operations.", d(s.puts));
   append_metric(out, "deletes_total", "counter", "Delete operations.", d(s.deletes));

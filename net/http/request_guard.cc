@@ -6,15 +6,15 @@
 #include <array>
 #include <cstring>
 
+#include "net/http/ascii.h"
+
 namespace strata::net::http {
 
 namespace {
 
-char lower_char(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
 std::string lower(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = lower_char(c);
+  for (char& c : out) c = ascii_lower(c);
   return out;
 }
 
@@ -22,15 +22,6 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
-}
-
-// Case-insensitive ASCII comparison, without copying (the checks run on every request).
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower_char(a[i]) != lower_char(b[i])) return false;
-  }
-  return true;
 }
 
 bool iends_with(std::string_view s, std::string_view suffix) {

@@ -1,17 +1,14 @@
 #include "net/http/response_head.h"
 
 #include <charconv>
-#include <strings.h>
+
+#include "net/http/ascii.h"
 
 namespace strata::net::http {
 
 namespace {
 
 bool safe_field_text(std::string_view s) { return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
 
 void append_number(uint64_t n, std::string* out) {
   char buf[24];

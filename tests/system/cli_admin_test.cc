@@ -300,6 +300,11 @@ TEST_CASE("strict inputs: stray arguments, abbreviated flags and mistyped paths 
   Run got = run_shell(cli + " get file-key --data-dir " + dir, tmp.path());
   CHECK(got.exit_code == 0);
   CHECK(got.out == binary + "\n");
+  // --help is an answer (stdout, exit 0); no command is a usage error (stderr, exit 2).
+  Run help = run_shell(cli + " --help", tmp.path());
+  CHECK(help.exit_code == 0);
+  CHECK(help.out.starts_with("usage: strata"));
+  CHECK(run_shell(cli, tmp.path()).exit_code == 2);
   // Abbreviated flags are unknown flags (exit 2), for the CLI and the server alike.
   CHECK(run_shell(cli + " get file-key --data " + dir, tmp.path()).exit_code == 2);
   CHECK(run_shell(server + " --liste 127.0.0.1:0 --data-dir " + dir, tmp.path()).exit_code == 2);
@@ -351,6 +356,12 @@ TEST_CASE("checkpoint a live server under writes, restore it, and read exactly w
   CHECK(writer_exit == 0);
   CHECK(made.exit_code == 0);
   CHECK(made.out.find(backups + "/nightly-1") != std::string::npos);
+  // $STRATA_URL names the server when --url is absent.
+  Run via_env = run_shell("STRATA_URL=http://127.0.0.1:" + std::to_string(port) + " " + cli + " get " +
+                              quote(w.records[2].first),
+                          tmp.path());
+  CHECK(via_env.exit_code == 0);
+  CHECK(via_env.out == w.records[2].second + "\n");
   // The name is a name: no paths, and no reuse of an existing checkpoint.
   CHECK(run_cli(cli, url + " checkpoint ../escape", tmp.path()).exit_code == 1);
   CHECK(run_cli(cli, url + " checkpoint nightly-1", tmp.path()).exit_code == 1);

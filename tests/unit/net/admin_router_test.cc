@@ -6,6 +6,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <map>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "lib/db/db.h"
@@ -122,6 +125,51 @@ TEST_CASE("GET /metrics carries the new counters in the Prometheus format") {
     std::string value = line.substr(sp + 1);
     std::strtod(value.c_str(), &end);
     CHECK(end == value.c_str() + value.size());
+  }
+}
+
+// The naming rules `promtool check metrics` enforces (Prometheus' promlint), checked here
+// because promtool is not installed on the build machines: every family has HELP and TYPE; a
+// counter ends in _total; no family ends in _count, _sum or _bucket (reserved for histograms and
+// summaries) or carries its type in its name; names are snake_case; units are base units
+// spelled out (no _ms, _us, _sec, _kb, ...).
+TEST_CASE("GET /metrics follows Prometheus' naming rules (promtool's lint)") {
+  AdminNode n;
+  n.put("a", "1");
+  REQUIRE(n.call(Method::post, "/v1/admin/flush").status == 200);
+  auto r = n.call(Method::get, "/metrics");
+  REQUIRE(r.status == 200);
+  std::map<std::string, std::string> types;  // family -> type
+  std::set<std::string> helps;
+  size_t pos = 0;
+  while (pos < r.body.size()) {
+    size_t eol = r.body.find('\n', pos);
+    REQUIRE(eol != std::string::npos);
+    std::string line = r.body.substr(pos, eol - pos);
+    pos = eol + 1;
+    std::istringstream in(line);
+    std::string hash, kind, name, type;
+    in >> hash >> kind >> name;
+    if (hash != "#") continue;
+    if (kind == "HELP") helps.insert(name);
+    if (kind == "TYPE") {
+      in >> type;
+      types[name] = type;
+    }
+  }
+  REQUIRE(types.size() > 20);
+  for (const auto& [name, type] : types) {
+    CAPTURE(name);
+    CHECK(helps.count(name) == 1);
+    CHECK(name.starts_with("strata_"));
+    for (char c : name) CHECK(((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'));
+    if (type == "counter") CHECK(name.ends_with("_total"));
+    if (type != "counter") CHECK_FALSE(name.ends_with("_total"));
+    for (const char* reserved : {"_count", "_sum", "_bucket", "_counter", "_gauge"}) CHECK_FALSE(name.ends_with(reserved));
+    for (const char* unit : {"_ms", "_msec", "_us", "_usec", "_ns", "_sec", "_kb", "_mb", "_kib", "_mib", "_millis", "_micros"}) {
+      CHECK(name.find(std::string(unit) + "_") == std::string::npos);
+      CHECK_FALSE(name.ends_with(unit));
+    }
   }
 }
 
