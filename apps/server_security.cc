@@ -89,10 +89,14 @@ std::vector<std::string> security_warnings(const Exposure& e) {
                   " with TLS but without client authentication (--client-cert-auth): anyone who can reach it can "
                   "read and change every key and the cluster's membership");
   }
-  if (e.cluster && !e.peer_secret && !loopback(e.peer_host)) {
+  if (e.cluster && !e.peer_secret && !e.peer_tls && !loopback(e.peer_host)) {
     out.push_back("the peer port listens on " + (e.peer_host.empty() ? std::string("every address") : e.peer_host) +
-                  ", beyond loopback, without --peer-secret-file (and TLS does not exist yet): anyone who can reach "
-                  "it can speak for a member of the cluster");
+                  ", beyond loopback, without mutual TLS (--peer-cert-file) or --peer-secret-file: anyone who can "
+                  "reach it can speak for a member of the cluster");
+  } else if (e.cluster && !e.peer_tls && !loopback(e.peer_host)) {
+    out.push_back("the peer port listens on " + (e.peer_host.empty() ? std::string("every address") : e.peer_host) +
+                  ", beyond loopback, authenticated by --peer-secret-file but without TLS (--peer-cert-file): "
+                  "anyone who can watch the network reads every replicated key and value");
   }
   if (e.peer_secret && e.secret_readable_by_others) {
     out.push_back("the peer secret file " + e.secret_file +

@@ -26,11 +26,12 @@ struct Exposure {
   bool cluster = false;
   std::string peer_host;    // the peer listen host (cluster only)
   bool peer_secret = false;
+  bool peer_tls = false;    // --peer-cert-file (mutual TLS between members)
   std::string secret_file;
   bool secret_readable_by_others = false;
 };
 // One sentence per risk, for the log and /status. Empty when both ports are on loopback (or the
-// peer port has a secret) and the secret file is private.
+// peer port has a secret or mutual TLS) and the secret file is private.
 std::vector<std::string> security_warnings(const Exposure& e);
 
 }  // namespace strata

@@ -12,6 +12,8 @@
 // 127.0.0.1); --cert-file and --key-file serve the client port over TLS (--client-cert-auth with
 // --trusted-ca-file requires client certificates; SIGHUP reloads the certificate and key);
 // --peer-secret-file authenticates peer connections with an HMAC handshake;
+// --peer-cert-file, --peer-key-file and --peer-trusted-ca-file run the peer port over mutual TLS
+// (each member's certificate names its node id: net/tls/peer_identity.h; SIGHUP reloads them);
 // --allowed-hosts and --cors-origin configure the client port's browser-safety checks; the
 // client connection limits are --max-connections, --max-connections-per-address and the
 // --http-*-timeout-ms deadlines. A port bound beyond loopback without protection is warned
@@ -94,7 +96,10 @@ struct Config {
   std::string peer_secret_file;
   std::string peer_secret;  // loaded from peer_secret_file
   // TLS on the client port (net/tls/tls_context.h); reloaded on SIGHUP.
-  net::tls::TlsServerConfig tls;
+  net::tls::TlsConfig tls;
+  // Mutual TLS on the peer port (TlsConfig::peer); reloaded on SIGHUP.
+  net::tls::TlsConfig peer_tls;
+  std::shared_ptr<net::tls::TlsContext> peer_tls_context;
   // POST /v1/admin/checkpoint writes named checkpoints here (empty: refused).
   std::string backup_dir;
   // The storage engine's options from the engine flags (lib/db/options.h); sync and the file
@@ -152,7 +157,7 @@ size_t curl_sink(char* data, size_t size, size_t n, void* out) {
 // this node's --trusted-ca-file (the members' certificates come from the cluster's CA), and with
 // --client-cert-auth this node presents its own certificate as its client certificate.
 bool request_join(std::string url, uint64_t id, std::string peer_address, int deadline_s,
-                  net::tls::TlsServerConfig tls) {
+                  net::tls::TlsConfig tls) {
   std::string body = boost::json::serialize(boost::json::object{{"id", id}, {"peer_address", peer_address}});
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(deadline_s);
   while (std::chrono::steady_clock::now() < until) {
@@ -245,6 +250,7 @@ asio::awaitable<int> run_cluster_node(asio::any_io_executor ex, Config cfg, asio
   to.handshake_timeout_ms = cfg.peer_limits.handshake_timeout_ms;
   to.frame_timeout_ms = cfg.peer_limits.frame_timeout_ms;
   to.secret = cfg.peer_secret;
+  to.tls = cfg.peer_tls_context;
   net::peer::PeerTransport transport(ex, to, node.get());
   if (auto l = transport.listen(); !l) {
     std::fprintf(stderr, "strata-server: cannot listen for peers on %s:%u: %s\n", cfg.peer_host.c_str(), cfg.peer_port,
@@ -364,24 +370,29 @@ asio::awaitable<int> run_node(asio::any_io_executor ex, Config cfg, asio::signal
   co_return 0;
 }
 
-// SIGHUP: reload the client port's certificate and key (new connections use them; open ones keep
-// theirs). A reload that fails keeps the old ones and says why. Runs on: the io_context; ends
-// when `hup` is cancelled. REQUIRES: `hup` outlives the coroutine (it lives in main()).
-asio::awaitable<void> reload_on_sighup(asio::signal_set& hup, std::shared_ptr<net::tls::TlsContext> tls) {
+// SIGHUP: reload the certificates and keys of the client port and the peer port (new connections
+// use them; open ones keep theirs). A reload that fails keeps the old ones and says why. Runs on:
+// the io_context; ends when `hup` is cancelled. REQUIRES: `hup` outlives the coroutine (it lives
+// in main()).
+asio::awaitable<void> reload_on_sighup(asio::signal_set& hup, std::shared_ptr<net::tls::TlsContext> client,
+                                       std::shared_ptr<net::tls::TlsContext> peer) {
   for (;;) {
     auto [ec, signo] = co_await hup.async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;
-    if (!tls) {
+    if (!client && !peer) {
       STRATA_LOG(info, "strata-server: SIGHUP: no TLS certificate to reload");
       continue;
     }
-    auto reloaded = tls->reload();
-    if (reloaded) {
-      STRATA_LOG(info, "strata-server: SIGHUP: reloaded the client port's certificate %s and key %s",
-                 tls->config().cert_file.c_str(), tls->config().key_file.c_str());
-    } else {
-      STRATA_LOG(error, "strata-server: SIGHUP: reloading the certificate failed (%s); the previous one stays",
-                 reloaded.error().message().c_str());
+    for (const auto& [tls, port] : {std::pair{client.get(), "client"}, std::pair{peer.get(), "peer"}}) {
+      if (!tls) continue;
+      auto reloaded = tls->reload();
+      if (reloaded) {
+        STRATA_LOG(info, "strata-server: SIGHUP: reloaded the %s port's certificate %s and key %s", port,
+                   tls->config().cert_file.c_str(), tls->config().key_file.c_str());
+      } else {
+        STRATA_LOG(error, "strata-server: SIGHUP: reloading the %s port's certificate failed (%s); the previous one stays",
+                   port, reloaded.error().message().c_str());
+      }
     }
   }
 }
@@ -441,6 +452,9 @@ int main(int argc, char** argv) {
       ("key-file", po::value(&cfg.tls.key_file), "client port: the PEM private key of --cert-file")
       ("trusted-ca-file", po::value(&cfg.tls.trusted_ca_file), "client port: PEM CA certificates that client certificates must chain to (with --client-cert-auth)")
       ("client-cert-auth", po::bool_switch(&cfg.tls.client_cert_auth), "client port: require a client certificate that chains to --trusted-ca-file (TLS handshakes without one fail)")
+      ("peer-cert-file", po::value(&cfg.peer_tls.cert_file), "cluster: mutual TLS on the peer port with this PEM certificate chain, which must name this node in a subjectAltName URI strata://node/<id>; every member needs one; reloaded on SIGHUP")
+      ("peer-key-file", po::value(&cfg.peer_tls.key_file), "cluster: the PEM private key of --peer-cert-file")
+      ("peer-trusted-ca-file", po::value(&cfg.peer_tls.trusted_ca_file), "cluster: PEM CA certificates that every member's peer certificate must chain to (required with --peer-cert-file)")
       ("allowed-hosts", po::value(&allowed_hosts), "comma-separated host names the HTTP Host header may name besides localhost, loopback addresses, the listen address and the address a client connected to ('*': any)")
       ("cors-origin", po::value(&cors_origins), "comma-separated origins (https://host[:port]) allowed to make cross-origin requests (default: none, no CORS headers)")
       ("max-connections", po::value(&cfg.http.max_connections)->default_value(cfg.http.max_connections), "client connections at most (over it: the longest-idle one is closed, else 503)")
@@ -607,13 +621,34 @@ int main(int argc, char** argv) {
   }
   cfg.security.tls = cfg.http.tls != nullptr;
   cfg.security.client_auth = cfg.tls.client_cert_auth ? "client-cert" : "none";
-  cfg.security.peer_auth = cfg.peers.empty() ? "n/a" : cfg.peer_secret.empty() ? "none" : "hmac-sha256";
+  cfg.peer_tls.peer = true;
+  if (cfg.peer_tls.enabled() || !cfg.peer_tls.trusted_ca_file.empty()) {
+    if (cfg.peers.empty()) {
+      std::fprintf(stderr, "strata-server: --peer-cert-file, --peer-key-file and --peer-trusted-ca-file need --peers\n");
+      return 2;
+    }
+    auto tls = net::tls::TlsContext::create(cfg.peer_tls);
+    if (!tls) {
+      std::fprintf(stderr, "strata-server: cannot set up TLS on the peer port: %s (the log above says why)\n",
+                   tls.error().message().c_str());
+      return 2;
+    }
+    cfg.peer_tls_context = std::move(*tls);
+  }
+  if (cfg.peers.empty()) {
+    cfg.security.peer_auth = "n/a";
+  } else if (cfg.peer_tls_context) {
+    cfg.security.peer_auth = cfg.peer_secret.empty() ? "mtls" : "mtls+hmac-sha256";
+  } else {
+    cfg.security.peer_auth = cfg.peer_secret.empty() ? "none" : "hmac-sha256";
+  }
   cfg.security.warnings = security_warnings(Exposure{.client_host = cfg.host,
                                                      .client_tls = cfg.security.tls,
                                                      .client_cert_auth = cfg.tls.client_cert_auth,
                                                      .cluster = !cfg.peers.empty(),
                                                      .peer_host = cfg.peer_host,
                                                      .peer_secret = !cfg.peer_secret.empty(),
+                                                     .peer_tls = cfg.peer_tls_context != nullptr,
                                                      .secret_file = cfg.peer_secret_file,
                                                      .secret_readable_by_others = secret_readable_by_others});
   for (const std::string& w : cfg.security.warnings) STRATA_LOG(warn, "strata-server: %s", w.c_str());
@@ -637,7 +672,7 @@ int main(int argc, char** argv) {
   // a clean close (it is delivered once the node waits for it).
   asio::signal_set signals(io, SIGINT, SIGTERM);
   asio::signal_set hup(io, SIGHUP);
-  asio::co_spawn(io, reload_on_sighup(hup, cfg.http.tls), asio::detached);
+  asio::co_spawn(io, reload_on_sighup(hup, cfg.http.tls, cfg.peer_tls_context), asio::detached);
   int exit_code = 1;
   auto main_task = cfg.peers.empty() ? run_node(io.get_executor(), cfg, signals)
                                      : run_cluster_node(io.get_executor(), cfg, signals);

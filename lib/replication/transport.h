@@ -33,7 +33,10 @@ struct TransportStats {
   uint64_t protocol_errors = 0;      // inbound connections closed for a malformed frame or hello
   uint64_t connections_refused = 0;  // inbound connections over a cap, closed at once
   uint64_t timeouts = 0;             // inbound connections closed by the handshake or frame deadline
-  uint64_t auth_failures = 0;        // handshakes refused for a missing or wrong MAC (either side)
+  uint64_t auth_failures = 0;        // handshakes refused for a missing or wrong MAC, or a certificate
+                                     // naming another node (either side)
+  uint64_t tls_handshake_failures = 0;  // TLS handshakes that failed (no certificate, another CA,
+                                        // expired, plain TCP), either side
   uint64_t inbound_connections = 0;  // gauge: inbound connections open now
   uint64_t inbound_buffer_bytes = 0; // gauge: bytes allocated for frames being received
   // Limits (constant for the transport's lifetime).
@@ -43,6 +46,7 @@ struct TransportStats {
   uint64_t handshake_timeout_ms = 0;
   uint64_t frame_timeout_ms = 0;
   bool authenticated = false;        // a cluster secret authenticates every connection
+  bool tls = false;                  // every connection uses mutual TLS
 };
 
 // One piece of one file of a DB checkpoint. Files are sent in order, each from offset 0 in

@@ -708,7 +708,9 @@ json::object transport_stats_to_json(const replication::TransportStats& s) {
                       {"connections_refused", s.connections_refused},
                       {"timeouts", s.timeouts},
                       {"auth_failures", s.auth_failures},
+                      {"tls_handshake_failures", s.tls_handshake_failures},
                       {"authenticated", s.authenticated},
+                      {"tls", s.tls},
                       {"inbound_connections", s.inbound_connections},
                       {"inbound_buffer_bytes", s.inbound_buffer_bytes},
                       {"max_frame_bytes", s.max_frame_bytes},
@@ -733,10 +735,14 @@ std::string transport_stats_to_prometheus(const replication::TransportStats& s) 
   append_metric(out, "peer_timeouts_total", "counter", "Inbound peer connections closed by the handshake or frame deadline.",
          d(s.timeouts));
   append_metric(out, "peer_auth_failures_total", "counter",
-         "Peer handshakes refused for a missing or wrong MAC (a forged, replayed or misconfigured peer).",
+         "Peer handshakes refused for a missing or wrong MAC or a certificate naming another node (a forged, replayed or "
+         "misconfigured peer).",
          d(s.auth_failures));
+  append_metric(out, "peer_tls_handshake_failures_total", "counter",
+         "Peer TLS handshakes that failed (no certificate, another CA, expired, plain TCP).", d(s.tls_handshake_failures));
   append_metric(out, "peer_authenticated", "gauge", "1 when a cluster secret authenticates every peer connection.",
          s.authenticated ? 1 : 0);
+  append_metric(out, "peer_tls", "gauge", "1 when every peer connection uses mutual TLS.", s.tls ? 1 : 0);
   append_metric(out, "peer_inbound_connections", "gauge", "Inbound peer connections open.", d(s.inbound_connections));
   append_metric(out, "peer_inbound_buffer_bytes", "gauge", "Bytes allocated for peer frames being received.",
          d(s.inbound_buffer_bytes));

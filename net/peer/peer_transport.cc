@@ -30,6 +30,8 @@
 #include "lib/util/oneshot.h"
 #include "net/peer/frame.h"
 #include "net/peer/peer_auth.h"
+#include "net/peer/peer_stream.h"
+#include "net/tls/tls_context.h"
 
 namespace strata::net::peer {
 
@@ -63,17 +65,13 @@ struct FrameWatch {
 
 // Reads one frame of at most max_payload bytes. Errors: io_error (the socket's) or corruption.
 // Runs on: the socket's strand.
-asio::awaitable<Result<std::pair<FrameType, std::string>>> read_frame(tcp::socket& sock, uint32_t max_payload,
+asio::awaitable<Result<std::pair<FrameType, std::string>>> read_frame(PeerStream& sock, uint32_t max_payload,
                                                                        FrameWatch* watch) {
   char hdr[kFrameHeaderBytes];
   // The first byte without a deadline: an idle connection between frames is fine.
-  auto [ec, n] = co_await sock.async_read_some(asio::buffer(hdr), kTuple);
-  if (ec) co_return make_error_code(Errc::io_error);
+  STRATA_CO_TRY_ASSIGN(size_t n, co_await sock.read_some(asio::buffer(hdr)));
   if (watch) watch->frame_started();
-  if (n < sizeof hdr) {
-    auto [ec1, n1] = co_await asio::async_read(sock, asio::buffer(hdr + n, sizeof hdr - n), kTuple);
-    if (ec1) co_return make_error_code(Errc::io_error);
-  }
+  if (n < sizeof hdr) STRATA_CO_TRY(co_await sock.read(asio::buffer(hdr + n, sizeof hdr - n)));
   STRATA_CO_TRY_ASSIGN(FrameHeader h, decode_frame_header(std::string_view(hdr, sizeof hdr)));
   if (h.length > max_payload) co_return make_error_code(Errc::corruption);
   // The buffer grows with the bytes that arrive: a header alone never buys its length in memory.
@@ -88,11 +86,8 @@ asio::awaitable<Result<std::pair<FrameType, std::string>>> read_frame(tcp::socke
       watch->buffer_changed(static_cast<int64_t>(payload.capacity()) - accounted);
       accounted = static_cast<int64_t>(payload.capacity());
     }
-    auto [ec2, n2] = co_await asio::async_read(sock, asio::buffer(payload.data() + old, step), kTuple);
-    if (ec2) {
-      status = make_error_code(Errc::io_error);
-      break;
-    }
+    status = co_await sock.read(asio::buffer(payload.data() + old, step));
+    if (!status) break;
   }
   if (watch) {
     watch->buffer_changed(-accounted);
@@ -123,7 +118,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     size_t queued_bytes = 0;
     LinkFault fault;
     std::unique_ptr<asio::steady_timer> wake;
-    std::unique_ptr<tcp::socket> socket;
+    std::unique_ptr<PeerStream> socket;
     bool running = false;
   };
 
@@ -131,9 +126,10 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
   // the timer, when it fires, closes the socket if the deadline passed or re-arms for it (so a
   // frame costs a clock read, not a timer operation). Strand only.
   struct Conn final : FrameWatch {
-    Conn(Impl* impl, asio::any_io_executor ex) : impl(impl), sock(ex), timer(ex) {}
+    Conn(Impl* impl, asio::any_io_executor ex, std::shared_ptr<asio::ssl::context> tls)
+        : impl(impl), sock(ex, std::move(tls)), timer(ex) {}
     Impl* impl;
-    tcp::socket sock;
+    PeerStream sock;
     asio::steady_timer timer;
     std::string address;  // the remote address, for the per-address cap
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
@@ -161,8 +157,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
       if (closed || deadline == std::chrono::steady_clock::time_point::max()) return;
       if (std::chrono::steady_clock::now() < deadline) return arm();
       timed_out = true;
-      boost::system::error_code ignored;
-      sock.close(ignored);
+      sock.close();
     }
     // Before the hello, the handshake deadline set at the accept stands.
     void frame_started() override {
@@ -189,6 +184,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     stats.handshake_timeout_ms = opts.handshake_timeout_ms;
     stats.frame_timeout_ms = opts.frame_timeout_ms;
     stats.authenticated = !opts.secret.empty();
+    stats.tls = opts.tls != nullptr;
   }
 
   asio::any_io_executor executor;
@@ -199,7 +195,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
   PeerAuth auth;  // its RandomBytes is drawn from on the strand only
   // Strand-only state:
   std::map<uint64_t, Link> links;
-  std::set<std::shared_ptr<tcp::socket>> inbound;  // closed by stop(): inbound and snapshot sockets
+  std::set<std::shared_ptr<PeerStream>> inbound;  // closed by stop(): inbound and snapshot streams
   size_t inbound_count = 0;                         // accepted connections open
   std::map<std::string, size_t> inbound_by_address;
   bool started = false;
@@ -218,14 +214,18 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     return stats.*field += n;
   }
 
-  // A handshake refused for its MAC (either side): counted, and logged for the 1st, 2nd, 4th,
-  // 8th, ... one, so that a flood of forged hellos logs little.
-  void auth_failed(const char* direction, uint64_t peer, const std::string& address, const std::string& why) {
-    uint64_t n = count(&PeerTransportStats::auth_failures);
+  // A handshake refused (either side): counted in `counter` (auth_failures: a wrong MAC or a
+  // certificate for another node; tls_handshake_failures: the TLS handshake failed), and logged for
+  // the 1st, 2nd, 4th, 8th, ... one, so that a flood of forged hellos logs little.
+  void auth_failed(const char* direction, uint64_t peer, const std::string& address, const std::string& why,
+                   uint64_t PeerTransportStats::*counter = &PeerTransportStats::auth_failures) {
+    uint64_t n = count(counter);
     if ((n & (n - 1)) == 0) {
-      STRATA_LOG(warn, "peer transport: refused the %s handshake %s node %llu (%s): %s; %llu refused so far", direction,
-                 direction[0] == 'i' ? "from" : "to", static_cast<unsigned long long>(peer), address.c_str(),
-                 why.c_str(), static_cast<unsigned long long>(n));
+      // An inbound connection refused before its hello names no node.
+      std::string who = peer == 0 ? "a peer that named no node" : "node " + std::to_string(peer);
+      STRATA_LOG(warn, "peer transport: refused the %s handshake %s %s (%s): %s; %llu refused so far", direction,
+                 direction[0] == 'i' ? "from" : "to", who.c_str(), address.c_str(), why.c_str(),
+                 static_cast<unsigned long long>(n));
     }
   }
 
@@ -277,39 +277,56 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     ensure_running(to);
   }
 
-  // Connects to `peer` at `address` and runs the opener's side of the handshake (the hello; with
-  // a secret, the challenge is checked and answered), all within connect_timeout_ms.
+  // The TLS context for a new connection (the one reloaded last), or nullptr: plain TCP.
+  std::shared_ptr<asio::ssl::context> tls_context() const { return opts.tls ? opts.tls->current() : nullptr; }
+
+  // Connects to `peer` at `address` and runs the opener's side of the handshake (with TLS, the
+  // TLS handshake and the check that the certificate names `peer`; the hello; with a secret, the
+  // challenge is checked and answered), all within connect_timeout_ms.
   // Runs on: the strand.
-  asio::awaitable<Result<std::unique_ptr<tcp::socket>>> connect(uint64_t peer, std::string address) {
+  asio::awaitable<Result<std::unique_ptr<PeerStream>>> connect(uint64_t peer, std::string address) {
     std::string host, port;
     if (!split_host_port(address, &host, &port)) co_return make_error_code(Errc::invalid_argument);
     tcp::resolver resolver(strand);
     auto [rec, results] = co_await resolver.async_resolve(host, port, kTuple);
     if (rec) co_return make_error_code(Errc::unavailable);
-    auto sock = std::make_unique<tcp::socket>(strand);
+    auto sock = std::make_unique<PeerStream>(strand, tls_context());
     asio::steady_timer deadline(strand);
     deadline.expires_after(std::chrono::milliseconds(opts.connect_timeout_ms));
-    tcp::socket* raw = sock.get();
-    deadline.async_wait([raw](boost::system::error_code ec) {
+    PeerStream* raw = sock.get();
+    bool expired = false;
+    deadline.async_wait([raw, &expired](boost::system::error_code ec) {
       if (!ec) {
-        boost::system::error_code ignored;
-        raw->close(ignored);
+        expired = true;
+        raw->close();
       }
     });
-    auto [cec, ep] = co_await asio::async_connect(*sock, results, kTuple);
+    auto [cec, ep] = co_await asio::async_connect(sock->socket(), results, kTuple);
     if (cec || !sock->is_open()) {
       deadline.cancel();
       co_return make_error_code(Errc::unavailable);
     }
     boost::system::error_code ignored;
-    sock->set_option(tcp::no_delay(true), ignored);
+    sock->socket().set_option(tcp::no_delay(true), ignored);
+    if (sock->tls()) {
+      std::string why;
+      auto named = co_await sock->handshake(/*dialling=*/true, &why);
+      if (!named || *named != peer) {
+        deadline.cancel();
+        if (!named && expired) co_return make_error_code(Errc::unavailable);
+        if (named) why = "its certificate names node " + std::to_string(*named);
+        auth_failed("outbound", peer, address, why,
+                    named ? &PeerTransportStats::auth_failures : &PeerTransportStats::tls_handshake_failures);
+        co_return make_error_code(Errc::unavailable);
+      }
+    }
     std::string hello_payload = encode_hello(auth.make_hello(opts.node_id, opts.http_url));
     std::string frame;
     encode_frame(&frame, FrameType::hello, hello_payload);
-    auto [wec, wn] = co_await asio::async_write(*sock, asio::buffer(frame), kTuple);
-    if (wec || !auth.enabled()) {
+    auto wrote = co_await sock->write(asio::buffer(frame));
+    if (!wrote || !auth.enabled()) {
       deadline.cancel();
-      if (wec) co_return make_error_code(Errc::unavailable);
+      if (!wrote) co_return make_error_code(Errc::unavailable);
       co_return sock;
     }
     auto challenge = co_await read_frame(*sock, kMaxHelloPayloadBytes, nullptr);
@@ -328,9 +345,9 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     }
     frame.clear();
     encode_frame(&frame, FrameType::auth, *answer);
-    auto [aec, an] = co_await asio::async_write(*sock, asio::buffer(frame), kTuple);
+    auto answered = co_await sock->write(asio::buffer(frame));
     deadline.cancel();
-    if (aec || !sock->is_open()) co_return make_error_code(Errc::unavailable);
+    if (!answered || !sock->is_open()) co_return make_error_code(Errc::unavailable);
     co_return sock;
   }
 
@@ -383,10 +400,9 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
         }
         if (l.fault.delay_ms > 0) co_await sleep_ms(l.fault.delay_ms);
         if (links[id].fault.cut || !links[id].socket) continue;  // cut while delayed: lost
-        auto [ec, n] = co_await asio::async_write(*links[id].socket, asio::buffer(batch), kTuple);
-        if (ec) {
-          boost::system::error_code ignored;
-          if (links[id].socket) links[id].socket->close(ignored);
+        auto wrote = co_await links[id].socket->write(asio::buffer(batch));
+        if (!wrote) {
+          if (links[id].socket) links[id].socket->close();
           links[id].socket.reset();
           break;
         }
@@ -398,16 +414,16 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
 
   asio::awaitable<void> accept_loop() {
     while (!stopping) {
-      auto conn = std::make_shared<Conn>(this, strand);
+      auto conn = std::make_shared<Conn>(this, strand, tls_context());
       conn->self = conn;
-      auto [ec] = co_await acceptor.async_accept(conn->sock, kTuple);
+      auto [ec] = co_await acceptor.async_accept(conn->sock.socket(), kTuple);
       if (ec) {
         if (stopping || ec == asio::error::operation_aborted) break;
         co_await sleep_ms(10);
         continue;
       }
       boost::system::error_code ignored;
-      auto remote = conn->sock.remote_endpoint(ignored);
+      auto remote = conn->sock.socket().remote_endpoint(ignored);
       conn->address = remote.address().to_string();
       size_t& from_address = inbound_by_address[conn->address];
       if (inbound_count >= opts.max_inbound_connections || from_address >= opts.max_inbound_per_address) {
@@ -421,7 +437,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
           STRATA_LOG(warn, "peer transport: refused a connection from %s (%zu open, %zu from that address); %llu refused",
                      conn->address.c_str(), inbound_count, from_address, static_cast<unsigned long long>(refused));
         }
-        conn->sock.close(ignored);
+        conn->sock.close();
         continue;
       }
       ++from_address;
@@ -430,20 +446,31 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
         std::lock_guard lock(stats_mu);
         stats.inbound_connections = inbound_count;
       }
-      conn->sock.set_option(tcp::no_delay(true), ignored);
-      set_keepalive(conn->sock);
+      conn->sock.socket().set_option(tcp::no_delay(true), ignored);
+      set_keepalive(conn->sock.socket());
       conn->set_deadline(opts.handshake_timeout_ms);  // the hello must arrive by then
-      inbound.insert(std::shared_ptr<tcp::socket>(conn, &conn->sock));
+      inbound.insert(std::shared_ptr<PeerStream>(conn, &conn->sock));
       spawn(serve(conn));
     }
   }
 
-  // The receiver's side of the handshake: the hello and, with a secret, the challenge and the
-  // opener's auth frame (every frame of it a hello's size at most, all within the handshake
-  // deadline set at the accept). Errors: corruption (protocol error: a malformed frame, another
-  // frame first, a hello claiming our own id), permission_denied (auth failure, reason in
-  // *why), io_error. Runs on: the strand.
-  asio::awaitable<Result<Hello>> handshake(Conn& conn, std::string* why, uint64_t* claimed_id) {
+  // The receiver's side of the handshake: with TLS, the TLS handshake; the hello (with TLS it
+  // must claim the node its certificate names); with a secret, the challenge and the opener's auth
+  // frame (every frame of it a hello's size at most, all within the handshake deadline set at the
+  // accept). Errors: corruption (protocol error: a malformed frame, another frame first, a hello
+  // claiming our own id), permission_denied (auth failure, reason in *why; *tls_failed when the
+  // TLS handshake itself failed), io_error. Runs on: the strand.
+  asio::awaitable<Result<Hello>> handshake(Conn& conn, std::string* why, uint64_t* claimed_id, bool* tls_failed) {
+    uint64_t certified = 0;
+    if (conn.sock.tls()) {
+      auto named = co_await conn.sock.handshake(/*dialling=*/false, why);
+      if (!named) {
+        *tls_failed = !conn.timed_out;  // a handshake cut by the deadline is a timeout
+        co_return conn.timed_out ? make_error_code(Errc::io_error) : named.error();
+      }
+      certified = *named;
+      *claimed_id = certified;
+    }
     auto frame = co_await read_frame(conn.sock, kMaxHelloPayloadBytes, &conn);
     if (!frame) co_return frame.error();
     count(&PeerTransportStats::frames_received);
@@ -453,13 +480,17 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     *claimed_id = hello.node_id;
     // One that claims this node's own id is not something a peer sends.
     if (hello.node_id == opts.node_id) co_return make_error_code(Errc::corruption);
+    if (conn.sock.tls() && hello.node_id != certified) {
+      *why = "its hello claims node " + std::to_string(hello.node_id) + " but its certificate names node " +
+             std::to_string(certified);
+      co_return make_error_code(Errc::permission_denied);
+    }
     STRATA_CO_TRY(auth.accept_version(hello, why));
     if (!auth.enabled()) co_return hello;
     PeerAuth::Issued issued = auth.challenge(hello_payload, opts.node_id);
     std::string out;
     encode_frame(&out, FrameType::challenge, issued.payload);
-    auto [ec, n] = co_await asio::async_write(conn.sock, asio::buffer(out), kTuple);
-    if (ec) co_return make_error_code(Errc::io_error);
+    STRATA_CO_TRY(co_await conn.sock.write(asio::buffer(out)));
     auto reply = co_await read_frame(conn.sock, kMaxHelloPayloadBytes, &conn);
     if (!reply) co_return reply.error();
     count(&PeerTransportStats::frames_received);
@@ -477,19 +508,21 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
 
   // One inbound connection. Runs on: the strand.
   asio::awaitable<void> serve(std::shared_ptr<Conn> conn) {
-    std::shared_ptr<tcp::socket> sock(conn, &conn->sock);
+    std::shared_ptr<PeerStream> sock(conn, &conn->sock);
     uint64_t from = 0;
     bool protocol_error = false;
     std::string why;
     uint64_t claimed_id = 0;
-    auto hello = co_await handshake(*conn, &why, &claimed_id);
+    bool tls_failed = false;
+    auto hello = co_await handshake(*conn, &why, &claimed_id, &tls_failed);
     if (hello) {
       from = hello->node_id;
       conn->handshake_done = true;
       conn->deadline = std::chrono::steady_clock::time_point::max();  // idle between frames is fine
       if (handler) handler->on_peer_hello(from, hello->http_url);
     } else if (hello.error() == make_error_code(Errc::permission_denied)) {
-      auth_failed("inbound", claimed_id, conn->address, why);
+      auth_failed("inbound", claimed_id, conn->address, why,
+                  tls_failed ? &PeerTransportStats::tls_handshake_failures : &PeerTransportStats::auth_failures);
     } else {
       protocol_error = hello.error() == make_error_code(Errc::corruption);
     }
@@ -535,8 +568,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
                                                                                                      : static_cast<int>(Errc::io_error))));
         std::string ack;
         encode_frame(&ack, FrameType::snap_ack, ack_payload);
-        auto [ec, n] = co_await asio::async_write(*sock, asio::buffer(ack), kTuple);
-        if (ec) break;
+        if (!co_await sock->write(asio::buffer(ack))) break;
       } else {
         protocol_error = true;
         break;
@@ -552,9 +584,8 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
                  static_cast<unsigned long long>(from), conn->address.c_str(), from == 0 ? "hello (or auth)" : "whole frame");
     }
     conn->closed = true;
-    boost::system::error_code ignored;
     conn->timer.cancel();
-    sock->close(ignored);
+    sock->close();
     inbound.erase(sock);
     --inbound_count;
     if (--inbound_by_address[conn->address] == 0) inbound_by_address.erase(conn->address);
@@ -567,7 +598,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     Link& l = link(m.to);
     if (l.address.empty() || l.fault.cut) co_return make_error_code(Errc::unavailable);
     STRATA_CO_TRY_ASSIGN(auto sock, co_await connect(m.to, l.address));
-    std::shared_ptr<tcp::socket> shared(std::move(sock));
+    std::shared_ptr<PeerStream> shared(std::move(sock));
     inbound.insert(shared);  // closed by stop() like the inbound ones
     asio::steady_timer deadline(strand);
     deadline.expires_after(std::chrono::milliseconds(opts.snapshot_timeout_ms));
@@ -575,20 +606,18 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     deadline.async_wait([shared, &expired](boost::system::error_code ec) {
       if (!ec) {
         expired = true;
-        boost::system::error_code ignored;
-        shared->close(ignored);
+        shared->close();
       }
     });
     auto result = co_await stream_snapshot(*shared, std::move(m), src);
     deadline.cancel();
     inbound.erase(shared);
-    boost::system::error_code ignored;
-    shared->close(ignored);
+    shared->close();
     if (!result && expired) co_return make_error_code(Errc::timed_out);
     co_return result;
   }
 
-  asio::awaitable<Result<void>> stream_snapshot(tcp::socket& sock, raft::Message m,
+  asio::awaitable<Result<void>> stream_snapshot(PeerStream& sock, raft::Message m,
                                                 replication::SnapshotSource& src) {
     std::string frame;
     for (;;) {
@@ -596,16 +625,14 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
       if (!chunk) break;
       frame.clear();
       encode_frame(&frame, FrameType::snap_chunk, encode_snapshot_chunk(*chunk));
-      auto [ec, n] = co_await asio::async_write(sock, asio::buffer(frame), kTuple);
-      if (ec) co_return make_error_code(Errc::io_error);
+      STRATA_CO_TRY(co_await sock.write(asio::buffer(frame)));
     }
     std::string end_payload;
     put_varint64(&end_payload, src.snapshot_id());
     end_payload += raft::encode_message(m);
     frame.clear();
     encode_frame(&frame, FrameType::snap_end, end_payload);
-    auto [ec, n] = co_await asio::async_write(sock, asio::buffer(frame), kTuple);
-    if (ec) co_return make_error_code(Errc::io_error);
+    STRATA_CO_TRY(co_await sock.write(asio::buffer(frame)));
     STRATA_CO_TRY_ASSIGN(auto ack, co_await read_frame(sock, opts.max_frame_bytes, nullptr));
     std::string_view in = ack.second;
     uint64_t id = 0;
@@ -657,9 +684,9 @@ asio::awaitable<void> PeerTransport::stop() {
     impl->stopping = true;
     boost::system::error_code ignored;
     impl->acceptor.close(ignored);
-    for (auto& s : impl->inbound) s->close(ignored);
+    for (auto& s : impl->inbound) s->close();
     for (auto& [id, l] : impl->links) {
-      if (l.socket) l.socket->close(ignored);
+      if (l.socket) l.socket->close();
       if (l.wake) l.wake->cancel();
     }
   });
@@ -697,8 +724,7 @@ void PeerTransport::set_peer_address(uint64_t id, std::string host_port) {
     auto& l = impl->link(id);
     if (l.address == a) return;
     l.address = std::move(a);
-    boost::system::error_code ignored;
-    if (l.socket) l.socket->close(ignored);  // reconnect to the new address
+    if (l.socket) l.socket->close();  // reconnect to the new address
   });
 }
 

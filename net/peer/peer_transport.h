@@ -19,6 +19,14 @@
 //    receiver answers with a challenge (its nonce and a MAC), the opener checks it and answers
 //    with its MAC; a connection that fails either check is closed and counted in auth_failures
 //    (peer_auth.h, docs/format/peer_protocol.md "Authentication").
+//  - Mutual TLS (PeerTransportOptions::tls): every connection runs a TLS handshake before the
+//    hello, in which both ends present certificates that must chain to the cluster CA. The
+//    dialling side checks that the certificate names the node it dialled, the accepting side that
+//    it names the node the hello claims (net/tls/peer_identity.h); a refusal closes the connection
+//    and counts in auth_failures (another node's certificate) or tls_handshake_failures (no
+//    certificate, another CA, expired, or plain TCP). With both a secret and TLS, both checks run.
+//    Each connection takes the context current when it opens, so a SIGHUP reload applies to new
+//    connections.
 //  - Snapshots: send_snapshot() opens a dedicated connection, streams the chunks and the `snap`
 //    message, and waits (snapshot_timeout_ms) for the receiver's acknowledgement.
 //  - Test hooks per directed link (this node -> peer): cut (drop everything, snapshots fail),
@@ -41,6 +49,10 @@
 #include "lib/replication/transport.h"
 #include "lib/util/random.h"
 #include "net/peer/frame.h"
+
+namespace strata::net::tls {
+class TlsContext;
+}
 
 namespace strata::net::peer {
 
@@ -71,6 +83,9 @@ struct PeerTransportOptions {
   // authenticated by the HMAC handshake of peer_auth.h, in both directions; without it a hello
   // is taken at its word. Every member must have the same secret, or none.
   std::string secret;
+  // Mutual TLS on the peer port (a TlsContext made with TlsConfig::peer; nullptr: plain TCP).
+  // Every member must use TLS, or none.
+  std::shared_ptr<tls::TlsContext> tls;
   // Where the handshake's nonces come from; nullptr: OsRandomBytes. REQUIRES: outlives the
   // transport. Tests inject a SeededRandomBytes.
   RandomBytes* random = nullptr;

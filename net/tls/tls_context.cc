@@ -46,16 +46,23 @@ Result<void> load_pem(const char* what, const std::string& path, Load load) {
   return ok();
 }
 
-Result<std::shared_ptr<ssl::context>> build(const TlsServerConfig& c) {
+Result<std::shared_ptr<ssl::context>> build(const TlsConfig& c) {
+  const char* prefix = c.peer ? "--peer-" : "--";
   if (c.cert_file.empty() || c.key_file.empty()) {
-    STRATA_LOG(error, "tls: a certificate needs its key and a key its certificate (--cert-file and --key-file)");
+    STRATA_LOG(error, "tls: a certificate needs its key and a key its certificate (%scert-file and %skey-file)", prefix,
+               prefix);
+    return make_error_code(Errc::invalid_argument);
+  }
+  if (c.peer && c.trusted_ca_file.empty()) {
+    STRATA_LOG(error, "tls: peer TLS needs --peer-trusted-ca-file (the cluster CA every member's certificate chains to)");
     return make_error_code(Errc::invalid_argument);
   }
   if (c.client_cert_auth && c.trusted_ca_file.empty()) {
     STRATA_LOG(error, "tls: --client-cert-auth needs --trusted-ca-file (the CA client certificates must chain to)");
     return make_error_code(Errc::invalid_argument);
   }
-  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  // A peer context both accepts and dials.
+  auto ctx = std::make_shared<ssl::context>(c.peer ? ssl::context::tls : ssl::context::tls_server);
   SSL_CTX* native = ctx->native_handle();
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
   SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
@@ -81,7 +88,7 @@ Result<std::shared_ptr<ssl::context>> build(const TlsServerConfig& c) {
     STRATA_TRY(load_pem("trusted CA", c.trusted_ca_file,
                         [&](boost::system::error_code& ec) { ctx->load_verify_file(c.trusted_ca_file, ec); }));
   }
-  if (c.client_cert_auth) {
+  if (c.client_cert_auth || c.peer) {
     ctx->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
     // Session resumption with client certificates needs a session id context.
     static const unsigned char kSessionContext[] = "strata";
@@ -94,7 +101,7 @@ Result<std::shared_ptr<ssl::context>> build(const TlsServerConfig& c) {
 
 }  // namespace
 
-Result<std::shared_ptr<TlsContext>> TlsContext::create(TlsServerConfig config) {
+Result<std::shared_ptr<TlsContext>> TlsContext::create(TlsConfig config) {
   std::shared_ptr<TlsContext> t(new TlsContext(std::move(config)));
   STRATA_TRY_ASSIGN(t->current_, build(t->config_));
   return t;

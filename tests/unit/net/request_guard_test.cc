@@ -206,7 +206,7 @@ TEST_CASE("strata-server's lists: --allowed-hosts and --cors-origin refuse what 
   }
 }
 
-TEST_CASE("start-up warnings: beyond loopback without protection, and a secret file others can read") {
+TEST_CASE("start-up warnings: beyond loopback without protection, a peer port without TLS, and a secret file others can read") {
   CHECK(security_warnings(Exposure{.client_host = "127.0.0.1", .cluster = true, .peer_host = "127.0.0.1"}).empty());
   CHECK(security_warnings(Exposure{.client_host = "::1"}).empty());
   CHECK(security_warnings(Exposure{.client_host = "localhost"}).empty());
@@ -222,8 +222,16 @@ TEST_CASE("start-up warnings: beyond loopback without protection, and a secret f
   auto peer = security_warnings(Exposure{.client_host = "127.0.0.1", .cluster = true, .peer_host = "10.0.0.5"});
   REQUIRE(peer.size() == 1);
   CHECK(peer[0].find("--peer-secret-file") != std::string::npos);
-  CHECK(security_warnings(
-            Exposure{.client_host = "127.0.0.1", .cluster = true, .peer_host = "10.0.0.5", .peer_secret = true})
+  CHECK(peer[0].find("--peer-cert-file") != std::string::npos);
+  // A secret authenticates members, but the traffic is readable on the wire.
+  auto secret_only = security_warnings(
+      Exposure{.client_host = "127.0.0.1", .cluster = true, .peer_host = "10.0.0.5", .peer_secret = true});
+  REQUIRE(secret_only.size() == 1);
+  CHECK(secret_only[0].find("without TLS (--peer-cert-file)") != std::string::npos);
+  CHECK(security_warnings(Exposure{.client_host = "127.0.0.1", .cluster = true, .peer_host = "10.0.0.5", .peer_tls = true})
+            .empty());
+  CHECK(security_warnings(Exposure{.client_host = "127.0.0.1", .cluster = true, .peer_host = "10.0.0.5",
+                                   .peer_secret = true, .peer_tls = true})
             .empty());
   auto loose = security_warnings(Exposure{.client_host = "127.0.0.1", .cluster = true, .peer_host = "127.0.0.1",
                                           .peer_secret = true, .secret_file = "/etc/s", .secret_readable_by_others = true});

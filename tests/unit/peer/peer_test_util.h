@@ -1,6 +1,6 @@
 // Helpers of the peer transport tests: a recording TransportHandler, an io_context on a thread,
 // free loopback ports, waiting on a condition with a deadline, a raw TCP client that sends
-// forged and partial frames, and a transport with tweaked options listening on loopback.
+// forged and partial frames, a snapshot source of fixed chunks, and a transport with tweaked options listening on loopback.
 // Thread-safety: as each helper says; tests use them from their one thread.
 #pragma once
 
@@ -124,6 +124,17 @@ inline raft::Message msg(uint64_t from, uint64_t to, uint64_t index) {
   m.entries.push_back(raft::Entry{1, index + 1, raft::EntryType::normal, "payload"});
   return m;
 }
+
+// A snapshot of the given chunks (id 42).
+struct VectorSource : replication::SnapshotSource {
+  std::vector<replication::SnapshotChunk> chunks;
+  size_t next_ = 0;
+  uint64_t snapshot_id() const override { return 42; }
+  asio::awaitable<Result<std::optional<replication::SnapshotChunk>>> next() override {
+    if (next_ == chunks.size()) co_return std::optional<replication::SnapshotChunk>();
+    co_return std::optional<replication::SnapshotChunk>(chunks[next_++]);
+  }
+};
 
 // A raw TCP client to a transport's port, for sending forged and partial frames.
 struct RawClient {

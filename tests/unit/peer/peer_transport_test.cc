@@ -114,16 +114,6 @@ TEST_CASE("cut, drop and delay hooks act on one directed link") {
   CHECK(Clock::now() - t0 >= std::chrono::milliseconds(290));
 }
 
-struct VectorSource : replication::SnapshotSource {
-  std::vector<replication::SnapshotChunk> chunks;
-  size_t next_ = 0;
-  uint64_t snapshot_id() const override { return 42; }
-  asio::awaitable<Result<std::optional<replication::SnapshotChunk>>> next() override {
-    if (next_ == chunks.size()) co_return std::optional<replication::SnapshotChunk>();
-    co_return std::optional<replication::SnapshotChunk>(chunks[next_++]);
-  }
-};
-
 TEST_CASE("a snapshot is streamed in chunks and acknowledged; a cut link fails it") {
   Pair p;
   p.start(1);
