@@ -2,7 +2,8 @@
 //
 //  1. Three real strata-server processes on loopback (--enable-fault-hooks), a leader elected;
 //     their client ports serve HTTPS with a certificate from a CA made for the run, which the
-//     clients verify (issue 18: TLS under kill -9 and SIGSTOP; STRATA_JEPSEN_TLS=0: plain HTTP).
+//     clients verify, and their peer ports speak mutual TLS with a certificate per member (issue
+//     18: TLS under kill -9, SIGSTOP and partitions; STRATA_JEPSEN_TLS=0: plain HTTP and TCP).
 //  2. N clients (default 10) run get/put/delete with unique values over a few dozen keys against
 //     random nodes with a 1 s client timeout, recording a history (history.h; outcome.h says how
 //     an answer becomes ok/fail/unknown). Meanwhile the nemesis (nemesis.h) kills -9, pauses and
@@ -271,6 +272,11 @@ TEST_CASE("jepsen: get/put/delete over a 3-node cluster under kill -9, SIGSTOP a
     pki.make_ca("ca");
     pki.make_cert("node", "ca", /*server=*/true);
     cluster.use_tls(pki.pem("ca"), pki.pem("node"), pki.key("node"));
+    // The peer port too: mutual TLS, each member with a certificate that names its node id.
+    for (uint64_t id : cluster.ids()) pki.make_node_cert("peer" + std::to_string(id), "ca", id);
+    cluster.use_peer_tls(pki.pem("ca"), [&pki](uint64_t id) {
+      return std::pair{pki.pem("peer" + std::to_string(id)), pki.key("peer" + std::to_string(id))};
+    });
     cfg.workload.ca_file = pki.pem("ca");
   }
   cluster.start_all();

@@ -129,6 +129,13 @@ inline bool eventually(const std::function<bool()>& cond, std::chrono::milliseco
   return cond();
 }
 
+// The value of an unlabelled metric in a /metrics text (0 when absent).
+inline uint64_t metric_value(const std::string& metrics, const std::string& name) {
+  size_t at = metrics.find("\n" + name + " ");
+  if (at == std::string::npos) return 0;
+  return std::stoull(metrics.substr(at + name.size() + 2));
+}
+
 class Cluster {
  public:
   struct NodeProc {
@@ -185,6 +192,10 @@ class Cluster {
                                      // strands), even nodes two (a strand per connection).
                                      "--threads", id % 2 == 1 ? "1" : "2"};
     for (const auto& a : extra_args_) args.push_back(a);
+    if (peer_cert_of_) {
+      auto [cert, key] = peer_cert_of_(id);
+      args.insert(args.end(), {"--peer-cert-file", cert, "--peer-key-file", key, "--peer-trusted-ca-file", peer_ca_file_});
+    }
     for (const auto& a : n.extra) args.push_back(a);
     n.pid = spawn_process(std::move(args), n.log);
   }
@@ -205,6 +216,14 @@ class Cluster {
     scheme_ = "https";
     tls_client_ = TlsClient{.ca_file = ca_file};
     http_.set_tls(tls_client_);
+  }
+  // Every node runs its peer port over mutual TLS: the certificate and key cert_of(id) answers
+  // when node `id` starts (asked at each start, so a test may swap them), chaining to `ca_file`.
+  // REQUIRES: before the nodes start.
+  void use_peer_tls(const std::string& ca_file,
+                    std::function<std::pair<std::string, std::string>(uint64_t id)> cert_of) {
+    peer_ca_file_ = ca_file;
+    peer_cert_of_ = std::move(cert_of);
   }
   // What a client of this cluster must trust (empty without use_tls()).
   const TlsClient& tls_client() const { return tls_client_; }
@@ -278,6 +297,8 @@ class Cluster {
   std::map<uint64_t, bool> initial_;
   std::string scheme_ = "http";
   TlsClient tls_client_;
+  std::string peer_ca_file_;
+  std::function<std::pair<std::string, std::string>(uint64_t)> peer_cert_of_;
   Http http_;
 };
 

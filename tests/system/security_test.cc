@@ -421,12 +421,6 @@ std::string write_secret(const TempDir& dir, const std::string& name, const std:
   return path;
 }
 
-uint64_t metric_value(const std::string& metrics, const std::string& name) {
-  size_t at = metrics.find("\n" + name + " ");
-  if (at == std::string::npos) return 0;
-  return std::stoull(metrics.substr(at + name.size() + 2));
-}
-
 // A raw connection to a peer port that speaks frames.
 struct PeerRaw : Raw {
   using Raw::Raw;

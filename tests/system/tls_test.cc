@@ -1,9 +1,10 @@
-// TLS on the client port (issue 18), through the real strata-server, libcurl (what curl uses),
+// TLS on the client port and mutual TLS on the peer port (issue 18), through the real strata-server, libcurl (what curl uses),
 // Python's ssl module and the strata CLI: a client with the right CA reads and writes; a client
 // that does not trust the CA, plain HTTP to the TLS port, an expired certificate, and (with
 // --client-cert-auth) a missing or foreign client certificate are all refused; SIGHUP swaps the
-// certificate for new connections and keeps the old one when the new files are bad; bad
-// certificate flags stop the server at start with exit code 2.
+// certificate for new connections and keeps the old one when the new files are bad; a 3-node
+// cluster replicates over peer mutual TLS and refuses a member that holds another node's
+// certificate; bad certificate flags stop the server at start with exit code 2.
 // Certificates are made here with the openssl command line (nothing secret is committed).
 #include <doctest/doctest.h>
 
@@ -15,7 +16,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/system/cluster_harness.h"
@@ -219,8 +222,52 @@ TEST_CASE("SIGHUP reloads the certificate for new connections and keeps the old 
   // A bad file: the reload fails, says so, and the node keeps serving with the certificate it has.
   std::ofstream(cert) << "not a certificate\n";
   server.signal(SIGHUP);
-  CHECK(eventually([&] { return server.log().find("reloading the certificate failed") != std::string::npos; }, 10000ms));
+  CHECK(eventually([&] { return server.log().find("reloading the client port's certificate failed") != std::string::npos; }, 10000ms));
   CHECK(works_with(pki.pem("new-ca")));
+}
+
+TEST_CASE("a cluster over peer mutual TLS replicates; a member holding another node's certificate is refused until it gets its own") {
+  TempDir dir;
+  Pki pki(dir.path());
+  pki.make_ca("ca");
+  for (uint64_t id : {1, 2, 3}) pki.make_node_cert("node" + std::to_string(id), "ca", id);
+  std::map<uint64_t, std::string> cert_name = {{1, "node1"}, {2, "node2"}, {3, "node3"}};
+  Cluster c(env_binary("STRATA_SERVER"), 3);
+  c.use_peer_tls(pki.pem("ca"), [&](uint64_t id) {
+    return std::pair{pki.pem(cert_name.at(id)), pki.key(cert_name.at(id))};
+  });
+  c.start_all();
+  uint64_t leader = c.wait_leader();
+  REQUIRE_MESSAGE(leader != 0, c.log_tail(1));
+  REQUIRE(c.put(leader, "over-tls", "yes").status == 200);
+  for (uint64_t id : c.ids()) {
+    CHECK(eventually([&] { return c.get(id, "over-tls", true).body == "yes"; }, 10000ms));
+    auto st = c.status(id);
+    REQUIRE(st.has_value());
+    CHECK(st->at("security").at("peer_auth").as_string() == "mtls");
+    std::string metrics = c.call("GET", c.url(id) + "/metrics").body;
+    CHECK(metric_value(metrics, "strata_peer_tls") == 1);
+    CHECK(metric_value(metrics, "strata_peer_tls_handshake_failures_total") == 0);
+  }
+  // A follower restarts holding another member's certificate (a stolen key, or a mix-up): the
+  // others refuse it, so it misses what is written meanwhile.
+  uint64_t follower = leader == 3 ? 2 : 3;
+  uint64_t other = 6 - leader - follower;
+  c.kill9(follower);
+  cert_name[follower] = cert_name[other];
+  c.start(follower);
+  REQUIRE(c.put(leader, "while-refused", "v").status == 200);
+  CHECK(eventually([&] {
+    return metric_value(c.call("GET", c.url(leader) + "/metrics").body, "strata_peer_auth_failures_total") > 0;
+  }, 10000ms));
+  std::this_thread::sleep_for(1000ms);
+  CHECK(c.get(follower, "while-refused", true).status == 404);
+  CHECK(c.log_tail(leader).find("certificate names node " + std::to_string(other)) != std::string::npos);
+  // With its own certificate it catches up.
+  c.kill9(follower);
+  cert_name[follower] = "node" + std::to_string(follower);
+  c.start(follower);
+  CHECK(eventually([&] { return c.get(follower, "while-refused", true).body == "v"; }, 15000ms));
 }
 
 TEST_CASE("bad TLS flags stop strata-server at start with a clear message") {
@@ -242,6 +289,15 @@ TEST_CASE("bad TLS flags stop strata-server at start with a clear message") {
   CHECK(out.find("--trusted-ca-file") != std::string::npos);
   CHECK(server_exit(dir.path(), "--cert-file " + pki.key("server") + " --key-file " + pki.key("server"), &out) == 2);
   MESSAGE(out);
+  // The peer port's flags: they need --peers, and a peer certificate needs the cluster CA.
+  CHECK(server_exit(dir.path(), "--peer-cert-file " + pki.pem("server") + " --peer-key-file " + pki.key("server"), &out) ==
+        2);
+  CHECK(out.find("need --peers") != std::string::npos);
+  CHECK(server_exit(dir.path(),
+                    "--node-id 1 --peers 1=127.0.0.1:0 --peer-cert-file " + pki.pem("server") + " --peer-key-file " +
+                        pki.key("server"),
+                    &out) == 2);
+  CHECK(out.find("--peer-trusted-ca-file") != std::string::npos);
 }
 
 }  // namespace strata::testing
