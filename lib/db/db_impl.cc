@@ -436,6 +436,7 @@ DbStats DBImpl::stats() const {
   s.bytes_written_wal = bytes_wal_.load();
   s.bytes_written_flush = bytes_flush_.load();
   s.wal_syncs = wal_syncs_.load();
+  s.wal_sync_latency = wal_sync_latency_.snapshot();
   s.write_groups = write_groups_.load();
   s.flushes = flushes_.load();
   s.stall_micros = stall_micros_.load();

@@ -48,6 +48,7 @@
 #include "lib/sstable/table_options.h"
 #include "lib/sstable/table_reader.h"
 #include "lib/util/async_mutex.h"
+#include "lib/util/histogram.h"
 #include "lib/util/oneshot.h"
 #include "lib/util/striped_counter.h"
 #include "lib/version/version_set.h"
@@ -216,6 +217,7 @@ class DBImpl {
       compaction_dropped_entries_{0};
   // Bumped by every read: striped, so that concurrent readers do not share their cache lines.
   StripedCounter gets_, table_probes_;
+  LatencyHistogram wal_sync_latency_;
 };
 
 }  // namespace strata

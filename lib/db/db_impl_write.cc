@@ -105,6 +105,7 @@ asio::awaitable<Result<SequenceNumber>> DBImpl::commit_group(std::vector<std::sh
     sync = true;
   }
   if (wal_->pending_bytes() > 0 || (sync && wal_unsynced_.load())) {
+    const uint64_t flush_start = sync ? SystemClock::instance().now_micros() : 0;
     auto flushed = co_await wal_->flush(sync);
     if (!flushed) {
       set_read_only(flushed.error(), "WAL " + std::to_string(wal_number_) + " write/sync failed: " +
@@ -116,6 +117,7 @@ asio::awaitable<Result<SequenceNumber>> DBImpl::commit_group(std::vector<std::sh
     bytes_wal_.fetch_add(wal_->offset() - wal_bytes_before, std::memory_order_relaxed);
     if (sync) {
       wal_syncs_.fetch_add(1, std::memory_order_relaxed);
+      wal_sync_latency_.observe(SystemClock::instance().now_micros() - flush_start);
       last_sync_micros_ = now;
       wal_unsynced_.store(false);
     } else {

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "lib/util/histogram.h"
+
 namespace strata {
 
 struct LevelStats {
@@ -36,6 +38,7 @@ struct DbStats {
   uint64_t bytes_written_flush = 0;     // SSTable bytes written by flushes
   uint64_t bytes_written_compaction = 0;
   uint64_t wal_syncs = 0;
+  HistogramSnapshot wal_sync_latency;   // each synced WAL write: the write and its fdatasync
   uint64_t write_groups = 0;            // group commits (WAL writes)
   uint64_t flushes = 0;
   uint64_t stall_micros = 0;            // time writers spent delayed or stopped (memtables, L0)

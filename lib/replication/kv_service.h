@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "lib/db/db.h"
+#include "lib/util/histogram.h"
 #include "lib/raft/message_check.h"
 #include "lib/replication/transport.h"
 #include "lib/util/result.h"
@@ -80,6 +81,14 @@ struct NodeStats {
   // Committed entries a leader handed to the apply task as soon as a follower's acknowledgement
   // committed them, during a Ready (Node::on_message), instead of with the next Ready.
   uint64_t entries_applied_early = 0;
+  // Times the leader this node knows of changed to another node (not to "none"): elections won
+  // by anyone, as this node saw them.
+  uint64_t leader_changes = 0;
+  // Durations: each Ready's Raft log persist (the append and its fdatasync), and each proposal
+  // from Node::write (or a membership command) to its result on this node (committed by a
+  // quorum and applied here, or failed).
+  HistogramSnapshot persist_latency;
+  HistogramSnapshot proposal_latency;
   // Peer messages raft::Core dropped without acting on them (raft::Core::check_message), by
   // raft::DropReason: values a correct peer never sends, or a sender outside the configuration.
   // Each is logged (at most one line a second, with the count).

@@ -323,7 +323,11 @@ asio::awaitable<Result<uint64_t>> Node::propose_and_wait(CommandKind kind, std::
     ++stats_.proposals;
     notify_locked();
   }
-  co_return co_await w.done.wait();
+  const auto start = Clock::now();
+  auto result = co_await w.done.wait();
+  proposal_latency_.observe(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count()));
+  co_return result;
 }
 asio::awaitable<Result<void>> Node::wait_applied(uint64_t index) {
   AppliedWaiter w{index, {}, Clock::now() + std::chrono::milliseconds(options_.read_timeout_ms)};
@@ -460,16 +464,21 @@ std::optional<ClusterStatus> Node::cluster_status() const {
   };
   for (uint64_t id : core_->conf_state().voters) add(id, true);
   for (uint64_t id : core_->conf_state().learners) add(id, false);
-  s.stats = stats_;
-  s.stats.messages_invalid = core_->dropped();
+  s.stats = node_stats_locked();
   if (transport_ != nullptr) s.transport = transport_->stats();
   return s;
 }
 
 NodeStats Node::node_stats() const {
   std::lock_guard lock(mu_);
+  return node_stats_locked();
+}
+
+NodeStats Node::node_stats_locked() const {
   NodeStats s = stats_;
   s.messages_invalid = core_->dropped();
+  s.persist_latency = persist_latency_.snapshot();
+  s.proposal_latency = proposal_latency_.snapshot();
   return s;
 }
 

@@ -84,6 +84,7 @@
 #include "lib/replication/kv_service.h"
 #include "lib/replication/raft_storage.h"
 #include "lib/replication/transport.h"
+#include "lib/util/histogram.h"
 #include "lib/util/oneshot.h"
 
 namespace strata::replication {
@@ -241,6 +242,11 @@ class Node final : public KvService, public TransportHandler {
   boost::asio::awaitable<void> tick_loop();
   boost::asio::awaitable<void> ready_loop();
   boost::asio::awaitable<Result<void>> handle_ready(raft::Ready rd, bool leader);
+  // Logs (info) what changed in the Raft role and the known leader: an election started, won or
+  // lost, a new leader, no leader. Updates last_role_ (last_leader_ is the caller's).
+  void log_soft_state_locked(const raft::SoftState& soft);
+  // node_stats() under mu_.
+  NodeStats node_stats_locked() const;
   // node_apply.cc
   // Queues committed[begin, end) for the apply task. Normal entries' data is moved out (the
   // Core's advance() reads only their index and type); conf changes are copied.
@@ -330,6 +336,10 @@ class Node final : public KvService, public TransportHandler {
   std::optional<Oneshot<bool>> compaction_flush_done_;  // set while a flush_for_compaction runs
   std::optional<PendingCompaction> compaction_flushed_;
   uint64_t last_leader_ = raft::kNone;  // as of the last Ready's soft state
+  raft::Role last_role_ = raft::Role::follower;  // as of the last Ready's soft state
+  // See NodeStats (any thread).
+  LatencyHistogram persist_latency_;
+  LatencyHistogram proposal_latency_;
   // While a leader's Ready is being handled: the last index durable in the local log before it
   // (0 otherwise). on_message hands committed entries up to it to the apply task at once.
   uint64_t early_apply_limit_ = 0;

@@ -148,8 +148,10 @@ asio::awaitable<Result<void>> Node::handle_ready(raft::Ready rd, bool leader) {
     std::lock_guard lock(mu_);
     ++stats_.ready_cycles;
     stats_.entries_persisted += rd.entries.size();
-    stats_.persist_micros += static_cast<uint64_t>(
+    const auto persist_micros = static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - persist_start).count());
+    stats_.persist_micros += persist_micros;
+    persist_latency_.observe(persist_micros);
     stats_.messages_sent += rd.messages.size();
   }
   for (raft::Message& m : rd.messages) {
@@ -181,12 +183,14 @@ asio::awaitable<Result<void>> Node::handle_ready(raft::Ready rd, bool leader) {
     if (options_.pipeline_apply) enqueue_apply_locked(rd.committed_entries, durable, rd.committed_entries.size());
     early_apply_limit_ = 0;
     core_->advance(rd);
+    if (rd.soft_state) log_soft_state_locked(*rd.soft_state);
     if (rd.soft_state && rd.soft_state->leader != last_leader_) {
       // The leader changed: a proposal in flight may be committed by the new leader or lost.
       // Say so now (timed_out: may have been applied) rather than at the deadline, so that
       // clients retry against the new leader promptly; once the entries committed before the
       // change are applied (their proposals succeed), see ApplyItem.
       if (last_leader_ != raft::kNone) enqueue_leader_change_locked();
+      if (rd.soft_state->leader != raft::kNone) ++stats_.leader_changes;
       last_leader_ = rd.soft_state->leader;
     }
     handle_read_states_locked(rd.read_states);
@@ -195,6 +199,41 @@ asio::awaitable<Result<void>> Node::handle_ready(raft::Ready rd, bool leader) {
   // Backpressure: the loop runs at most kMaxApplyQueueBytes ahead of the DB.
   if (!co_await wait_for_apply(kMaxApplyQueueBytes)) co_return ok();
   co_return co_await maybe_compact();
+}
+
+void Node::log_soft_state_locked(const raft::SoftState& soft) {
+  const uint64_t term = core_->term();
+  if (soft.role != last_role_) {
+    switch (soft.role) {
+      case raft::Role::pre_candidate:
+        STRATA_LOG(info, "node %" PRIu64 ": no word from a leader; pre-vote for term %" PRIu64 " started", options_.id,
+                   term + 1);
+        break;
+      case raft::Role::candidate:
+        STRATA_LOG(info, "node %" PRIu64 ": election for term %" PRIu64 " started", options_.id, term);
+        break;
+      case raft::Role::leader:
+        STRATA_LOG(info, "node %" PRIu64 ": won the election for term %" PRIu64 "; now the leader", options_.id, term);
+        break;
+      case raft::Role::follower:
+        STRATA_LOG(info, "node %" PRIu64 ": follower in term %" PRIu64 " (was %s)", options_.id, term,
+                   raft::to_string(last_role_));
+        break;
+      case raft::Role::learner:
+        STRATA_LOG(info, "node %" PRIu64 ": learner in term %" PRIu64, options_.id, term);
+        break;
+    }
+    last_role_ = soft.role;
+  }
+  if (soft.leader != last_leader_ && soft.leader != options_.id) {
+    if (soft.leader == raft::kNone) {
+      STRATA_LOG(info, "node %" PRIu64 ": lost the leader (node %" PRIu64 ") in term %" PRIu64, options_.id, last_leader_,
+                 term);
+    } else {
+      STRATA_LOG(info, "node %" PRIu64 ": the leader is node %" PRIu64 " (term %" PRIu64 ")", options_.id, soft.leader,
+                 term);
+    }
+  }
 }
 
 asio::awaitable<Result<void>> Node::maybe_compact() {

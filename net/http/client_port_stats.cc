@@ -9,6 +9,18 @@ namespace strata::net::http {
 
 namespace json = boost::json;
 
+const char* to_string(RequestOp op) {
+  switch (op) {
+    case RequestOp::get: return "get";
+    case RequestOp::put: return "put";
+    case RequestOp::del: return "delete";
+    case RequestOp::multi_get: return "multi_get";
+    case RequestOp::scan: return "scan";
+    case RequestOp::batch: return "batch";
+  }
+  return "unknown";
+}
+
 ClientPortStats ClientPortCounters::snapshot() const {
   auto get = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
   ClientPortStats s;
@@ -23,6 +35,7 @@ ClientPortStats ClientPortCounters::snapshot() const {
   s.tls_handshakes = get(tls_handshakes);
   s.tls_handshake_failures = get(tls_handshake_failures);
   for (size_t i = 0; i < kGuardReasonCount; ++i) s.requests_refused[i] = get(requests_refused[i]);
+  for (size_t i = 0; i < kRequestOpCount; ++i) s.request_latency[i] = request_latency[i].snapshot();
   s.max_connections = max_connections;
   s.max_connections_per_address = max_connections_per_address;
   s.header_timeout_ms = header_timeout_ms;
@@ -84,6 +97,13 @@ std::string client_port_stats_to_prometheus(const ClientPortStats& s) {
   }
   append_metric_family(out, "http_requests_refused_total", "counter",
                        "Requests refused by the browser-safety checks (501, 421, 403, 415).", "reason", refused);
+  std::vector<std::pair<std::string_view, HistogramSnapshot>> latency;
+  for (size_t i = 0; i < kRequestOpCount; ++i) {
+    latency.emplace_back(to_string(static_cast<RequestOp>(i)), s.request_latency[i]);
+  }
+  append_histogram_family(out, "http_request_duration_seconds",
+                          "Key-value requests from routing to the response, errors included, by operation.", "op",
+                          latency);
   append_metric(out, "http_limit_max_connections", "gauge", "Client connections allowed in total.",
                 d(s.max_connections));
   append_metric(out, "http_limit_max_connections_per_address", "gauge",

@@ -13,9 +13,17 @@
 #include <cstdint>
 #include <string>
 
+#include "lib/util/histogram.h"
 #include "net/http/request_guard.h"
 
 namespace strata::net::http {
+
+// The key-value requests whose durations are kept (Router::handle: from the routed request to
+// its response, errors included): get (GET /v1/kv/{key}, GET /get), put (PUT /v1/kv/{key}, POST
+// /set), delete (DELETE /v1/kv/{key}, POST /delete), multi_get, scan (GET /v1/kv), batch.
+enum class RequestOp { get, put, del, multi_get, scan, batch };
+inline constexpr size_t kRequestOpCount = 6;
+const char* to_string(RequestOp op);
 
 struct ClientPortStats {
   uint64_t connections_accepted = 0;
@@ -30,6 +38,7 @@ struct ClientPortStats {
   uint64_t tls_handshake_failures = 0;  // refused or failed: no or a wrong client certificate, plain
                                         // HTTP to the TLS port, a timeout, an unsupported version
   std::array<uint64_t, kGuardReasonCount> requests_refused{};  // by GuardReason
+  std::array<HistogramSnapshot, kRequestOpCount> request_latency{};  // by RequestOp
   // Limits.
   uint64_t max_connections = 0;
   uint64_t max_connections_per_address = 0;
@@ -50,6 +59,8 @@ struct ClientPortCounters {
   std::atomic<uint64_t> tls_handshakes{0};
   std::atomic<uint64_t> tls_handshake_failures{0};
   std::array<std::atomic<uint64_t>, kGuardReasonCount> requests_refused{};
+  // By RequestOp; mutable: the Router, which holds the counters as const, records into it.
+  mutable std::array<LatencyHistogram, kRequestOpCount> request_latency;
   // Limits: set once, before the server starts.
   uint64_t max_connections = 0;
   uint64_t max_connections_per_address = 0;
@@ -72,7 +83,8 @@ boost::json::object client_port_stats_to_json(const ClientPortStats& s);
 // strata_http_connections_refused_total{reason="total_cap|per_address"},
 // strata_http_connections_evicted_total, strata_http_timeouts_total{phase="header|idle|io"},
 // strata_http_tls_handshakes_total{result="completed|failed"},
-// strata_http_requests_refused_total{reason=...}, strata_http_limit_* gauges.
+// strata_http_requests_refused_total{reason=...}, strata_http_limit_* gauges,
+// strata_http_request_duration_seconds{op=...} (a histogram).
 std::string client_port_stats_to_prometheus(const ClientPortStats& s);
 
 }  // namespace strata::net::http

@@ -492,68 +492,6 @@ std::optional<std::vector<OptionInfo>> options_from_json(const json::object& o) 
   return out;
 }
 
-namespace {
-
-void append_help_and_type(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
-  out += "# HELP strata_";
-  out += name;
-  out += ' ';
-  out += help;
-  out += "\n# TYPE strata_";
-  out += name;
-  out += ' ';
-  out += type;
-  out += '\n';
-}
-
-// "strata_<name><labels> <value>\n"; `labels` is "" or "{k=\"v\"}".
-void append_sample(std::string& out, std::string_view name, std::string_view labels, double value) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", value);
-  out += "strata_";
-  out += name;
-  out += labels;
-  out += ' ';
-  out += buf;
-  out += '\n';
-}
-
-}  // namespace
-
-void append_metric(std::string& out, std::string_view name, std::string_view type, std::string_view help, double value,
-                   std::string_view labels) {
-  append_help_and_type(out, name, type, help);
-  append_sample(out, name, labels, value);
-}
-
-void append_metric_family(std::string& out, std::string_view name, std::string_view type, std::string_view help,
-                          std::string_view label, std::span<const std::pair<std::string_view, double>> samples) {
-  append_help_and_type(out, name, type, help);
-  for (const auto& [value_of_label, v] : samples) {
-    append_sample(out, name, std::string("{") + std::string(label) + "=\"" + std::string(value_of_label) + "\"}", v);
-  }
-}
-
-namespace {
-
-// Escapes a Prometheus label value (backslash, double quote, newline).
-std::string label_value(std::string_view v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 std::string stats_to_prometheus(const DbStats& s, std::string_view node_id) {
   std::string out;
   auto d = [](uint64_t v) { return static_cast<double>(v); };
@@ -573,6 +511,9 @@ std::string stats_to_prometheus(const DbStats& s, std::string_view node_id) {
   append_metric(out, "bytes_written_compaction_total", "counter", "SSTable bytes written by compactions.",
          d(s.bytes_written_compaction));
   append_metric(out, "wal_syncs_total", "counter", "WAL fdatasync calls.", d(s.wal_syncs));
+  const std::pair<std::string_view, HistogramSnapshot> wal_sync[] = {{"", s.wal_sync_latency}};
+  append_histogram_family(out, "wal_sync_duration_seconds",
+                          "Synced WAL writes (the write and its fdatasync) of the DB's group commit.", "", wal_sync);
   append_metric(out, "write_groups_total", "counter", "Group commits (WAL writes).", d(s.write_groups));
   append_metric(out, "flushes_total", "counter", "Memtable flushes.", d(s.flushes));
   append_metric(out, "stall_seconds_total", "counter", "Time writers were delayed or stopped (memtables, L0).",
@@ -690,6 +631,15 @@ std::string replication_stats_to_prometheus(const replication::NodeStats& s) {
   append_metric(out, "raft_entries_applied_early_total", "counter",
          "Committed entries the leader applied as soon as an acknowledgement committed them.",
          d(s.entries_applied_early));
+  append_metric(out, "raft_leader_changes_total", "counter", "Times this node saw another node become the leader.",
+                d(s.leader_changes));
+  const std::pair<std::string_view, HistogramSnapshot> persist[] = {{"", s.persist_latency}};
+  append_histogram_family(out, "raft_log_persist_duration_seconds",
+                          "Raft log persists of the Ready loop (the append and its fdatasync).", "", persist);
+  const std::pair<std::string_view, HistogramSnapshot> proposal[] = {{"", s.proposal_latency}};
+  append_histogram_family(out, "raft_proposal_duration_seconds",
+                          "Writes from their proposal to their result on this node (committed by a quorum and applied).",
+                          "", proposal);
   std::vector<std::pair<std::string_view, double>> invalid;
   for (size_t i = 1; i < s.messages_invalid.size(); ++i) {
     invalid.emplace_back(raft::to_string(static_cast<raft::DropReason>(i)), d(s.messages_invalid[i]));

@@ -22,6 +22,7 @@
 #include "lib/db/stats.h"
 #include "lib/db/trace.h"
 #include "lib/replication/kv_service.h"
+#include "net/http/prometheus_text.h"
 
 namespace strata::net::http {
 
@@ -86,12 +87,6 @@ std::optional<std::vector<OptionInfo>> options_from_json(const boost::json::obje
 // names prefixed with "strata_".
 std::string stats_to_prometheus(const DbStats& stats, std::string_view node_id);
 
-// Appends one Prometheus sample strata_<name><labels> (with its HELP and TYPE lines) to `out`.
-void append_metric(std::string& out, std::string_view name, std::string_view type, std::string_view help, double value,
-                   std::string_view labels = {});
-// Appends a family strata_<name>{<label>="..."}: HELP and TYPE once, then one sample per pair.
-void append_metric_family(std::string& out, std::string_view name, std::string_view type, std::string_view help,
-                          std::string_view label, std::span<const std::pair<std::string_view, double>> samples);
 
 // A cluster node's replication counters (replication::NodeStats): for GET /v1/stats "replication",
 // {"proposals", "proposals_refused", "proposal_batches", "applied_entries", "snapshots_sent",

@@ -12,6 +12,7 @@
 #include "lib/util/key_prefix.h"
 #include "net/http/handlers.h"
 #include "net/http/json_codec.h"
+#include "net/http/process_metrics.h"
 
 namespace strata::net::http {
 
@@ -325,7 +326,10 @@ Response handle_metrics(const HandlerContext& ctx) {
   r.status = 200;
   r.content_type = kContentTypePrometheus;
   r.body = stats_to_prometheus(ctx.kv.stats(), ctx.node.node_id);
+  r.body += build_info_to_prometheus(ctx.node.version);
+  r.body += process_metrics_to_prometheus();
   if (auto cs = ctx.kv.cluster_status()) {
+    r.body += cluster_gauges_to_prometheus(*cs);
     r.body += replication_stats_to_prometheus(cs->stats);
     r.body += transport_stats_to_prometheus(cs->transport);
   }

@@ -99,9 +99,12 @@ class Router {
   const NodeInfo& node() const { return node_; }
 
   // Runs on: the caller's executor. Never throws for bad input (it may throw std::bad_alloc).
+  // Key-value requests are timed into NodeInfo::client_port's request_latency (if set).
   boost::asio::awaitable<Response> handle(Request req) const;
 
  private:
+  boost::asio::awaitable<Response> route(Request req) const;
+
   std::unique_ptr<replication::KvService> owned_kv_;
   replication::KvService& kv_;
   NodeInfo node_;

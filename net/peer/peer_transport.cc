@@ -120,6 +120,9 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     std::unique_ptr<asio::steady_timer> wake;
     std::unique_ptr<PeerStream> socket;
     bool running = false;
+    // For the log: the link's last known state, so that only changes are logged (a peer that
+    // stays down logs once, not at every retry).
+    enum class State { unknown, up, down } state = State::unknown;
   };
 
   // One inbound connection. Its deadline timer is armed lazily: `deadline` is what counts, and
@@ -376,12 +379,22 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
       auto sock = co_await connect(id, links[id].address);
       if (stopping) break;
       if (!sock) {
+        if (links[id].state != Link::State::down) {
+          STRATA_LOG(warn, "peer transport: cannot reach node %llu at %s; retrying (every %u ms at most)",
+                     static_cast<unsigned long long>(id), links[id].address.c_str(), opts.max_backoff_ms);
+          links[id].state = Link::State::down;
+        }
         co_await sleep_ms(backoff);
         backoff = std::min(backoff * 2, opts.max_backoff_ms);
         continue;
       }
       backoff = opts.min_backoff_ms;
       count(&PeerTransportStats::connects);
+      if (links[id].state != Link::State::up) {
+        STRATA_LOG(info, "peer transport: connected to node %llu at %s%s", static_cast<unsigned long long>(id),
+                   links[id].address.c_str(), links[id].state == Link::State::down ? " (reachable again)" : "");
+        links[id].state = Link::State::up;
+      }
       links[id].socket = std::move(*sock);
       std::string batch;
       while (!stopping) {
@@ -402,6 +415,10 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
         if (links[id].fault.cut || !links[id].socket) continue;  // cut while delayed: lost
         auto wrote = co_await links[id].socket->write(asio::buffer(batch));
         if (!wrote) {
+          if (!stopping) {
+            STRATA_LOG(info, "peer transport: lost the connection to node %llu at %s; reconnecting",
+                       static_cast<unsigned long long>(id), links[id].address.c_str());
+          }
           if (links[id].socket) links[id].socket->close();
           links[id].socket.reset();
           break;

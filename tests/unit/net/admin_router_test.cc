@@ -161,7 +161,8 @@ TEST_CASE("GET /metrics follows Prometheus' naming rules (promtool's lint)") {
   for (const auto& [name, type] : types) {
     CAPTURE(name);
     CHECK(helps.count(name) == 1);
-    CHECK(name.starts_with("strata_"));
+    // process_* are the client libraries' standard names, unprefixed (process_metrics.h).
+    CHECK((name.starts_with("strata_") || name.starts_with("process_")));
     for (char c : name) CHECK(((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'));
     if (type == "counter") CHECK(name.ends_with("_total"));
     if (type != "counter") CHECK_FALSE(name.ends_with("_total"));
@@ -170,7 +171,19 @@ TEST_CASE("GET /metrics follows Prometheus' naming rules (promtool's lint)") {
       CHECK(name.find(std::string(unit) + "_") == std::string::npos);
       CHECK_FALSE(name.ends_with(unit));
     }
+    // A histogram is in seconds and has its three kinds of series, the +Inf bucket included.
+    if (type == "histogram") {
+      CHECK(name.ends_with("_seconds"));
+      CHECK(r.body.find("\n" + name + "_bucket{") != std::string::npos);
+      CHECK(r.body.find("le=\"+Inf\"}") != std::string::npos);
+      CHECK(r.body.find("\n" + name + "_sum") != std::string::npos);
+      CHECK(r.body.find("\n" + name + "_count") != std::string::npos);
+    }
   }
+  CHECK(types.count("strata_wal_sync_duration_seconds") == 1);
+  CHECK(types.count("strata_build_info") == 1);
+  CHECK(types.count("process_cpu_seconds_total") == 1);
+  CHECK(types.count("process_resident_memory_bytes") == 1);
 }
 
 TEST_CASE("GET /v1/trace follows a lookup through the memtable and SSTables") {
