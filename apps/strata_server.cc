@@ -49,6 +49,7 @@
 #include "lib/io/default_file_system.h"
 #include "lib/replication/node.h"
 #include "lib/util/logging.h"
+#include "apps/server_config_sources.h"
 #include "apps/server_security.h"
 #include "net/peer/peer_auth.h"
 #include "net/peer/peer_transport.h"
@@ -108,6 +109,8 @@ struct Config {
   // The client port (net/http/server.h, request_guard.h).
   net::http::ServerOptions http;
   net::http::SecurityInfo security;
+  // The options set by a flag, the environment or a file (GET /v1/config "server").
+  std::vector<net::http::ServerSetting> server_config;
 };
 
 // Splits "HOST:PORT" ("[::1]:80" for IPv6). false when malformed.
@@ -269,6 +272,7 @@ asio::awaitable<int> run_cluster_node(asio::any_io_executor ex, Config cfg, asio
   info.sync_policy = "raft (log fsynced before acknowledging)";
   info.version = kVersion;
   info.security = cfg.security;
+  info.server_config = cfg.server_config;
   net::http::ClientPortCounters client_port;
   info.client_port = &client_port;
   net::http::Limits limits;
@@ -336,6 +340,7 @@ asio::awaitable<int> run_node(asio::any_io_executor ex, Config cfg, asio::signal
   node.sync_policy = std::string(to_string(cfg.sync));
   node.version = kVersion;
   node.security = cfg.security;
+  node.server_config = cfg.server_config;
   node.backup_dir = cfg.backup_dir;
   net::http::ClientPortCounters client_port;
   node.client_port = &client_port;
@@ -415,6 +420,8 @@ int main(int argc, char** argv) {
   desc.add_options()
       ("help,h", "print this help and exit")
       ("version", "print the version and exit")
+      ("config", po::value<std::string>(), "a TOML file of options, keys named as the flags (data-dir = \"/var/lib/strata\"); flags, STRATA_* variables and --env-file beat it")
+      ("env-file", po::value<std::string>(), "a file of STRATA_NAME=VALUE lines (as the environment; the environment beats it, it beats --config)")
       ("listen", po::value(&listen)->default_value(listen), "HOST:PORT to accept HTTP connections on (PORT 0: any)")
       ("data-dir", po::value(&cfg.data_dir)->default_value(cfg.data_dir), "directory of the database (created if missing)")
       ("sync", po::value(&sync)->default_value(sync), "when writes are acknowledged: always | batch | none")
@@ -462,15 +469,13 @@ int main(int argc, char** argv) {
       ("http-header-timeout-ms", po::value(&cfg.http.header_timeout_ms)->default_value(cfg.http.header_timeout_ms), "a new client connection must send a whole request header within this; any request header must be whole within this of its first byte")
       ("http-idle-timeout-ms", po::value(&cfg.http.idle_timeout_ms)->default_value(cfg.http.idle_timeout_ms), "a keep-alive client connection may wait this long for its next request");
   po::variables_map vm;
+  ConfigSources sources;
   try {
-    // No positional arguments (`strata-server extra` is an error, not ./data), and no
-    // abbreviated flags (Boost would otherwise take --cert for --cert-file).
-    po::store(po::command_line_parser(argc, argv)
-                  .options(desc)
-                  .positional(po::positional_options_description())
-                  .style(po::command_line_style::default_style & ~po::command_line_style::allow_guessing)
-                  .run(),
-              vm);
+    std::string why;
+    if (!parse_config_sources(argc, argv, desc, &vm, &sources, &why)) {
+      std::fprintf(stderr, "strata-server: %s\n", why.c_str());
+      return 2;
+    }
     po::notify(vm);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "strata-server: %s\n(see --help)\n", e.what());
@@ -506,6 +511,11 @@ int main(int argc, char** argv) {
   if (!level_known) {
     std::fprintf(stderr, "strata-server: --log-level expects debug, info, warn or error, got '%s'\n", log_level.c_str());
     return 2;
+  }
+  for (const std::string& w : sources.warnings) STRATA_LOG(warn, "strata-server: %s", w.c_str());
+  for (const auto& a : sources.applied) {
+    STRATA_LOG(info, "strata-server: config: --%s=%s (%s)", a.name.c_str(), a.value.c_str(), a.source.c_str());
+    cfg.server_config.push_back(net::http::ServerSetting{a.name, a.value, a.source});
   }
   auto codec = parse_compression(compression);
   if (!codec) {

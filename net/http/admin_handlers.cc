@@ -92,7 +92,13 @@ Response handle_config(const HandlerContext& ctx, Request req) {
       return db_error_response(ctx, set.error());
     }
   }
-  return json_response(200, json::serialize(options_to_json(ctx.kv.option_list())));
+  json::object out = options_to_json(ctx.kv.option_list());
+  json::array server;
+  for (const ServerSetting& s : ctx.node.server_config) {
+    server.push_back(json::object{{"name", s.name}, {"value", s.value}, {"source", s.source}});
+  }
+  out["server"] = std::move(server);
+  return json_response(200, json::serialize(out));
 }
 
 asio::awaitable<Response> handle_flush(const HandlerContext& ctx, Request) {

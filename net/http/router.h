@@ -56,12 +56,21 @@ struct SecurityInfo {
   std::vector<std::string> warnings;  // what strata-server warned about at start (exposure without protection)
 };
 
+// One strata-server option set by a flag, the environment or a file (apps/server_config_sources.h).
+struct ServerSetting {
+  std::string name;    // the flag's name, e.g. "block-cache-mb"
+  std::string value;
+  std::string source;  // "flag", "env STRATA_...", "env-file F", "config F"
+};
+
 struct NodeInfo {
   std::string node_id = "node-1";
   std::string role = "leader";  // single node: always the leader
   std::string sync_policy = "always";
   std::string version;  // the server's version string
   SecurityInfo security;
+  // GET /v1/config "server": the options not at their defaults and where each came from.
+  std::vector<ServerSetting> server_config;
   // Where POST /v1/admin/checkpoint writes (strata-server --backup-dir); empty: checkpoints are
   // refused (an HTTP request must not choose a server path).
   std::string backup_dir;

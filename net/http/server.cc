@@ -9,6 +9,8 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_prefix.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
@@ -78,6 +80,8 @@ Method method_from(bhttp::verb v) {
 
 using BeastRequest = bhttp::request<bhttp::string_body>;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+// The largest write handed to a TlsStream at once (see Server::Impl::write).
+constexpr size_t kMaxTlsWriteBytes = 16 << 10;
 
 // The TCP layer of a plain or TLS stream: deadlines, the socket.
 template <class Stream>
@@ -223,7 +227,24 @@ asio::awaitable<bool> Server::Impl::write(Stream& stream, std::string& head, con
   std::array<asio::const_buffer, 2> buffers{asio::buffer(head),
                                             send_body ? asio::buffer(res.body) : asio::const_buffer()};
   tcp_of(stream).expires_after(std::chrono::milliseconds(options.io_timeout_ms));
-  auto [ec, n] = co_await asio::async_write(stream, buffers, as_tuple(use_awaitable));
+  boost::system::error_code ec;
+  if constexpr (std::is_same_v<Stream, TlsStream>) {
+    // At most one TLS record's worth (16 KiB) per write: a longer write through Beast's
+    // ssl_stream over a tcp_stream sends nothing past the first record and never completes
+    // (seen with Boost 1.81 and OpenSSL 3: a 20,000-byte GET answer stalled after its head, until
+    // io_timeout_ms). No copy: each step is a view of the head and body buffers.
+    beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(buffers);
+    while (beast::buffer_bytes(rest) > 0) {
+      auto [wec, wn] = co_await asio::async_write(stream, beast::buffers_prefix(kMaxTlsWriteBytes, rest),
+                                                  as_tuple(use_awaitable));
+      ec = wec;
+      if (ec) break;
+      rest.consume(wn);
+    }
+  } else {
+    auto [wec, wn] = co_await asio::async_write(stream, buffers, as_tuple(use_awaitable));
+    ec = wec;
+  }
   if (ec) {
     if (ec == beast::error::timeout) ClientPortCounters::bump(counters.io_timeouts);
     STRATA_LOG(debug, "http: write failed: %s", ec.message().c_str());

@@ -149,6 +149,29 @@ TEST_CASE("HTTPS on the client port: the right CA works, everything else is refu
   CHECK(handshakes.at("completed").as_int64() >= 1);
 }
 
+TEST_CASE("answers longer than one TLS record arrive whole: values of 16 KiB + 1 to 1 MiB, and /metrics") {
+  TempDir dir;
+  Pki pki(dir.path());
+  pki.make_ca("ca");
+  pki.make_cert("server", "ca", /*server=*/true);
+  TlsServer server(dir.path(), {"--cert-file", pki.pem("server"), "--key-file", pki.key("server")});
+  Http client(TlsClient{.ca_file = pki.pem("ca")});
+  // Regression: a response over 16 KiB stalled after its head until the I/O timeout.
+  for (size_t n : {size_t{16 << 10} - 200, size_t{16 << 10} + 1, size_t{100'000}, size_t{1 << 20}}) {
+    CAPTURE(n);
+    std::string value(n, '\0');
+    for (size_t i = 0; i < n; ++i) value[i] = static_cast<char>('a' + (i * 7919) % 26);
+    REQUIRE(client.call("PUT", server.https() + "/v1/kv/big" + std::to_string(n), &value).status == 200);
+    HttpResult got = client.call("GET", server.https() + "/v1/kv/big" + std::to_string(n));
+    CHECK(got.status == 200);
+    CHECK(got.body == value);
+  }
+  HttpResult metrics = client.call("GET", server.https() + "/metrics");
+  CHECK(metrics.status == 200);
+  CHECK(metrics.body.size() > (16 << 10));
+  CHECK(metrics.body.find("process_cpu_seconds_total") != std::string::npos);
+}
+
 TEST_CASE("an expired server certificate is refused by the client") {
   TempDir dir;
   Pki pki(dir.path());

@@ -1,0 +1,182 @@
+// strata-server's configuration sources (issue 16; apps/server_config_sources.h) through the real
+// binary: a TOML --config file, an --env-file, STRATA_* environment variables and flags, with the
+// precedence flag > environment > env file > config file > default seen in GET /v1/config and in
+// the start log; refusals (exit 2, naming the culprit) for unknown keys, tables and bad syntax.
+#include <doctest/doctest.h>
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "tests/system/cluster_harness.h"
+
+namespace strata::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string server_binary() {
+  const char* s = std::getenv("STRATA_SERVER");
+  REQUIRE_MESSAGE(s != nullptr, "STRATA_SERVER must name a binary");
+  return s;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// Sets environment variables for the processes started while it lives.
+struct ScopedEnv {
+  std::vector<std::string> names;
+  explicit ScopedEnv(const std::map<std::string, std::string>& vars) {
+    for (const auto& [k, v] : vars) {
+      ::setenv(k.c_str(), v.c_str(), 1);
+      names.push_back(k);
+    }
+  }
+  ~ScopedEnv() {
+    for (const auto& k : names) ::unsetenv(k.c_str());
+  }
+};
+
+struct Started {
+  pid_t pid = -1;
+  std::string log;
+  ~Started() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      int st = 0;
+      ::waitpid(pid, &st, 0);
+    }
+  }
+};
+
+// Starts strata-server with `args` (after the binary), waits for its listening line.
+void start(Started* s, const std::string& log, std::vector<std::string> args) {
+  args.insert(args.begin(), server_binary());
+  s->log = log;
+  s->pid = spawn_process(std::move(args), log);
+  bool up = eventually([&] { return read_file(log).find("strata-server listening on") != std::string::npos; }, 20000ms);
+  REQUIRE_MESSAGE(up, read_file(log));
+}
+
+// The value of one option in GET /v1/config.
+std::string config_value(const std::string& url, const std::string& name) {
+  Http http;
+  auto r = http.call("GET", url + "/v1/config");
+  auto v = r.json();
+  REQUIRE(v.has_value());
+  for (const auto& o : v->at("options").as_array()) {
+    if (o.at("name").as_string() == name) return std::string(o.at("value").as_string());
+  }
+  return "";
+}
+
+// strata-server's exit status and output for a start that must fail.
+int failed_start(const std::string& dir, const std::string& flags, std::string* out) {
+  std::string cmd = server_binary() + " --listen 127.0.0.1:0 --data-dir " + dir + "/bad " + flags + " > " + dir +
+                    "/bad.out 2>&1";
+  int st = std::system(cmd.c_str());
+  *out = read_file(dir + "/bad.out");
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+TEST_CASE("flag > STRATA_* environment > --env-file > --config > default, seen in /v1/config and the start log") {
+  TempDir dir;
+  uint16_t port = free_loopback_port();
+  const std::string toml = dir.path() + "/strata.toml", env_file = dir.path() + "/strata.env";
+  std::ofstream(toml) << "# a comment\nlisten = \"127.0.0.1:" << port << "\"\ndata-dir = \"" << dir.path()
+                      << "/data\"\nblock-cache-mb = 10\ncompression = \"zstd\"\nmmap-reads = false\n"
+                      << "direct-reads = true\nlog-level = \"info\"\n";
+  std::ofstream(env_file) << "# TinyLSM-style\nexport STRATA_BLOCK_CACHE_MB=20\nSTRATA_MAX_OPEN_FILES='77'\n\n";
+  const std::string url = "http://127.0.0.1:" + std::to_string(port);
+  {
+    // Only the file: its values, the default for the rest.
+    Started s;
+    start(&s, dir.path() + "/a.log", {"--config", toml});
+    CHECK(config_value(url, "block_cache_bytes") == std::to_string(10 << 20));
+    CHECK(config_value(url, "compression") == "zstd");
+    CHECK(config_value(url, "mmap_reads") == "false");
+    CHECK(config_value(url, "use_direct_reads") == "true");
+    std::string log = read_file(s.log);
+    CHECK(log.find("config: --block-cache-mb=10 (config " + toml + ")") != std::string::npos);
+    CHECK(log.find("config: --config=" + toml + " (flag)") != std::string::npos);
+  }
+  {
+    // The env file beats the config file.
+    Started s;
+    start(&s, dir.path() + "/b.log", {"--config", toml, "--env-file", env_file});
+    CHECK(config_value(url, "block_cache_bytes") == std::to_string(20 << 20));
+    CHECK(config_value(url, "max_open_files") == "77");
+    CHECK(config_value(url, "compression") == "zstd");
+  }
+  {
+    // The environment beats the env file (and names the files itself); a stray STRATA_ variable is
+    // only a warning.
+    ScopedEnv env({{"STRATA_BLOCK_CACHE_MB", "30"}, {"STRATA_CONFIG", toml}, {"STRATA_ENV_FILE", env_file},
+                   {"STRATA_NO_SUCH_OPTION", "1"}});
+    Started s;
+    start(&s, dir.path() + "/c.log", {});
+    CHECK(config_value(url, "block_cache_bytes") == std::to_string(30 << 20));
+    CHECK(config_value(url, "max_open_files") == "77");
+    std::string log = read_file(s.log);
+    CHECK(log.find("config: --block-cache-mb=30 (env STRATA_BLOCK_CACHE_MB)") != std::string::npos);
+    CHECK(log.find("STRATA_NO_SUCH_OPTION names no strata-server option; ignored") != std::string::npos);
+  }
+  {
+    // A flag beats everything.
+    ScopedEnv env({{"STRATA_BLOCK_CACHE_MB", "30"}});
+    Started s;
+    start(&s, dir.path() + "/d.log", {"--config", toml, "--env-file", env_file, "--block-cache-mb", "40"});
+    CHECK(config_value(url, "block_cache_bytes") == std::to_string(40 << 20));
+    CHECK(read_file(s.log).find("config: --block-cache-mb=40 (flag)") != std::string::npos);
+    // GET /v1/config "server": each option set, with its source.
+    Http http;
+    auto v = http.call("GET", url + "/v1/config").json();
+    REQUIRE(v.has_value());
+    std::map<std::string, std::pair<std::string, std::string>> server;
+    for (const auto& o : v->at("server").as_array()) {
+      server[std::string(o.at("name").as_string())] = {std::string(o.at("value").as_string()),
+                                                       std::string(o.at("source").as_string())};
+    }
+    CHECK(server["block-cache-mb"] == std::pair<std::string, std::string>{"40", "flag"});
+    CHECK(server["max-open-files"] == std::pair<std::string, std::string>{"77", "env-file " + env_file});
+    CHECK(server["compression"] == std::pair<std::string, std::string>{"zstd", "config " + toml});
+    CHECK(server.count("sync") == 0);  // at its default
+  }
+}
+
+TEST_CASE("a config or env file with an unknown key, a table, bad syntax or a bad value stops the server at start") {
+  TempDir dir;
+  std::string out;
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir.path() + "/" + name) << text;
+    return dir.path() + "/" + name;
+  };
+  CHECK(failed_start(dir.path(), "--config " + write("unknown.toml", "block-cache = 5\n"), &out) == 2);
+  CHECK(out.find("'block-cache' names no strata-server option") != std::string::npos);
+  CHECK(failed_start(dir.path(), "--config " + write("table.toml", "[engine]\nblock-cache-mb = 5\n"), &out) == 2);
+  CHECK(out.find("'engine' must be a string, number or boolean") != std::string::npos);
+  CHECK(failed_start(dir.path(), "--config " + write("syntax.toml", "data-dir = \"unterminated\n"), &out) == 2);
+  CHECK(out.find("(line 1)") != std::string::npos);
+  CHECK(failed_start(dir.path(), "--config " + dir.path() + "/missing.toml", &out) == 2);
+  CHECK(failed_start(dir.path(), "--config " + write("value.toml", "compression = \"gzip\"\n"), &out) == 2);
+  CHECK(out.find("--compression expects none, lz4 or zstd") != std::string::npos);
+  CHECK(failed_start(dir.path(), "--env-file " + write("bad.env", "STRATA_BLOCK_CACHE=5\n"), &out) == 2);
+  CHECK(out.find("bad.env:1: STRATA_BLOCK_CACHE names no strata-server option") != std::string::npos);
+  CHECK(failed_start(dir.path(), "--env-file " + write("noeq.env", "# ok\nSTRATA_DATA_DIR\n"), &out) == 2);
+  CHECK(out.find("noeq.env:2: expected KEY=VALUE") != std::string::npos);
+  CHECK(failed_start(dir.path(), "--env-file " + dir.path() + "/missing.env", &out) == 2);
+  CHECK(out.find("cannot read --env-file") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace strata::testing
