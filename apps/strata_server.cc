@@ -410,6 +410,7 @@ int main(int argc, char** argv) {
   std::string allowed_hosts, cors_origins;
   std::string sync = "always";
   std::string log_level = "info";
+  std::string log_format = "text";
   std::string compression = "none";
   size_t block_cache_mb = cfg.engine.block_cache_bytes >> 20;
   size_t memtable_mb = cfg.engine.memtable_size_bytes >> 20;
@@ -446,6 +447,7 @@ int main(int argc, char** argv) {
       ("peer-frame-timeout-ms", po::value(&cfg.peer_limits.frame_timeout_ms)->default_value(cfg.peer_limits.frame_timeout_ms), "cluster: a peer frame must arrive whole within this of its first byte")
       ("peer-secret-file", po::value(&cfg.peer_secret_file), "cluster: a file holding the cluster secret (16-4096 bytes, the same on every member): peer connections are authenticated by an HMAC-SHA256 handshake")
       ("log-level", po::value(&log_level)->default_value(log_level), "debug | info | warn | error")
+      ("log-format", po::value(&log_format)->default_value(log_format), "text | json (one object per line: time, level, component, node_id, msg)")
       ("block-cache-mb", po::value(&block_cache_mb)->default_value(block_cache_mb), "engine: block cache MiB (0: none)")
       ("memtable-mb", po::value(&memtable_mb)->default_value(memtable_mb), "engine: a memtable is flushed to an SSTable at this many MiB")
       ("compression", po::value(&compression)->default_value(compression), "engine: data blocks of new SSTables: none | lz4 | zstd")
@@ -512,6 +514,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "strata-server: --log-level expects debug, info, warn or error, got '%s'\n", log_level.c_str());
     return 2;
   }
+  if (log_format == "json") {
+    set_log_format(LogFormat::json);
+  } else if (log_format != "text") {
+    std::fprintf(stderr, "strata-server: --log-format expects text or json, got '%s'\n", log_format.c_str());
+    return 2;
+  }
+  set_log_node_id(cfg.node_id);
   for (const std::string& w : sources.warnings) STRATA_LOG(warn, "strata-server: %s", w.c_str());
   for (const auto& a : sources.applied) {
     STRATA_LOG(info, "strata-server: config: --%s=%s (%s)", a.name.c_str(), a.value.c_str(), a.source.c_str());

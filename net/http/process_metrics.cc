@@ -4,7 +4,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -14,25 +13,6 @@
 namespace strata::net::http {
 
 namespace {
-
-// One unprefixed sample with its HELP and TYPE lines (process_* are not strata_ families).
-void append_process_metric(std::string& out, const char* name, const char* type, const char* help, double value) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", value);
-  out += "# HELP ";
-  out += name;
-  out += ' ';
-  out += help;
-  out += "\n# TYPE ";
-  out += name;
-  out += ' ';
-  out += type;
-  out += '\n';
-  out += name;
-  out += ' ';
-  out += buf;
-  out += '\n';
-}
 
 // The fields of /proc/self/stat after the command name (field 3 onwards), or empty.
 std::vector<std::string> stat_fields() {
@@ -73,14 +53,14 @@ std::string process_metrics_to_prometheus() {
   // fields[0] is field 3.
   std::vector<std::string> f = stat_fields();
   if (f.size() > 21 && ticks > 0) {
-    append_process_metric(out, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.",
+    append_unprefixed_metric(out, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.",
                           static_cast<double>(std::stoull(f[11]) + std::stoull(f[12])) / ticks);
-    append_process_metric(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.",
+    append_unprefixed_metric(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.",
                           static_cast<double>(std::stoull(f[20])));
-    append_process_metric(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+    append_unprefixed_metric(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
                           static_cast<double>(std::stoull(f[21])) * page);
     if (uint64_t boot = boot_time_seconds(); boot > 0) {
-      append_process_metric(out, "process_start_time_seconds", "gauge",
+      append_unprefixed_metric(out, "process_start_time_seconds", "gauge",
                             "Start time of the process since unix epoch in seconds.",
                             static_cast<double>(boot) + static_cast<double>(std::stoull(f[19])) / ticks);
     }
@@ -91,12 +71,12 @@ std::string process_metrics_to_prometheus() {
       if (e->d_name[0] != '.') ++fds;
     }
     ::closedir(d);
-    append_process_metric(out, "process_open_fds", "gauge", "Number of open file descriptors.",
+    append_unprefixed_metric(out, "process_open_fds", "gauge", "Number of open file descriptors.",
                           static_cast<double>(fds - 1));  // less the one opendir holds
   }
   rlimit nofile{};
   if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
-    append_process_metric(out, "process_max_fds", "gauge", "Maximum number of open file descriptors.",
+    append_unprefixed_metric(out, "process_max_fds", "gauge", "Maximum number of open file descriptors.",
                           static_cast<double>(nofile.rlim_cur));
   }
   return out;

@@ -6,12 +6,17 @@ namespace strata::net::http {
 
 namespace {
 
-void append_help_and_type(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
-  out += "# HELP strata_";
+constexpr std::string_view kPrefix = "strata_";
+
+void append_help_and_type(std::string& out, std::string_view name, std::string_view type, std::string_view help,
+                          std::string_view prefix = kPrefix) {
+  out += "# HELP ";
+  out += prefix;
   out += name;
   out += ' ';
   out += help;
-  out += "\n# TYPE strata_";
+  out += "\n# TYPE ";
+  out += prefix;
   out += name;
   out += ' ';
   out += type;
@@ -19,10 +24,11 @@ void append_help_and_type(std::string& out, std::string_view name, std::string_v
 }
 
 // "strata_<name><labels> <value>\n"; `labels` is "" or "{k=\"v\"}".
-void append_sample(std::string& out, std::string_view name, std::string_view labels, double value) {
+void append_sample(std::string& out, std::string_view name, std::string_view labels, double value,
+                   std::string_view prefix = kPrefix) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.17g", value);
-  out += "strata_";
+  out += prefix;
   out += name;
   out += labels;
   out += ' ';
@@ -36,6 +42,12 @@ void append_metric(std::string& out, std::string_view name, std::string_view typ
                    std::string_view labels) {
   append_help_and_type(out, name, type, help);
   append_sample(out, name, labels, value);
+}
+
+void append_unprefixed_metric(std::string& out, std::string_view name, std::string_view type, std::string_view help,
+                              double value) {
+  append_help_and_type(out, name, type, help, "");
+  append_sample(out, name, "", value, "");
 }
 
 void append_metric_family(std::string& out, std::string_view name, std::string_view type, std::string_view help,

@@ -18,6 +18,9 @@ namespace strata::net::http {
 // Appends one Prometheus sample strata_<name><labels> (with its HELP and TYPE lines) to `out`.
 void append_metric(std::string& out, std::string_view name, std::string_view type, std::string_view help, double value,
                    std::string_view labels = {});
+// As append_metric, without the "strata_" prefix (the standard process_* families).
+void append_unprefixed_metric(std::string& out, std::string_view name, std::string_view type, std::string_view help,
+                              double value);
 // Appends a family strata_<name>{<label>="..."}: HELP and TYPE once, then one sample per pair.
 void append_metric_family(std::string& out, std::string_view name, std::string_view type, std::string_view help,
                           std::string_view label, std::span<const std::pair<std::string_view, double>> samples);

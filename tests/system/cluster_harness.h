@@ -4,6 +4,8 @@
 // Thread-safety: one test thread uses a Cluster; Http handles are per thread.
 #pragma once
 
+#include <doctest/doctest.h>
+
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -127,6 +129,19 @@ inline bool eventually(const std::function<bool()>& cond, std::chrono::milliseco
     pause = std::min(pause * 2, std::chrono::milliseconds(100));
   }
   return cond();
+}
+
+// The binary named by environment variable `name` (meson sets STRATA_SERVER, STRATA_CLI).
+inline std::string env_binary(const char* name) {
+  const char* s = std::getenv(name);
+  REQUIRE_MESSAGE(s != nullptr, name << " must name a binary");
+  return s;
+}
+
+// A whole file ("" if it cannot be read): a node's log, a command's output.
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 // The value of an unlabelled metric in a /metrics text (0 when absent).

@@ -1,8 +1,11 @@
 // strata-server's configuration sources (issue 16; apps/server_config_sources.h) through the real
 // binary: a TOML --config file, an --env-file, STRATA_* environment variables and flags, with the
 // precedence flag > environment > env file > config file > default seen in GET /v1/config and in
-// the start log; refusals (exit 2, naming the culprit) for unknown keys, tables and bad syntax.
+// the start log; refusals (exit 2, naming the culprit) for unknown keys, tables and bad syntax;
+// --log-format json.
 #include <doctest/doctest.h>
+
+#include <boost/json/parse.hpp>
 
 #include <signal.h>
 #include <stdlib.h>
@@ -21,17 +24,6 @@ namespace strata::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::string server_binary() {
-  const char* s = std::getenv("STRATA_SERVER");
-  REQUIRE_MESSAGE(s != nullptr, "STRATA_SERVER must name a binary");
-  return s;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 // Sets environment variables for the processes started while it lives.
 struct ScopedEnv {
@@ -61,7 +53,7 @@ struct Started {
 
 // Starts strata-server with `args` (after the binary), waits for its listening line.
 void start(Started* s, const std::string& log, std::vector<std::string> args) {
-  args.insert(args.begin(), server_binary());
+  args.insert(args.begin(), env_binary("STRATA_SERVER"));
   s->log = log;
   s->pid = spawn_process(std::move(args), log);
   bool up = eventually([&] { return read_file(log).find("strata-server listening on") != std::string::npos; }, 20000ms);
@@ -82,7 +74,7 @@ std::string config_value(const std::string& url, const std::string& name) {
 
 // strata-server's exit status and output for a start that must fail.
 int failed_start(const std::string& dir, const std::string& flags, std::string* out) {
-  std::string cmd = server_binary() + " --listen 127.0.0.1:0 --data-dir " + dir + "/bad " + flags + " > " + dir +
+  std::string cmd = env_binary("STRATA_SERVER") + " --listen 127.0.0.1:0 --data-dir " + dir + "/bad " + flags + " > " + dir +
                     "/bad.out 2>&1";
   int st = std::system(cmd.c_str());
   *out = read_file(dir + "/bad.out");
@@ -176,6 +168,50 @@ TEST_CASE("a config or env file with an unknown key, a table, bad syntax or a ba
   CHECK(out.find("noeq.env:2: expected KEY=VALUE") != std::string::npos);
   CHECK(failed_start(dir.path(), "--env-file " + dir.path() + "/missing.env", &out) == 2);
   CHECK(out.find("cannot read --env-file") != std::string::npos);
+}
+
+TEST_CASE("--log-format json: every log line is one JSON object with time, level, component, node_id and msg") {
+  TempDir dir;
+  uint16_t port = free_loopback_port();
+  Started s;
+  start(&s, dir.path() + "/json.log",
+        {"--listen", "127.0.0.1:" + std::to_string(port), "--data-dir", dir.path() + "/data", "--node-id", "n7",
+         "--log-format", "json", "--block-cache-mb", "8", "--log-level", "debug"});
+  std::string v = "quote \" backslash \\ newline \n";
+  Http http;
+  REQUIRE(http.call("PUT", "http://127.0.0.1:" + std::to_string(port) + "/v1/kv/k", &v).status == 200);
+  ::kill(s.pid, SIGTERM);
+  int st = 0;
+  ::waitpid(s.pid, &st, 0);
+  s.pid = -1;
+  std::ifstream in(s.log);
+  size_t objects = 0;
+  bool config_line = false, shutdown_line = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("strata-server listening on")) continue;  // stdout, for scripts
+    CAPTURE(line);
+    boost::system::error_code ec;
+    auto value = boost::json::parse(line, ec);
+    REQUIRE(!ec);
+    REQUIRE(value.is_object());
+    const auto& o = value.as_object();
+    CHECK(o.at("time").as_string().size() == 24);
+    CHECK(o.at("node_id").as_string() == "n7");
+    CHECK(o.contains("level"));
+    CHECK(o.contains("msg"));
+    if (o.contains("component") && o.at("component") == "strata-server" &&
+        o.at("msg") == "config: --block-cache-mb=8 (flag)") {
+      config_line = true;
+    }
+    if (std::string_view(o.at("msg").as_string()).find("shutting down") != std::string_view::npos) shutdown_line = true;
+    ++objects;
+  }
+  CHECK(objects >= 3);
+  CHECK(config_line);
+  CHECK(shutdown_line);
+  std::string out;
+  CHECK(failed_start(dir.path(), "--log-format yaml", &out) == 2);
+  CHECK(out.find("--log-format expects text or json") != std::string::npos);
 }
 
 }  // namespace

@@ -21,17 +21,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string env_binary(const char* name) {
-  const char* s = std::getenv(name);
-  REQUIRE_MESSAGE(s != nullptr, name << " must name a binary");
-  return s;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 // `promtool check metrics` over `text`: its exit status, and what it printed in *output.
 int promtool_check(const std::string& dir, const std::string& text, std::string* output) {
   std::string in = dir + "/metrics.txt", out = dir + "/promtool.out";

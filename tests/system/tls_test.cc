@@ -29,12 +29,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string env_binary(const char* name) {
-  const char* s = std::getenv(name);
-  REQUIRE_MESSAGE(s != nullptr, name << " must name a binary");
-  return s;
-}
-
 // Stdout of a shell command, and its exit status.
 std::string sh_output(const std::string& cmd, int* status) {
   std::string out;
@@ -46,11 +40,6 @@ std::string sh_output(const std::string& cmd, int* status) {
   int st = ::pclose(p);
   *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   return out;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 // One strata-server with the given flags on a free loopback port; SIGKILLed at the end.
