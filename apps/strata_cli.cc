@@ -47,7 +47,7 @@ constexpr const char* kHelp =
     "  STATS                       levels, amplification, caches, bloom filters, compactions\n"
     "  TRACE key [AT seq]          where a lookup of key went (memtables, SSTables, bloom, cache)\n"
     "  CONFIG                      list the options and their values\n"
-    "  CONFIG SET name value       change a runtime-mutable option\n"
+    "  CONFIG SET name value       change a runtime-mutable option (not persisted)\n"
     "  FLUSH                       write the memtables to SSTables\n"
     "  COMPACT [start end]         compact the key range [start, end] (default: everything)\n"
     "  HELP                        this text\n"
@@ -389,7 +389,10 @@ Outcome run_line(CliBackend& backend, const std::string& line) {
     auto r = backend.set_option(args[1], args[2]);
     if (!r) return fail(r.error().message);
     for (const auto& o : *r) {
-      if (o.name == args[1]) std::printf("OK %s = %s\n", o.name.c_str(), o.value.c_str());
+      if (o.name == args[1]) {
+        std::printf("OK %s = %s (until the DB is reopened: runtime changes are not persisted)\n", o.name.c_str(),
+                    o.value.c_str());
+      }
     }
     return Outcome::ok;
   }
