@@ -448,6 +448,7 @@ int main(int argc, char** argv) {
       ("peer-secret-file", po::value(&cfg.peer_secret_file), "cluster: a file holding the cluster secret (16-4096 bytes, the same on every member): peer connections are authenticated by an HMAC-SHA256 handshake")
       ("log-level", po::value(&log_level)->default_value(log_level), "debug | info | warn | error")
       ("log-format", po::value(&log_format)->default_value(log_format), "text | json (one object per line: time, level, component, node_id, msg)")
+      ("access-log", po::bool_switch(&cfg.http.access_log), "log one info line per HTTP request: address, method, target, status, body bytes, milliseconds")
       ("block-cache-mb", po::value(&block_cache_mb)->default_value(block_cache_mb), "engine: block cache MiB (0: none)")
       ("memtable-mb", po::value(&memtable_mb)->default_value(memtable_mb), "engine: a memtable is flushed to an SSTable at this many MiB")
       ("compression", po::value(&compression)->default_value(compression), "engine: data blocks of new SSTables: none | lz4 | zstd")

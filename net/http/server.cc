@@ -340,6 +340,7 @@ asio::awaitable<void> Server::Impl::serve(Connection& conn, Stream& stream) {
       buffer.commit(rn);
     }
     first = false;
+    const int64_t request_start_ns = steady_now_ns();
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<uint32_t>(options.header_limit_bytes));
     parser.body_limit(options.body_limit_bytes);
@@ -440,7 +441,15 @@ asio::awaitable<void> Server::Impl::serve(Connection& conn, Stream& stream) {
     }
     guard.decorate(rhead.origin, &res);
     if (stopping.load() || conn.evicted.load()) keep_alive = false;
+    const int status = res.status;
+    const size_t body_bytes = res.body.size();
     bool written = co_await write(stream, head, &breq, std::move(res), keep_alive);
+    if (options.access_log) {
+      const double ms = static_cast<double>(steady_now_ns() - request_start_ns) / 1e6;
+      STRATA_LOG(info, "access: %s %s %.*s %d %zu %.3fms%s", conn.address.c_str(),
+                 std::string(breq.method_string()).c_str(), static_cast<int>(breq.target().size()), breq.target().data(),
+                 status, body_bytes, ms, written ? "" : " (write failed)");
+    }
     if (!written || !keep_alive) break;
   }
 }

@@ -85,6 +85,10 @@ struct ServerOptions {
   bool strand_per_connection = true;
   // Serve HTTPS with this context (reloadable); nullptr: plain HTTP.
   std::shared_ptr<tls::TlsContext> tls;
+  // One info line per routed request, after its answer is written (or failed):
+  //   access: <remote address> <METHOD> <target> <status> <body bytes> <milliseconds>ms
+  // (strata-server --access-log). The target is the request line's, as received.
+  bool access_log = false;
 };
 
 class Server {

@@ -170,13 +170,13 @@ TEST_CASE("a config or env file with an unknown key, a table, bad syntax or a ba
   CHECK(out.find("cannot read --env-file") != std::string::npos);
 }
 
-TEST_CASE("--log-format json: every log line is one JSON object with time, level, component, node_id and msg") {
+TEST_CASE("--log-format json: every log line is one JSON object with time, level, component, node_id and msg; --access-log") {
   TempDir dir;
   uint16_t port = free_loopback_port();
   Started s;
   start(&s, dir.path() + "/json.log",
         {"--listen", "127.0.0.1:" + std::to_string(port), "--data-dir", dir.path() + "/data", "--node-id", "n7",
-         "--log-format", "json", "--block-cache-mb", "8", "--log-level", "debug"});
+         "--log-format", "json", "--block-cache-mb", "8", "--log-level", "debug", "--access-log"});
   std::string v = "quote \" backslash \\ newline \n";
   Http http;
   REQUIRE(http.call("PUT", "http://127.0.0.1:" + std::to_string(port) + "/v1/kv/k", &v).status == 200);
@@ -186,7 +186,7 @@ TEST_CASE("--log-format json: every log line is one JSON object with time, level
   s.pid = -1;
   std::ifstream in(s.log);
   size_t objects = 0;
-  bool config_line = false, shutdown_line = false;
+  bool config_line = false, shutdown_line = false, access_line = false;
   for (std::string line; std::getline(in, line);) {
     if (line.starts_with("strata-server listening on")) continue;  // stdout, for scripts
     CAPTURE(line);
@@ -204,11 +204,17 @@ TEST_CASE("--log-format json: every log line is one JSON object with time, level
       config_line = true;
     }
     if (std::string_view(o.at("msg").as_string()).find("shutting down") != std::string_view::npos) shutdown_line = true;
+    // --access-log: "<address> <METHOD> <target> <status> <bytes> <ms>ms".
+    if (o.contains("component") && o.at("component") == "access" &&
+        std::string_view(o.at("msg").as_string()).starts_with("127.0.0.1 PUT /v1/kv/k 200 ")) {
+      access_line = true;
+    }
     ++objects;
   }
   CHECK(objects >= 3);
   CHECK(config_line);
   CHECK(shutdown_line);
+  CHECK(access_line);
   std::string out;
   CHECK(failed_start(dir.path(), "--log-format yaml", &out) == 2);
   CHECK(out.find("--log-format expects text or json") != std::string::npos);
