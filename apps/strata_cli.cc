@@ -117,14 +117,16 @@ bool parse_size(const std::string& s, size_t* out) {
   return true;
 }
 
-void print_pairs(const std::vector<KeyValue>& rows) {
+// `more`: the range holds more rows than the limit let through.
+void print_pairs(const std::vector<KeyValue>& rows, bool more = false) {
   for (const auto& kv : rows) {
     std::fwrite(kv.key.data(), 1, kv.key.size(), stdout);
     std::fputs(" = ", stdout);
     std::fwrite(kv.value.data(), 1, kv.value.size(), stdout);
     std::fputc('\n', stdout);
   }
-  std::printf("(%zu item%s)\n", rows.size(), rows.size() == 1 ? "" : "s");
+  std::printf("(%zu item%s%s)\n", rows.size(), rows.size() == 1 ? "" : "s",
+              more ? "; the range holds more: raise the limit, or scan on from past the last key" : "");
 }
 
 // "1.5 KiB" etc. (binary units).
@@ -357,9 +359,13 @@ Outcome run_line(CliBackend& backend, const std::string& line) {
     if (args.size() > 3) return fail("usage: SCAN [start] [end] [limit] [REVERSE]");
     size_t limit = 100;
     if (args.size() == 3 && !parse_size(args[2], &limit)) return fail("limit must be a number");
-    auto r = backend.scan(args.size() > 0 ? args[0] : "", args.size() > 1 ? args[1] : "", limit, reverse);
+    // One row past the limit tells whether the range holds more (limit 0: all of it).
+    auto r = backend.scan(args.size() > 0 ? args[0] : "", args.size() > 1 ? args[1] : "", limit == 0 ? 0 : limit + 1,
+                          reverse);
     if (!r) return fail(r.error().message);
-    print_pairs(*r);
+    bool more = limit != 0 && r->size() > limit;
+    if (more) r->resize(limit);
+    print_pairs(*r, more);
     return Outcome::ok;
   }
   if (cmd == "STATS") {

@@ -225,10 +225,27 @@ asio::awaitable<Response> handle_kv_scan(const HandlerContext& ctx, Request req)
     json::object o{{"items", json::array()}, {"count", 0}, {"truncated", false}};
     co_return json_response(200, json::serialize(o));
   }
-  auto rows = co_await ctx.kv.scan(replication::ScanOptions{std::move(start), std::move(end), limit + 1, reverse, consistency});
+  auto rows = co_await ctx.kv.scan(replication::ScanOptions{start, end, limit + 1, reverse, consistency});
   if (!rows) co_return db_error_response(ctx, rows.error());
   bool truncated = rows->size() > limit;
   if (truncated) rows->resize(limit);
+  // The next page: the same range past the last key returned (forward: from the smallest key
+  // after it; reverse: below it, the end bound being exclusive).
+  std::string next;
+  if (truncated && !rows->empty()) {
+    if (reverse) {
+      end = rows->back().key;
+    } else {
+      start = rows->back().key;
+      start.push_back('\0');
+    }
+    next = "/v1/kv?start=" + percent_encode(start);
+    if (!end.empty()) next += "&end=" + percent_encode(end);
+    next += "&limit=" + std::to_string(limit);
+    if (reverse) next += "&reverse=true";
+    if (force_base64) next += "&encoding=base64";
+    if (consistency == replication::ReadConsistency::stale) next += "&consistency=stale";
+  }
   json::array items;
   items.reserve(rows->size());
   for (auto& kv : *rows) {
@@ -241,6 +258,7 @@ asio::awaitable<Response> handle_kv_scan(const HandlerContext& ctx, Request req)
   o["count"] = items.size();
   o["items"] = std::move(items);
   o["truncated"] = truncated;
+  if (truncated) o["next"] = next;
   co_return json_response(200, json::serialize(o));
 }
 

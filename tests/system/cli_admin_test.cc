@@ -130,11 +130,13 @@ Workload make_workload(const std::map<std::string, std::string>& data) {
   add("GET " + quote(first.first) + " AT " + std::to_string(kRecords) + "\n", value_line(first.second), false);
   add("GET " + quote(mid.first) + " AT " + std::to_string(kRecords / 2) + "\n", "(nil)\n", true);
   add("GET " + quote(mid.first) + " AT " + std::to_string(kRecords / 2 + 1) + "\n", value_line(mid.second), true);
+  // Every scan below stops at its limit inside a longer range, so the CLI says there is more.
   auto pairs = [](auto begin, auto end) {
     std::string out;
     size_t n = 0;
     for (auto it = begin; it != end; ++it, ++n) out += it->first + " = " + it->second + "\n";
-    return out + "(" + std::to_string(n) + " item" + (n == 1 ? "" : "s") + ")\n";
+    return out + "(" + std::to_string(n) + " item" + (n == 1 ? "" : "s") +
+           "; the range holds more: raise the limit, or scan on from past the last key)\n";
   };
   // The last 3 keys, backward.
   add("RSCAN \"\" \"\" 3\n", pairs(w.records.rbegin(), w.records.rbegin() + 3), true);

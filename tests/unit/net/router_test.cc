@@ -1,6 +1,8 @@
 // Router tests: Request in, Response out, over a real DB on io::MemFileSystem (no sockets).
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include <boost/json/parse.hpp>
 
 #include <cstdio>
@@ -163,6 +165,24 @@ TEST_CASE("scan honours start, end, prefix and limit and reports truncation") {
   CHECK(keys_of(limited) == std::vector<std::string>{"a", "pkg/liba"});
   CHECK(body_json(limited)["truncated"] == true);
   CHECK(body_json(n.call(Method::get, "/v1/kv?limit=6"))["truncated"] == false);
+  CHECK_FALSE(body_json(n.call(Method::get, "/v1/kv?limit=6")).contains("next"));
+  // Following "next" walks the whole range, forward and backward, without a key twice.
+  for (std::string first : {"/v1/kv?limit=2&prefix=pkg%2F", "/v1/kv?limit=2&prefix=pkg%2F&reverse=true"}) {
+    CAPTURE(first);
+    std::vector<std::string> walked;
+    std::string target = first;
+    for (int pages = 0; pages < 10; ++pages) {
+      auto page = n.call(Method::get, target);
+      REQUIRE(page.status == 200);
+      for (auto& k : keys_of(page)) walked.push_back(k);
+      auto o = body_json(page);
+      if (!o.contains("next")) break;
+      target = std::string(o["next"].as_string());
+    }
+    std::vector<std::string> want = {"pkg/liba", "pkg/libb", "pkg/lic", "pkg/x"};
+    if (first.find("reverse") != std::string::npos) std::reverse(want.begin(), want.end());
+    CHECK(walked == want);
+  }
   CHECK(keys_of(n.call(Method::get, "/v1/kv?start=z&end=a")).empty());
   auto value = body_json(n.call(Method::get, "/v1/kv?start=z"))["items"].as_array()[0].as_object();
   CHECK(value["value"] == "v-z");
