@@ -14,6 +14,7 @@
 // \" \\ \n \t escapes ("a key" "two\nlines").
 // Works with a pipe as stdin (no prompt then), so it is scriptable; exits non-zero if any command
 // failed when stdin is not a terminal.
+#include <boost/json/serialize.hpp>
 #include <boost/program_options.hpp>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@
 
 #include "apps/cli_backend.h"
 #include "lib/util/logging.h"
+#include "net/http/json_codec.h"
 
 namespace po = boost::program_options;
 using namespace strata;
@@ -506,6 +508,9 @@ void usage(FILE* to = stderr) {
       "  --cert FILE     https: a PEM client certificate (for a server with --client-cert-auth)\n"
       "  --key FILE      https: the PEM private key of --cert\n"
       "  -v, --verbose   also print the engine's informational log lines (to stderr)\n"
+      "  -o, --output text|json  one-shot commands: json prints one JSON object (the HTTP API's\n"
+      "                  shapes: get {key,value}, scan {count,items,more}, stats, trace, config;\n"
+      "                  others {\"ok\":true}); errors stay text on stderr with exit 1\n"
       "  --data-dir DIR  open the database in DIR in this process (the server must not run on it)\n",
       to);
 }
@@ -520,12 +525,13 @@ int main(int argc, char** argv) {
   std::string end;
   size_t limit = 100;
   uint64_t at = 0;
+  std::string output = "text";
   std::vector<std::string> args;
   po::options_description desc;
   desc.add_options()("help,h", "")("version", "")("url", po::value(&url), "")("data-dir", po::value(&data_dir), "")(
       "cacert", po::value(&tls.ca_file), "")("cert", po::value(&tls.cert_file), "")("key", po::value(&tls.key_file), "")(
       "verbose,v", "")("start", po::value(&start), "")("end", po::value(&end), "")("limit", po::value(&limit), "")(
-      "at", po::value(&at), "")("reverse", "")("args", po::value(&args), "");
+      "at", po::value(&at), "")("reverse", "")("output,o", po::value(&output), "")("args", po::value(&args), "");
   po::positional_options_description pos;
   pos.add("args", -1);
   po::variables_map vm;
@@ -584,6 +590,19 @@ int main(int argc, char** argv) {
   }
   std::optional<uint64_t> seq;
   if (vm.count("at")) seq = at;
+  if (output != "text" && output != "json") {
+    std::fprintf(stderr, "strata: --output expects text or json, got '%s'\n", output.c_str());
+    return 2;
+  }
+  const bool as_json = output == "json";
+  if (as_json && (cmd == "repl" || cmd == "restore")) {
+    std::fprintf(stderr, "strata: -o json is for the one-shot commands, not %s\n", cmd.c_str());
+    return 2;
+  }
+  auto emit = [](const boost::json::object& o) { std::puts(boost::json::serialize(o).c_str()); };
+  auto done = [&](bool ok) {
+    if (ok && as_json) emit(boost::json::object{{"ok", true}});
+  };
 
   if (!data_dir.empty() && (!tls.ca_file.empty() || !tls.cert_file.empty() || !tls.key_file.empty())) {
     std::fprintf(stderr, "strata: --cacert, --cert and --key are for --url https://..., not --data-dir\n");
@@ -616,6 +635,12 @@ int main(int argc, char** argv) {
     auto r = seq ? backend.get_at(args[1], *seq) : backend.get(args[1]);
     if (!r) {
       report(r.error());
+    } else if (as_json) {
+      // Absent: {"key": ..., "value": null} and exit 1, as the text form's exit status.
+      boost::json::object o;
+      net::http::put_key_value(o, args[1], *r, false);
+      emit(o);
+      if (!*r) rc = 1;
     } else if (!*r) {
       std::fprintf(stderr, "strata: key not found\n");
       rc = 1;
@@ -638,34 +663,56 @@ int main(int argc, char** argv) {
     }
     auto r = backend.put(args[1], value);
     if (!r) report(r.error());
+    done(r.has_value());
   } else if (cmd == "del" || cmd == "delete") {
     auto r = backend.del(args[1]);
     if (!r) report(r.error());
+    done(r.has_value());
   } else if (cmd == "scan") {
-    auto r = backend.scan(start, end, limit, vm.count("reverse") > 0);
-    if (!r) report(r.error());
-    else print_pairs(*r);
+    // One row past the limit tells whether the range holds more (limit 0: all of it).
+    auto r = backend.scan(start, end, limit == 0 ? 0 : limit + 1, vm.count("reverse") > 0);
+    bool more = r && limit != 0 && r->size() > limit;
+    if (more) r->resize(limit);
+    if (!r) {
+      report(r.error());
+    } else if (as_json) {
+      boost::json::array items;
+      for (const auto& kv : *r) {
+        boost::json::object item;
+        net::http::put_key_value(item, kv.key, kv.value, false);
+        items.push_back(std::move(item));
+      }
+      emit(boost::json::object{{"count", items.size()}, {"items", std::move(items)}, {"more", more}});
+    } else {
+      print_pairs(*r, more);
+    }
   } else if (cmd == "stats") {
     auto r = backend.stats();
     if (!r) report(r.error());
+    else if (as_json) emit(net::http::stats_to_json(*r));
     else print_stats(*r);
   } else if (cmd == "trace") {
     auto r = backend.trace(args[1], seq);
     if (!r) report(r.error());
+    else if (as_json) emit(net::http::trace_to_json(*r));
     else print_trace(*r);
   } else if (cmd == "config") {
     auto r = args.size() == 1 ? backend.options() : backend.set_option(args[2], args[3]);
     if (!r) report(r.error());
+    else if (as_json) emit(net::http::options_to_json(*r));
     else print_options(*r);
   } else if (cmd == "flush") {
     auto r = backend.flush();
     if (!r) report(r.error());
+    done(r.has_value());
   } else if (cmd == "compact") {
     auto r = backend.compact(start, end);
     if (!r) report(r.error());
+    done(r.has_value());
   } else if (cmd == "checkpoint") {
     auto r = backend.checkpoint(args[1]);
     if (!r) report(r.error());
+    else if (as_json) emit(boost::json::object{{"ok", true}, {"checkpoint", *r}});
     else std::printf("checkpoint: %s\n", r->c_str());
   }
   auto closed = backend.close();

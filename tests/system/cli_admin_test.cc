@@ -7,6 +7,8 @@
 // Fails when any is missing.
 #include <doctest/doctest.h>
 
+#include <boost/json/parse.hpp>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -315,6 +317,45 @@ TEST_CASE("strict inputs: stray arguments, abbreviated flags and mistyped paths 
   Run stray = run_shell(server + " extra --listen 127.0.0.1:0 --data-dir " + dir, tmp.path());
   CHECK(stray.exit_code == 2);
   CHECK(read_file(tmp.path() + "/err.txt").find("positional") != std::string::npos);
+}
+
+TEST_CASE("-o json: one JSON object per one-shot command, in the HTTP API's shapes; SCAN says when there is more") {
+  const std::string cli = env("STRATA_CLI");
+  strata::testing::TempDir tmp;
+  const std::string db = " --data-dir " + tmp.path() + "/db";
+  auto json_of = [&](const std::string& args, int want_exit) {
+    Run r = run_shell(cli + " " + args + db + " -o json", tmp.path());
+    CAPTURE(args);
+    CHECK(r.exit_code == want_exit);
+    boost::system::error_code ec;
+    auto v = boost::json::parse(r.out, ec);
+    REQUIRE_MESSAGE(!ec, r.out);
+    REQUIRE(v.is_object());
+    return v.as_object();
+  };
+  CHECK(json_of("put a 1", 0).at("ok") == true);
+  CHECK(json_of("put b 2", 0).at("ok") == true);
+  CHECK(json_of("put c \"three words\"", 0).at("ok") == true);
+  auto got = json_of("get c", 0);
+  CHECK(got.at("key") == "c");
+  CHECK(got.at("value") == "three words");
+  auto absent = json_of("get nope", 1);
+  CHECK(absent.at("value").is_null());
+  auto page = json_of("scan --limit 2", 0);
+  CHECK(page.at("count") == 2);
+  CHECK(page.at("more") == true);
+  CHECK(page.at("items").as_array()[1].as_object().at("key") == "b");
+  CHECK(json_of("scan --limit 3", 0).at("more") == false);
+  CHECK(json_of("stats", 0).at("last_sequence").to_number<uint64_t>() >= 3);  // counters are per process
+  CHECK(json_of("trace a", 0).at("found") == true);
+  CHECK(json_of("config", 0).at("options").as_array().size() > 5);
+  CHECK(json_of("flush", 0).at("ok") == true);
+  CHECK(json_of("del a", 0).at("ok") == true);
+  // Text scans say so too.
+  Run text = run_shell(cli + " scan --limit 1" + db, tmp.path());
+  CHECK(text.out == "b = 2\n(1 item; the range holds more: raise the limit, or scan on from past the last key)\n");
+  CHECK(run_shell(cli + " get b -o yaml" + db, tmp.path()).exit_code == 2);
+  CHECK(run_shell(cli + " repl -o json" + db, tmp.path()).exit_code == 2);
 }
 
 TEST_CASE("checkpoint a live server under writes, restore it, and read exactly what the checkpoint held") {
