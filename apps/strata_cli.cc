@@ -14,6 +14,8 @@
 // \" \\ \n \t escapes ("a key" "two\nlines").
 // Works with a pipe as stdin (no prompt then), so it is scriptable; exits non-zero if any command
 // failed when stdin is not a terminal.
+#include <editline/readline.h>
+
 #include <boost/json/serialize.hpp>
 #include <boost/program_options.hpp>
 #include <unistd.h>
@@ -120,11 +122,30 @@ bool parse_size(const std::string& s, size_t* out) {
 }
 
 // `more`: the range holds more rows than the limit let through.
+// Writes a key or value to stdout: byte for byte into a pipe or file (scripts get exact bytes);
+// on a terminal, control bytes other than newline and tab as \xNN, so that a stored escape
+// sequence cannot drive the terminal.
+void put_bytes(std::string_view bytes) {
+  static const bool tty = ::isatty(STDOUT_FILENO) != 0;
+  if (!tty) {
+    std::fwrite(bytes.data(), 1, bytes.size(), stdout);
+    return;
+  }
+  for (char c : bytes) {
+    auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\n' && c != '\t') || u == 0x7f) {
+      std::printf("\\x%02x", u);
+    } else {
+      std::fputc(c, stdout);
+    }
+  }
+}
+
 void print_pairs(const std::vector<KeyValue>& rows, bool more = false) {
   for (const auto& kv : rows) {
-    std::fwrite(kv.key.data(), 1, kv.key.size(), stdout);
+    put_bytes(kv.key);
     std::fputs(" = ", stdout);
-    std::fwrite(kv.value.data(), 1, kv.value.size(), stdout);
+    put_bytes(kv.value);
     std::fputc('\n', stdout);
   }
   std::printf("(%zu item%s%s)\n", rows.size(), rows.size() == 1 ? "" : "s",
@@ -340,7 +361,7 @@ Outcome run_line(CliBackend& backend, const std::string& line) {
     if (!*r) {
       std::puts("(nil)");
     } else {
-      std::fwrite((*r)->data(), 1, (*r)->size(), stdout);
+      put_bytes(**r);
       std::fputc('\n', stdout);
     }
     return Outcome::ok;
@@ -424,17 +445,61 @@ Outcome run_line(CliBackend& backend, const std::string& line) {
   return fail("unknown command '" + word + "' (try HELP)");
 }
 
-int repl(CliBackend& backend) {
-  bool tty = ::isatty(STDIN_FILENO);
-  if (tty) std::puts("strata REPL. Type HELP for commands, EXIT to leave.");
+// The REPL's commands, for Tab completion of a line's first word.
+constexpr const char* kCommands[] = {"SET",   "PUT",   "GET",    "DELETE",  "DEL",   "SCAN", "RSCAN",
+                                     "STATS", "TRACE", "CONFIG", "FLUSH",   "COMPACT", "HELP", "EXIT", "QUIT"};
+
+// libedit's generator: the commands that start with `text` (case-insensitive), one per call.
+char* command_generator(const char* text, int state) {
+  static size_t next;
+  if (state == 0) next = 0;
+  const std::string prefix = upper(text);
+  while (next < std::size(kCommands)) {
+    const char* c = kCommands[next++];
+    if (std::string_view(c).starts_with(prefix)) return ::strdup(c);
+  }
+  return nullptr;
+}
+
+char** complete_command(const char* text, int start, int /*end*/) {
+  if (start != 0) return nullptr;  // only the command word; keys are not completed
+  return rl_completion_matches(text, command_generator);
+}
+
+// ~/.strata_history ("" without $HOME).
+std::string history_path() {
+  const char* home = std::getenv("HOME");
+  return home != nullptr && *home != '\0' ? std::string(home) + "/.strata_history" : std::string();
+}
+
+// On a terminal: libedit (line editing, the arrow keys, history kept in ~/.strata_history, Tab
+// completion of commands) with the target in the prompt. From a pipe: plain lines, no prompt.
+int repl(CliBackend& backend, const std::string& target) {
+  bool tty = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
+  const std::string prompt = "strata " + target + "> ";
+  const std::string history = history_path();
+  if (tty) {
+    std::puts("strata REPL. Type HELP for commands, EXIT to leave; Tab completes a command.");
+    rl_readline_name = "strata";
+    rl_attempted_completion_function = complete_command;
+    stifle_history(1000);
+    if (!history.empty()) read_history(history.c_str());
+  }
   bool any_failed = false;
   std::string line;
   for (;;) {
     if (tty) {
-      std::fputs("strata> ", stdout);
-      std::fflush(stdout);
+      char* read = readline(prompt.c_str());
+      if (read == nullptr) break;  // Ctrl-D
+      line = read;
+      std::free(read);
+      if (line.find_first_not_of(" \t") != std::string::npos) {
+        add_history(line.c_str());
+        if (!history.empty()) write_history(history.c_str());
+      }
+    } else if (!std::getline(std::cin, line)) {
+      break;
     }
-    if (!std::getline(std::cin, line)) break;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     Outcome o = run_line(backend, line);
     std::fflush(stdout);
@@ -630,7 +695,7 @@ int main(int argc, char** argv) {
     rc = 1;
   };
   if (cmd == "repl") {
-    rc = repl(backend);
+    rc = repl(backend, data_dir.empty() ? url : data_dir);
   } else if (cmd == "get") {
     auto r = seq ? backend.get_at(args[1], *seq) : backend.get(args[1]);
     if (!r) {
