@@ -23,11 +23,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string server_binary() {
-  const char* b = std::getenv("STRATA_SERVER");
-  REQUIRE_MESSAGE(b != nullptr, "set STRATA_SERVER to the strata-server binary");
-  return b;
-}
+std::string server_binary() { return env_binary("STRATA_SERVER"); }
 
 // A write that retries on 503 and transport errors until acknowledged or the deadline passes.
 bool put_acked(Cluster& c, uint64_t via, const std::string& k, const std::string& v,

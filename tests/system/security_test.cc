@@ -34,11 +34,7 @@ namespace {
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
-std::string server_binary() {
-  const char* s = std::getenv("STRATA_SERVER");
-  REQUIRE_MESSAGE(s != nullptr, "STRATA_SERVER must name the strata-server binary");
-  return s;
-}
+std::string server_binary() { return env_binary("STRATA_SERVER"); }
 
 // One strata-server (single node) on a free loopback port, SIGKILLed at the end.
 class Server {
