@@ -18,8 +18,8 @@
 
 namespace strata::net::http {
 
-// The key-value requests whose durations are kept (Router::handle: from the routed request to
-// its response, errors included): get (GET /v1/kv/{key}, GET /get), put (PUT /v1/kv/{key}, POST
+// The key-value requests whose durations are kept (the Server times Router::handle: from the
+// routed request to its response, errors included; Router::timed_op classifies): get (GET /v1/kv/{key}, GET /get), put (PUT /v1/kv/{key}, POST
 // /set), delete (DELETE /v1/kv/{key}, POST /delete), multi_get, scan (GET /v1/kv), batch.
 enum class RequestOp { get, put, del, multi_get, scan, batch };
 inline constexpr size_t kRequestOpCount = 6;
@@ -59,8 +59,7 @@ struct ClientPortCounters {
   std::atomic<uint64_t> tls_handshakes{0};
   std::atomic<uint64_t> tls_handshake_failures{0};
   std::array<std::atomic<uint64_t>, kGuardReasonCount> requests_refused{};
-  // By RequestOp; mutable: the Router, which holds the counters as const, records into it.
-  mutable std::array<LatencyHistogram, kRequestOpCount> request_latency;
+  std::array<LatencyHistogram, kRequestOpCount> request_latency;  // by RequestOp (the Server times them)
   // Limits: set once, before the server starts.
   uint64_t max_connections = 0;
   uint64_t max_connections_per_address = 0;

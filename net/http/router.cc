@@ -9,7 +9,6 @@
 #include <utility>
 
 #include "lib/db/db.h"
-#include "lib/util/clock.h"
 #include "net/http/handlers.h"
 #include "net/http/json_codec.h"
 
@@ -271,10 +270,7 @@ bool served_when_removed(const Request& req) {
 
 }  // namespace
 
-namespace {
-
-// Which timed key-value operation a request is (ClientPortStats::request_latency), if any.
-std::optional<RequestOp> request_op(const Request& req) {
+std::optional<RequestOp> Router::timed_op(const Request& req) {
   const std::string& path = req.path;
   if (path.starts_with(kKvPrefix)) {
     if (is_get(req.method)) return RequestOp::get;
@@ -291,18 +287,7 @@ std::optional<RequestOp> request_op(const Request& req) {
   return std::nullopt;
 }
 
-}  // namespace
-
 asio::awaitable<Response> Router::handle(Request req) const {
-  std::optional<RequestOp> op = node_.client_port ? request_op(req) : std::nullopt;
-  if (!op) co_return co_await route(std::move(req));
-  const uint64_t start = SystemClock::instance().now_micros();
-  Response r = co_await route(std::move(req));
-  node_.client_port->request_latency[static_cast<size_t>(*op)].observe(SystemClock::instance().now_micros() - start);
-  co_return r;
-}
-
-asio::awaitable<Response> Router::route(Request req) const {
   HandlerContext ctx{kv_, node_, limits_};
   if (kv_.removed() && !served_when_removed(req)) co_return node_removed_response(ctx);
   if (req.body.size() > limits_.max_body_bytes) {

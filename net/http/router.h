@@ -108,11 +108,13 @@ class Router {
   const NodeInfo& node() const { return node_; }
 
   // Runs on: the caller's executor. Never throws for bad input (it may throw std::bad_alloc).
-  // Key-value requests are timed into NodeInfo::client_port's request_latency (if set).
   boost::asio::awaitable<Response> handle(Request req) const;
 
+  // Which key-value operation `req` is, for the request-latency histograms
+  // (ClientPortCounters::request_latency; the Server times handle()), or nullopt for the rest.
+  static std::optional<RequestOp> timed_op(const Request& req);
+
  private:
-  boost::asio::awaitable<Response> route(Request req) const;
 
   std::unique_ptr<replication::KvService> owned_kv_;
   replication::KvService& kv_;

@@ -437,7 +437,13 @@ asio::awaitable<void> Server::Impl::serve(Connection& conn, Stream& stream) {
     } else if (auto req = to_request(breq); !req) {
       res = error_response(400, "bad_request", "malformed request target");
     } else {
+      const std::optional<RequestOp> op = Router::timed_op(*req);
+      const int64_t handle_start_ns = op ? steady_now_ns() : 0;
       res = co_await router.handle(std::move(*req));
+      if (op) {
+        counters.request_latency[static_cast<size_t>(*op)].observe(
+            static_cast<uint64_t>(steady_now_ns() - handle_start_ns) / 1000);
+      }
     }
     guard.decorate(rhead.origin, &res);
     if (stopping.load() || conn.evicted.load()) keep_alive = false;
