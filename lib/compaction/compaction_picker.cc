@@ -154,6 +154,20 @@ std::optional<Compaction> pick_compaction(std::shared_ptr<const Version> version
   return pick_seek_compaction(std::move(version), options, state);
 }
 
+uint64_t seek_compaction_input_bytes(const Version& version, int level, const FileMetaData& file) {
+  uint64_t bytes = 0;
+  std::string lo(extract_user_key(file.smallest)), hi(extract_user_key(file.largest));
+  if (level == 0) {
+    const Version::FileList& l0 = version.files(0);
+    if (!l0.empty()) key_range(l0, &lo, &hi);
+    bytes = total_bytes(l0);
+  } else {
+    bytes = file.file_size;
+  }
+  if (level + 1 < kNumLevels) bytes += total_bytes(version.overlapping_files(level + 1, lo, hi));
+  return bytes;
+}
+
 std::optional<Compaction> pick_range_compaction(std::shared_ptr<const Version> version,
                                                 const CompactionPickerOptions& options, int level,
                                                 std::string_view begin, std::string_view end) {

@@ -70,7 +70,8 @@ void DBImpl::charge_seek(const PointLookup& lookup) {
   constexpr int64_t kSample = 8;
   thread_local uint32_t wasted = 0;
   if (++wasted % kSample != 0) return;
-  if (!f->seeks.charge(f->file_size, kSample)) return;
+  const Version& version = lookup.version();
+  if (!f->seeks.charge(kSample, [&] { return seek_compaction_input_bytes(version, level, *f); })) return;
   std::lock_guard lock(mu_);
   if (!picker_.seek_compaction) {
     STRATA_LOG(info, "%s: L%d %06llu.sst used up its seek budget: scheduling its seek compaction", path_.c_str(),

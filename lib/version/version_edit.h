@@ -50,12 +50,15 @@ class TablePin {
   mutable std::shared_ptr<const void> owner_;  // guarded by mu_
 };
 
-// How many more point reads may probe a file and then go on to another one before the file is
-// compacted (LevelDB's FileMetaData::allowed_seeks, db/version_set.cc): a probe that does not
-// decide a read costs about as much as compacting 16 KiB of the file, so after
-// max(100, file_size / 16 KiB) such probes, compacting the file down is cheaper than keeping it.
+// How many more point reads may search a file in vain before the file is compacted (LevelDB's
+// FileMetaData::allowed_seeks, db/version_set.cc). LevelDB reckons that one such seek costs about as
+// much as compacting 16 KiB, and allows max(100, file_size / 16 KiB) seeks. The compaction a seek
+// budget triggers rewrites more than the file, though: the overlapping files of the next level
+// too (at L0, where the L0 files overlap one another, all of them). So the budget here is
+// max(100, compaction_bytes / 16 KiB) with compaction_bytes the inputs that compaction would read
+// (seek_compaction_input_bytes in lib/compaction/compaction_picker.h), computed at the first charge.
 // Like TablePin, a copy starts afresh and the budget takes no part in comparisons.
-// Thread-safety: charge() from any thread (one atomic).
+// Thread-safety: charge() from any thread (atomics).
 class SeekBudget {
  public:
   static constexpr int64_t kMinSeeks = 100;
@@ -66,12 +69,14 @@ class SeekBudget {
   SeekBudget& operator=(const SeekBudget&) { return *this; }
   bool operator==(const SeekBudget&) const { return true; }
 
-  // Takes `seeks` from the budget of a file of `file_size` bytes; true for the one charge that
-  // uses it up.
-  bool charge(uint64_t file_size, int64_t seeks) const {
+  // Takes `seeks` from the budget; true for the one charge that uses it up. `compaction_bytes()`
+  // (returning uint64_t) sizes the budget; it is called by the first charge only.
+  template <class BytesFn>
+  bool charge(int64_t seeks, BytesFn&& compaction_bytes) const {
     int64_t v = left_.load(std::memory_order_relaxed);
     if (v == kUnset) {
-      int64_t initial = std::max<int64_t>(kMinSeeks, static_cast<int64_t>(file_size / kBytesPerSeek));
+      int64_t initial =
+          std::max<int64_t>(kMinSeeks, static_cast<int64_t>(static_cast<uint64_t>(compaction_bytes()) / kBytesPerSeek));
       left_.compare_exchange_strong(v, initial, std::memory_order_relaxed);
     }
     int64_t before = left_.fetch_sub(seeks, std::memory_order_relaxed);

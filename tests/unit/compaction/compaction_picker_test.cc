@@ -203,14 +203,39 @@ TEST_CASE("a seek compaction at L0 takes every L0 file, as a size compaction wou
   CHECK(numbers(c->inputs[1]) == std::vector<uint64_t>{2});
 }
 
-TEST_CASE("a seek budget is used up exactly once, after max(100, size / 16 KiB) seeks") {
+TEST_CASE("a seek budget is used up exactly once, after max(100, compaction bytes / 16 KiB) seeks") {
   FileMetaData small = file(1, "a", "b", 1000);
+  int sized = 0;
+  auto bytes = [&](uint64_t n) {
+    return [&sized, n] {
+      ++sized;
+      return n;
+    };
+  };
   int ran_out = 0;
-  for (int i = 0; i < 99; ++i) ran_out += small.seeks.charge(small.file_size, 1) ? 1 : 0;
+  for (int i = 0; i < 99; ++i) ran_out += small.seeks.charge(1, bytes(1000)) ? 1 : 0;
   CHECK(ran_out == 0);
-  CHECK(small.seeks.charge(small.file_size, 1));
-  CHECK_FALSE(small.seeks.charge(small.file_size, 1));
-  FileMetaData big = file(2, "a", "b", 1000 * 16384);
-  CHECK_FALSE(big.seeks.charge(big.file_size, 999));
-  CHECK(big.seeks.charge(big.file_size, 1));
+  CHECK(small.seeks.charge(1, bytes(1000)));
+  CHECK_FALSE(small.seeks.charge(1, bytes(1000)));
+  CHECK(sized == 1);  // sized once, at the first charge
+  FileMetaData big = file(2, "a", "b", 1000);
+  CHECK_FALSE(big.seeks.charge(999, bytes(1000 * 16384)));
+  CHECK(big.seeks.charge(1, bytes(1000 * 16384)));
+}
+
+TEST_CASE("a seek compaction's input bytes count the next level's overlapping files, and at L0 every L0 file") {
+  auto v = make_version({{0, file(8, "c", "e", 100)},
+                         {0, file(9, "m", "n", 200)},
+                         {1, file(2, "a", "d", 1000)},
+                         {1, file(3, "f", "g", 2000)},
+                         {1, file(4, "m", "z", 4000)},
+                         {2, file(5, "a", "b", 8000)},
+                         {2, file(6, "x", "y", 16000)}});
+  const auto& l0 = v->files(0);
+  // L0: both L0 files (their range [c, n] spans 2, 3 and 4 of L1).
+  CHECK(seek_compaction_input_bytes(*v, 0, *l0.back()) == 100 + 200 + 1000 + 2000 + 4000);
+  // L1: the file and the L2 files it overlaps.
+  CHECK(seek_compaction_input_bytes(*v, 1, *v->files(1)[0]) == 1000 + 8000);
+  CHECK(seek_compaction_input_bytes(*v, 1, *v->files(1)[1]) == 2000);
+  CHECK(seek_compaction_input_bytes(*v, 1, *v->files(1)[2]) == 4000 + 16000);
 }
