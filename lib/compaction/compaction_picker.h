@@ -10,8 +10,8 @@
 //    look first, above a newer one moved to L1), plus every L1 file overlapping their range.
 //  - Ln: one file, chosen round-robin by key after the last one compacted at that level (the
 //    "compact pointer"), plus every Ln+1 file overlapping it.
-// When no level scores >= 1, a file whose seek budget ran out (SeekBudget: point reads searched it
-// past its filter and had to go on to another file too often) is compacted into the next level, as LevelDB's seek
+// When no level scores >= 1, a file whose seek budget ran out (SeekBudget: point reads probed it
+// and had to go on to another file too often) is compacted into the next level, as LevelDB's seek
 // compactions do: at L0 that is the usual L0 compaction, deeper that one file.
 // A compaction whose single input has nothing to merge with in the next level, and overlaps
 // little of the level after it, is a trivial move: the file changes level, no bytes are written.

@@ -42,7 +42,10 @@ bool PointLookup::next_file() {
       if (key_ < extract_user_key(f.smallest) || key_ > extract_user_key(f.largest)) continue;
       file_ = &f;
       file_level_ = level_;
-      ++files_probed_;
+      if (files_probed_++ == 0) {
+        first_file_ = &f;
+        first_file_level_ = level_;
+      }
       return true;
     }
     ++level_;
@@ -99,13 +102,7 @@ Result<sstable::GetStep> PointLookup::take_table_answer() {
     return make_error_code(Errc::corruption);
   }
   switch (table_get_.kind) {
-    case Kind::absent:
-      if (seek_file_ == nullptr && !table_get_.filtered) {
-        seek_file_ = file_;
-        seek_file_level_ = file_level_;
-        seek_file_probes_ = files_probed_;
-      }
-      return sstable::GetStep::next_block;
+    case Kind::absent: return sstable::GetStep::next_block;
     case Kind::deletion: decide(false); return sstable::GetStep::done;
     case Kind::value: decide(true); return sstable::GetStep::done;  // in *value_ already
   }

@@ -75,14 +75,12 @@ class PointLookup {
   boost::asio::awaitable<Result<void>> finish();
 
   bool decided() const { return decided_; }
-  // The first SSTable whose probe searched its blocks without deciding the lookup, if the lookup
-  // then went on to probe another file (the file is charged a seek, as LevelDB's
-  // Version::UpdateStats does); nullptr otherwise. *level is its level. Unlike LevelDB, a probe the
-  // file's filter answered is not a seek: it cost one cache line, not a block search or a read.
+  // The first SSTable probed, if the lookup went on to probe another (LevelDB charges that file a
+  // seek: Version::UpdateStats); nullptr otherwise. *level is its level.
   const FileMetaData* wasted_probe(int* level) const {
-    if (seek_file_ == nullptr || files_probed_ <= seek_file_probes_) return nullptr;
-    *level = seek_file_level_;
-    return seek_file_;
+    if (files_probed_ < 2) return nullptr;
+    *level = first_file_level_;
+    return first_file_;
   }
   // The version whose SSTables the lookup probes.
   const Version& version() const { return *sources_.version; }
@@ -126,12 +124,9 @@ class PointLookup {
   bool level_started_ = false;
   const FileMetaData* file_ = nullptr;  // the SSTable being probed
   int file_level_ = 0;
+  const FileMetaData* first_file_ = nullptr;  // the first SSTable probed
+  int first_file_level_ = 0;
   int files_probed_ = 0;
-  // The first SSTable searched past its filter that did not decide the lookup (wasted_probe), its
-  // level, and files_probed_ when it was probed.
-  const FileMetaData* seek_file_ = nullptr;
-  int seek_file_level_ = 0;
-  int seek_file_probes_ = 0;
   bool table_pending_ = false;          // file_ needs finish(): its reader or a block is not in memory
   bool reader_missing_ = false;         // ... because its reader is not open
   // file_'s reader while it is probed: pinned in file_, or kept open by hold_ (the table cache's LRU).

@@ -340,7 +340,6 @@ Result<GetStep> TableReader::get_cached(std::string_view lookup_internal_key, Ta
   STRATA_ASSERT(lookup_internal_key.size() >= kTagSize);
   if (trace != nullptr) *trace = GetTrace{};
   std::string_view user_key = extract_user_key(lookup_internal_key);
-  out->filtered = false;
   if (options_.use_bloom_filter && !filter_.empty()) {
     stats_->add(stats_->bloom_checks);
     if (trace != nullptr) trace->bloom_checked = true;
@@ -348,7 +347,6 @@ Result<GetStep> TableReader::get_cached(std::string_view lookup_internal_key, Ta
       stats_->add(stats_->bloom_negatives);
       if (trace != nullptr) trace->bloom_negative = true;
       out->kind = TableGet::Kind::absent;
-      out->filtered = true;
       return GetStep::done;
     }
   }

@@ -68,8 +68,6 @@ struct TableGet {
   enum class Kind : uint8_t { absent, value, deletion };
   Kind kind = Kind::absent;
   SequenceNumber sequence = 0;  // of the entry found (kind != absent)
-  // The table's filter ruled the key out (kind == absent): no index or data block was searched.
-  bool filtered = false;
   // Where a found value is written (kind == value): assigned, so its capacity is reused.
   // REQUIRES: non-null before a lookup.
   std::string* value = nullptr;

@@ -50,15 +50,16 @@ class TablePin {
   mutable std::shared_ptr<const void> owner_;  // guarded by mu_
 };
 
-// How many more point reads may search a file in vain before the file is compacted (LevelDB's
-// FileMetaData::allowed_seeks, db/version_set.cc). LevelDB reckons that one such seek costs about as
-// much as compacting 16 KiB, and allows max(100, file_size / 16 KiB) seeks. The compaction a seek
-// budget triggers rewrites more than the file, though: the overlapping files of the next level
-// too (at L0, where the L0 files overlap one another, all of them). So the budget here is
+// How many more point reads may probe a file and then go on to another one before the file is
+// compacted (LevelDB's FileMetaData::allowed_seeks, db/version_set.cc). LevelDB reckons that one
+// such seek costs about as much as compacting 16 KiB, and allows max(100, file_size / 16 KiB)
+// seeks. The compaction a seek budget triggers rewrites more than the file, though: the
+// overlapping files of the next level too (at L0, where the L0 files overlap one another, all of
+// them). So the budget here is
 // max(100, compaction_bytes / 16 KiB) with compaction_bytes the inputs that compaction would read
 // (seek_compaction_input_bytes in lib/compaction/compaction_picker.h), computed at the first charge.
 // Like TablePin, a copy starts afresh and the budget takes no part in comparisons.
-// Thread-safety: charge() from any thread (atomics).
+// Thread-safety: charge() from any thread (one atomic).
 class SeekBudget {
  public:
   static constexpr int64_t kMinSeeks = 100;

@@ -302,11 +302,10 @@ TEST_CASE("writes stop at the L0 stop trigger and resume when the compaction fin
   run(body());
 }
 
-TEST_CASE("point reads that keep searching overlapping L0 files in vain trigger a seek compaction into L1") {
+TEST_CASE("point reads that keep probing overlapping L0 files trigger a seek compaction into L1") {
   io::MemFileSystem fs;
   run([&]() -> asio::awaitable<void> {
     Options o = small_tree(fs);
-    o.bloom_bits_per_key = 0;  // no filters: every probe of a newer file searches its blocks
     o.l0_compaction_trigger = 8;  // three overlapping L0 files stay below the size trigger
     o.l0_slowdown_writes_trigger = 20;
     o.l0_stop_writes_trigger = 24;
@@ -332,29 +331,6 @@ TEST_CASE("point reads that keep searching overlapping L0 files in vain trigger 
   }());
 }
 
-TEST_CASE("probes that the files' filters answer are not seeks: they leave L0 alone") {
-  io::MemFileSystem fs;
-  run([&]() -> asio::awaitable<void> {
-    Options o = small_tree(fs);
-    o.bloom_bits_per_key = 20;  // a false positive every ~1,000 probes at most
-    o.l0_compaction_trigger = 8;
-    o.l0_slowdown_writes_trigger = 20;
-    o.l0_stop_writes_trigger = 24;
-    o.memtable_size_bytes = 1 << 20;
-    auto db = co_await open_db(o);
-    for (int round = 0; round < 3; ++round) {
-      for (int i = round; i < 300; i += 3) REQUIRE(co_await db->put(key_of(i), "v" + std::to_string(i)));
-      REQUIRE(co_await db->flush());
-    }
-    // The reads of the test above: each probes the two newer files first, whose filters say no.
-    for (int n = 0; n < 2000; ++n) REQUIRE((co_await get(*db, key_of(3 * (n % 100)))).has_value());
-    co_await settle(*db);
-    CHECK(db->stats().compactions == 0);
-    CHECK(db->stats().levels[0].file_count == 3);
-    REQUIRE(co_await db->close());
-  }());
-}
-
 TEST_CASE("with seek_compaction off, the same reads leave L0 alone") {
   io::MemFileSystem fs;
   run([&]() -> asio::awaitable<void> {
@@ -364,7 +340,6 @@ TEST_CASE("with seek_compaction off, the same reads leave L0 alone") {
     o.l0_stop_writes_trigger = 24;
     o.memtable_size_bytes = 1 << 20;
     o.seek_compaction = false;
-    o.bloom_bits_per_key = 0;
     auto db = co_await open_db(o);
     for (int round = 0; round < 3; ++round) {
       for (int i = round; i < 300; i += 3) REQUIRE(co_await db->put(key_of(i), "v" + std::to_string(i)));
