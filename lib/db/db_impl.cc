@@ -51,7 +51,9 @@ std::shared_ptr<MemTable> DBImpl::new_memtable() const {
   // mutable_ is read without mu_ only while the DB opens (nothing else runs then); later callers
   // hold mu_.
   const double bytes = static_cast<double>(mutable_.memtable_size_bytes) * options_.memtable_bloom_size_ratio;
-  return std::make_shared<MemTable>(static_cast<size_t>(bytes));
+  // Huge pages only for memtables of several of them: a small one would reserve more than it holds.
+  const bool huge_pages = options_.memtable_huge_pages && mutable_.memtable_size_bytes >= 4 * Arena::kHugeBlockSize;
+  return std::make_shared<MemTable>(static_cast<size_t>(bytes), huge_pages);
 }
 
 sstable::TableOptions DBImpl::table_options() const {

@@ -83,6 +83,11 @@ struct Options {
   // (most gets while writes go on) skips the skiplist search. 1/64 is ~10 bits per entry for
   // ~150-byte entries; 0 turns it off. Allowed: 0 to 0.25.
   double memtable_bloom_size_ratio = 1.0 / 64;
+  // Memtables of at least 8 MiB keep their entries on transparent huge pages (2 MiB blocks with
+  // madvise MADV_HUGEPAGE; RocksDB's memtable_huge_page_size): a skiplist search then rarely misses
+  // the TLB (lib/util/arena.h). Takes effect where the kernel allows THP on request
+  // (/sys/kernel/mm/transparent_hugepage/enabled: madvise or always).
+  bool memtable_huge_pages = true;
 
   // Leveled compaction (the scheme of LevelDB and RocksDB's level style; see
   // lib/compaction/compaction_picker.h).

@@ -21,7 +21,8 @@ int MemTable::EntryComparator::operator()(const char* a, const char* b) const {
   return compare_internal_keys(length_prefixed(a), length_prefixed(b));
 }
 
-MemTable::MemTable(size_t bloom_bytes) : bloom_(bloom_bytes), table_(EntryComparator{}, &arena_) {}
+MemTable::MemTable(size_t bloom_bytes, bool huge_pages)
+    : arena_(huge_pages), bloom_(bloom_bytes), table_(EntryComparator{}, &arena_) {}
 
 void MemTable::add(SequenceNumber seq, ValueType type, std::string_view user_key, std::string_view value) {
   size_t ikey_size = user_key.size() + kTagSize;

@@ -34,7 +34,8 @@ class MemTable {
 
   // bloom_bytes: the size of the whole-key filter that lets get() skip the skiplist for keys
   // this memtable does not hold (memtable_bloom.h); 0: no filter.
-  explicit MemTable(size_t bloom_bytes = 0);
+  // huge_pages: the arena's blocks on transparent huge pages (Arena; for memtables of many MiB).
+  explicit MemTable(size_t bloom_bytes = 0, bool huge_pages = false);
   MemTable(const MemTable&) = delete;
   MemTable& operator=(const MemTable&) = delete;
 
