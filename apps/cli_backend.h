@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "lib/db/db.h"
+#include "strata/db.h"
 
 namespace strata::cli {
 

@@ -45,7 +45,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "lib/db/db.h"
+#include "strata/db.h"
 #include "lib/io/default_file_system.h"
 #include "lib/replication/node.h"
 #include "lib/util/logging.h"
@@ -103,7 +103,7 @@ struct Config {
   std::shared_ptr<net::tls::TlsContext> peer_tls_context;
   // POST /v1/admin/checkpoint writes named checkpoints here (empty: refused).
   std::string backup_dir;
-  // The storage engine's options from the engine flags (lib/db/options.h); sync and the file
+  // The storage engine's options from the engine flags (include/strata/options.h); sync and the file
   // system are set per mode.
   Options engine;
   // The client port (net/http/server.h, request_guard.h).

@@ -16,7 +16,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "lib/db/db.h"
+#include "strata/db.h"
 #include "lib/sstable/format.h"
 
 namespace strata::bench {

@@ -1,4 +1,4 @@
-// The Strata engine of strata-bench: the public co_await API (lib/db/db.h) driven by
+// The Strata engine of strata-bench: the public co_await API (include/strata/db.h) driven by
 // Job::workers coroutines on an asio::thread_pool of EngineConfig::threads threads.
 // Thread-safety: see engine.h.
 #pragma once
@@ -7,7 +7,7 @@
 #include <string>
 
 #include "benchmarks/bench/engine.h"
-#include "lib/db/options.h"
+#include "strata/options.h"
 
 namespace strata::bench {
 

@@ -1,4 +1,4 @@
-#include "lib/db/db.h"
+#include "strata/db.h"
 
 #include "lib/db/db_impl.h"
 

@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "lib/db/iterator.h"
+#include "strata/iterator.h"
 #include "lib/util/internal_iterator.h"
 #include "lib/util/internal_key.h"
 

@@ -21,8 +21,8 @@
 #include <utility>
 #include <vector>
 
-#include "lib/db/options.h"
-#include "lib/util/result.h"
+#include "strata/options.h"
+#include "strata/result.h"
 
 namespace strata {
 

@@ -1,5 +1,5 @@
-// Validation and parsing for lib/db/options.h.
-#include "lib/db/options.h"
+// Validation and parsing for include/strata/options.h.
+#include "strata/options.h"
 
 #include "lib/util/logging.h"
 

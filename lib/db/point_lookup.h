@@ -32,11 +32,11 @@
 #include <string_view>
 
 #include "lib/db/table_cache.h"
-#include "lib/db/trace.h"
+#include "strata/trace.h"
 #include "lib/memtable/memtable.h"
 #include "lib/sstable/table_reader.h"
 #include "lib/util/internal_key.h"
-#include "lib/util/result.h"
+#include "strata/result.h"
 #include "lib/util/striped_counter.h"
 #include "lib/version/version.h"
 

@@ -38,7 +38,7 @@
 #include "lib/sstable/read_stats.h"
 #include "lib/sstable/table_reader.h"
 #include "lib/util/oneshot.h"
-#include "lib/util/result.h"
+#include "strata/result.h"
 #include "lib/util/striped_counter.h"
 #include "lib/version/version_edit.h"
 

@@ -28,7 +28,7 @@
 #include <string_view>
 #include <vector>
 
-#include "lib/util/result.h"
+#include "strata/result.h"
 
 namespace strata::io {
 

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "lib/io/file_system.h"
-#include "lib/util/result.h"
+#include "strata/result.h"
 
 namespace strata::io::detail {
 

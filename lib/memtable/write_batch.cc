@@ -1,6 +1,7 @@
-#include "lib/memtable/write_batch.h"
+#include "strata/write_batch.h"
 
 #include "lib/util/coding.h"
+#include "lib/util/internal_key.h"
 
 namespace strata {
 

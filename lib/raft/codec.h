@@ -13,7 +13,7 @@
 #include <string_view>
 
 #include "lib/raft/messages.h"
-#include "lib/util/result.h"
+#include "strata/result.h"
 
 namespace strata::raft {
 

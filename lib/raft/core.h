@@ -60,7 +60,7 @@
 #include "lib/raft/read_only.h"
 #include "lib/raft/storage.h"
 #include "lib/util/random.h"
-#include "lib/util/result.h"
+#include "strata/result.h"
 
 namespace strata::raft {
 

@@ -16,7 +16,7 @@
 
 #include "lib/raft/messages.h"
 #include "lib/raft/storage.h"
-#include "lib/util/result.h"
+#include "strata/result.h"
 
 namespace strata::raft {
 

@@ -25,8 +25,8 @@
 #include <string>
 #include <string_view>
 
-#include "lib/memtable/write_batch.h"
-#include "lib/util/result.h"
+#include "strata/write_batch.h"
+#include "strata/result.h"
 
 namespace strata::replication {
 

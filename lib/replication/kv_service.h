@@ -29,11 +29,11 @@
 #include <string_view>
 #include <vector>
 
-#include "lib/db/db.h"
-#include "lib/util/histogram.h"
+#include "strata/db.h"
+#include "strata/histogram.h"
 #include "lib/raft/message_check.h"
 #include "lib/replication/transport.h"
-#include "lib/util/result.h"
+#include "strata/result.h"
 
 namespace strata::replication {
 

@@ -77,14 +77,14 @@
 #include <string>
 #include <vector>
 
-#include "lib/db/db.h"
+#include "strata/db.h"
 #include "lib/io/file_system.h"
 #include "lib/raft/core.h"
 #include "lib/replication/command.h"
 #include "lib/replication/kv_service.h"
 #include "lib/replication/raft_storage.h"
 #include "lib/replication/transport.h"
-#include "lib/util/histogram.h"
+#include "strata/histogram.h"
 #include "lib/util/oneshot.h"
 
 namespace strata::replication {

@@ -54,7 +54,7 @@
 
 #include "lib/io/file_system.h"
 #include "lib/raft/storage.h"
-#include "lib/util/result.h"
+#include "strata/result.h"
 #include "lib/wal/wal_writer.h"
 
 namespace strata::replication {

@@ -19,7 +19,7 @@
 #include <string>
 
 #include "lib/raft/messages.h"
-#include "lib/util/result.h"
+#include "strata/result.h"
 
 namespace strata::replication {
 

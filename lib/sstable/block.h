@@ -14,7 +14,7 @@
 #include <string_view>
 #include <utility>
 
-#include "lib/util/result.h"
+#include "strata/result.h"
 
 namespace strata::sstable {
 

@@ -19,7 +19,8 @@
 #include <string_view>
 
 #include "lib/io/file_system.h"
-#include "lib/util/result.h"
+#include "strata/types.h"
+#include "strata/result.h"
 
 namespace strata::sstable {
 
@@ -30,12 +31,7 @@ constexpr uint64_t kTableMagicNumber = 0x7373415441525453ull;
 // Bump on any change to the layout described in docs/format/sstable.md.
 constexpr uint32_t kFormatVersion = 1;
 
-// The compression of one block, stored as the trailer's type byte. The values are on disk.
-enum class Compression : uint8_t {
-  none = 0,
-  lz4 = 1,
-  zstd = 2,
-};
+// Compression (the trailer's type byte): strata/types.h.
 // "none" | "lz4" | "zstd" | "unknown".
 std::string_view to_string(Compression c);
 

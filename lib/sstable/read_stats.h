@@ -1,6 +1,6 @@
 // ReadStats: the read counters of SSTable lookups, shared by every table of a DB (a DB points
 // every TableReadOptions at one ReadStats) or private to one TableReader (the default).
-// DBImpl::stats() copies them into DbStats (lib/db/stats.h).
+// DBImpl::stats() copies them into DbStats (include/strata/stats.h).
 //
 // Thread-safety: striped relaxed counters (lib/util/striped_counter.h), updated concurrently by
 // every reader without sharing cache lines; they are statistics, not synchronisation, so values

@@ -26,7 +26,7 @@
 #include "lib/sstable/format.h"
 #include "lib/sstable/table_options.h"
 #include "lib/sstable/table_properties.h"
-#include "lib/util/result.h"
+#include "strata/result.h"
 
 namespace strata::sstable {
 

@@ -1,6 +1,6 @@
 // Options for building (TableOptions) and reading (TableReadOptions) one SSTable.
 //
-// The DB fills these from its Options (lib/db/options.h); units are in the names.
+// The DB fills these from its Options (include/strata/options.h); units are in the names.
 // Thread-safety: plain values.
 #pragma once
 

@@ -12,7 +12,7 @@
 
 #include "lib/sstable/block.h"
 #include "lib/sstable/format.h"
-#include "lib/util/result.h"
+#include "strata/result.h"
 
 namespace strata::sstable {
 

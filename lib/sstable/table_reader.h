@@ -34,7 +34,7 @@
 #include "lib/sstable/table_properties.h"
 #include "lib/util/internal_iterator.h"
 #include "lib/util/internal_key.h"
-#include "lib/util/result.h"
+#include "strata/result.h"
 
 namespace strata::sstable {
 

@@ -1,4 +1,4 @@
-#include "lib/util/error.h"
+#include "strata/error.h"
 
 #include <cerrno>
 #include <string>

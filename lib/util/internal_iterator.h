@@ -17,7 +17,7 @@
 
 #include <string_view>
 
-#include "lib/util/result.h"
+#include "strata/result.h"
 
 namespace strata {
 

@@ -13,12 +13,9 @@
 #include <string>
 #include <string_view>
 
+#include "strata/types.h"
+
 namespace strata {
-
-using SequenceNumber = uint64_t;
-
-// 56 bits, so that sequence and type pack into one 64-bit tag.
-constexpr SequenceNumber kMaxSequenceNumber = (uint64_t{1} << 56) - 1;
 
 enum class ValueType : uint8_t {
   deletion = 0,  // a tombstone

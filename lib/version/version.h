@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "lib/version/version_edit.h"
-#include "lib/util/result.h"
+#include "strata/result.h"
 
 namespace strata {
 

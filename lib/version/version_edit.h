@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "lib/util/internal_key.h"
-#include "lib/util/result.h"
+#include "strata/result.h"
 
 namespace strata {
 

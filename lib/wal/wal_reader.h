@@ -31,7 +31,7 @@
 #include <vector>
 
 #include "lib/io/file_system.h"
-#include "lib/util/result.h"
+#include "strata/result.h"
 #include "lib/wal/wal_format.h"
 
 namespace strata::wal {

@@ -27,7 +27,7 @@
 #include <string_view>
 
 #include "lib/io/file_system.h"
-#include "lib/util/result.h"
+#include "strata/result.h"
 #include "lib/wal/wal_format.h"
 
 namespace strata::wal {

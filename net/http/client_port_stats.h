@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <string>
 
-#include "lib/util/histogram.h"
+#include "strata/histogram.h"
 #include "net/http/request_guard.h"
 
 namespace strata::net::http {

@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "lib/replication/kv_service.h"
-#include "lib/util/error.h"
+#include "strata/error.h"
 #include "net/http/request.h"
 #include "net/http/response.h"
 #include "net/http/router.h"

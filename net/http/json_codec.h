@@ -18,9 +18,9 @@
 #include <utility>
 #include <vector>
 
-#include "lib/db/db.h"
-#include "lib/db/stats.h"
-#include "lib/db/trace.h"
+#include "strata/db.h"
+#include "strata/stats.h"
+#include "strata/trace.h"
 #include "lib/replication/kv_service.h"
 #include "net/http/prometheus_text.h"
 

@@ -8,7 +8,7 @@
 #include <charconv>
 #include <optional>
 
-#include "lib/db/db.h"
+#include "strata/db.h"
 #include "lib/util/key_prefix.h"
 #include "net/http/handlers.h"
 #include "net/http/json_codec.h"

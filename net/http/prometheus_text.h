@@ -11,7 +11,7 @@
 #include <string_view>
 #include <utility>
 
-#include "lib/util/histogram.h"
+#include "strata/histogram.h"
 
 namespace strata::net::http {
 

@@ -8,7 +8,7 @@
 #include <iterator>
 #include <utility>
 
-#include "lib/db/db.h"
+#include "strata/db.h"
 #include "net/http/handlers.h"
 #include "net/http/json_codec.h"
 

@@ -46,7 +46,7 @@
 #include <memory>
 #include <string>
 
-#include "lib/util/result.h"
+#include "strata/result.h"
 #include "net/http/client_port_stats.h"
 #include "net/http/request_guard.h"
 

@@ -16,7 +16,7 @@
 #include <string_view>
 
 #include "lib/replication/transport.h"
-#include "lib/util/result.h"
+#include "strata/result.h"
 
 namespace strata::net::peer {
 

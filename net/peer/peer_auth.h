@@ -28,7 +28,7 @@
 #include <string_view>
 
 #include "lib/util/random.h"
-#include "lib/util/result.h"
+#include "strata/result.h"
 #include "net/peer/frame.h"
 
 namespace strata::net::peer {

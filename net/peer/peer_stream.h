@@ -27,7 +27,7 @@
 #include <string>
 #include <tuple>
 
-#include "lib/util/result.h"
+#include "strata/result.h"
 
 namespace boost::asio::ssl {
 class context;

@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "lib/util/result.h"
+#include "strata/result.h"
 
 struct x509_st;  // OpenSSL's X509
 

@@ -32,7 +32,7 @@
 #include <mutex>
 #include <string>
 
-#include "lib/util/result.h"
+#include "strata/result.h"
 
 namespace boost::asio::ssl {
 class context;

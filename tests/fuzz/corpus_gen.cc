@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "lib/db/db.h"
+#include "strata/db.h"
 #include "lib/io/mem_file_system.h"
 #include "lib/raft/codec.h"
 #include "lib/sstable/block_builder.h"

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "lib/db/db.h"
+#include "strata/db.h"
 #include "lib/io/mem_file_system.h"
 #include "net/http/json_codec.h"
 #include "net/http/request_guard.h"

@@ -40,7 +40,7 @@
 #include <map>
 #include <string>
 
-#include "lib/db/db.h"
+#include "strata/db.h"
 #include "lib/io/fault_file_system.h"
 #include "lib/io/mem_file_system.h"
 #include "lib/util/logging.h"

@@ -28,7 +28,7 @@
 #include <cstdio>
 #include <map>
 
-#include "lib/db/db.h"
+#include "strata/db.h"
 #include "lib/io/fault_file_system.h"
 #include "lib/io/mem_file_system.h"
 #include "lib/util/random.h"

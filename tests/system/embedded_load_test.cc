@@ -13,7 +13,7 @@
 #include <cstdio>
 #include <future>
 
-#include "lib/db/db.h"
+#include "strata/db.h"
 #include "tests/system/data_set.h"
 #include "tests/test_util.h"
 

@@ -7,8 +7,9 @@
 #include <map>
 #include <string>
 
-#include "lib/db/db.h"
+#include "strata/db.h"
 #include "lib/io/mem_file_system.h"
+#include "lib/sstable/format.h"
 #include "tests/test_util.h"
 #include "tests/unit/db/db_test_util.h"
 

@@ -10,7 +10,7 @@
 
 #include <map>
 
-#include "lib/db/db.h"
+#include "strata/db.h"
 #include "lib/io/mem_file_system.h"
 #include "lib/util/oneshot.h"
 #include "lib/util/random.h"

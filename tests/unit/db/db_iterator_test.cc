@@ -6,7 +6,7 @@
 
 #include <map>
 
-#include "lib/db/db.h"
+#include "strata/db.h"
 #include "lib/io/mem_file_system.h"
 #include "lib/util/random.h"
 #include "lib/version/file_names.h"

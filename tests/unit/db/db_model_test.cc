@@ -18,7 +18,7 @@
 #include <cstdlib>
 #include <map>
 
-#include "lib/db/db.h"
+#include "strata/db.h"
 #include "lib/io/mem_file_system.h"
 #include "lib/util/random.h"
 #include "tests/test_util.h"

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "lib/db/db.h"
+#include "strata/db.h"
 #include "lib/db/read_quota.h"
 #include "lib/io/mem_file_system.h"
 #include "lib/util/random.h"

@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-#include "lib/db/db.h"
+#include "strata/db.h"
 #include "lib/io/default_file_system.h"
 #include "lib/io/mem_file_system.h"
 #include "lib/io/posix_file_system.h"

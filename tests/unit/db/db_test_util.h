@@ -13,7 +13,7 @@
 #include <optional>
 #include <string>
 
-#include "lib/db/db.h"
+#include "strata/db.h"
 #include "lib/io/file_system.h"
 
 namespace strata::testing {

@@ -3,7 +3,7 @@
 
 #include <boost/asio/this_coro.hpp>
 
-#include "lib/db/db.h"
+#include "strata/db.h"
 #include "lib/io/mem_file_system.h"
 #include "tests/test_util.h"
 

@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "lib/memtable/write_batch.h"
+#include "strata/write_batch.h"
 
 using namespace strata;
 

@@ -11,7 +11,7 @@
 #include <sstream>
 #include <thread>
 
-#include "lib/db/db.h"
+#include "strata/db.h"
 #include "lib/io/mem_file_system.h"
 #include "net/http/json_codec.h"
 #include "net/http/router.h"

@@ -9,7 +9,7 @@
 #include <random>
 #include <thread>
 
-#include "lib/db/db.h"
+#include "strata/db.h"
 #include "lib/io/mem_file_system.h"
 #include "net/http/handlers.h"
 #include "net/http/json_codec.h"

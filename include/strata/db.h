@@ -31,12 +31,12 @@
 #include <string>
 #include <vector>
 
-#include "lib/db/iterator.h"
-#include "lib/db/options.h"
-#include "lib/db/stats.h"
-#include "lib/db/trace.h"
-#include "lib/memtable/write_batch.h"
-#include "lib/util/result.h"
+#include "strata/iterator.h"
+#include "strata/options.h"
+#include "strata/stats.h"
+#include "strata/trace.h"
+#include "strata/write_batch.h"
+#include "strata/result.h"
 
 namespace strata {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "lib/util/histogram.h"
+#include "strata/histogram.h"
 
 namespace strata {
 

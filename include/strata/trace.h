@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "lib/util/internal_key.h"
+#include "strata/types.h"
 
 namespace strata {
 

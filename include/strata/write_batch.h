@@ -13,8 +13,8 @@
 #include <string>
 #include <string_view>
 
-#include "lib/util/internal_key.h"
-#include "lib/util/result.h"
+#include "strata/types.h"
+#include "strata/result.h"
 
 namespace strata {
 

@@ -10,9 +10,8 @@
 #include <string>
 #include <string_view>
 
-#include "lib/sstable/format.h"
-#include "lib/util/internal_key.h"
-#include "lib/util/result.h"
+#include "strata/types.h"
+#include "strata/result.h"
 
 namespace strata {
 

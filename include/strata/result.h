@@ -10,7 +10,7 @@
 
 #include <boost/system/result.hpp>
 
-#include "lib/util/error.h"
+#include "strata/error.h"
 
 namespace strata {
 
