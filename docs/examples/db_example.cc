@@ -13,7 +13,7 @@
 #include <filesystem>
 #include <string>
 
-#include "lib/db/db.h"
+#include <strata/db.h>
 
 namespace asio = boost::asio;
 
