@@ -20,8 +20,6 @@ namespace strata {
 
 class WriteBatch {
  public:
-  static constexpr size_t kHeaderSize = 12;
-
   WriteBatch() { clear(); }
 
   void put(std::string_view key, std::string_view value);
@@ -30,19 +28,11 @@ class WriteBatch {
 
   uint32_t count() const;
   bool empty() const { return count() == 0; }
-  // Size of the representation in bytes.
+  // Size of the representation in bytes (what the batch costs in the WAL, before framing).
   size_t byte_size() const { return rep_.size(); }
-
-  SequenceNumber sequence() const;
-  void set_sequence(SequenceNumber seq);
 
   // Appends every record of `other` to this batch.
   void append(const WriteBatch& other);
-
-  const std::string& rep() const { return rep_; }
-  // Adopts a representation read from the WAL. Errors: corruption if it is shorter than the
-  // header (the records are validated by iterate()).
-  static Result<WriteBatch> from_rep(std::string rep);
 
   class Handler {
    public:
@@ -50,11 +40,20 @@ class WriteBatch {
     virtual void put(SequenceNumber seq, std::string_view key, std::string_view value) = 0;
     virtual void del(SequenceNumber seq, std::string_view key) = 0;
   };
-  // Calls the handler once per record, with sequence numbers sequence(), sequence()+1, ...
+  // Calls the handler once per record, in order. The sequence numbers are those the batch got
+  // when it was written (consecutive), or from 0 for a batch not yet written.
   // Errors: corruption if a record is malformed or the count does not match.
   Result<void> iterate(Handler& handler) const;
 
  private:
+  // The engine's access to the representation and the sequence number:
+  // lib/memtable/write_batch_internal.h (LevelDB's WriteBatchInternal).
+  friend class WriteBatchInternal;
+  static constexpr size_t kHeaderSize = 12;
+
+  SequenceNumber sequence() const;
+  void set_sequence(SequenceNumber seq);
+  static Result<WriteBatch> from_rep(std::string rep);
   void set_count(uint32_t n);
   std::string rep_;
 };

@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "lib/db/flush_job.h"
+#include "lib/memtable/write_batch_internal.h"
 #include "lib/io/default_file_system.h"
 #include "lib/util/kill_point.h"
 #include "lib/util/logging.h"
@@ -255,7 +256,7 @@ asio::awaitable<Result<DBImpl::WalEnd>> DBImpl::replay_wal(uint64_t number, std:
     auto record = co_await reader.read_record();
     if (!record) co_return record.error();
     if (!*record) break;
-    auto batch = WriteBatch::from_rep(std::move(**record));
+    auto batch = WriteBatchInternal::from_contents(std::move(**record));
     if (!batch) {
       STRATA_LOG(error, "%s: WAL record ending at %llu is not a write batch", path.c_str(),
                  static_cast<unsigned long long>(reader.last_record_end_offset()));
@@ -270,7 +271,7 @@ asio::awaitable<Result<DBImpl::WalEnd>> DBImpl::replay_wal(uint64_t number, std:
                  static_cast<unsigned long long>(reader.last_record_end_offset()));
       co_return make_error_code(Errc::corruption);
     }
-    *max_seq = std::max(*max_seq, batch->sequence() + batch->count() - 1);
+    *max_seq = std::max(*max_seq, WriteBatchInternal::sequence(*batch) + batch->count() - 1);
     ++records;
     if ((*mem)->approximate_memory_usage() >= options_.memtable_size_bytes) {
       auto built = co_await build_table(*fs_, path_, versions_->new_file_number(), *mem, table_options(), {});

@@ -9,6 +9,7 @@
 
 #include "lib/db/db_impl.h"
 #include "lib/db/flush_job.h"
+#include "lib/memtable/write_batch_internal.h"
 #include "lib/util/clock.h"
 #include "lib/util/kill_point.h"
 #include "lib/util/logging.h"
@@ -94,10 +95,10 @@ asio::awaitable<Result<SequenceNumber>> DBImpl::commit_group(std::vector<std::sh
       w->result = seq - 1;
       continue;
     }
-    w->batch.set_sequence(seq);
+    WriteBatchInternal::set_sequence(&w->batch, seq);
     seq += n;
     w->result = seq - 1;
-    wal_->add_record(w->batch.rep());
+    wal_->add_record(WriteBatchInternal::contents(w->batch));
   }
   uint64_t now = SystemClock::instance().now_micros();
   if (options_.sync == SyncPolicy::batch && wal_unsynced_.load() &&
@@ -143,7 +144,7 @@ asio::awaitable<Result<SequenceNumber>> DBImpl::commit_group(std::vector<std::sh
     auto applied = w->batch.iterate(inserter);
     STRATA_ASSERT_MSG(applied.has_value(), "a batch built by the DB API is well-formed");
   }
-  for (auto& w : group) bytes_user_.fetch_add(w->batch.byte_size() - WriteBatch::kHeaderSize, std::memory_order_relaxed);
+  for (auto& w : group) bytes_user_.fetch_add(w->batch.byte_size() - WriteBatchInternal::kHeaderSize, std::memory_order_relaxed);
   puts_.fetch_add(inserter.puts, std::memory_order_relaxed);
   deletes_.fetch_add(inserter.dels, std::memory_order_relaxed);
   // Publish: readers that load this sequence number find every entry of the group.

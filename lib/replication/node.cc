@@ -13,6 +13,7 @@
 #include <cinttypes>
 #include <random>
 
+#include "lib/memtable/write_batch_internal.h"
 #include "lib/raft/codec.h"
 #include "lib/util/assert.h"
 #include "lib/util/coding.h"
@@ -347,7 +348,7 @@ asio::awaitable<Result<uint64_t>> Node::write(WriteBatch batch, WriteOptions) {
   BatchChecker checker(options_.db_options);
   STRATA_CO_TRY(batch.iterate(checker));
   if (checker.bad) co_return make_error_code(Errc::invalid_argument);
-  co_return co_await propose_and_wait(CommandKind::write, batch.rep());
+  co_return co_await propose_and_wait(CommandKind::write, WriteBatchInternal::contents(batch));
 }
 
 asio::awaitable<Result<void>> Node::read_barrier() {

@@ -40,6 +40,7 @@
 #include <cinttypes>
 #include <iterator>
 
+#include "lib/memtable/write_batch_internal.h"
 #include "lib/raft/codec.h"
 #include "lib/util/assert.h"
 #include "lib/util/coding.h"
@@ -210,7 +211,7 @@ asio::awaitable<Result<void>> Node::apply_entries(std::span<const raft::Entry> e
     }
     if (cmd->origin == options_.id && cmd->incarnation == incarnation_) mine.emplace_back(cmd->proposal_id, e.index);
     if (cmd->kind == CommandKind::write) {
-      auto wb = WriteBatch::from_rep(std::move(cmd->body));
+      auto wb = WriteBatchInternal::from_contents(std::move(cmd->body));
       Prefixer prefixer(&batch);
       if (!wb || !wb->iterate(prefixer)) {
         STRATA_LOG(warn, "node %" PRIu64 ": entry %" PRIu64 " holds a malformed batch; skipped", options_.id, e.index);

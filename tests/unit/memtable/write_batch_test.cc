@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "strata/write_batch.h"
+#include "lib/memtable/write_batch_internal.h"
 
 using namespace strata;
 
@@ -23,9 +23,9 @@ TEST_CASE("write batch replays its records in order with consecutive sequence nu
   b.put("a", "1");
   b.del("b");
   b.put("c", "");
-  b.set_sequence(100);
+  WriteBatchInternal::set_sequence(&b, 100);
   CHECK(b.count() == 3);
-  auto copy = WriteBatch::from_rep(b.rep());
+  auto copy = WriteBatchInternal::from_contents(WriteBatchInternal::contents(b));
   REQUIRE(copy.has_value());
   Recorder r;
   REQUIRE(copy->iterate(r));
@@ -35,18 +35,18 @@ TEST_CASE("write batch replays its records in order with consecutive sequence nu
 TEST_CASE("a write batch with a truncated record or a wrong count is corruption") {
   WriteBatch b;
   b.put("key", "value");
-  std::string rep = b.rep();
-  for (size_t cut = WriteBatch::kHeaderSize + 1; cut < rep.size(); ++cut) {
-    auto t = WriteBatch::from_rep(rep.substr(0, cut));
+  std::string rep = WriteBatchInternal::contents(b);
+  for (size_t cut = WriteBatchInternal::kHeaderSize + 1; cut < rep.size(); ++cut) {
+    auto t = WriteBatchInternal::from_contents(rep.substr(0, cut));
     REQUIRE(t.has_value());
     Recorder r;
     CHECK_FALSE(t->iterate(r));
   }
-  CHECK_FALSE(WriteBatch::from_rep("short").has_value());
+  CHECK_FALSE(WriteBatchInternal::from_contents("short").has_value());
   std::string bad = rep;
   bad[8] = 2;  // count says 2, one record present
   Recorder r;
-  CHECK_FALSE(WriteBatch::from_rep(bad)->iterate(r));
+  CHECK_FALSE(WriteBatchInternal::from_contents(bad)->iterate(r));
 }
 
 TEST_CASE("appending batches concatenates records and counts") {
