@@ -1,6 +1,12 @@
 #include "lib/compaction/compaction_job.h"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <algorithm>
+#include <chrono>
 
 #include "lib/compaction/merging_iterator.h"
 #include "lib/sstable/table_builder.h"
@@ -91,6 +97,25 @@ asio::awaitable<Result<CompactionJobOutput>> run_compaction(const Compaction& c,
   size_t last_stripe = 0;
   auto& snapshots = ctx.snapshots;
 
+  // Pacing: sleep while the output is ahead of ctx.max_bytes_per_second (at most 100 ms at a time,
+  // so that a lifted limit or a cancel is seen soon).
+  bool pacing = static_cast<bool>(ctx.max_bytes_per_second);
+  auto pace = [&](uint64_t written) -> asio::awaitable<Result<void>> {
+    const uint64_t rate = ctx.max_bytes_per_second();
+    if (rate == 0) {
+      pacing = false;
+      co_return ok();
+    }
+    const uint64_t due_micros = written * 1000000 / rate;
+    const uint64_t elapsed = SystemClock::instance().now_micros() - start_micros;
+    if (due_micros <= elapsed) co_return ok();
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    timer.expires_after(std::chrono::microseconds(std::min<uint64_t>(due_micros - elapsed, 100000)));
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    (void)ec;
+    co_return ok();
+  };
+
   auto run = [&]() -> asio::awaitable<Result<void>> {
     STRATA_CO_TRY(co_await input->seek_to_first());
     while (input->valid()) {
@@ -101,8 +126,14 @@ asio::awaitable<Result<CompactionJobOutput>> run_compaction(const Compaction& c,
         co_return make_error_code(Errc::corruption);
       }
       ++out.stats.input_entries;
-      if ((out.stats.input_entries & 1023) == 0 && ctx.cancel != nullptr && ctx.cancel->load(std::memory_order_relaxed)) {
-        co_return make_error_code(Errc::shutting_down);
+      if ((out.stats.input_entries & 1023) == 0) {
+        if (ctx.cancel != nullptr && ctx.cancel->load(std::memory_order_relaxed)) {
+          co_return make_error_code(Errc::shutting_down);
+        }
+        if (pacing) {
+          const uint64_t written = out.stats.output_bytes + (current != nullptr ? current->builder->file_size() : 0);
+          STRATA_CO_TRY(co_await pace(written));
+        }
       }
       bool new_user_key = !has_current_key || k.user_key != current_user_key;
       if (new_user_key) {

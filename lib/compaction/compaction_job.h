@@ -47,6 +47,10 @@ struct CompactionJobContext {
   const std::atomic<bool>* cancel = nullptr;
   // An iterator over one input file (not filling the block cache).
   std::function<boost::asio::awaitable<Result<std::unique_ptr<InternalIterator>>>(const FileMetaData&)> open;
+  // Pacing (optional): the most output bytes per second the job may write, asked again every
+  // 1,024 entries (0: no limit from then on). The job sleeps on a timer of its executor whenever
+  // it is ahead of that rate.
+  std::function<uint64_t()> max_bytes_per_second;
 };
 
 struct CompactionJobStats {

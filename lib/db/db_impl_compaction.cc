@@ -69,6 +69,7 @@ std::vector<OptionInfo> DBImpl::option_list() const {
   add("use_direct_reads", options_.use_direct_reads ? "true" : "false");
   add("memtable_bloom_size_ratio", std::to_string(options_.memtable_bloom_size_ratio));
   add("seek_compaction", options_.seek_compaction ? "true" : "false");
+  add("seek_compaction_bytes_per_sec", std::to_string(options_.seek_compaction_bytes_per_sec));
   return out;
 }
 
@@ -162,6 +163,13 @@ asio::awaitable<Result<void>> DBImpl::run_compaction_job(Compaction c) {
     if (!reader) co_return reader.error();
     co_return (*reader)->new_iterator(/*fill_cache=*/false);  // a compaction's reads would evict hot blocks
   };
+  if (c.seek_triggered && options_.seek_compaction_bytes_per_sec > 0) {
+    const uint64_t flushes_at_start = flushes_.load(std::memory_order_relaxed);
+    const uint64_t rate = options_.seek_compaction_bytes_per_sec;
+    ctx.max_bytes_per_second = [this, flushes_at_start, rate]() -> uint64_t {
+      return flushes_.load(std::memory_order_relaxed) == flushes_at_start ? rate : 0;
+    };
+  }
   auto result = co_await run_compaction(c, std::move(ctx));
   if (!result) {
     release_pending_outputs(outputs);
