@@ -1,7 +1,7 @@
-// PeerTransport over loopback: delivery, reconnect with backoff to a peer that starts late,
-// the cut / drop / delay hooks, snapshot streaming with acknowledgement, a protocol error, and
-// the inbound limits (buffers that grow with the bytes, frame and handshake deadlines,
-// connection caps).
+// PeerTransport over loopback: delivery, reconnect with backoff to a peer that starts late, a
+// peer named by a host name, the cut / drop / delay hooks, snapshot streaming with
+// acknowledgement, a protocol error, and the inbound limits (buffers that grow with the bytes,
+// frame and handshake deadlines, connection caps).
 #include <doctest/doctest.h>
 
 #include <arpa/inet.h>
@@ -77,6 +77,34 @@ TEST_CASE("a link reconnects with backoff to a peer that starts late") {
   p.start(2);
   REQUIRE(wait_until([&] { return p.r2.count() >= 1; }));
   // The receiver restarts: the sender notices on its next write and reconnects.
+  p.loop.run(p.t2->stop());
+  p.t2.reset();
+  p.start(2);
+  REQUIRE(wait_until([&] {
+    p.t1->send(msg(1, 2, 2));
+    return p.r2.count() >= 2;
+  }));
+  CHECK(p.t1->stats().connects >= 2);
+}
+
+// Containers and Kubernetes give peers DNS names (strata-1:9000, strata-0.strata-peer:9000), and
+// a pod that restarts comes back at a new IP address under the same name: the dialler resolves
+// the name when it connects, and again on every reconnect (deploy/README.md). "localhost" comes
+// from /etc/hosts, so the test asks no DNS server.
+TEST_CASE("a peer named by a host name is dialled by name, and dialled by name again after it restarts") {
+  Pair p;
+  p.start(2);
+  auto named = p.opts(1, p.p1);
+  named.peers[2] = "localhost:" + std::to_string(p.p2);
+  p.t1 = std::make_unique<PeerTransport>(p.loop.io.get_executor(), named, &p.r1);
+  REQUIRE(p.t1->listen().has_value());
+  p.t1->start();
+  p.t1->send(msg(1, 2, 1));
+  REQUIRE(wait_until([&] { return p.r2.count() >= 1; }));
+  {
+    std::lock_guard l(p.r2.mu);
+    CHECK(p.r2.urls[1] == "http://127.0.0.1:8001");
+  }
   p.loop.run(p.t2->stop());
   p.t2.reset();
   p.start(2);
