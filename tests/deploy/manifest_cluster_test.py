@@ -246,6 +246,7 @@ class Cluster:
             f.write(os.urandom(32).hex() + "\n")
         os.chmod(self.secret, 0o400)
         self.procs = {}   # node id -> Popen
+        self.dead = set()  # node ids killed on purpose
         self.http = {}    # node id -> port
         self.peer = {}    # node id -> port
         self.deadline = time.monotonic() + DEADLINE_S
@@ -313,21 +314,18 @@ class Cluster:
             if got:
                 return got
             for n, p in self.procs.items():
-                if p.poll() is not None and n not in self.killed():
+                if p.poll() is not None and n not in self.dead:
                     fail(f"node {n} exited with {p.returncode} while waiting for {what}")
             time.sleep(0.05)
         fail(f"timed out waiting for {what}")
 
-    def killed(self):
-        return getattr(self, "_killed", set())
-
     def kill(self, node):
-        self._killed = self.killed() | {node}
+        self.dead.add(node)
         self.procs[node].send_signal(signal.SIGKILL)
         self.procs[node].wait()
 
     def live(self):
-        return [n for n in sorted(self.procs) if n not in self.killed()]
+        return [n for n in sorted(self.procs) if n not in self.dead]
 
     def leader(self):
         """The node that says it leads and that every live node agrees on, else None."""
