@@ -12,16 +12,22 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
+#include <system_error>
+#include <thread>
 
 #include "lib/io/strand.h"
 #include "lib/raft/codec.h"
@@ -48,6 +54,47 @@ bool split_host_port(const std::string& s, std::string* host, std::string* port)
   *port = s.substr(colon + 1);
   return true;
 }
+
+// PeerTransportOptions::resolve's default: getaddrinfo with asio's default flags (the address
+// families configured on this host), addresses in getaddrinfo's order, each once. Blocks.
+Result<std::vector<std::string>> lookup_host(const std::string& host) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_ADDRCONFIG;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0) return make_error_code(Errc::unavailable);
+  std::vector<std::string> out;
+  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    const void* bytes = nullptr;
+    if (a->ai_family == AF_INET) bytes = &reinterpret_cast<const sockaddr_in*>(a->ai_addr)->sin_addr;
+    if (a->ai_family == AF_INET6) bytes = &reinterpret_cast<const sockaddr_in6*>(a->ai_addr)->sin6_addr;
+    char text[INET6_ADDRSTRLEN] = {};
+    if (bytes != nullptr && ::inet_ntop(a->ai_family, bytes, text, sizeof text) != nullptr &&
+        std::find(out.begin(), out.end(), text) == out.end()) {
+      out.emplace_back(text);
+    }
+  }
+  ::freeaddrinfo(found);
+  if (out.empty()) return make_error_code(Errc::unavailable);
+  return out;
+}
+
+// What the lookup threads share with the transport. A lookup thread posts its answer to
+// `strand` only while the transport is open (closed is set, and strand dropped, by stop() and
+// the destructor, under mu), so a lookup that ends after the transport, or its io_context, is
+// gone touches neither.
+struct Lookups {
+  std::mutex mu;
+  bool closed = false;
+  std::optional<asio::any_io_executor> strand;
+  size_t in_flight = 0;
+  void close() {
+    std::lock_guard lock(mu);
+    closed = true;
+    strand.reset();
+  }
+};
 
 // A payload buffer grows by at least this much, and by at most what already arrived: its size
 // stays below twice the bytes received plus this.
@@ -188,6 +235,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     stats.frame_timeout_ms = opts.frame_timeout_ms;
     stats.authenticated = !opts.secret.empty();
     stats.tls = opts.tls != nullptr;
+    lookups->strand = strand;
   }
 
   asio::any_io_executor executor;
@@ -196,7 +244,9 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
   replication::TransportHandler* handler;
   tcp::acceptor acceptor;
   PeerAuth auth;  // its RandomBytes is drawn from on the strand only
+  std::shared_ptr<Lookups> lookups = std::make_shared<Lookups>();
   // Strand-only state:
+  std::set<asio::steady_timer*> lookup_waits;  // connect() attempts waiting for a lookup; stop() ends them
   std::map<uint64_t, Link> links;
   std::set<std::shared_ptr<PeerStream>> inbound;  // closed by stop(): inbound and snapshot streams
   size_t inbound_count = 0;                         // accepted connections open
@@ -283,16 +333,77 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
   // The TLS context for a new connection (the one reloaded last), or nullptr: plain TCP.
   std::shared_ptr<asio::ssl::context> tls_context() const { return opts.tls ? opts.tls->current() : nullptr; }
 
+  // The IP addresses of `host`: itself when it is one, else a lookup on a thread of its own
+  // (PeerTransportOptions::resolve), waited for at most connect_timeout_ms; a lookup still
+  // running then is abandoned (it ends by itself, its answer dropped). Errors: unavailable (no
+  // address, timed out, kMaxLookupsInFlight reached, stopping). Runs on: the strand.
+  asio::awaitable<Result<std::vector<asio::ip::address>>> resolve(std::string host) {
+    boost::system::error_code ec;
+    auto literal = asio::ip::make_address(host, ec);
+    if (!ec) co_return std::vector<asio::ip::address>{literal};
+    {
+      std::lock_guard lock(lookups->mu);
+      if (lookups->closed || lookups->in_flight >= kMaxLookupsInFlight) co_return make_error_code(Errc::unavailable);
+      ++lookups->in_flight;
+    }
+    using Answer = std::optional<Result<std::vector<std::string>>>;
+    auto answer = std::make_shared<Answer>();
+    auto timer = std::make_shared<asio::steady_timer>(strand);
+    timer->expires_after(std::chrono::milliseconds(opts.connect_timeout_ms));
+    bool started = true;
+    try {
+      // The thread holds only weak references to the wait: an abandoned one is freed here.
+      std::thread([shared = lookups, fn = opts.resolve, host, weak_answer = std::weak_ptr<Answer>(answer),
+                   weak_timer = std::weak_ptr<asio::steady_timer>(timer)] {
+        Result<std::vector<std::string>> r = fn ? fn(host) : lookup_host(host);
+        std::lock_guard lock(shared->mu);
+        --shared->in_flight;
+        if (shared->closed) return;
+        asio::post(*shared->strand, [weak_answer, weak_timer, r = std::move(r)]() mutable {
+          auto a = weak_answer.lock();
+          auto t = weak_timer.lock();
+          if (!a || !t) return;  // the attempt gave up waiting
+          *a = std::move(r);
+          t->cancel();
+        });
+      }).detach();
+    } catch (const std::system_error&) {  // no thread to be had
+      std::lock_guard lock(lookups->mu);
+      --lookups->in_flight;
+      started = false;
+    }
+    if (!started) co_return make_error_code(Errc::unavailable);
+    lookup_waits.insert(timer.get());
+    auto [wait_ec] = co_await timer->async_wait(kTuple);
+    (void)wait_ec;
+    lookup_waits.erase(timer.get());
+    // No answer yet: timed out, or stop() ended the wait.
+    if (!answer->has_value() || !answer->value()) co_return make_error_code(Errc::unavailable);
+    std::vector<asio::ip::address> out;
+    for (const std::string& text : *answer->value()) {
+      auto a = asio::ip::make_address(text, ec);
+      if (!ec) out.push_back(a);
+    }
+    if (out.empty()) co_return make_error_code(Errc::unavailable);
+    co_return out;
+  }
+
   // Connects to `peer` at `address` and runs the opener's side of the handshake (with TLS, the
   // TLS handshake and the check that the certificate names `peer`; the hello; with a secret, the
   // challenge is checked and answered), all within connect_timeout_ms.
   // Runs on: the strand.
   asio::awaitable<Result<std::unique_ptr<PeerStream>>> connect(uint64_t peer, std::string address) {
     std::string host, port;
-    if (!split_host_port(address, &host, &port)) co_return make_error_code(Errc::invalid_argument);
-    tcp::resolver resolver(strand);
-    auto [rec, results] = co_await resolver.async_resolve(host, port, kTuple);
-    if (rec) co_return make_error_code(Errc::unavailable);
+    uint16_t port_number = 0;
+    if (!split_host_port(address, &host, &port) ||
+        std::from_chars(port.data(), port.data() + port.size(), port_number).ptr != port.data() + port.size()) {
+      co_return make_error_code(Errc::invalid_argument);
+    }
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    auto addresses = co_await resolve(host);
+    if (!addresses) co_return addresses.error();
+    std::vector<tcp::endpoint> results;
+    for (const auto& a : *addresses) results.emplace_back(a, port_number);
     auto sock = std::make_unique<PeerStream>(strand, tls_context());
     asio::steady_timer deadline(strand);
     deadline.expires_after(std::chrono::milliseconds(opts.connect_timeout_ms));
@@ -669,7 +780,7 @@ PeerTransport::PeerTransport(asio::any_io_executor executor, PeerTransportOption
   }
 }
 
-PeerTransport::~PeerTransport() = default;
+PeerTransport::~PeerTransport() { impl_->lookups->close(); }
 
 Result<void> PeerTransport::listen() {
   boost::system::error_code ec;
@@ -697,8 +808,10 @@ void PeerTransport::start() {
 
 asio::awaitable<void> PeerTransport::stop() {
   auto impl = impl_;
+  impl->lookups->close();
   asio::post(impl->strand, [impl] {
     impl->stopping = true;
+    for (auto* t : impl->lookup_waits) t->cancel();
     boost::system::error_code ignored;
     impl->acceptor.close(ignored);
     for (auto& s : impl->inbound) s->close();

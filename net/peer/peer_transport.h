@@ -2,7 +2,9 @@
 // executor pool (docs/format/peer_protocol.md).
 //
 //  - One outbound link per peer: a coroutine that connects (exponential backoff from
-//    min_backoff_ms to max_backoff_ms between attempts), sends a hello frame, then writes the
+//    min_backoff_ms to max_backoff_ms between attempts; a peer named by a host name is looked up
+//    again at every attempt, on a thread of its own and for at most connect_timeout_ms, with at
+//    most kMaxLookupsInFlight lookups at once), sends a hello frame, then writes the
 //    link's queue of frames in batches. The queue is bounded (max_queue_bytes): send() drops a
 //    message that does not fit, which Raft tolerates. A write error closes the connection; the
 //    frames being written are lost and the link reconnects.
@@ -42,9 +44,11 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "lib/replication/transport.h"
 #include "lib/util/random.h"
@@ -55,6 +59,12 @@ class TlsContext;
 }
 
 namespace strata::net::peer {
+
+// Host name lookups running at once (each on its own thread); an attempt beyond it fails as if
+// the peer were unreachable. Lookups end by the C library's own timeout even when abandoned, and
+// each link has at most one new one per attempt, so this is reached only by a resolver that
+// hangs for much longer than that.
+inline constexpr size_t kMaxLookupsInFlight = 16;
 
 struct LinkFault {
   bool cut = false;                 // drop everything sent on the link
@@ -89,6 +99,13 @@ struct PeerTransportOptions {
   // Where the handshake's nonces come from; nullptr: OsRandomBytes. REQUIRES: outlives the
   // transport. Tests inject a SeededRandomBytes.
   RandomBytes* random = nullptr;
+  // Looks a peer's host name up: its IP addresses as text, in the order to try them; nullptr:
+  // getaddrinfo (/etc/hosts, then DNS). An IP address in a peer address is never looked up.
+  // Called on a thread of its own for each connection attempt (so it may block), and waited for
+  // at most connect_timeout_ms: a DNS query that got lost costs one attempt, not the C library's
+  // whole retry schedule (30 s was seen), and the next attempt looks the name up afresh. Tests
+  // inject a slow or failing one. REQUIRES: callable from any thread, after the transport is gone.
+  std::function<Result<std::vector<std::string>>(const std::string& host)> resolve;
 };
 
 // Counters (frames, drops, connects, protocol errors, refusals, timeouts), gauges (inbound

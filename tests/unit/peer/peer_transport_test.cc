@@ -1,7 +1,7 @@
 // PeerTransport over loopback: delivery, reconnect with backoff to a peer that starts late, a
-// peer named by a host name, the cut / drop / delay hooks, snapshot streaming with
-// acknowledgement, a protocol error, and the inbound limits (buffers that grow with the bytes,
-// frame and handshake deadlines, connection caps).
+// peer named by a host name (and lookups that hang), the cut / drop / delay hooks, snapshot
+// streaming with acknowledgement, a protocol error, and the inbound limits (buffers that grow
+// with the bytes, frame and handshake deadlines, connection caps).
 #include <doctest/doctest.h>
 
 #include <arpa/inet.h>
@@ -13,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <functional>
@@ -113,6 +114,76 @@ TEST_CASE("a peer named by a host name is dialled by name, and dialled by name a
     return p.r2.count() >= 2;
   }));
   CHECK(p.t1->stats().connects >= 2);
+}
+
+// A resolver whose lookups block until the test releases them: a DNS query that got lost, which
+// the C library waits out for 5 s per try (30 s in all was seen under podman, after a container
+// stopped and its DNS server reloaded: deploy/README.md).
+struct HangingResolver {
+  std::shared_ptr<std::promise<void>> release = std::make_shared<std::promise<void>>();
+  std::shared_future<void> released;  // after `release`, which it is made from
+  std::shared_ptr<std::atomic<int>> calls = std::make_shared<std::atomic<int>>(0);
+  std::shared_ptr<std::atomic<int>> ended = std::make_shared<std::atomic<int>>(0);
+  int hang_first = 0;  // the first hang_first lookups block; the others answer at once (-1: all block)
+  HangingResolver() : released(release->get_future().share()) {}
+  std::function<Result<std::vector<std::string>>(const std::string&)> fn() const {
+    // By value: a lookup outlives the transport and the test case's locals.
+    return [released = released, calls = calls, ended = ended, hang = hang_first](const std::string&) {
+      int n = calls->fetch_add(1);
+      if (hang < 0 || n < hang) released.wait();
+      ended->fetch_add(1);
+      return Result<std::vector<std::string>>(std::vector<std::string>{"127.0.0.1"});
+    };
+  }
+};
+
+TEST_CASE("a host name lookup that hangs costs one connect timeout: the next attempt looks the name up again") {
+  Pair p;
+  p.start(2);
+  HangingResolver dns;
+  dns.hang_first = 1;
+  auto o = p.opts(1, p.p1);
+  o.peers[2] = "peer-two.test:" + std::to_string(p.p2);
+  o.connect_timeout_ms = 100;
+  o.resolve = dns.fn();
+  p.t1 = std::make_unique<PeerTransport>(p.loop.io.get_executor(), o, &p.r1);
+  REQUIRE(p.t1->listen().has_value());
+  p.t1->start();
+  p.t1->send(msg(1, 2, 1));
+  // Delivered while the first lookup still hangs: a second attempt looked the name up afresh.
+  REQUIRE(wait_until([&] { return p.r2.count() >= 1; }));
+  CHECK(dns.calls->load() >= 2);
+  CHECK(dns.ended->load() == dns.calls->load() - 1);
+  dns.release->set_value();  // the abandoned lookup ends; its answer goes nowhere
+  REQUIRE(wait_until([&] { return dns.ended->load() == dns.calls->load(); }));
+}
+
+TEST_CASE("at most kMaxLookupsInFlight lookups hang at once; stop() waits for none, and they end after the transport") {
+  Loop loop;
+  Recorder r;
+  HangingResolver dns;
+  dns.hang_first = -1;
+  PeerTransportOptions o;
+  o.node_id = 1;
+  o.listen_port = free_port();
+  o.peers = {{2, "never-answers.test:9"}};
+  o.connect_timeout_ms = 20;
+  o.max_backoff_ms = 20;
+  o.resolve = dns.fn();
+  auto t = std::make_unique<PeerTransport>(loop.io.get_executor(), o, &r);
+  REQUIRE(t->listen().has_value());
+  t->start();
+  t->send(msg(1, 2, 1));
+  REQUIRE(wait_until([&] { return dns.calls->load() == static_cast<int>(kMaxLookupsInFlight); }));
+  // The link goes on retrying (every 20 ms at most), but starts no lookup past the bound.
+  CHECK_FALSE(wait_until([&] { return dns.calls->load() > static_cast<int>(kMaxLookupsInFlight); },
+                         std::chrono::milliseconds(300)));
+  auto before = Clock::now();
+  loop.run(t->stop());
+  CHECK(Clock::now() - before < std::chrono::milliseconds(1000));
+  t.reset();
+  dns.release->set_value();
+  REQUIRE(wait_until([&] { return dns.ended->load() == static_cast<int>(kMaxLookupsInFlight); }));
 }
 
 TEST_CASE("cut, drop and delay hooks act on one directed link") {
