@@ -55,6 +55,18 @@ bool split_host_port(const std::string& s, std::string* host, std::string* port)
   return true;
 }
 
+// "::1" for "[::1]" (an IPv6 address in a peer address), else `host` as it is.
+std::string unbracket(const std::string& host) {
+  return host.size() >= 2 && host.front() == '[' && host.back() == ']' ? host.substr(1, host.size() - 2) : host;
+}
+
+std::optional<asio::ip::address> ip_literal(const std::string& host) {
+  boost::system::error_code ec;
+  auto a = asio::ip::make_address(host, ec);
+  if (ec) return std::nullopt;
+  return a;
+}
+
 // PeerTransportOptions::resolve's default: getaddrinfo with asio's default flags (the address
 // families configured on this host), addresses in getaddrinfo's order, each once. Blocks.
 Result<std::vector<std::string>> lookup_host(const std::string& host) {
@@ -247,6 +259,10 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
   std::shared_ptr<Lookups> lookups = std::make_shared<Lookups>();
   // Strand-only state:
   std::set<asio::steady_timer*> lookup_waits;  // connect() attempts waiting for a lookup; stop() ends them
+  // The last addresses each host name resolved to, dialled while a lookup fails or times out
+  // (the DNS server is down), and the names being dialled so (for the log).
+  std::map<std::string, std::vector<asio::ip::address>> last_addresses;
+  std::set<std::string> stale_hosts;
   std::map<uint64_t, Link> links;
   std::set<std::shared_ptr<PeerStream>> inbound;  // closed by stop(): inbound and snapshot streams
   size_t inbound_count = 0;                         // accepted connections open
@@ -335,12 +351,38 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
 
   // The IP addresses of `host`: itself when it is one, else a lookup on a thread of its own
   // (PeerTransportOptions::resolve), waited for at most connect_timeout_ms; a lookup still
-  // running then is abandoned (it ends by itself, its answer dropped). Errors: unavailable (no
-  // address, timed out, kMaxLookupsInFlight reached, stopping). Runs on: the strand.
+  // running then is abandoned (it ends by itself, its answer dropped). When the lookup fails or
+  // times out, the addresses of the last lookup that succeeded, if any: a DNS server that is down
+  // (podman's was for 30-40 s after a container stopped) must not keep the survivors of a crash
+  // from reaching each other, and start() looks every peer up once for that. Errors: unavailable
+  // (no address and none known, kMaxLookupsInFlight reached, stopping). Runs on: the strand.
   asio::awaitable<Result<std::vector<asio::ip::address>>> resolve(std::string host) {
-    boost::system::error_code ec;
-    auto literal = asio::ip::make_address(host, ec);
-    if (!ec) co_return std::vector<asio::ip::address>{literal};
+    if (auto literal = ip_literal(host)) co_return std::vector<asio::ip::address>{*literal};
+    auto fresh = co_await look_up(host);
+    if (fresh) {
+      if (stale_hosts.erase(host) > 0) STRATA_LOG(info, "peer transport: %s resolves again", host.c_str());
+      last_addresses[host] = *fresh;
+      co_return fresh;
+    }
+    auto last = last_addresses.find(host);
+    if (last == last_addresses.end() || stopping) co_return fresh.error();
+    if (stale_hosts.insert(host).second) {
+      STRATA_LOG(warn, "peer transport: cannot look up %s (no answer within %u ms, or no address); dialling the "
+                 "address it last resolved to, %s, until it resolves again",
+                 host.c_str(), opts.connect_timeout_ms, last->second.front().to_string().c_str());
+    }
+    co_return last->second;
+  }
+
+  // Looks a peer's host name up once (start(): so that resolve() knows an address to fall back
+  // on). Runs on: the strand.
+  asio::awaitable<void> prime(std::string host) {
+    auto r = co_await resolve(std::move(host));
+    (void)r;
+  }
+
+  // resolve() without the fallback. Runs on: the strand.
+  asio::awaitable<Result<std::vector<asio::ip::address>>> look_up(std::string host) {
     {
       std::lock_guard lock(lookups->mu);
       if (lookups->closed || lookups->in_flight >= kMaxLookupsInFlight) co_return make_error_code(Errc::unavailable);
@@ -381,8 +423,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     if (!answer->has_value() || !answer->value()) co_return make_error_code(Errc::unavailable);
     std::vector<asio::ip::address> out;
     for (const std::string& text : *answer->value()) {
-      auto a = asio::ip::make_address(text, ec);
-      if (!ec) out.push_back(a);
+      if (auto a = ip_literal(text)) out.push_back(*a);
     }
     if (out.empty()) co_return make_error_code(Errc::unavailable);
     co_return out;
@@ -399,8 +440,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
         std::from_chars(port.data(), port.data() + port.size(), port_number).ptr != port.data() + port.size()) {
       co_return make_error_code(Errc::invalid_argument);
     }
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    auto addresses = co_await resolve(host);
+    auto addresses = co_await resolve(unbracket(host));
     if (!addresses) co_return addresses.error();
     std::vector<tcp::endpoint> results;
     for (const auto& a : *addresses) results.emplace_back(a, port_number);
@@ -802,7 +842,13 @@ void PeerTransport::start() {
   asio::post(impl->strand, [impl] {
     impl->started = true;
     impl->spawn(impl->accept_loop());
-    for (auto& [id, l] : impl->links) impl->ensure_running(id);
+    std::set<std::string> names;
+    for (auto& [id, l] : impl->links) {
+      std::string host, port;
+      if (split_host_port(l.address, &host, &port) && !ip_literal(unbracket(host))) names.insert(unbracket(host));
+      impl->ensure_running(id);
+    }
+    for (const std::string& name : names) impl->spawn(impl->prime(name));
   });
 }
 

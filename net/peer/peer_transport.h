@@ -4,7 +4,9 @@
 //  - One outbound link per peer: a coroutine that connects (exponential backoff from
 //    min_backoff_ms to max_backoff_ms between attempts; a peer named by a host name is looked up
 //    again at every attempt, on a thread of its own and for at most connect_timeout_ms, with at
-//    most kMaxLookupsInFlight lookups at once), sends a hello frame, then writes the
+//    most kMaxLookupsInFlight lookups at once; while lookups fail, the addresses of the last one
+//    that succeeded are dialled, and start() looks every peer up once so there is one), sends a
+//    hello frame, then writes the
 //    link's queue of frames in batches. The queue is bounded (max_queue_bytes): send() drops a
 //    message that does not fit, which Raft tolerates. A write error closes the connection; the
 //    frames being written are lost and the link reconnects.
@@ -103,8 +105,9 @@ struct PeerTransportOptions {
   // getaddrinfo (/etc/hosts, then DNS). An IP address in a peer address is never looked up.
   // Called on a thread of its own for each connection attempt (so it may block), and waited for
   // at most connect_timeout_ms: a DNS query that got lost costs one attempt, not the C library's
-  // whole retry schedule (30 s was seen), and the next attempt looks the name up afresh. Tests
-  // inject a slow or failing one. REQUIRES: callable from any thread, after the transport is gone.
+  // whole retry schedule (30 s was seen), and the next attempt looks the name up afresh; while
+  // lookups fail the last addresses found are dialled. Tests inject a slow or failing one.
+  // REQUIRES: callable from any thread, and after the transport is gone.
   std::function<Result<std::vector<std::string>>(const std::string& host)> resolve;
 };
 

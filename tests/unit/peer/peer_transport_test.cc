@@ -124,13 +124,17 @@ struct HangingResolver {
   std::shared_future<void> released;  // after `release`, which it is made from
   std::shared_ptr<std::atomic<int>> calls = std::make_shared<std::atomic<int>>(0);
   std::shared_ptr<std::atomic<int>> ended = std::make_shared<std::atomic<int>>(0);
-  int hang_first = 0;  // the first hang_first lookups block; the others answer at once (-1: all block)
+  // Lookups number 0, 1, ...: the first answer_first answer at once, the next hang_next block
+  // (-1: all the others), the rest answer at once.
+  int answer_first = 0;
+  int hang_next = 0;
   HangingResolver() : released(release->get_future().share()) {}
   std::function<Result<std::vector<std::string>>(const std::string&)> fn() const {
     // By value: a lookup outlives the transport and the test case's locals.
-    return [released = released, calls = calls, ended = ended, hang = hang_first](const std::string&) {
+    return [released = released, calls = calls, ended = ended, answer = answer_first,
+            hang = hang_next](const std::string&) {
       int n = calls->fetch_add(1);
-      if (hang < 0 || n < hang) released.wait();
+      if (n >= answer && (hang < 0 || n < answer + hang)) released.wait();
       ended->fetch_add(1);
       return Result<std::vector<std::string>>(std::vector<std::string>{"127.0.0.1"});
     };
@@ -141,7 +145,7 @@ TEST_CASE("a host name lookup that hangs costs one connect timeout: the next att
   Pair p;
   p.start(2);
   HangingResolver dns;
-  dns.hang_first = 1;
+  dns.hang_next = 2;  // start()'s lookup and the first attempt's: no address is known yet
   auto o = p.opts(1, p.p1);
   o.peers[2] = "peer-two.test:" + std::to_string(p.p2);
   o.connect_timeout_ms = 100;
@@ -150,11 +154,33 @@ TEST_CASE("a host name lookup that hangs costs one connect timeout: the next att
   REQUIRE(p.t1->listen().has_value());
   p.t1->start();
   p.t1->send(msg(1, 2, 1));
-  // Delivered while the first lookup still hangs: a second attempt looked the name up afresh.
+  // Delivered while the first two lookups still hang: a later attempt looked the name up afresh.
+  REQUIRE(wait_until([&] { return p.r2.count() >= 1; }));
+  CHECK(dns.calls->load() >= 3);
+  CHECK(dns.ended->load() == dns.calls->load() - 2);
+  dns.release->set_value();  // the abandoned lookups end; their answers go nowhere
+  REQUIRE(wait_until([&] { return dns.ended->load() == dns.calls->load(); }));
+}
+
+TEST_CASE("a name that resolved once is dialled at its last address while its lookups hang") {
+  Pair p;
+  p.start(2);
+  HangingResolver dns;
+  dns.answer_first = 1;  // start() looks every peer name up once; then the DNS server goes away
+  dns.hang_next = -1;
+  auto o = p.opts(1, p.p1);
+  o.peers[2] = "peer-two.test:" + std::to_string(p.p2);
+  o.connect_timeout_ms = 100;
+  o.resolve = dns.fn();
+  p.t1 = std::make_unique<PeerTransport>(p.loop.io.get_executor(), o, &p.r1);
+  REQUIRE(p.t1->listen().has_value());
+  p.t1->start();
+  REQUIRE(wait_until([&] { return dns.ended->load() == 1; }));
+  p.t1->send(msg(1, 2, 1));
   REQUIRE(wait_until([&] { return p.r2.count() >= 1; }));
   CHECK(dns.calls->load() >= 2);
-  CHECK(dns.ended->load() == dns.calls->load() - 1);
-  dns.release->set_value();  // the abandoned lookup ends; its answer goes nowhere
+  CHECK(dns.ended->load() == 1);
+  dns.release->set_value();
   REQUIRE(wait_until([&] { return dns.ended->load() == dns.calls->load(); }));
 }
 
@@ -162,7 +188,7 @@ TEST_CASE("at most kMaxLookupsInFlight lookups hang at once; stop() waits for no
   Loop loop;
   Recorder r;
   HangingResolver dns;
-  dns.hang_first = -1;
+  dns.hang_next = -1;
   PeerTransportOptions o;
   o.node_id = 1;
   o.listen_port = free_port();
