@@ -354,7 +354,8 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
   // running then is abandoned (it ends by itself, its answer dropped). When the lookup fails or
   // times out, the addresses of the last lookup that succeeded, if any: a DNS server that is down
   // (podman's was for 30-40 s after a container stopped) must not keep the survivors of a crash
-  // from reaching each other, and start() looks every peer up once for that. Errors: unavailable
+  // from reaching each other, and start() looks every peer up until it has an address (prime).
+  // Errors: unavailable
   // (no address and none known, kMaxLookupsInFlight reached, stopping). Runs on: the strand.
   asio::awaitable<Result<std::vector<asio::ip::address>>> resolve(std::string host) {
     if (auto literal = ip_literal(host)) co_return std::vector<asio::ip::address>{*literal};
@@ -374,11 +375,22 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     co_return last->second;
   }
 
-  // Looks a peer's host name up once (start(): so that resolve() knows an address to fall back
-  // on). Runs on: the strand.
+  // Looks a peer's host name up until a lookup succeeds (with the links' backoff), so that
+  // resolve() has an address to fall back on for every peer, also one this node has not dialled
+  // (a follower sends nothing to the other followers until an election) and one whose name did
+  // not exist yet when this node started (its container or pod was created later). Spawned by
+  // start(), one per name. Runs on: the strand, until it succeeds or stop().
   asio::awaitable<void> prime(std::string host) {
-    auto r = co_await resolve(std::move(host));
-    (void)r;
+    uint32_t backoff = opts.min_backoff_ms;
+    while (!stopping && !last_addresses.contains(host)) {
+      auto found = co_await look_up(host);
+      if (found) {
+        last_addresses[host] = std::move(*found);
+        break;
+      }
+      co_await sleep_ms(backoff);
+      backoff = std::min(backoff * 2, opts.max_backoff_ms);
+    }
   }
 
   // resolve() without the fallback. Runs on: the strand.

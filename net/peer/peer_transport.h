@@ -5,8 +5,8 @@
 //    min_backoff_ms to max_backoff_ms between attempts; a peer named by a host name is looked up
 //    again at every attempt, on a thread of its own and for at most connect_timeout_ms, with at
 //    most kMaxLookupsInFlight lookups at once; while lookups fail, the addresses of the last one
-//    that succeeded are dialled, and start() looks every peer up once so there is one), sends a
-//    hello frame, then writes the
+//    that succeeded are dialled, and from start() every peer name is looked up until one lookup
+//    succeeds, so there is one), sends a hello frame, then writes the
 //    link's queue of frames in batches. The queue is bounded (max_queue_bytes): send() drops a
 //    message that does not fit, which Raft tolerates. A write error closes the connection; the
 //    frames being written are lost and the link reconnects.
