@@ -263,6 +263,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
   // (the DNS server is down), and the names being dialled so (for the log).
   std::map<std::string, std::vector<asio::ip::address>> last_addresses;
   std::set<std::string> stale_hosts;
+  std::set<std::string> priming;  // names prime() is looking up
   std::map<uint64_t, Link> links;
   std::set<std::shared_ptr<PeerStream>> inbound;  // closed by stop(): inbound and snapshot streams
   size_t inbound_count = 0;                         // accepted connections open
@@ -391,6 +392,17 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
       co_await sleep_ms(backoff);
       backoff = std::min(backoff * 2, opts.max_backoff_ms);
     }
+    priming.erase(host);
+  }
+
+  // Starts prime() for the host name of `address` ("HOST:PORT") unless it is an IP address, has
+  // an address already or is being primed. Strand only.
+  void prime_address(const std::string& address) {
+    std::string host, port;
+    if (!split_host_port(address, &host, &port)) return;
+    host = unbracket(host);
+    if (ip_literal(host) || last_addresses.contains(host) || !priming.insert(host).second) return;
+    spawn(prime(host));
   }
 
   // resolve() without the fallback. Runs on: the strand.
@@ -854,13 +866,10 @@ void PeerTransport::start() {
   asio::post(impl->strand, [impl] {
     impl->started = true;
     impl->spawn(impl->accept_loop());
-    std::set<std::string> names;
     for (auto& [id, l] : impl->links) {
-      std::string host, port;
-      if (split_host_port(l.address, &host, &port) && !ip_literal(unbracket(host))) names.insert(unbracket(host));
+      impl->prime_address(l.address);
       impl->ensure_running(id);
     }
-    for (const std::string& name : names) impl->spawn(impl->prime(name));
   });
 }
 
@@ -913,6 +922,7 @@ void PeerTransport::set_peer_address(uint64_t id, std::string host_port) {
     if (l.address == a) return;
     l.address = std::move(a);
     if (l.socket) l.socket->close();  // reconnect to the new address
+    if (impl->started && !impl->stopping) impl->prime_address(l.address);
   });
 }
 

@@ -187,6 +187,27 @@ TEST_CASE("a name that resolved once is dialled at its last address while its lo
   REQUIRE(wait_until([&] { return dns.ended->load() == dns.calls->load(); }));
 }
 
+TEST_CASE("a peer address set later (a membership change) is looked up before it is dialled, for the same fallback") {
+  Pair p;
+  p.start(2);
+  HangingResolver dns;
+  dns.answer_first = 1;
+  dns.hang_next = -1;
+  auto o = p.opts(1, p.p1);
+  o.connect_timeout_ms = 100;
+  o.resolve = dns.fn();
+  p.t1 = std::make_unique<PeerTransport>(p.loop.io.get_executor(), o, &p.r1);
+  REQUIRE(p.t1->listen().has_value());
+  p.t1->start();
+  p.t1->set_peer_address(2, "peer-two.test:" + std::to_string(p.p2));
+  REQUIRE(wait_until([&] { return dns.ended->load() == 1; }));  // looked up with nothing to send
+  p.t1->send(msg(1, 2, 1));
+  REQUIRE(wait_until([&] { return p.r2.count() >= 1; }));
+  CHECK(dns.ended->load() == 1);
+  dns.release->set_value();
+  REQUIRE(wait_until([&] { return dns.ended->load() == dns.calls->load(); }));
+}
+
 TEST_CASE("at most kMaxLookupsInFlight lookups hang at once; stop() waits for none, and they end after the transport") {
   Loop loop;
   Recorder r;
