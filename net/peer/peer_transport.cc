@@ -168,6 +168,15 @@ void set_keepalive(tcp::socket& sock) {
   ::setsockopt(sock.native_handle(), IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
 }
 
+// A link's outbound connection: keepalive as for inbound ones, and TCP_USER_TIMEOUT, so that a
+// peer that vanished (sent bytes never acknowledged, or a window that stays closed) fails the
+// link's next write within user_timeout_ms and the link dials again.
+void set_link_timeouts(tcp::socket& sock, uint32_t user_timeout_ms) {
+  set_keepalive(sock);
+  unsigned int ms = user_timeout_ms;
+  ::setsockopt(sock.native_handle(), IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms);
+}
+
 }  // namespace
 
 struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
@@ -570,6 +579,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
                    links[id].address.c_str(), links[id].state == Link::State::down ? " (reachable again)" : "");
         links[id].state = Link::State::up;
       }
+      set_link_timeouts((*sock)->socket(), opts.user_timeout_ms);
       links[id].socket = std::move(*sock);
       std::string batch;
       while (!stopping) {

@@ -84,6 +84,13 @@ struct PeerTransportOptions {
   uint32_t min_backoff_ms = 20;
   uint32_t max_backoff_ms = 1000;
   uint32_t connect_timeout_ms = 2000;
+  // A link's connection whose sent bytes stay unacknowledged this long is closed and dialled
+  // again (TCP_USER_TIMEOUT; TCP keepalive covers an idle one). A peer that vanished without a
+  // reset, such as a killed container or pod whose address now answers nothing, otherwise keeps
+  // the link writing into a dead connection for the kernel's ~15 minutes of retransmissions, and
+  // the peer, restarted elsewhere, hears nothing from this node meanwhile. Not applied to snapshot
+  // connections (snapshot_timeout_ms bounds them, and a receiver busy installing may stop reading).
+  uint32_t user_timeout_ms = 10'000;
   uint32_t snapshot_timeout_ms = 120'000;
   // Inbound limits (see above). max_frame_bytes is capped at kMaxFramePayloadBytes.
   uint32_t max_frame_bytes = kMaxFramePayloadBytes;

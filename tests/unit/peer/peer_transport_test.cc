@@ -236,6 +236,41 @@ TEST_CASE("at most kMaxLookupsInFlight lookups hang at once; stop() waits for no
   REQUIRE(wait_until([&] { return dns.ended->load() == static_cast<int>(kMaxLookupsInFlight); }));
 }
 
+// A killed container's address answers nothing: the connection to it neither fails nor drains.
+// A listener that never accepts does the same on loopback: the kernel's buffers fill, the window
+// closes, and nothing more is acknowledged (Linux aborts on TCP_USER_TIMEOUT then, since 5.0).
+TEST_CASE("a link whose peer stops acknowledging is closed after user_timeout_ms and dialled again") {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::listen(fd, 8) == 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  Loop loop;
+  Recorder r;
+  PeerTransportOptions o;
+  o.node_id = 1;
+  o.listen_port = free_port();
+  o.peers = {{2, "127.0.0.1:" + std::to_string(ntohs(a.sin_port))}};
+  o.user_timeout_ms = 300;
+  o.max_queue_bytes = 256 << 20;
+  auto t = std::make_unique<PeerTransport>(loop.io.get_executor(), o, &r);
+  REQUIRE(t->listen().has_value());
+  t->start();
+  raft::Message big = msg(1, 2, 1);
+  big.entries[0].data.assign(1 << 20, 'x');
+  REQUIRE(wait_until(
+      [&] {
+        if (t->stats().connects < 2) t->send(big);  // more than the socket buffers hold
+        return t->stats().connects >= 2;
+      },
+      std::chrono::milliseconds(10000)));
+  loop.run(t->stop());
+  ::close(fd);
+}
+
 TEST_CASE("cut, drop and delay hooks act on one directed link") {
   Pair p;
   p.start(1);
