@@ -12,16 +12,22 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
+#include <system_error>
+#include <thread>
 
 #include "lib/io/strand.h"
 #include "lib/raft/codec.h"
@@ -48,6 +54,59 @@ bool split_host_port(const std::string& s, std::string* host, std::string* port)
   *port = s.substr(colon + 1);
   return true;
 }
+
+// "::1" for "[::1]" (an IPv6 address in a peer address), else `host` as it is.
+std::string unbracket(const std::string& host) {
+  return host.size() >= 2 && host.front() == '[' && host.back() == ']' ? host.substr(1, host.size() - 2) : host;
+}
+
+std::optional<asio::ip::address> ip_literal(const std::string& host) {
+  boost::system::error_code ec;
+  auto a = asio::ip::make_address(host, ec);
+  if (ec) return std::nullopt;
+  return a;
+}
+
+// PeerTransportOptions::resolve's default: getaddrinfo with asio's default flags (the address
+// families configured on this host), addresses in getaddrinfo's order, each once. Blocks.
+Result<std::vector<std::string>> lookup_host(const std::string& host) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_ADDRCONFIG;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0) return make_error_code(Errc::unavailable);
+  std::vector<std::string> out;
+  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    const void* bytes = nullptr;
+    if (a->ai_family == AF_INET) bytes = &reinterpret_cast<const sockaddr_in*>(a->ai_addr)->sin_addr;
+    if (a->ai_family == AF_INET6) bytes = &reinterpret_cast<const sockaddr_in6*>(a->ai_addr)->sin6_addr;
+    char text[INET6_ADDRSTRLEN] = {};
+    if (bytes != nullptr && ::inet_ntop(a->ai_family, bytes, text, sizeof text) != nullptr &&
+        std::find(out.begin(), out.end(), text) == out.end()) {
+      out.emplace_back(text);
+    }
+  }
+  ::freeaddrinfo(found);
+  if (out.empty()) return make_error_code(Errc::unavailable);
+  return out;
+}
+
+// What the lookup threads share with the transport. A lookup thread posts its answer to
+// `strand` only while the transport is open (closed is set, and strand dropped, by stop() and
+// the destructor, under mu), so a lookup that ends after the transport, or its io_context, is
+// gone touches neither.
+struct Lookups {
+  std::mutex mu;
+  bool closed = false;
+  std::optional<asio::any_io_executor> strand;
+  size_t in_flight = 0;
+  void close() {
+    std::lock_guard lock(mu);
+    closed = true;
+    strand.reset();
+  }
+};
 
 // A payload buffer grows by at least this much, and by at most what already arrived: its size
 // stays below twice the bytes received plus this.
@@ -107,6 +166,15 @@ void set_keepalive(tcp::socket& sock) {
   ::setsockopt(sock.native_handle(), IPPROTO_TCP, TCP_KEEPIDLE, &idle_s, sizeof idle_s);
   ::setsockopt(sock.native_handle(), IPPROTO_TCP, TCP_KEEPINTVL, &interval_s, sizeof interval_s);
   ::setsockopt(sock.native_handle(), IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+}
+
+// A link's outbound connection: keepalive as for inbound ones, and TCP_USER_TIMEOUT, so that a
+// peer that vanished (sent bytes never acknowledged, or a window that stays closed) fails the
+// link's next write within user_timeout_ms and the link dials again.
+void set_link_timeouts(tcp::socket& sock, uint32_t user_timeout_ms) {
+  set_keepalive(sock);
+  unsigned int ms = user_timeout_ms;
+  ::setsockopt(sock.native_handle(), IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms);
 }
 
 }  // namespace
@@ -188,6 +256,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     stats.frame_timeout_ms = opts.frame_timeout_ms;
     stats.authenticated = !opts.secret.empty();
     stats.tls = opts.tls != nullptr;
+    lookups->strand = strand;
   }
 
   asio::any_io_executor executor;
@@ -196,7 +265,14 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
   replication::TransportHandler* handler;
   tcp::acceptor acceptor;
   PeerAuth auth;  // its RandomBytes is drawn from on the strand only
+  std::shared_ptr<Lookups> lookups = std::make_shared<Lookups>();
   // Strand-only state:
+  std::set<asio::steady_timer*> lookup_waits;  // connect() attempts waiting for a lookup; stop() ends them
+  // The last addresses each host name resolved to, dialled while a lookup fails or times out
+  // (the DNS server is down), and the names being dialled so (for the log).
+  std::map<std::string, std::vector<asio::ip::address>> last_addresses;
+  std::set<std::string> stale_hosts;
+  std::set<std::string> priming;  // names prime() is looking up
   std::map<uint64_t, Link> links;
   std::set<std::shared_ptr<PeerStream>> inbound;  // closed by stop(): inbound and snapshot streams
   size_t inbound_count = 0;                         // accepted connections open
@@ -283,16 +359,124 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
   // The TLS context for a new connection (the one reloaded last), or nullptr: plain TCP.
   std::shared_ptr<asio::ssl::context> tls_context() const { return opts.tls ? opts.tls->current() : nullptr; }
 
+  // The IP addresses of `host`: itself when it is one, else a lookup on a thread of its own
+  // (PeerTransportOptions::resolve), waited for at most connect_timeout_ms; a lookup still
+  // running then is abandoned (it ends by itself, its answer dropped). When the lookup fails or
+  // times out, the addresses of the last lookup that succeeded, if any: a DNS server that is down
+  // (podman's was for 30-40 s after a container stopped) must not keep the survivors of a crash
+  // from reaching each other, and start() looks every peer up until it has an address (prime).
+  // Errors: unavailable
+  // (no address and none known, kMaxLookupsInFlight reached, stopping). Runs on: the strand.
+  asio::awaitable<Result<std::vector<asio::ip::address>>> resolve(std::string host) {
+    if (auto literal = ip_literal(host)) co_return std::vector<asio::ip::address>{*literal};
+    auto fresh = co_await look_up(host);
+    if (fresh) {
+      if (stale_hosts.erase(host) > 0) STRATA_LOG(info, "peer transport: %s resolves again", host.c_str());
+      last_addresses[host] = *fresh;
+      co_return fresh;
+    }
+    auto last = last_addresses.find(host);
+    if (last == last_addresses.end() || stopping) co_return fresh.error();
+    if (stale_hosts.insert(host).second) {
+      STRATA_LOG(warn, "peer transport: cannot look up %s (no answer within %u ms, or no address); dialling the "
+                 "address it last resolved to, %s, until it resolves again",
+                 host.c_str(), opts.connect_timeout_ms, last->second.front().to_string().c_str());
+    }
+    co_return last->second;
+  }
+
+  // Looks a peer's host name up until a lookup succeeds (with the links' backoff), so that
+  // resolve() has an address to fall back on for every peer, also one this node has not dialled
+  // (a follower sends nothing to the other followers until an election) and one whose name did
+  // not exist yet when this node started (its container or pod was created later). Spawned by
+  // start(), one per name. Runs on: the strand, until it succeeds or stop().
+  asio::awaitable<void> prime(std::string host) {
+    uint32_t backoff = opts.min_backoff_ms;
+    while (!stopping && !last_addresses.contains(host)) {
+      auto found = co_await look_up(host);
+      if (found) {
+        last_addresses[host] = std::move(*found);
+        break;
+      }
+      co_await sleep_ms(backoff);
+      backoff = std::min(backoff * 2, opts.max_backoff_ms);
+    }
+    priming.erase(host);
+  }
+
+  // Starts prime() for the host name of `address` ("HOST:PORT") unless it is an IP address, has
+  // an address already or is being primed. Strand only.
+  void prime_address(const std::string& address) {
+    std::string host, port;
+    if (!split_host_port(address, &host, &port)) return;
+    host = unbracket(host);
+    if (ip_literal(host) || last_addresses.contains(host) || !priming.insert(host).second) return;
+    spawn(prime(host));
+  }
+
+  // resolve() without the fallback. Runs on: the strand.
+  asio::awaitable<Result<std::vector<asio::ip::address>>> look_up(std::string host) {
+    {
+      std::lock_guard lock(lookups->mu);
+      if (lookups->closed || lookups->in_flight >= kMaxLookupsInFlight) co_return make_error_code(Errc::unavailable);
+      ++lookups->in_flight;
+    }
+    using Answer = std::optional<Result<std::vector<std::string>>>;
+    auto answer = std::make_shared<Answer>();
+    auto timer = std::make_shared<asio::steady_timer>(strand);
+    timer->expires_after(std::chrono::milliseconds(opts.connect_timeout_ms));
+    bool started = true;
+    try {
+      // The thread holds only weak references to the wait: an abandoned one is freed here.
+      std::thread([shared = lookups, fn = opts.resolve, host, weak_answer = std::weak_ptr<Answer>(answer),
+                   weak_timer = std::weak_ptr<asio::steady_timer>(timer)] {
+        Result<std::vector<std::string>> r = fn ? fn(host) : lookup_host(host);
+        std::lock_guard lock(shared->mu);
+        --shared->in_flight;
+        if (shared->closed) return;
+        asio::post(*shared->strand, [weak_answer, weak_timer, r = std::move(r)]() mutable {
+          auto a = weak_answer.lock();
+          auto t = weak_timer.lock();
+          if (!a || !t) return;  // the attempt gave up waiting
+          *a = std::move(r);
+          t->cancel();
+        });
+      }).detach();
+    } catch (const std::system_error&) {  // no thread to be had
+      std::lock_guard lock(lookups->mu);
+      --lookups->in_flight;
+      started = false;
+    }
+    if (!started) co_return make_error_code(Errc::unavailable);
+    lookup_waits.insert(timer.get());
+    auto [wait_ec] = co_await timer->async_wait(kTuple);
+    (void)wait_ec;
+    lookup_waits.erase(timer.get());
+    // No answer yet: timed out, or stop() ended the wait.
+    if (!answer->has_value() || !answer->value()) co_return make_error_code(Errc::unavailable);
+    std::vector<asio::ip::address> out;
+    for (const std::string& text : *answer->value()) {
+      if (auto a = ip_literal(text)) out.push_back(*a);
+    }
+    if (out.empty()) co_return make_error_code(Errc::unavailable);
+    co_return out;
+  }
+
   // Connects to `peer` at `address` and runs the opener's side of the handshake (with TLS, the
   // TLS handshake and the check that the certificate names `peer`; the hello; with a secret, the
   // challenge is checked and answered), all within connect_timeout_ms.
   // Runs on: the strand.
   asio::awaitable<Result<std::unique_ptr<PeerStream>>> connect(uint64_t peer, std::string address) {
     std::string host, port;
-    if (!split_host_port(address, &host, &port)) co_return make_error_code(Errc::invalid_argument);
-    tcp::resolver resolver(strand);
-    auto [rec, results] = co_await resolver.async_resolve(host, port, kTuple);
-    if (rec) co_return make_error_code(Errc::unavailable);
+    uint16_t port_number = 0;
+    if (!split_host_port(address, &host, &port) ||
+        std::from_chars(port.data(), port.data() + port.size(), port_number).ptr != port.data() + port.size()) {
+      co_return make_error_code(Errc::invalid_argument);
+    }
+    auto addresses = co_await resolve(unbracket(host));
+    if (!addresses) co_return addresses.error();
+    std::vector<tcp::endpoint> results;
+    for (const auto& a : *addresses) results.emplace_back(a, port_number);
     auto sock = std::make_unique<PeerStream>(strand, tls_context());
     asio::steady_timer deadline(strand);
     deadline.expires_after(std::chrono::milliseconds(opts.connect_timeout_ms));
@@ -395,6 +579,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
                    links[id].address.c_str(), links[id].state == Link::State::down ? " (reachable again)" : "");
         links[id].state = Link::State::up;
       }
+      set_link_timeouts((*sock)->socket(), opts.user_timeout_ms);
       links[id].socket = std::move(*sock);
       std::string batch;
       while (!stopping) {
@@ -669,7 +854,7 @@ PeerTransport::PeerTransport(asio::any_io_executor executor, PeerTransportOption
   }
 }
 
-PeerTransport::~PeerTransport() = default;
+PeerTransport::~PeerTransport() { impl_->lookups->close(); }
 
 Result<void> PeerTransport::listen() {
   boost::system::error_code ec;
@@ -691,14 +876,19 @@ void PeerTransport::start() {
   asio::post(impl->strand, [impl] {
     impl->started = true;
     impl->spawn(impl->accept_loop());
-    for (auto& [id, l] : impl->links) impl->ensure_running(id);
+    for (auto& [id, l] : impl->links) {
+      impl->prime_address(l.address);
+      impl->ensure_running(id);
+    }
   });
 }
 
 asio::awaitable<void> PeerTransport::stop() {
   auto impl = impl_;
+  impl->lookups->close();
   asio::post(impl->strand, [impl] {
     impl->stopping = true;
+    for (auto* t : impl->lookup_waits) t->cancel();
     boost::system::error_code ignored;
     impl->acceptor.close(ignored);
     for (auto& s : impl->inbound) s->close();
@@ -742,6 +932,7 @@ void PeerTransport::set_peer_address(uint64_t id, std::string host_port) {
     if (l.address == a) return;
     l.address = std::move(a);
     if (l.socket) l.socket->close();  // reconnect to the new address
+    if (impl->started && !impl->stopping) impl->prime_address(l.address);
   });
 }
 

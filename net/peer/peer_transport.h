@@ -2,7 +2,11 @@
 // executor pool (docs/format/peer_protocol.md).
 //
 //  - One outbound link per peer: a coroutine that connects (exponential backoff from
-//    min_backoff_ms to max_backoff_ms between attempts), sends a hello frame, then writes the
+//    min_backoff_ms to max_backoff_ms between attempts; a peer named by a host name is looked up
+//    again at every attempt, on a thread of its own and for at most connect_timeout_ms, with at
+//    most kMaxLookupsInFlight lookups at once; while lookups fail, the addresses of the last one
+//    that succeeded are dialled, and from start() every peer name is looked up until one lookup
+//    succeeds, so there is one), sends a hello frame, then writes the
 //    link's queue of frames in batches. The queue is bounded (max_queue_bytes): send() drops a
 //    message that does not fit, which Raft tolerates. A write error closes the connection; the
 //    frames being written are lost and the link reconnects.
@@ -42,9 +46,11 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "lib/replication/transport.h"
 #include "lib/util/random.h"
@@ -55,6 +61,12 @@ class TlsContext;
 }
 
 namespace strata::net::peer {
+
+// Host name lookups running at once (each on its own thread); an attempt beyond it fails as if
+// the peer were unreachable. Lookups end by the C library's own timeout even when abandoned, and
+// each link has at most one new one per attempt, so this is reached only by a resolver that
+// hangs for much longer than that.
+inline constexpr size_t kMaxLookupsInFlight = 16;
 
 struct LinkFault {
   bool cut = false;                 // drop everything sent on the link
@@ -72,6 +84,13 @@ struct PeerTransportOptions {
   uint32_t min_backoff_ms = 20;
   uint32_t max_backoff_ms = 1000;
   uint32_t connect_timeout_ms = 2000;
+  // A link's connection whose sent bytes stay unacknowledged this long is closed and dialled
+  // again (TCP_USER_TIMEOUT; TCP keepalive covers an idle one). A peer that vanished without a
+  // reset, such as a killed container or pod whose address now answers nothing, otherwise keeps
+  // the link writing into a dead connection for the kernel's ~15 minutes of retransmissions, and
+  // the peer, restarted elsewhere, hears nothing from this node meanwhile. Not applied to snapshot
+  // connections (snapshot_timeout_ms bounds them, and a receiver busy installing may stop reading).
+  uint32_t user_timeout_ms = 10'000;
   uint32_t snapshot_timeout_ms = 120'000;
   // Inbound limits (see above). max_frame_bytes is capped at kMaxFramePayloadBytes.
   uint32_t max_frame_bytes = kMaxFramePayloadBytes;
@@ -89,6 +108,14 @@ struct PeerTransportOptions {
   // Where the handshake's nonces come from; nullptr: OsRandomBytes. REQUIRES: outlives the
   // transport. Tests inject a SeededRandomBytes.
   RandomBytes* random = nullptr;
+  // Looks a peer's host name up: its IP addresses as text, in the order to try them; nullptr:
+  // getaddrinfo (/etc/hosts, then DNS). An IP address in a peer address is never looked up.
+  // Called on a thread of its own for each connection attempt (so it may block), and waited for
+  // at most connect_timeout_ms: a DNS query that got lost costs one attempt, not the C library's
+  // whole retry schedule (30 s was seen), and the next attempt looks the name up afresh; while
+  // lookups fail the last addresses found are dialled. Tests inject a slow or failing one.
+  // REQUIRES: callable from any thread, and after the transport is gone.
+  std::function<Result<std::vector<std::string>>(const std::string& host)> resolve;
 };
 
 // Counters (frames, drops, connects, protocol errors, refusals, timeouts), gauges (inbound

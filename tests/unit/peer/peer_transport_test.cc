@@ -1,7 +1,7 @@
-// PeerTransport over loopback: delivery, reconnect with backoff to a peer that starts late,
-// the cut / drop / delay hooks, snapshot streaming with acknowledgement, a protocol error, and
-// the inbound limits (buffers that grow with the bytes, frame and handshake deadlines,
-// connection caps).
+// PeerTransport over loopback: delivery, reconnect with backoff to a peer that starts late, a
+// peer named by a host name (and lookups that hang), the cut / drop / delay hooks, snapshot
+// streaming with acknowledgement, a protocol error, and the inbound limits (buffers that grow
+// with the bytes, frame and handshake deadlines, connection caps).
 #include <doctest/doctest.h>
 
 #include <arpa/inet.h>
@@ -13,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <functional>
@@ -85,6 +86,189 @@ TEST_CASE("a link reconnects with backoff to a peer that starts late") {
     return p.r2.count() >= 2;
   }));
   CHECK(p.t1->stats().connects >= 2);
+}
+
+// Containers and Kubernetes give peers DNS names (strata-1:9000, strata-0.strata-peer:9000), and
+// a pod that restarts comes back at a new IP address under the same name: the dialler resolves
+// the name when it connects, and again on every reconnect (deploy/README.md). "localhost" comes
+// from /etc/hosts, so the test asks no DNS server.
+TEST_CASE("a peer named by a host name is dialled by name, and dialled by name again after it restarts") {
+  Pair p;
+  p.start(2);
+  auto named = p.opts(1, p.p1);
+  named.peers[2] = "localhost:" + std::to_string(p.p2);
+  p.t1 = std::make_unique<PeerTransport>(p.loop.io.get_executor(), named, &p.r1);
+  REQUIRE(p.t1->listen().has_value());
+  p.t1->start();
+  p.t1->send(msg(1, 2, 1));
+  REQUIRE(wait_until([&] { return p.r2.count() >= 1; }));
+  {
+    std::lock_guard l(p.r2.mu);
+    CHECK(p.r2.urls[1] == "http://127.0.0.1:8001");
+  }
+  p.loop.run(p.t2->stop());
+  p.t2.reset();
+  p.start(2);
+  REQUIRE(wait_until([&] {
+    p.t1->send(msg(1, 2, 2));
+    return p.r2.count() >= 2;
+  }));
+  CHECK(p.t1->stats().connects >= 2);
+}
+
+// A resolver whose lookups block until the test releases them: a DNS query that got lost, which
+// the C library waits out for 5 s per try (30 s in all was seen under podman, after a container
+// stopped and its DNS server reloaded: deploy/README.md).
+struct HangingResolver {
+  std::shared_ptr<std::promise<void>> release = std::make_shared<std::promise<void>>();
+  std::shared_future<void> released;  // after `release`, which it is made from
+  std::shared_ptr<std::atomic<int>> calls = std::make_shared<std::atomic<int>>(0);
+  std::shared_ptr<std::atomic<int>> ended = std::make_shared<std::atomic<int>>(0);
+  // Lookups number 0, 1, ...: the first fail_first fail at once (no such name yet), the next
+  // answer_first answer at once, the next hang_next block (-1: all the others), the rest answer.
+  int fail_first = 0;
+  int answer_first = 0;
+  int hang_next = 0;
+  HangingResolver() : released(release->get_future().share()) {}
+  std::function<Result<std::vector<std::string>>(const std::string&)> fn() const {
+    // By value: a lookup outlives the transport and the test case's locals.
+    return [released = released, calls = calls, ended = ended, fail = fail_first, answer = answer_first + fail_first,
+            hang = hang_next](const std::string&) {
+      int n = calls->fetch_add(1);
+      if (n >= answer && (hang < 0 || n < answer + hang)) released.wait();
+      ended->fetch_add(1);
+      if (n < fail) return Result<std::vector<std::string>>(make_error_code(Errc::unavailable));
+      return Result<std::vector<std::string>>(std::vector<std::string>{"127.0.0.1"});
+    };
+  }
+};
+
+TEST_CASE("a host name lookup that hangs costs one connect timeout: the next attempt looks the name up again") {
+  Pair p;
+  p.start(2);
+  HangingResolver dns;
+  dns.hang_next = 2;  // start()'s lookup and the first attempt's: no address is known yet
+  auto o = p.opts(1, p.p1);
+  o.peers[2] = "peer-two.test:" + std::to_string(p.p2);
+  o.connect_timeout_ms = 100;
+  o.resolve = dns.fn();
+  p.t1 = std::make_unique<PeerTransport>(p.loop.io.get_executor(), o, &p.r1);
+  REQUIRE(p.t1->listen().has_value());
+  p.t1->start();
+  p.t1->send(msg(1, 2, 1));
+  // Delivered while the first two lookups still hang: a later attempt looked the name up afresh.
+  REQUIRE(wait_until([&] { return p.r2.count() >= 1; }));
+  CHECK(dns.calls->load() >= 3);
+  CHECK(dns.ended->load() <= dns.calls->load() - 2);  // the two still hang
+  dns.release->set_value();  // the abandoned lookups end; their answers go nowhere
+  REQUIRE(wait_until([&] { return dns.ended->load() == dns.calls->load(); }));
+}
+
+TEST_CASE("a name that resolved once is dialled at its last address while its lookups hang") {
+  Pair p;
+  p.start(2);
+  HangingResolver dns;
+  dns.fail_first = 3;    // the peer's name does not exist yet: start()'s lookups retry
+  dns.answer_first = 1;  // until one succeeds; then the DNS server goes away
+  dns.hang_next = -1;
+  auto o = p.opts(1, p.p1);
+  o.peers[2] = "peer-two.test:" + std::to_string(p.p2);
+  o.connect_timeout_ms = 100;
+  o.resolve = dns.fn();
+  p.t1 = std::make_unique<PeerTransport>(p.loop.io.get_executor(), o, &p.r1);
+  REQUIRE(p.t1->listen().has_value());
+  p.t1->start();
+  REQUIRE(wait_until([&] { return dns.ended->load() == 4; }));
+  p.t1->send(msg(1, 2, 1));
+  REQUIRE(wait_until([&] { return p.r2.count() >= 1; }));
+  CHECK(dns.calls->load() >= 5);
+  CHECK(dns.ended->load() == 4);
+  dns.release->set_value();
+  REQUIRE(wait_until([&] { return dns.ended->load() == dns.calls->load(); }));
+}
+
+TEST_CASE("a peer address set later (a membership change) is looked up before it is dialled, for the same fallback") {
+  Pair p;
+  p.start(2);
+  HangingResolver dns;
+  dns.answer_first = 1;
+  dns.hang_next = -1;
+  auto o = p.opts(1, p.p1);
+  o.connect_timeout_ms = 100;
+  o.resolve = dns.fn();
+  p.t1 = std::make_unique<PeerTransport>(p.loop.io.get_executor(), o, &p.r1);
+  REQUIRE(p.t1->listen().has_value());
+  p.t1->start();
+  p.t1->set_peer_address(2, "peer-two.test:" + std::to_string(p.p2));
+  REQUIRE(wait_until([&] { return dns.ended->load() == 1; }));  // looked up with nothing to send
+  p.t1->send(msg(1, 2, 1));
+  REQUIRE(wait_until([&] { return p.r2.count() >= 1; }));
+  CHECK(dns.ended->load() == 1);
+  dns.release->set_value();
+  REQUIRE(wait_until([&] { return dns.ended->load() == dns.calls->load(); }));
+}
+
+TEST_CASE("at most kMaxLookupsInFlight lookups hang at once; stop() waits for none, and they end after the transport") {
+  Loop loop;
+  Recorder r;
+  HangingResolver dns;
+  dns.hang_next = -1;
+  PeerTransportOptions o;
+  o.node_id = 1;
+  o.listen_port = free_port();
+  o.peers = {{2, "never-answers.test:9"}};
+  o.connect_timeout_ms = 20;
+  o.max_backoff_ms = 20;
+  o.resolve = dns.fn();
+  auto t = std::make_unique<PeerTransport>(loop.io.get_executor(), o, &r);
+  REQUIRE(t->listen().has_value());
+  t->start();
+  t->send(msg(1, 2, 1));
+  REQUIRE(wait_until([&] { return dns.calls->load() == static_cast<int>(kMaxLookupsInFlight); }));
+  // The link goes on retrying (every 20 ms at most), but starts no lookup past the bound.
+  CHECK_FALSE(wait_until([&] { return dns.calls->load() > static_cast<int>(kMaxLookupsInFlight); },
+                         std::chrono::milliseconds(300)));
+  auto before = Clock::now();
+  loop.run(t->stop());
+  CHECK(Clock::now() - before < std::chrono::milliseconds(1000));
+  t.reset();
+  dns.release->set_value();
+  REQUIRE(wait_until([&] { return dns.ended->load() == static_cast<int>(kMaxLookupsInFlight); }));
+}
+
+// A killed container's address answers nothing: the connection to it neither fails nor drains.
+// A listener that never accepts does the same on loopback: the kernel's buffers fill, the window
+// closes, and nothing more is acknowledged (Linux aborts on TCP_USER_TIMEOUT then, since 5.0).
+TEST_CASE("a link whose peer stops acknowledging is closed after user_timeout_ms and dialled again") {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::listen(fd, 8) == 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  Loop loop;
+  Recorder r;
+  PeerTransportOptions o;
+  o.node_id = 1;
+  o.listen_port = free_port();
+  o.peers = {{2, "127.0.0.1:" + std::to_string(ntohs(a.sin_port))}};
+  o.user_timeout_ms = 300;
+  o.max_queue_bytes = 256 << 20;
+  auto t = std::make_unique<PeerTransport>(loop.io.get_executor(), o, &r);
+  REQUIRE(t->listen().has_value());
+  t->start();
+  raft::Message big = msg(1, 2, 1);
+  big.entries[0].data.assign(1 << 20, 'x');
+  REQUIRE(wait_until(
+      [&] {
+        if (t->stats().connects < 2) t->send(big);  // more than the socket buffers hold
+        return t->stats().connects >= 2;
+      },
+      std::chrono::milliseconds(10000)));
+  loop.run(t->stop());
+  ::close(fd);
 }
 
 TEST_CASE("cut, drop and delay hooks act on one directed link") {
