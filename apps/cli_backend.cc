@@ -69,7 +69,8 @@ class EmbeddedBackend final : public CliBackend {
   }
   CliResult<std::optional<std::string>> get_at(const std::string& key, uint64_t seq) override {
     SequenceNumber last = db_->latest_sequence();
-    if (seq > last) return CliError{"sequence " + std::to_string(seq) + " is beyond the last one, " + std::to_string(last)};
+    if (seq > last)
+      return CliError{"sequence " + std::to_string(seq) + " is beyond the last one, " + std::to_string(last)};
     auto r = run(db_->get(key, ReadOptions{.snapshot = seq}));
     if (!r) return error_from(r.error());
     return std::move(*r);
@@ -188,8 +189,8 @@ class HttpBackend final : public CliBackend {
     std::string to = end;
     for (;;) {
       size_t want = limit == 0 ? kPage : std::min(kPage, limit - out.size());
-      std::string target = "/v1/kv?encoding=base64&limit=" + std::to_string(want) +
-                           "&start=" + net::http::percent_encode(from);
+      std::string target =
+          "/v1/kv?encoding=base64&limit=" + std::to_string(want) + "&start=" + net::http::percent_encode(from);
       if (!to.empty()) target += "&end=" + net::http::percent_encode(to);
       if (reverse) target += "&reverse=true";
       auto doc = get_json(target);
@@ -264,9 +265,9 @@ class HttpBackend final : public CliBackend {
     const json::value* dir = doc->if_contains("dir");
     const json::value* seq = doc->if_contains("sequence");
     if (dir == nullptr || !dir->is_string() || seq == nullptr) return CliError{"malformed answer from the server"};
-    return CliResult<std::string>(boost::system::in_place_value,
-                                  std::string(dir->get_string()) + " on the server (up to sequence " +
-                                      json::serialize(*seq) + ")");
+    return CliResult<std::string>(
+        boost::system::in_place_value,
+        std::string(dir->get_string()) + " on the server (up to sequence " + json::serialize(*seq) + ")");
   }
   CliResult<void> close() override { return {}; }
 
@@ -329,7 +330,7 @@ class HttpBackend final : public CliBackend {
     // PUT /v1/kv/{key} are raw bytes, every other body is JSON.
     if (body) {
       headers = curl_slist_append(headers, std::string_view(method) == "PUT" ? "Content-Type: application/octet-stream"
-                                                                              : "Content-Type: application/json");
+                                                                             : "Content-Type: application/json");
     }
     curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers);
     if (body) {

@@ -69,7 +69,8 @@ bool parse_env_file(const std::string& path, const po::options_description& desc
     }
     std::string name = option_of_variable(key, desc);
     if (name.empty() || name == "env-file") {
-      *why = where + ": " + key + " names no strata-server option (keys are STRATA_ and the flag's name, e.g. STRATA_DATA_DIR)";
+      *why = where + ": " + key +
+             " names no strata-server option (keys are STRATA_ and the flag's name, e.g. STRATA_DATA_DIR)";
       return false;
     }
     out->options.push_back(po::option(name, {value}));
@@ -98,7 +99,8 @@ bool parse_toml(const std::string& path, const po::options_description& desc, po
       return false;
     }
     if (command_line_only(key) || key == "config" || desc.find_nothrow(key, false) == nullptr) {
-      *why = "--config " + path + ": '" + key + "' names no strata-server option (keys are the flags' names, e.g. data-dir)";
+      *why = "--config " + path + ": '" + key +
+             "' names no strata-server option (keys are the flags' names, e.g. data-dir)";
       return false;
     }
     std::string value;

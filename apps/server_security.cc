@@ -41,7 +41,9 @@ bool parse_allowed_hosts(std::string_view list, std::vector<std::string>* out, s
     }
     out->emplace_back(item);
   }
-  if (!ok) *why = "--allowed-hosts expects host names or addresses separated by commas (or *), got '" + std::string(list) + "'";
+  if (!ok)
+    *why =
+        "--allowed-hosts expects host names or addresses separated by commas (or *), got '" + std::string(list) + "'";
   return ok;
 }
 
@@ -66,8 +68,9 @@ bool parse_cors_origins(std::string_view list, std::vector<std::string>* out, st
     out->emplace_back(item);
   }
   if (!ok) {
-    *why = "--cors-origin expects origins such as https://console.example:8443 separated by commas (no path, no *), got '" +
-           std::string(list) + "'";
+    *why =
+        "--cors-origin expects origins such as https://console.example:8443 separated by commas (no path, no *), got '" +
+        std::string(list) + "'";
   }
   return ok;
 }
@@ -99,8 +102,7 @@ std::vector<std::string> security_warnings(const Exposure& e) {
                   "anyone who can watch the network reads every replicated key and value");
   }
   if (e.peer_secret && e.secret_readable_by_others) {
-    out.push_back("the peer secret file " + e.secret_file +
-                  " can be read by other users than its owner; chmod 600 it");
+    out.push_back("the peer secret file " + e.secret_file + " can be read by other users than its owner; chmod 600 it");
   }
   return out;
 }

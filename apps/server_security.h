@@ -24,9 +24,9 @@ struct Exposure {
   bool client_tls = false;  // --cert-file
   bool client_cert_auth = false;
   bool cluster = false;
-  std::string peer_host;    // the peer listen host (cluster only)
+  std::string peer_host;  // the peer listen host (cluster only)
   bool peer_secret = false;
-  bool peer_tls = false;    // --peer-cert-file (mutual TLS between members)
+  bool peer_tls = false;  // --peer-cert-file (mutual TLS between members)
   std::string secret_file;
   bool secret_readable_by_others = false;
 };

@@ -90,9 +90,7 @@ bool next_token(const std::string& line, size_t* pos, std::string* out, std::str
           case 't': out->push_back('\t'); break;
           case 'r': out->push_back('\r'); break;
           case '0': out->push_back('\0'); break;
-          default:
-            *error = std::string("unknown escape \\") + e;
-            return false;
+          default: *error = std::string("unknown escape \\") + e; return false;
         }
       } else {
         out->push_back(c);
@@ -199,7 +197,8 @@ std::string escaped(std::string_view bytes) {
 void print_stats(const DbStats& s) {
   std::printf("Contents\n");
   std::printf("  last_sequence         %" PRIu64 "\n", s.last_sequence);
-  std::printf("  memtable              %" PRIu64 " keys, %s (memtable_keys, memtable_size_bytes); immutable: %" PRIu64 "\n",
+  std::printf("  memtable              %" PRIu64 " keys, %s (memtable_keys, memtable_size_bytes); immutable: %" PRIu64
+              "\n",
               s.memtable_keys, human_bytes(s.memtable_size_bytes).c_str(), s.immutable_memtables);
   std::printf("  sstables              %" PRIu64 " files, %s (sstable_count, total_size_bytes)\n", s.sstable_count,
               human_bytes(s.total_sstable_size_bytes).c_str());
@@ -232,7 +231,8 @@ void print_stats(const DbStats& s) {
   std::printf("  blocks read           %" PRIu64 " (%s)\n", s.block_reads, human_bytes(s.block_read_bytes).c_str());
   std::printf("Background work\n");
   std::printf("  flushes               %" PRIu64 "\n", s.flushes);
-  std::printf("  compactions           %" PRIu64 " (+%" PRIu64 " trivial moves), read %s, written %s, %.3f s, "
+  std::printf("  compactions           %" PRIu64 " (+%" PRIu64
+              " trivial moves), read %s, written %s, %.3f s, "
               "%" PRIu64 " entries dropped, %" PRIu64 " running\n",
               s.compactions, s.trivial_moves, human_bytes(s.bytes_read_compaction).c_str(),
               human_bytes(s.bytes_written_compaction).c_str(), static_cast<double>(s.compaction_micros) / 1e6,
@@ -262,8 +262,8 @@ void print_trace(const LookupTrace& t) {
   } else {
     std::printf("result: not found\n");
   }
-  std::printf("%" PRIu64 " SSTable(s) consulted, %" PRIu64 " bloom negative(s), %" PRIu64 " block cache hit(s), %" PRIu64
-              " block(s) read\n",
+  std::printf("%" PRIu64 " SSTable(s) consulted, %" PRIu64 " bloom negative(s), %" PRIu64
+              " block cache hit(s), %" PRIu64 " block(s) read\n",
               t.sstables_consulted(), t.bloom_negatives(), t.block_cache_hits(), t.blocks_read());
 }
 
@@ -446,8 +446,8 @@ Outcome run_line(CliBackend& backend, const std::string& line) {
 }
 
 // The REPL's commands, for Tab completion of a line's first word.
-constexpr const char* kCommands[] = {"SET",   "PUT",   "GET",    "DELETE",  "DEL",   "SCAN", "RSCAN",
-                                     "STATS", "TRACE", "CONFIG", "FLUSH",   "COMPACT", "HELP", "EXIT", "QUIT"};
+constexpr const char* kCommands[] = {"SET",   "PUT",    "GET",   "DELETE",  "DEL",  "SCAN", "RSCAN", "STATS",
+                                     "TRACE", "CONFIG", "FLUSH", "COMPACT", "HELP", "EXIT", "QUIT"};
 
 // libedit's generator: the commands that start with `text` (case-insensitive), one per call.
 char* command_generator(const char* text, int state) {
@@ -536,7 +536,8 @@ int restore(const std::string& checkpoint, const std::string& data_dir) {
   }
   auto opened = open_embedded(data_dir, /*create=*/false);
   if (!opened) {
-    std::fprintf(stderr, "strata: the copy in %s does not open: %s\n", data_dir.c_str(), opened.error().message.c_str());
+    std::fprintf(stderr, "strata: the copy in %s does not open: %s\n", data_dir.c_str(),
+                 opened.error().message.c_str());
     return 1;
   }
   auto closed = (*opened)->close();
@@ -594,9 +595,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> args;
   po::options_description desc;
   desc.add_options()("help,h", "")("version", "")("url", po::value(&url), "")("data-dir", po::value(&data_dir), "")(
-      "cacert", po::value(&tls.ca_file), "")("cert", po::value(&tls.cert_file), "")("key", po::value(&tls.key_file), "")(
-      "verbose,v", "")("start", po::value(&start), "")("end", po::value(&end), "")("limit", po::value(&limit), "")(
-      "at", po::value(&at), "")("reverse", "")("output,o", po::value(&output), "")("args", po::value(&args), "");
+      "cacert", po::value(&tls.ca_file), "")("cert", po::value(&tls.cert_file), "")(
+      "key", po::value(&tls.key_file), "")("verbose,v", "")("start", po::value(&start), "")("end", po::value(&end), "")(
+      "limit", po::value(&limit), "")("at", po::value(&at), "")("reverse", "")("output,o", po::value(&output), "")(
+      "args", po::value(&args), "");
   po::positional_options_description pos;
   pos.add("args", -1);
   po::variables_map vm;
@@ -682,8 +684,7 @@ int main(int argc, char** argv) {
     const char* from_env = std::getenv("STRATA_URL");
     url = from_env != nullptr && *from_env != '\0' ? from_env : "http://127.0.0.1:8000";
   }
-  auto opened = data_dir.empty() ? open_http(url, tls)
-                                 : open_embedded(data_dir, may_write);
+  auto opened = data_dir.empty() ? open_http(url, tls) : open_embedded(data_dir, may_write);
   if (!opened) {
     std::fprintf(stderr, "strata: %s\n", opened.error().message.c_str());
     return 1;
@@ -753,19 +754,28 @@ int main(int argc, char** argv) {
     }
   } else if (cmd == "stats") {
     auto r = backend.stats();
-    if (!r) report(r.error());
-    else if (as_json) emit(net::http::stats_to_json(*r));
-    else print_stats(*r);
+    if (!r)
+      report(r.error());
+    else if (as_json)
+      emit(net::http::stats_to_json(*r));
+    else
+      print_stats(*r);
   } else if (cmd == "trace") {
     auto r = backend.trace(args[1], seq);
-    if (!r) report(r.error());
-    else if (as_json) emit(net::http::trace_to_json(*r));
-    else print_trace(*r);
+    if (!r)
+      report(r.error());
+    else if (as_json)
+      emit(net::http::trace_to_json(*r));
+    else
+      print_trace(*r);
   } else if (cmd == "config") {
     auto r = args.size() == 1 ? backend.options() : backend.set_option(args[2], args[3]);
-    if (!r) report(r.error());
-    else if (as_json) emit(net::http::options_to_json(*r));
-    else print_options(*r);
+    if (!r)
+      report(r.error());
+    else if (as_json)
+      emit(net::http::options_to_json(*r));
+    else
+      print_options(*r);
   } else if (cmd == "flush") {
     auto r = backend.flush();
     if (!r) report(r.error());
@@ -776,9 +786,12 @@ int main(int argc, char** argv) {
     done(r.has_value());
   } else if (cmd == "checkpoint") {
     auto r = backend.checkpoint(args[1]);
-    if (!r) report(r.error());
-    else if (as_json) emit(boost::json::object{{"ok", true}, {"checkpoint", *r}});
-    else std::printf("checkpoint: %s\n", r->c_str());
+    if (!r)
+      report(r.error());
+    else if (as_json)
+      emit(boost::json::object{{"ok", true}, {"checkpoint", *r}});
+    else
+      std::printf("checkpoint: %s\n", r->c_str());
   }
   auto closed = backend.close();
   if (!closed) report(closed.error());

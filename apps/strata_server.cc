@@ -159,8 +159,7 @@ size_t curl_sink(char* data, size_t size, size_t n, void* out) {
 // thread (libcurl is blocking). Returns true on success. An https:// cluster is verified with
 // this node's --trusted-ca-file (the members' certificates come from the cluster's CA), and with
 // --client-cert-auth this node presents its own certificate as its client certificate.
-bool request_join(std::string url, uint64_t id, std::string peer_address, int deadline_s,
-                  net::tls::TlsConfig tls) {
+bool request_join(std::string url, uint64_t id, std::string peer_address, int deadline_s, net::tls::TlsConfig tls) {
   std::string body = boost::json::serialize(boost::json::object{{"id", id}, {"peer_address", peer_address}});
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(deadline_s);
   while (std::chrono::steady_clock::now() < until) {
@@ -235,8 +234,8 @@ asio::awaitable<int> run_cluster_node(asio::any_io_executor ex, Config cfg, asio
   if (!cfg.join_url.empty()) no.initial_members.erase(cfg.raft_id);
   auto opened = co_await replication::Node::open(ex, *fs, no);
   if (!opened) {
-    std::fprintf(stderr, "strata-server: cannot open node %llu in %s: %s\n", static_cast<unsigned long long>(cfg.raft_id),
-                 cfg.data_dir.c_str(), opened.error().message().c_str());
+    std::fprintf(stderr, "strata-server: cannot open node %llu in %s: %s\n",
+                 static_cast<unsigned long long>(cfg.raft_id), cfg.data_dir.c_str(), opened.error().message().c_str());
     co_return 1;
   }
   std::unique_ptr<replication::Node> node = std::move(*opened);
@@ -395,7 +394,8 @@ asio::awaitable<void> reload_on_sighup(asio::signal_set& hup, std::shared_ptr<ne
         STRATA_LOG(info, "strata-server: SIGHUP: reloaded the %s port's certificate %s and key %s", port,
                    tls->config().cert_file.c_str(), tls->config().key_file.c_str());
       } else {
-        STRATA_LOG(error, "strata-server: SIGHUP: reloading the %s port's certificate failed (%s); the previous one stays",
+        STRATA_LOG(error,
+                   "strata-server: SIGHUP: reloading the %s port's certificate failed (%s); the previous one stays",
                    port, reloaded.error().message().c_str());
       }
     }
@@ -418,59 +418,105 @@ int main(int argc, char** argv) {
   cfg.threads = hw == 0 ? 1 : hw;
 
   po::options_description desc("strata-server: a Strata key-value node serving the HTTP API\n\nOptions");
-  desc.add_options()
-      ("help,h", "print this help and exit")
-      ("version", "print the version and exit")
-      ("config", po::value<std::string>(), "a TOML file of options, keys named as the flags (data-dir = \"/var/lib/strata\"); flags, STRATA_* variables and --env-file beat it")
-      ("env-file", po::value<std::string>(), "a file of STRATA_NAME=VALUE lines (as the environment; the environment beats it, it beats --config)")
-      ("listen", po::value(&listen)->default_value(listen), "HOST:PORT to accept HTTP connections on (PORT 0: any)")
-      ("data-dir", po::value(&cfg.data_dir)->default_value(cfg.data_dir), "directory of the database (created if missing)")
-      ("sync", po::value(&sync)->default_value(sync), "when writes are acknowledged: always | batch | none")
-      ("threads", po::value(&cfg.threads)->default_value(cfg.threads), "I/O threads (default: hardware concurrency)")
-      ("max-body-bytes", po::value(&cfg.max_body_bytes)->default_value(cfg.max_body_bytes), "largest accepted request body")
-      ("node-id", po::value(&cfg.node_id)->default_value(cfg.node_id), "this node's id (reported by /status; a positive integer in a cluster)")
-      ("peers", po::value<std::string>(), "cluster mode: the members' peer addresses, 1=HOST:PORT,2=HOST:PORT,...")
-      ("peer-listen", po::value<std::string>(), "HOST:PORT for peer connections (default: this node's entry in --peers)")
-      ("join", po::value(&cfg.join_url), "URL of a cluster member: ask the cluster to add this node (not in the initial configuration)")
-      ("snapshot-threshold", po::value(&cfg.snapshot_threshold)->default_value(cfg.snapshot_threshold), "compact the Raft log after this many applied entries (0: never)")
-      ("snapshot-trailing", po::value(&cfg.snapshot_trailing)->default_value(cfg.snapshot_trailing), "entries kept in the Raft log after a compaction")
-      ("raft-log-preallocate-bytes", po::value(&cfg.raft_log_preallocate)->default_value(cfg.raft_log_preallocate), "cluster: preallocate the Raft log segment in steps of this many bytes (0: let it grow)")
-      ("max-pending-proposals", po::value(&cfg.max_pending_proposals)->default_value(cfg.max_pending_proposals), "cluster: writes waiting on this node at most; beyond, 503 overloaded (not applied)")
-      ("pipeline-apply", po::bool_switch(&cfg.pipeline_apply), "cluster: persist the next Raft Ready while the previous one is applied (off: in sequence)")
-      ("tick-ms", po::value(&cfg.tick_ms)->default_value(cfg.tick_ms), "Raft tick (election timeout 16-32 ticks, heartbeat 2 ticks)")
-      ("request-timeout-ms", po::value(&cfg.request_timeout_ms)->default_value(cfg.request_timeout_ms), "cluster: how long a write or linearizable read waits before 503")
-      ("enable-fault-hooks", po::bool_switch(&cfg.enable_fault_hooks), "cluster, tests only: serve POST /v1/debug/link-fault to cut, drop or delay peer links")
-      ("peer-max-frame-bytes", po::value(&cfg.peer_limits.max_frame_bytes)->default_value(cfg.peer_limits.max_frame_bytes), "cluster: largest peer frame accepted (--max-body-bytes + 1 MiB .. 64 MiB: a frame carries whole log entries)")
-      ("peer-max-connections", po::value(&cfg.peer_limits.max_inbound_connections)->default_value(cfg.peer_limits.max_inbound_connections), "cluster: inbound peer connections at most")
-      ("peer-max-connections-per-address", po::value(&cfg.peer_limits.max_inbound_per_address)->default_value(cfg.peer_limits.max_inbound_per_address), "cluster: inbound peer connections from one remote address at most")
-      ("peer-handshake-timeout-ms", po::value(&cfg.peer_limits.handshake_timeout_ms)->default_value(cfg.peer_limits.handshake_timeout_ms), "cluster: a new peer connection's hello must arrive within this")
-      ("peer-frame-timeout-ms", po::value(&cfg.peer_limits.frame_timeout_ms)->default_value(cfg.peer_limits.frame_timeout_ms), "cluster: a peer frame must arrive whole within this of its first byte")
-      ("peer-secret-file", po::value(&cfg.peer_secret_file), "cluster: a file holding the cluster secret (16-4096 bytes, the same on every member): peer connections are authenticated by an HMAC-SHA256 handshake")
-      ("log-level", po::value(&log_level)->default_value(log_level), "debug | info | warn | error")
-      ("log-format", po::value(&log_format)->default_value(log_format), "text | json (one object per line: time, level, component, node_id, msg)")
-      ("access-log", po::bool_switch(&cfg.http.access_log), "log one info line per HTTP request: address, method, target, status, body bytes, milliseconds")
-      ("block-cache-mb", po::value(&block_cache_mb)->default_value(block_cache_mb), "engine: block cache MiB (0: none)")
-      ("memtable-mb", po::value(&memtable_mb)->default_value(memtable_mb), "engine: a memtable is flushed to an SSTable at this many MiB")
-      ("compression", po::value(&compression)->default_value(compression), "engine: data blocks of new SSTables: none | lz4 | zstd")
-      ("bloom-bits-per-key", po::value(&cfg.engine.bloom_bits_per_key)->default_value(cfg.engine.bloom_bits_per_key), "engine: SSTable bloom filter bits per key (0: no filter; at most 64)")
-      ("memtable-bloom-ratio", po::value(&cfg.engine.memtable_bloom_size_ratio)->default_value(cfg.engine.memtable_bloom_size_ratio, "0.015625"), "engine: memtable filter bytes per memtable byte (0: none; at most 0.25)")
-      ("max-open-files", po::value(&cfg.engine.max_open_files)->default_value(cfg.engine.max_open_files), "engine: SSTable readers kept open")
-      ("mmap-reads", po::value(&cfg.engine.mmap_reads)->default_value(cfg.engine.mmap_reads), "engine: serve verified blocks from memory-mapped SSTables (true | false)")
-      ("direct-reads", po::bool_switch(&cfg.engine.use_direct_reads), "engine: read SSTables with O_DIRECT, the block cache the only cache (data sets much larger than memory)")
-      ("backup-dir", po::value(&cfg.backup_dir), "single node: POST /v1/admin/checkpoint (strata checkpoint NAME) writes checkpoints into DIR/NAME (created); without it checkpoints over HTTP are refused")
-      ("cert-file", po::value(&cfg.tls.cert_file), "client port: serve HTTPS with this PEM certificate chain (leaf first); reloaded on SIGHUP")
-      ("key-file", po::value(&cfg.tls.key_file), "client port: the PEM private key of --cert-file")
-      ("trusted-ca-file", po::value(&cfg.tls.trusted_ca_file), "client port: PEM CA certificates that client certificates must chain to (with --client-cert-auth)")
-      ("client-cert-auth", po::bool_switch(&cfg.tls.client_cert_auth), "client port: require a client certificate that chains to --trusted-ca-file (TLS handshakes without one fail)")
-      ("peer-cert-file", po::value(&cfg.peer_tls.cert_file), "cluster: mutual TLS on the peer port with this PEM certificate chain, which must name this node in a subjectAltName URI strata://node/<id>; every member needs one; reloaded on SIGHUP")
-      ("peer-key-file", po::value(&cfg.peer_tls.key_file), "cluster: the PEM private key of --peer-cert-file")
-      ("peer-trusted-ca-file", po::value(&cfg.peer_tls.trusted_ca_file), "cluster: PEM CA certificates that every member's peer certificate must chain to (required with --peer-cert-file)")
-      ("allowed-hosts", po::value(&allowed_hosts), "comma-separated host names the HTTP Host header may name besides localhost, loopback addresses, the listen address and the address a client connected to ('*': any)")
-      ("cors-origin", po::value(&cors_origins), "comma-separated origins (https://host[:port]) allowed to make cross-origin requests (default: none, no CORS headers)")
-      ("max-connections", po::value(&cfg.http.max_connections)->default_value(cfg.http.max_connections), "client connections at most (over it: the longest-idle one is closed, else 503)")
-      ("max-connections-per-address", po::value(&cfg.http.max_connections_per_address)->default_value(cfg.http.max_connections_per_address), "client connections from one remote address at most (as --max-connections)")
-      ("http-header-timeout-ms", po::value(&cfg.http.header_timeout_ms)->default_value(cfg.http.header_timeout_ms), "a new client connection must send a whole request header within this; any request header must be whole within this of its first byte")
-      ("http-idle-timeout-ms", po::value(&cfg.http.idle_timeout_ms)->default_value(cfg.http.idle_timeout_ms), "a keep-alive client connection may wait this long for its next request");
+  desc.add_options()("help,h", "print this help and exit")("version", "print the version and exit")(
+      "config", po::value<std::string>(),
+      "a TOML file of options, keys named as the flags (data-dir = \"/var/lib/strata\"); flags, STRATA_* variables and --env-file beat it")(
+      "env-file", po::value<std::string>(),
+      "a file of STRATA_NAME=VALUE lines (as the environment; the environment beats it, it beats --config)")(
+      "listen", po::value(&listen)->default_value(listen), "HOST:PORT to accept HTTP connections on (PORT 0: any)")(
+      "data-dir", po::value(&cfg.data_dir)->default_value(cfg.data_dir),
+      "directory of the database (created if missing)")("sync", po::value(&sync)->default_value(sync),
+                                                        "when writes are acknowledged: always | batch | none")(
+      "threads", po::value(&cfg.threads)->default_value(cfg.threads), "I/O threads (default: hardware concurrency)")(
+      "max-body-bytes", po::value(&cfg.max_body_bytes)->default_value(cfg.max_body_bytes),
+      "largest accepted request body")("node-id", po::value(&cfg.node_id)->default_value(cfg.node_id),
+                                       "this node's id (reported by /status; a positive integer in a cluster)")(
+      "peers", po::value<std::string>(), "cluster mode: the members' peer addresses, 1=HOST:PORT,2=HOST:PORT,...")(
+      "peer-listen", po::value<std::string>(),
+      "HOST:PORT for peer connections (default: this node's entry in --peers)")(
+      "join", po::value(&cfg.join_url),
+      "URL of a cluster member: ask the cluster to add this node (not in the initial configuration)")(
+      "snapshot-threshold", po::value(&cfg.snapshot_threshold)->default_value(cfg.snapshot_threshold),
+      "compact the Raft log after this many applied entries (0: never)")(
+      "snapshot-trailing", po::value(&cfg.snapshot_trailing)->default_value(cfg.snapshot_trailing),
+      "entries kept in the Raft log after a compaction")(
+      "raft-log-preallocate-bytes", po::value(&cfg.raft_log_preallocate)->default_value(cfg.raft_log_preallocate),
+      "cluster: preallocate the Raft log segment in steps of this many bytes (0: let it grow)")(
+      "max-pending-proposals", po::value(&cfg.max_pending_proposals)->default_value(cfg.max_pending_proposals),
+      "cluster: writes waiting on this node at most; beyond, 503 overloaded (not applied)")(
+      "pipeline-apply", po::bool_switch(&cfg.pipeline_apply),
+      "cluster: persist the next Raft Ready while the previous one is applied (off: in sequence)")(
+      "tick-ms", po::value(&cfg.tick_ms)->default_value(cfg.tick_ms),
+      "Raft tick (election timeout 16-32 ticks, heartbeat 2 ticks)")(
+      "request-timeout-ms", po::value(&cfg.request_timeout_ms)->default_value(cfg.request_timeout_ms),
+      "cluster: how long a write or linearizable read waits before 503")(
+      "enable-fault-hooks", po::bool_switch(&cfg.enable_fault_hooks),
+      "cluster, tests only: serve POST /v1/debug/link-fault to cut, drop or delay peer links")(
+      "peer-max-frame-bytes",
+      po::value(&cfg.peer_limits.max_frame_bytes)->default_value(cfg.peer_limits.max_frame_bytes),
+      "cluster: largest peer frame accepted (--max-body-bytes + 1 MiB .. 64 MiB: a frame carries whole log entries)")(
+      "peer-max-connections",
+      po::value(&cfg.peer_limits.max_inbound_connections)->default_value(cfg.peer_limits.max_inbound_connections),
+      "cluster: inbound peer connections at most")(
+      "peer-max-connections-per-address",
+      po::value(&cfg.peer_limits.max_inbound_per_address)->default_value(cfg.peer_limits.max_inbound_per_address),
+      "cluster: inbound peer connections from one remote address at most")(
+      "peer-handshake-timeout-ms",
+      po::value(&cfg.peer_limits.handshake_timeout_ms)->default_value(cfg.peer_limits.handshake_timeout_ms),
+      "cluster: a new peer connection's hello must arrive within this")(
+      "peer-frame-timeout-ms",
+      po::value(&cfg.peer_limits.frame_timeout_ms)->default_value(cfg.peer_limits.frame_timeout_ms),
+      "cluster: a peer frame must arrive whole within this of its first byte")(
+      "peer-secret-file", po::value(&cfg.peer_secret_file),
+      "cluster: a file holding the cluster secret (16-4096 bytes, the same on every member): peer connections are authenticated by an HMAC-SHA256 handshake")(
+      "log-level", po::value(&log_level)->default_value(log_level), "debug | info | warn | error")(
+      "log-format", po::value(&log_format)->default_value(log_format),
+      "text | json (one object per line: time, level, component, node_id, msg)")(
+      "access-log", po::bool_switch(&cfg.http.access_log),
+      "log one info line per HTTP request: address, method, target, status, body bytes, milliseconds")(
+      "block-cache-mb", po::value(&block_cache_mb)->default_value(block_cache_mb), "engine: block cache MiB (0: none)")(
+      "memtable-mb", po::value(&memtable_mb)->default_value(memtable_mb),
+      "engine: a memtable is flushed to an SSTable at this many MiB")(
+      "compression", po::value(&compression)->default_value(compression),
+      "engine: data blocks of new SSTables: none | lz4 | zstd")(
+      "bloom-bits-per-key", po::value(&cfg.engine.bloom_bits_per_key)->default_value(cfg.engine.bloom_bits_per_key),
+      "engine: SSTable bloom filter bits per key (0: no filter; at most 64)")(
+      "memtable-bloom-ratio",
+      po::value(&cfg.engine.memtable_bloom_size_ratio)->default_value(cfg.engine.memtable_bloom_size_ratio, "0.015625"),
+      "engine: memtable filter bytes per memtable byte (0: none; at most 0.25)")(
+      "max-open-files", po::value(&cfg.engine.max_open_files)->default_value(cfg.engine.max_open_files),
+      "engine: SSTable readers kept open")("mmap-reads",
+                                           po::value(&cfg.engine.mmap_reads)->default_value(cfg.engine.mmap_reads),
+                                           "engine: serve verified blocks from memory-mapped SSTables (true | false)")(
+      "direct-reads", po::bool_switch(&cfg.engine.use_direct_reads),
+      "engine: read SSTables with O_DIRECT, the block cache the only cache (data sets much larger than memory)")(
+      "backup-dir", po::value(&cfg.backup_dir),
+      "single node: POST /v1/admin/checkpoint (strata checkpoint NAME) writes checkpoints into DIR/NAME (created); without it checkpoints over HTTP are refused")(
+      "cert-file", po::value(&cfg.tls.cert_file),
+      "client port: serve HTTPS with this PEM certificate chain (leaf first); reloaded on SIGHUP")(
+      "key-file", po::value(&cfg.tls.key_file), "client port: the PEM private key of --cert-file")(
+      "trusted-ca-file", po::value(&cfg.tls.trusted_ca_file),
+      "client port: PEM CA certificates that client certificates must chain to (with --client-cert-auth)")(
+      "client-cert-auth", po::bool_switch(&cfg.tls.client_cert_auth),
+      "client port: require a client certificate that chains to --trusted-ca-file (TLS handshakes without one fail)")(
+      "peer-cert-file", po::value(&cfg.peer_tls.cert_file),
+      "cluster: mutual TLS on the peer port with this PEM certificate chain, which must name this node in a subjectAltName URI strata://node/<id>; every member needs one; reloaded on SIGHUP")(
+      "peer-key-file", po::value(&cfg.peer_tls.key_file), "cluster: the PEM private key of --peer-cert-file")(
+      "peer-trusted-ca-file", po::value(&cfg.peer_tls.trusted_ca_file),
+      "cluster: PEM CA certificates that every member's peer certificate must chain to (required with --peer-cert-file)")(
+      "allowed-hosts", po::value(&allowed_hosts),
+      "comma-separated host names the HTTP Host header may name besides localhost, loopback addresses, the listen address and the address a client connected to ('*': any)")(
+      "cors-origin", po::value(&cors_origins),
+      "comma-separated origins (https://host[:port]) allowed to make cross-origin requests (default: none, no CORS headers)")(
+      "max-connections", po::value(&cfg.http.max_connections)->default_value(cfg.http.max_connections),
+      "client connections at most (over it: the longest-idle one is closed, else 503)")(
+      "max-connections-per-address",
+      po::value(&cfg.http.max_connections_per_address)->default_value(cfg.http.max_connections_per_address),
+      "client connections from one remote address at most (as --max-connections)")(
+      "http-header-timeout-ms", po::value(&cfg.http.header_timeout_ms)->default_value(cfg.http.header_timeout_ms),
+      "a new client connection must send a whole request header within this; any request header must be whole within this of its first byte")(
+      "http-idle-timeout-ms", po::value(&cfg.http.idle_timeout_ms)->default_value(cfg.http.idle_timeout_ms),
+      "a keep-alive client connection may wait this long for its next request");
   po::variables_map vm;
   ConfigSources sources;
   try {
@@ -512,7 +558,8 @@ int main(int argc, char** argv) {
     }
   }
   if (!level_known) {
-    std::fprintf(stderr, "strata-server: --log-level expects debug, info, warn or error, got '%s'\n", log_level.c_str());
+    std::fprintf(stderr, "strata-server: --log-level expects debug, info, warn or error, got '%s'\n",
+                 log_level.c_str());
     return 2;
   }
   if (log_format == "json") {
@@ -604,8 +651,9 @@ int main(int argc, char** argv) {
   }
   if (cfg.http.max_connections == 0 || cfg.http.max_connections_per_address == 0 || cfg.http.header_timeout_ms == 0 ||
       cfg.http.idle_timeout_ms == 0) {
-    std::fprintf(stderr, "strata-server: --max-connections, --max-connections-per-address and --http-*-timeout-ms "
-                         "must be positive\n");
+    std::fprintf(stderr,
+                 "strata-server: --max-connections, --max-connections-per-address and --http-*-timeout-ms "
+                 "must be positive\n");
     return 2;
   }
   std::string why;
@@ -644,7 +692,8 @@ int main(int argc, char** argv) {
   cfg.peer_tls.peer = true;
   if (cfg.peer_tls.enabled() || !cfg.peer_tls.trusted_ca_file.empty()) {
     if (cfg.peers.empty()) {
-      std::fprintf(stderr, "strata-server: --peer-cert-file, --peer-key-file and --peer-trusted-ca-file need --peers\n");
+      std::fprintf(stderr,
+                   "strata-server: --peer-cert-file, --peer-key-file and --peer-trusted-ca-file need --peers\n");
       return 2;
     }
     auto tls = net::tls::TlsContext::create(cfg.peer_tls);
@@ -694,8 +743,8 @@ int main(int argc, char** argv) {
   asio::signal_set hup(io, SIGHUP);
   asio::co_spawn(io, reload_on_sighup(hup, cfg.http.tls, cfg.peer_tls_context), asio::detached);
   int exit_code = 1;
-  auto main_task = cfg.peers.empty() ? run_node(io.get_executor(), cfg, signals)
-                                     : run_cluster_node(io.get_executor(), cfg, signals);
+  auto main_task =
+      cfg.peers.empty() ? run_node(io.get_executor(), cfg, signals) : run_cluster_node(io.get_executor(), cfg, signals);
   asio::co_spawn(io, std::move(main_task), [&](std::exception_ptr e, int rc) {
     if (e) {
       try {

@@ -45,10 +45,9 @@ int main(int argc, char** argv) {
   }
   const char* tmp = std::getenv("TMPDIR");
   std::string db = std::string(tmp ? tmp : "/tmp") + "/strata-bench-smoke-" + std::to_string(getpid());
-  const std::set<std::string> expected{"fillseq",   "fillrandom", "overwrite",        "readrandom", "readmissing",
-                                       "seekrandom", "readwhilewriting", "fillsync:4"};
-  std::string cmd = std::string(argv[1]) +
-                    " --engines strata --num 2000 --json --db " + db +
+  const std::set<std::string> expected{"fillseq",     "fillrandom", "overwrite",        "readrandom",
+                                       "readmissing", "seekrandom", "readwhilewriting", "fillsync:4"};
+  std::string cmd = std::string(argv[1]) + " --engines strata --num 2000 --json --db " + db +
                     " --benchmarks fillseq,fillrandom,overwrite,readrandom,readmissing,seekrandom,readwhilewriting,"
                     "fillsync:4 2>/dev/null";
   FILE* out = popen(cmd.c_str(), "r");

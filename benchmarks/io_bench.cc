@@ -130,10 +130,11 @@ void run_one(const char* name, FileSystem& fs, asio::io_context& io, const Confi
   for (auto& t : extra) t.join();
   io.restart();
   const double secs = (SystemClock::instance().now_micros() - start) / 1e6;
-  std::printf("fs=%s direct=%d cold=%d qd=%d threads=%d block=%zu file_mb=%llu reads=%llu errors=%llu seconds=%.2f iops=%.0f\n",
-              name, cfg.direct ? 1 : 0, cfg.cold ? 1 : 0, cfg.qd, cfg.threads, cfg.block, static_cast<unsigned long long>(cfg.file_mb),
-              static_cast<unsigned long long>(counters.reads.load()),
-              static_cast<unsigned long long>(counters.errors.load()), secs, counters.reads.load() / secs);
+  std::printf(
+      "fs=%s direct=%d cold=%d qd=%d threads=%d block=%zu file_mb=%llu reads=%llu errors=%llu seconds=%.2f iops=%.0f\n",
+      name, cfg.direct ? 1 : 0, cfg.cold ? 1 : 0, cfg.qd, cfg.threads, cfg.block,
+      static_cast<unsigned long long>(cfg.file_mb), static_cast<unsigned long long>(counters.reads.load()),
+      static_cast<unsigned long long>(counters.errors.load()), secs, counters.reads.load() / secs);
   std::fflush(stdout);
   file.reset();
 }
@@ -148,15 +149,24 @@ int main(int argc, char** argv) {
       size_t n = std::strlen(key);
       return arg.compare(0, n, key) == 0 ? argv[i] + n : nullptr;
     };
-    if (auto v = value("--fs=")) cfg.fs = v;
-    else if (auto v = value("--qd=")) cfg.qd = std::atoi(v);
-    else if (auto v = value("--threads=")) cfg.threads = std::atoi(v);
-    else if (auto v = value("--seconds=")) cfg.seconds = std::atoi(v);
-    else if (auto v = value("--file_mb=")) cfg.file_mb = std::strtoull(v, nullptr, 10);
-    else if (auto v = value("--block=")) cfg.block = std::strtoull(v, nullptr, 10);
-    else if (auto v = value("--dir=")) cfg.dir = v;
-    else if (arg == "--cold") cfg.cold = true;
-    else if (arg == "--direct") cfg.direct = true;
+    if (auto v = value("--fs="))
+      cfg.fs = v;
+    else if (auto v = value("--qd="))
+      cfg.qd = std::atoi(v);
+    else if (auto v = value("--threads="))
+      cfg.threads = std::atoi(v);
+    else if (auto v = value("--seconds="))
+      cfg.seconds = std::atoi(v);
+    else if (auto v = value("--file_mb="))
+      cfg.file_mb = std::strtoull(v, nullptr, 10);
+    else if (auto v = value("--block="))
+      cfg.block = std::strtoull(v, nullptr, 10);
+    else if (auto v = value("--dir="))
+      cfg.dir = v;
+    else if (arg == "--cold")
+      cfg.cold = true;
+    else if (arg == "--direct")
+      cfg.direct = true;
     else {
       std::fprintf(stderr, "unknown argument %s\n", argv[i]);
       return 2;

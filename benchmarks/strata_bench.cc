@@ -3,18 +3,18 @@
 // with equivalent options.
 //
 //   build/benchmarks/strata-bench --engines strata,rocksdb,leveldb --repeat 3 \
-//       --benchmarks fillseq,fillrandom,overwrite,readrandom,readmissing,seekrandom,readwhilewriting,fillsync:8,fillsync:64
+//       --benchmarks
+//       fillseq,fillrandom,overwrite,readrandom,readmissing,seekrandom,readwhilewriting,fillsync:8,fillsync:64
 //
 // Each --repeat round runs every engine through the whole benchmark list in order, on one DB
 // per engine (db_bench style: fill* start a fresh DB, the others use the DB as the previous
 // benchmarks left it; a read benchmark on a DB not yet filled with --num keys first runs an
 // unmeasured fillrandom). Before every benchmark, sync() writes back the page cache (untimed);
-// each engine's directory is deleted when its round ends. Before every read benchmark that follows writes, each engine settles:
-// memtable flushed and no compaction pending or running (Engine::settle). The results are the
-// median of the rounds for each (engine, benchmark), with a summary table of Strata against the
-// best peer. Workloads and key/value shapes: bench/workload.h; engines: bench/engine.h; output
-// format: bench/report.h. Human-readable output goes to stdout, or to stderr with --json (stdout
-// then carries only JSON lines).
+// each engine's directory is deleted when its round ends. Before every read benchmark that follows writes, each engine
+// settles: memtable flushed and no compaction pending or running (Engine::settle). The results are the median of the
+// rounds for each (engine, benchmark), with a summary table of Strata against the best peer. Workloads and key/value
+// shapes: bench/workload.h; engines: bench/engine.h; output format: bench/report.h. Human-readable output goes to
+// stdout, or to stderr with --json (stdout then carries only JSON lines).
 #include <boost/program_options.hpp>
 
 #include <unistd.h>
@@ -107,13 +107,12 @@ bool parse_flags(int argc, char** argv, Flags* f, int* exit_code) {
   std::string all_engines;
   for (const auto& e : available_engines()) all_engines += (all_engines.empty() ? "" : ",") + e;
   po::options_description desc("strata-bench options");
-  desc.add_options()("help", "show this help")(
-      "engines", po::value(&f->engines)->default_value(all_engines),
-      ("comma-separated engines; in this build: " + all_engines).c_str())(
+  desc.add_options()("help", "show this help")("engines", po::value(&f->engines)->default_value(all_engines),
+                                               ("comma-separated engines; in this build: " + all_engines).c_str())(
       "benchmarks", po::value(&f->benchmarks)->default_value("fillrandom,readrandom,readmissing,fillsync:8"),
       "comma-separated, run in order: fillseq,fillrandom,overwrite,readrandom,readmissing,seekrandom,"
-      "readwhilewriting,fillsync[:WRITERS]")(
-      "num", po::value(&f->num)->default_value(1000000), "operations per workload and the key space [0, num)")(
+      "readwhilewriting,fillsync[:WRITERS]")("num", po::value(&f->num)->default_value(1000000),
+                                             "operations per workload and the key space [0, num)")(
       "sync-num", po::value(&f->sync_num)->default_value(100000), "operations per fillsync (at most --num)")(
       "repeat", po::value(&f->repeat)->default_value(1), "rounds; the results are the medians")(
       "threads", po::value(&f->engine.threads)->default_value(2),
@@ -128,8 +127,10 @@ bool parse_flags(int argc, char** argv, Flags* f, int* exit_code) {
       "cache-mb", po::value(&f->cache_mb)->default_value(32), "block cache MiB for every engine")(
       "direct-reads", po::bool_switch(&f->engine.direct_reads),
       "read SSTables with O_DIRECT (Strata's use_direct_reads, RocksDB's; LevelDB has none): the cold-read profile")(
-      "db", po::value(&f->engine.dir)->default_value("/tmp/strata-bench"), "root directory; one subdirectory per engine")(
-      "use-existing", po::bool_switch(&f->use_existing), "do not wipe, pre-fill or delete the DBs: read what a previous --keep-db run left")(
+      "db", po::value(&f->engine.dir)->default_value("/tmp/strata-bench"),
+      "root directory; one subdirectory per engine")(
+      "use-existing", po::bool_switch(&f->use_existing),
+      "do not wipe, pre-fill or delete the DBs: read what a previous --keep-db run left")(
       "keep-db", po::bool_switch(&f->keep_db), "keep the DB directories at exit")(
       "seed", po::value(&f->seed)->default_value(301), "seed of keys and values")(
       "json", po::bool_switch(&f->json), "one JSON object per line on stdout (text on stderr)");
@@ -166,11 +167,16 @@ bool parse_flags(int argc, char** argv, Flags* f, int* exit_code) {
     return fail("--num does not fit in --key-size decimal digits");
   }
   if (f->value_size == 0 || f->value_size > ValueBuffer::kBytes) return fail("--value-size must be in [1, 1 MiB]");
-  if (f->compression == "none") f->engine.compression = Compression::none;
-  else if (f->compression == "snappy") f->engine.compression = Compression::snappy;
-  else if (f->compression == "lz4") f->engine.compression = Compression::lz4;
-  else if (f->compression == "zstd") f->engine.compression = Compression::zstd;
-  else return fail("--compression must be none, snappy, lz4 or zstd");
+  if (f->compression == "none")
+    f->engine.compression = Compression::none;
+  else if (f->compression == "snappy")
+    f->engine.compression = Compression::snappy;
+  else if (f->compression == "lz4")
+    f->engine.compression = Compression::lz4;
+  else if (f->compression == "zstd")
+    f->engine.compression = Compression::zstd;
+  else
+    return fail("--compression must be none, snappy, lz4 or zstd");
   f->engine.cache_bytes = f->cache_mb << 20;
   if (f->engine.direct_reads) {
     std::stringstream engines(f->engines);
@@ -302,8 +308,7 @@ class RoundRunner {
 
 // The engines named by --engines. Exits (returns false, *exit_code set) on an unknown or
 // unbuilt engine; skips, with a message, an engine that cannot run the options.
-bool make_engines(const Flags& flags, std::vector<std::unique_ptr<Engine>>* engines,
-                  std::vector<std::string>* names) {
+bool make_engines(const Flags& flags, std::vector<std::unique_ptr<Engine>>* engines, std::vector<std::string>* names) {
   for (const auto& name : split(flags.engines)) {
     EngineConfig config = flags.engine;
     config.dir = flags.engine.dir + "/" + name;
@@ -331,12 +336,14 @@ void print_header(int argc, char** argv, const Flags& flags, const std::vector<s
   std::string cmdline;
   for (int i = 0; i < argc; ++i) cmdline += (i ? " " : "") + std::string(argv[i]);
   std::fprintf(text, "# %s\n", cmdline.c_str());
-  std::fprintf(text, "# num=%llu sync_num=%llu repeat=%d key_size=%zu value_size=%zu (~2x compressible) seed=%llu "
+  std::fprintf(text,
+               "# num=%llu sync_num=%llu repeat=%d key_size=%zu value_size=%zu (~2x compressible) seed=%llu "
                "cpus=%u\n",
                static_cast<unsigned long long>(flags.num), static_cast<unsigned long long>(flags.sync_num),
                flags.repeat, flags.key_size, flags.value_size, static_cast<unsigned long long>(flags.seed),
                std::thread::hardware_concurrency());
-  std::fprintf(text, "# durability: strata SyncPolicy::none == peers WriteOptions.sync=false (acknowledged once the "
+  std::fprintf(text,
+               "# durability: strata SyncPolicy::none == peers WriteOptions.sync=false (acknowledged once the "
                "WAL write reached the kernel); fillsync: strata SyncPolicy::always == peers sync=true (fdatasync "
                "before acknowledgement)\n");
   for (const auto& e : engines) std::fprintf(text, "# %s\n", e->describe().c_str());
@@ -392,7 +399,8 @@ int main(int argc, char** argv) {
   std::fflush(text);
   engines.clear();
   if (runner.total_errors() > 0) {
-    std::fprintf(stderr, "strata-bench: %llu operations failed\n", static_cast<unsigned long long>(runner.total_errors()));
+    std::fprintf(stderr, "strata-bench: %llu operations failed\n",
+                 static_cast<unsigned long long>(runner.total_errors()));
     return 1;
   }
   return 0;

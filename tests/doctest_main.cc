@@ -19,9 +19,7 @@ class TapReporter final : public doctest::IReporter {
     std::printf("1..%d\n", count_);
     std::fflush(stdout);
   }
-  void test_case_start(const doctest::TestCaseData& tc) override {
-    current_ = &tc;
-  }
+  void test_case_start(const doctest::TestCaseData& tc) override { current_ = &tc; }
   void test_case_reenter(const doctest::TestCaseData&) override {}
   void test_case_end(const doctest::CurrentTestCaseStats& st) override {
     ++count_;

@@ -39,8 +39,10 @@ T run(asio::awaitable<T> aw) {
   std::exception_ptr error;
   asio::co_spawn(io, std::move(aw), [&](std::exception_ptr e, T v) {
     error = e;
-    if (e) io.stop();
-    else out.emplace(std::move(v));
+    if (e)
+      io.stop();
+    else
+      out.emplace(std::move(v));
   });
   io.run();
   if (error) std::rethrow_exception(error);
@@ -62,7 +64,10 @@ inline void run(asio::awaitable<void> aw) {
 inline void run_on_pool(asio::thread_pool& pool, asio::awaitable<void> aw) {
   std::promise<void> done;
   asio::co_spawn(pool, std::move(aw), [&](std::exception_ptr e) {
-    if (e) done.set_exception(e); else done.set_value();
+    if (e)
+      done.set_exception(e);
+    else
+      done.set_value();
   });
   done.get_future().get();
 }

@@ -31,9 +31,9 @@ enum class Compression { none, snappy, lz4, zstd };
 std::string_view to_string(Compression c);
 
 struct EngineConfig {
-  std::string dir;                      // the DB directory (one per engine)
-  int threads = 2;                      // Strata's pool size; RocksDB/LevelDB worker threads
-  int concurrency = 64;                 // Strata's coroutines per workload
+  std::string dir;       // the DB directory (one per engine)
+  int threads = 2;       // Strata's pool size; RocksDB/LevelDB worker threads
+  int concurrency = 64;  // Strata's coroutines per workload
   size_t write_buffer_bytes = 64 << 20;
   int bloom_bits_per_key = 10;
   size_t block_size_bytes = 4096;
@@ -47,10 +47,10 @@ struct EngineConfig {
 // One measured execution of a workload.
 struct Job {
   BenchmarkSpec spec;
-  uint64_t ops = 0;          // operations to run (reads only, for readwhilewriting)
-  uint64_t key_space = 0;    // keys are drawn from [0, key_space)
-  int workers = 1;           // concurrent workers (threads or coroutines)
-  int threads = 0;           // threads to run them on (0: the engine's own; BenchmarkSpec::threads)
+  uint64_t ops = 0;        // operations to run (reads only, for readwhilewriting)
+  uint64_t key_space = 0;  // keys are drawn from [0, key_space)
+  int workers = 1;         // concurrent workers (threads or coroutines)
+  int threads = 0;         // threads to run them on (0: the engine's own; BenchmarkSpec::threads)
   size_t key_size = 16;
   size_t value_size = 100;
   uint64_t seed = 301;
@@ -64,11 +64,11 @@ struct Job {
 
 struct Measurement {
   uint64_t ops = 0;
-  uint64_t found = 0;            // gets that found their key; entries read by seeks
+  uint64_t found = 0;  // gets that found their key; entries read by seeks
   uint64_t errors = 0;
   uint64_t background_writes = 0;  // readwhilewriting: writes of the extra writer
   double seconds = 0;
-  double cpu_seconds = 0;        // user + system of the whole process (background threads too)
+  double cpu_seconds = 0;  // user + system of the whole process (background threads too)
   LatencyHistogram latency;
 
   double ops_per_sec() const { return seconds > 0 ? static_cast<double>(ops) / seconds : 0; }

@@ -97,8 +97,8 @@ class LevelDbEngine final : public ThreadedEngine {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::ostringstream s;
     if (calm < 2) s << "GAVE UP after 120 s: ";
-    s << "memtable flushed (CompactRange past all keys) + waited until no level over its compaction trigger ("
-      << secs << " s)";
+    s << "memtable flushed (CompactRange past all keys) + waited until no level over its compaction trigger (" << secs
+      << " s)";
     return s.str();
   }
 

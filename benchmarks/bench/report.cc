@@ -90,14 +90,14 @@ std::string with_commas(double v) {
 std::string to_text(const RunRecord& r) {
   char buf[512];
   std::string run = r.run == 0 ? "median" : "run " + std::to_string(r.run);
-  std::snprintf(buf, sizeof buf,
-                "%-8s %-17s %-7s %11s ops/s  p50 %8.1f us  p99 %8.1f us  p99.9 %8.1f us  cpu %6.2f us/op  "
-                "found %llu  errors %llu%s",
-                r.engine.c_str(), r.benchmark.c_str(), run.c_str(), with_commas(r.ops_per_sec).c_str(), r.p50_us,
-                r.p99_us, r.p999_us, r.cpu_us_per_op, static_cast<unsigned long long>(r.found),
-                static_cast<unsigned long long>(r.errors),
-                r.background_writes > 0 ? ("  writer puts " + with_commas(static_cast<double>(r.background_writes))).c_str()
-                                        : "");
+  std::snprintf(
+      buf, sizeof buf,
+      "%-8s %-17s %-7s %11s ops/s  p50 %8.1f us  p99 %8.1f us  p99.9 %8.1f us  cpu %6.2f us/op  "
+      "found %llu  errors %llu%s",
+      r.engine.c_str(), r.benchmark.c_str(), run.c_str(), with_commas(r.ops_per_sec).c_str(), r.p50_us, r.p99_us,
+      r.p999_us, r.cpu_us_per_op, static_cast<unsigned long long>(r.found), static_cast<unsigned long long>(r.errors),
+      r.background_writes > 0 ? ("  writer puts " + with_commas(static_cast<double>(r.background_writes))).c_str()
+                              : "");
   return buf;
 }
 

@@ -47,10 +47,10 @@ class RocksDbEngine final : public ThreadedEngine {
       << " block_cache=LRU " << config_.cache_bytes << " compression=" << to_string(config_.compression)
       << (options_.use_direct_reads ? " use_direct_reads=true" : "")
       << " writes: WriteOptions.sync=false (fillsync: sync=true, group commit)"
-      << " threads=" << config_.threads << " other options default (max_background_jobs="
-      << options_.max_background_jobs << ", level0_file_num_compaction_trigger="
-      << options_.level0_file_num_compaction_trigger << ", max_bytes_for_level_base=" << options_.max_bytes_for_level_base
-      << ")";
+      << " threads=" << config_.threads
+      << " other options default (max_background_jobs=" << options_.max_background_jobs
+      << ", level0_file_num_compaction_trigger=" << options_.level0_file_num_compaction_trigger
+      << ", max_bytes_for_level_base=" << options_.max_bytes_for_level_base << ")";
     return s.str();
   }
 
@@ -145,8 +145,10 @@ class RocksDbEngine final : public ThreadedEngine {
     std::vector<rocksdb::Status> statuses = db_->MultiGet(rocksdb::ReadOptions(), slices, values);
     int found = 0;
     for (const auto& st : statuses) {
-      if (st.ok()) ++found;
-      else if (!st.IsNotFound()) return -1;
+      if (st.ok())
+        ++found;
+      else if (!st.IsNotFound())
+        return -1;
     }
     return found;
   }

@@ -63,9 +63,9 @@ class StrataEngine final : public Engine {
 
   std::string describe() const override {
     std::ostringstream s;
-    s << "strata: memtable_size_bytes=" << options_.memtable_size_bytes << " block_size_bytes=" << options_.block_size_bytes
-      << " bloom_bits_per_key=" << options_.bloom_bits_per_key << " " << cache_and_compression_
-      << (equivalent_ ? "" : " [NOT EQUIVALENT to the peers' cache/compression]")
+    s << "strata: memtable_size_bytes=" << options_.memtable_size_bytes
+      << " block_size_bytes=" << options_.block_size_bytes << " bloom_bits_per_key=" << options_.bloom_bits_per_key
+      << " " << cache_and_compression_ << (equivalent_ ? "" : " [NOT EQUIVALENT to the peers' cache/compression]")
       << " writes: SyncPolicy::none (fillsync: SyncPolicy::always, group commit)"
       << " pool_threads=" << config_.threads << " coroutines=" << config_.concurrency
       << " max_immutable_memtables=" << options_.max_immutable_memtables
@@ -147,7 +147,10 @@ class StrataEngine final : public Engine {
   T block_on(asio::awaitable<T> aw) {
     std::promise<T> p;
     asio::co_spawn(pool_, std::move(aw), [&p](std::exception_ptr e, T v) {
-      if (e) p.set_exception(e); else p.set_value(std::move(v));
+      if (e)
+        p.set_exception(e);
+      else
+        p.set_value(std::move(v));
     });
     return p.get_future().get();
   }
@@ -202,8 +205,10 @@ asio::awaitable<void> StrataEngine::worker(Shared* shared, WorkerState* st) {
       case OpKind::get: {
         // Into one string per worker, as the LevelDB and RocksDB engines read.
         auto r = co_await db_->get(st->key, &st->value);
-        if (!r) ++st->errors;
-        else if (*r == Found::yes) ++st->found;
+        if (!r)
+          ++st->errors;
+        else if (*r == Found::yes)
+          ++st->found;
         break;
       }
       case OpKind::multiget: {
@@ -212,8 +217,10 @@ asio::awaitable<void> StrataEngine::worker(Shared* shared, WorkerState* st) {
         keys[0] = st->key;
         for (uint64_t k = 1; k < n; ++k) st->keys.make(job.spec.workload, i + k, &keys[k]);
         auto r = co_await db_->multi_get(std::move(keys));
-        if (!r) ++st->errors;
-        else for (const auto& v : *r) st->found += v.has_value() ? 1 : 0;
+        if (!r)
+          ++st->errors;
+        else
+          for (const auto& v : *r) st->found += v.has_value() ? 1 : 0;
         break;
       }
       case OpKind::seek: {
@@ -227,8 +234,10 @@ asio::awaitable<void> StrataEngine::worker(Shared* shared, WorkerState* st) {
           if (++n == want) break;
           if (!it->try_next(&r)) r = co_await it->next();
         }
-        if (!r) ++st->errors;
-        else st->found += static_cast<uint64_t>(n);
+        if (!r)
+          ++st->errors;
+        else
+          st->found += static_cast<uint64_t>(n);
         break;
       }
       case OpKind::scan: {
@@ -305,8 +314,10 @@ Measurement StrataEngine::run(const Job& job) {
   std::optional<asio::thread_pool> job_pool;
   if (job.threads > 0) job_pool.emplace(job.threads);
   for (int w = 0; w < job.workers; ++w) {
-    if (job_pool) asio::co_spawn(*job_pool, worker(&shared, &states[w]), asio::detached);
-    else asio::co_spawn(pool_, worker(&shared, &states[w]), asio::detached);
+    if (job_pool)
+      asio::co_spawn(*job_pool, worker(&shared, &states[w]), asio::detached);
+    else
+      asio::co_spawn(pool_, worker(&shared, &states[w]), asio::detached);
   }
   shared.all_done.get_future().get();
   auto end = Clock::now();

@@ -50,8 +50,12 @@ Measurement ThreadedEngine::run(const Job& job) {
       if (next.fetch_add(job.ops, std::memory_order_relaxed) != 0) return;
       auto t0 = Clock::now();
       int64_t n = scan_all();
-      st.latency.record(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count()));
-      if (n < 0) ++st.errors; else scanned.store(static_cast<uint64_t>(n));
+      st.latency.record(
+          static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count()));
+      if (n < 0)
+        ++st.errors;
+      else
+        scanned.store(static_cast<uint64_t>(n));
       return;
     }
     for (uint64_t i = next.fetch_add(step, std::memory_order_relaxed); i < job.ops;
@@ -65,11 +69,13 @@ Measurement ThreadedEngine::run(const Job& job) {
           batch_values.resize(n);
           for (size_t k = 0; k < n; ++k) st.keys.make(job.spec.workload, i + k, &batch_keys[k]);
           int found = multi_get(batch_keys, &batch_values);
-          if (found < 0) ++st.errors; else st.found += static_cast<uint64_t>(found);
+          if (found < 0)
+            ++st.errors;
+          else
+            st.found += static_cast<uint64_t>(found);
           break;
         }
-        case OpKind::scan:
-          break;
+        case OpKind::scan: break;
         case OpKind::put:
           if (!put(st.key, st.values.next(), sync)) ++st.errors;
           break;
@@ -81,7 +87,10 @@ Measurement ThreadedEngine::run(const Job& job) {
         }
         case OpKind::seek: {
           int n = seek(st.key, job.spec.seek_nexts + 1);
-          if (n < 0) ++st.errors; else st.found += static_cast<uint64_t>(n);
+          if (n < 0)
+            ++st.errors;
+          else
+            st.found += static_cast<uint64_t>(n);
           break;
         }
       }

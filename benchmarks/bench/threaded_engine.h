@@ -1,8 +1,8 @@
 // ThreadedEngine: the run() of engines with a synchronous API (RocksDB, LevelDB): Job::workers
-// OS threads (Job::threads when a workload names its thread count) take operation numbers from one shared counter and call put/get/seek, timing each
-// call; readwhilewriting adds one writer thread that puts random keys until the readers finish.
-// Thread-safety: put/get/seek are called from many threads at once (RocksDB and LevelDB DB
-// handles are thread-safe); everything else from the driving thread.
+// OS threads (Job::threads when a workload names its thread count) take operation numbers from one shared counter and
+// call put/get/seek, timing each call; readwhilewriting adds one writer thread that puts random keys until the readers
+// finish. Thread-safety: put/get/seek are called from many threads at once (RocksDB and LevelDB DB handles are
+// thread-safe); everything else from the driving thread.
 #pragma once
 
 #include <string>

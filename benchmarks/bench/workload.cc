@@ -13,12 +13,16 @@ struct NamedWorkload {
 };
 
 constexpr NamedWorkload kWorkloads[] = {
-    {"fillseq", Workload::fillseq},         {"fillrandom", Workload::fillrandom},
-    {"overwrite", Workload::overwrite},     {"readrandom", Workload::readrandom},
+    {"fillseq", Workload::fillseq},
+    {"fillrandom", Workload::fillrandom},
+    {"overwrite", Workload::overwrite},
+    {"readrandom", Workload::readrandom},
     {"multireadrandom", Workload::multireadrandom},
-    {"readmissing", Workload::readmissing}, {"seekrandom", Workload::seekrandom},
+    {"readmissing", Workload::readmissing},
+    {"seekrandom", Workload::seekrandom},
     {"scan", Workload::scan},
-    {"readwhilewriting", Workload::readwhilewriting}, {"fillsync", Workload::fillsync},
+    {"readwhilewriting", Workload::readwhilewriting},
+    {"fillsync", Workload::fillsync},
 };
 
 }  // namespace
@@ -37,16 +41,11 @@ OpKind BenchmarkSpec::op() const {
   switch (workload) {
     case Workload::readrandom:
     case Workload::readmissing:
-    case Workload::readwhilewriting:
-      return OpKind::get;
-    case Workload::multireadrandom:
-      return OpKind::multiget;
-    case Workload::seekrandom:
-      return OpKind::seek;
-    case Workload::scan:
-      return OpKind::scan;
-    default:
-      return OpKind::put;
+    case Workload::readwhilewriting: return OpKind::get;
+    case Workload::multireadrandom: return OpKind::multiget;
+    case Workload::seekrandom: return OpKind::seek;
+    case Workload::scan: return OpKind::scan;
+    default: return OpKind::put;
   }
 }
 
@@ -114,17 +113,13 @@ void KeyMaker::format(uint64_t k, std::string* key) const {
 
 void KeyMaker::make(Workload w, uint64_t i, std::string* key) {
   switch (w) {
-    case Workload::fillseq:
-      format(i, key);
-      return;
+    case Workload::fillseq: format(i, key); return;
     case Workload::readmissing:
       // Same shape and range as a real key but never written: '.' sorts before every digit.
       format(rnd_.uniform(key_space_), key);
       key->back() = '.';
       return;
-    default:
-      format(rnd_.uniform(key_space_), key);
-      return;
+    default: format(rnd_.uniform(key_space_), key); return;
   }
 }
 

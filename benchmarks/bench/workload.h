@@ -37,17 +37,26 @@
 namespace strata::bench {
 
 enum class Workload {
-  fillseq, fillrandom, overwrite, readrandom, multireadrandom, readmissing, seekrandom, scan, readwhilewriting, fillsync
+  fillseq,
+  fillrandom,
+  overwrite,
+  readrandom,
+  multireadrandom,
+  readmissing,
+  seekrandom,
+  scan,
+  readwhilewriting,
+  fillsync
 };
 
 enum class OpKind { put, get, multiget, seek, scan };
 
 struct BenchmarkSpec {
   Workload workload = Workload::fillrandom;
-  int writers = 0;        // fillsync: concurrent writers (0: the engine's default concurrency)
-  int threads = 0;        // readrandom, multireadrandom: reader threads (0: --threads)
-  int seek_nexts = 10;    // seekrandom: entries read after the seek
-  std::string label;      // as printed and in JSON: "fillrandom", "fillsync:8"
+  int writers = 0;      // fillsync: concurrent writers (0: the engine's default concurrency)
+  int threads = 0;      // readrandom, multireadrandom: reader threads (0: --threads)
+  int seek_nexts = 10;  // seekrandom: entries read after the seek
+  std::string label;    // as printed and in JSON: "fillrandom", "fillsync:8"
 
   // Starts from an empty DB (db_bench's fresh_db).
   bool fresh_db() const;
@@ -70,7 +79,8 @@ constexpr int kMultiGetKeys = 32;
 class KeyMaker {
  public:
   // REQUIRES: key_size >= 8 and key_space >= 1.
-  KeyMaker(size_t key_size, uint64_t key_space, uint64_t seed) : key_size_(key_size), key_space_(key_space), rnd_(seed) {}
+  KeyMaker(size_t key_size, uint64_t key_space, uint64_t seed)
+      : key_size_(key_size), key_space_(key_space), rnd_(seed) {}
 
   // Writes the key of operation `i` of `w` into *key (resized to key_size).
   void make(Workload w, uint64_t i, std::string* key);

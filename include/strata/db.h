@@ -106,7 +106,7 @@ class DB {
   // Keys whose blocks must be read from disk are read concurrently, their reads in flight
   // together (RocksDB's MultiGet). Errors: as get(); the first error fails the whole call.
   boost::asio::awaitable<Result<std::vector<std::optional<std::string>>>> multi_get(std::vector<std::string> keys,
-                                                                                   ReadOptions options = {});
+                                                                                    ReadOptions options = {});
 
   // get(), recording where the lookup went (see trace.h). Same errors as get().
   boost::asio::awaitable<Result<LookupTrace>> trace(std::string key, ReadOptions options = {});

@@ -25,8 +25,8 @@ struct HistogramSnapshot {
   static constexpr size_t kBuckets = 18;  // the finite bounds, then +Inf
   // Upper bounds in microseconds; the last is +Inf (UINT64_MAX).
   static constexpr std::array<uint64_t, kBuckets> kUpperBoundsMicros = {
-      50,      100,     250,     500,       1'000,     2'500,     5'000,      10'000,     25'000,
-      50'000,  100'000, 250'000, 500'000,   1'000'000, 2'500'000, 5'000'000,  10'000'000, UINT64_MAX};
+      50,     100,     250,     500,     1'000,     2'500,     5'000,     10'000,     25'000,
+      50'000, 100'000, 250'000, 500'000, 1'000'000, 2'500'000, 5'000'000, 10'000'000, UINT64_MAX};
   std::array<uint64_t, kBuckets> counts{};  // per bucket, not cumulative
   uint64_t count = 0;
   uint64_t sum_micros = 0;

@@ -26,24 +26,24 @@ inline Result<void> ok() { return {}; }
 #define STRATA_CONCAT(a, b) STRATA_CONCAT_INNER(a, b)
 #define STRATA_UNIQUE(name) STRATA_CONCAT(name, __LINE__)
 
-#define STRATA_TRY(expr)                                   \
-  do {                                                     \
-    auto&& strata_try_r = (expr);                          \
-    if (!strata_try_r) return strata_try_r.error();        \
+#define STRATA_TRY(expr)                            \
+  do {                                              \
+    auto&& strata_try_r = (expr);                   \
+    if (!strata_try_r) return strata_try_r.error(); \
   } while (0)
 
-#define STRATA_TRY_ASSIGN(lhs, expr)                                             \
-  auto&& STRATA_UNIQUE(strata_try_r_) = (expr);                                  \
+#define STRATA_TRY_ASSIGN(lhs, expr)                                              \
+  auto&& STRATA_UNIQUE(strata_try_r_) = (expr);                                   \
   if (!STRATA_UNIQUE(strata_try_r_)) return STRATA_UNIQUE(strata_try_r_).error(); \
   lhs = std::move(*STRATA_UNIQUE(strata_try_r_))
 
-#define STRATA_CO_TRY(expr)                                \
-  do {                                                     \
-    auto strata_try_r = (expr);                            \
-    if (!strata_try_r) co_return strata_try_r.error();     \
+#define STRATA_CO_TRY(expr)                            \
+  do {                                                 \
+    auto strata_try_r = (expr);                        \
+    if (!strata_try_r) co_return strata_try_r.error(); \
   } while (0)
 
-#define STRATA_CO_TRY_ASSIGN(lhs, expr)                                             \
-  auto STRATA_UNIQUE(strata_try_r_) = (expr);                                       \
+#define STRATA_CO_TRY_ASSIGN(lhs, expr)                                              \
+  auto STRATA_UNIQUE(strata_try_r_) = (expr);                                        \
   if (!STRATA_UNIQUE(strata_try_r_)) co_return STRATA_UNIQUE(strata_try_r_).error(); \
   lhs = std::move(*STRATA_UNIQUE(strata_try_r_))

@@ -14,15 +14,15 @@ struct LevelStats {
   int level = 0;
   uint64_t file_count = 0;
   uint64_t size_bytes = 0;
-  uint64_t target_bytes = 0;   // L1+: the size that triggers a compaction (0 for L0)
+  uint64_t target_bytes = 0;    // L1+: the size that triggers a compaction (0 for L0)
   double compaction_score = 0;  // >= 1: the level is due for compaction
 };
 
 struct DbStats {
   // Contents.
   uint64_t last_sequence = 0;
-  uint64_t memtable_size_bytes = 0;      // active memtable, arena bytes
-  uint64_t memtable_keys = 0;            // entries in the active memtable
+  uint64_t memtable_size_bytes = 0;  // active memtable, arena bytes
+  uint64_t memtable_keys = 0;        // entries in the active memtable
   uint64_t immutable_memtables = 0;
   uint64_t sstable_count = 0;
   uint64_t total_sstable_size_bytes = 0;
@@ -33,19 +33,19 @@ struct DbStats {
   uint64_t deletes = 0;
   uint64_t gets = 0;
   uint64_t scans = 0;
-  uint64_t bytes_written_user = 0;      // keys + values handed to put/write
+  uint64_t bytes_written_user = 0;  // keys + values handed to put/write
   uint64_t bytes_written_wal = 0;
-  uint64_t bytes_written_flush = 0;     // SSTable bytes written by flushes
+  uint64_t bytes_written_flush = 0;  // SSTable bytes written by flushes
   uint64_t bytes_written_compaction = 0;
   uint64_t wal_syncs = 0;
-  HistogramSnapshot wal_sync_latency;   // each synced WAL write: the write and its fdatasync
-  uint64_t write_groups = 0;            // group commits (WAL writes)
+  HistogramSnapshot wal_sync_latency;  // each synced WAL write: the write and its fdatasync
+  uint64_t write_groups = 0;           // group commits (WAL writes)
   uint64_t flushes = 0;
-  uint64_t stall_micros = 0;            // time writers spent delayed or stopped (memtables, L0)
-  uint64_t compactions = 0;             // compactions that merged files (not trivial moves)
-  uint64_t trivial_moves = 0;           // files moved to the next level without rewriting
-  uint64_t bytes_read_compaction = 0;   // input bytes of compactions
-  uint64_t compaction_micros = 0;       // time spent in compaction jobs
+  uint64_t stall_micros = 0;                // time writers spent delayed or stopped (memtables, L0)
+  uint64_t compactions = 0;                 // compactions that merged files (not trivial moves)
+  uint64_t trivial_moves = 0;               // files moved to the next level without rewriting
+  uint64_t bytes_read_compaction = 0;       // input bytes of compactions
+  uint64_t compaction_micros = 0;           // time spent in compaction jobs
   uint64_t compaction_dropped_entries = 0;  // hidden versions and bottom tombstones dropped
   uint64_t running_compactions = 0;
   uint64_t table_probes = 0;            // SSTables consulted by gets (bloom negatives included)
@@ -61,13 +61,13 @@ struct DbStats {
   uint64_t block_cache_misses = 0;
   uint64_t block_cache_usage_bytes = 0;
   uint64_t block_cache_capacity_bytes = 0;
-  uint64_t table_cache_hits = 0;        // lookups of an already open SSTable reader
-  uint64_t table_cache_misses = 0;      // ... that found none (and opened the file, or waited for
-                                        // a concurrent open of it)
-  uint64_t open_tables = 0;             // readers held by the table cache
+  uint64_t table_cache_hits = 0;    // lookups of an already open SSTable reader
+  uint64_t table_cache_misses = 0;  // ... that found none (and opened the file, or waited for
+                                    // a concurrent open of it)
+  uint64_t open_tables = 0;         // readers held by the table cache
 
   std::string sync_policy;
-  bool read_only = false;               // after a failed write or sync
+  bool read_only = false;  // after a failed write or sync
   std::string read_only_reason;
 
   uint64_t bytes_written_disk() const { return bytes_written_wal + bytes_written_flush + bytes_written_compaction; }

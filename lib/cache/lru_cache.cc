@@ -10,8 +10,7 @@ size_t LruCache::KeyHash::operator()(std::string_view k) const noexcept {
   return static_cast<size_t>(XXH3_64bits(k.data(), k.size()));
 }
 
-LruCache::LruCache(size_t capacity_bytes, int num_shard_bits)
-    : shard_bits_(num_shard_bits), capacity_(capacity_bytes) {
+LruCache::LruCache(size_t capacity_bytes, int num_shard_bits) : shard_bits_(num_shard_bits), capacity_(capacity_bytes) {
   STRATA_ASSERT(num_shard_bits >= 0 && num_shard_bits <= kMaxShardBits);
   size_t n = size_t{1} << num_shard_bits;
   shards_.reserve(n);

@@ -24,9 +24,7 @@ namespace {
 // cursor per level (LevelDB's Compaction::IsBaseLevelForKey).
 class DeeperLevels {
  public:
-  DeeperLevels(const Version& v, int output_level) : v_(v), first_(output_level + 1) {
-    cursor_.fill(0);
-  }
+  DeeperLevels(const Version& v, int output_level) : v_(v), first_(output_level + 1) { cursor_.fill(0); }
 
   bool may_hold(std::string_view user_key) {
     for (int level = first_; level < kNumLevels; ++level) {

@@ -116,7 +116,8 @@ std::optional<Compaction> pick_compaction(std::shared_ptr<const Version> version
   auto scores = compaction_scores(*version, options);
   std::array<int, kNumLevels> order{};
   for (int i = 0; i < kNumLevels; ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](int a, int b) { return scores[a] != scores[b] ? scores[a] > scores[b] : a < b; });
+  std::sort(order.begin(), order.end(),
+            [&](int a, int b) { return scores[a] != scores[b] ? scores[a] > scores[b] : a < b; });
 
   for (int level : order) {
     if (scores[level] < 1.0) break;

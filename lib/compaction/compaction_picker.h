@@ -80,8 +80,8 @@ std::array<double, kNumLevels> compaction_scores(const Version& version, const C
 // State the picker keeps between calls (guarded by the caller).
 struct CompactionPickerState {
   std::array<std::string, kNumLevels> compact_pointer;  // user key; empty: start of the level
-  std::set<uint64_t> busy_files;                         // inputs of running compactions
-  std::set<int> busy_output_levels;                      // output levels of running compactions
+  std::set<uint64_t> busy_files;                        // inputs of running compactions
+  std::set<int> busy_output_levels;                     // output levels of running compactions
   // A file (level, number) whose seek budget ran out, waiting for its seek compaction.
   std::optional<std::pair<int, uint64_t>> seek_compaction;
 };

@@ -65,7 +65,7 @@ asio::awaitable<Result<Found>> DB::get(std::string_view key, std::string* value,
 }
 
 asio::awaitable<Result<std::vector<std::optional<std::string>>>> DB::multi_get(std::vector<std::string> keys,
-                                                                                ReadOptions options) {
+                                                                               ReadOptions options) {
   return impl_->multi_get(std::move(keys), std::move(options));
 }
 

@@ -39,7 +39,9 @@ std::optional<SyncPolicy> parse_sync_policy(std::string_view s) {
 }
 
 DBImpl::DBImpl(asio::any_io_executor executor, std::string path, Options options)
-    : executor_(std::move(executor)), path_(std::move(path)), options_(options),
+    : executor_(std::move(executor)),
+      path_(std::move(path)),
+      options_(options),
       mutable_(MutableOptions::from(options_)),
       block_cache_(options.block_cache_bytes) {}
 
@@ -107,10 +109,10 @@ asio::awaitable<Result<void>> DBImpl::open() {
   // Half of max_open_files pinned in the live files' metadata (no table-cache lookup per probe),
   // the other half an LRU for the files beyond that.
   const auto max_open = static_cast<size_t>(options_.max_open_files);
-  table_cache_ = std::make_unique<TableCache>(*fs_, path_, max_open - max_open / 2, &block_cache_, &read_stats_,
-                                              /*num_shard_bits=*/-1, /*max_pinned=*/max_open / 2,
-                                              options_.mmap_reads && !options_.use_direct_reads,
-                                              options_.use_direct_reads);
+  table_cache_ =
+      std::make_unique<TableCache>(*fs_, path_, max_open - max_open / 2, &block_cache_, &read_stats_,
+                                   /*num_shard_bits=*/-1, /*max_pinned=*/max_open / 2,
+                                   options_.mmap_reads && !options_.use_direct_reads, options_.use_direct_reads);
   auto exists = co_await fs_->exists(path_);
   if (!exists) co_return exists.error();
   if (!*exists) {
@@ -236,8 +238,8 @@ asio::awaitable<Result<void>> DBImpl::recover_files(VersionEdit* edit, SequenceN
 
 // Replays one WAL segment into *mem, writing *mem to an L0 table whenever it fills up. Returns
 // false if the segment ends in a torn or garbled tail (which is dropped).
-asio::awaitable<Result<DBImpl::WalEnd>> DBImpl::replay_wal(uint64_t number, std::shared_ptr<MemTable>* mem, VersionEdit* edit,
-                                                 SequenceNumber* max_seq) {
+asio::awaitable<Result<DBImpl::WalEnd>> DBImpl::replay_wal(uint64_t number, std::shared_ptr<MemTable>* mem,
+                                                           VersionEdit* edit, SequenceNumber* max_seq) {
   std::string path = wal_file_name(path_, number);
   auto opened = co_await fs_->open(path, io::OpenOptions{.read_only = true});
   if (!opened) co_return opened.error();
@@ -284,7 +286,8 @@ asio::awaitable<Result<DBImpl::WalEnd>> DBImpl::replay_wal(uint64_t number, std:
   STRATA_LOG(info, "%s: replayed %llu records (%s at offset %llu)", path.c_str(),
              static_cast<unsigned long long>(records), wal::WalReader::reason_name(stop.reason),
              static_cast<unsigned long long>(stop.offset));
-  if (stop.reason == wal::WalReader::Stop::clean_end || stop.reason == wal::WalReader::Stop::zeros) co_return WalEnd::complete;
+  if (stop.reason == wal::WalReader::Stop::clean_end || stop.reason == wal::WalReader::Stop::zeros)
+    co_return WalEnd::complete;
   // Only the last write to a segment can be torn by a crash: every earlier write completed (and,
   // for synced writes, was synced) before it was issued. A crash may persist the pages of that
   // last write out of order, so valid fragments may follow the tear within one write's extent
@@ -303,8 +306,8 @@ asio::awaitable<Result<DBImpl::WalEnd>> DBImpl::replay_wal(uint64_t number, std:
     valid_beyond = found->has_value();
   }
   if (valid_beyond) {
-    STRATA_LOG(error, "%s: corrupt WAL record at offset %llu (%s) with valid records after offset %llu",
-               path.c_str(), static_cast<unsigned long long>(stop.offset), wal::WalReader::reason_name(stop.reason),
+    STRATA_LOG(error, "%s: corrupt WAL record at offset %llu (%s) with valid records after offset %llu", path.c_str(),
+               static_cast<unsigned long long>(stop.offset), wal::WalReader::reason_name(stop.reason),
                static_cast<unsigned long long>(beyond));
     co_return make_error_code(Errc::corruption);
   }

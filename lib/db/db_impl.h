@@ -68,7 +68,7 @@ class DBImpl {
   boost::asio::awaitable<Result<std::optional<std::string>>> get(std::string key, ReadOptions options);
   boost::asio::awaitable<Result<Found>> get(std::string_view key, std::string* value, ReadOptions options);
   boost::asio::awaitable<Result<std::vector<std::optional<std::string>>>> multi_get(std::vector<std::string> keys,
-                                                                                   ReadOptions options);
+                                                                                    ReadOptions options);
   boost::asio::awaitable<Result<std::vector<KeyValue>>> scan(std::string start, std::string end, size_t limit,
                                                              ReadOptions options);
   boost::asio::awaitable<Result<LookupTrace>> trace(std::string key, ReadOptions options);
@@ -91,8 +91,8 @@ class DBImpl {
   struct PendingWrite {
     WriteBatch batch;
     bool sync = false;
-    bool rotate = false;          // switch the memtable before this write (DB::flush)
-    Oneshot<bool> wake;           // true: you are the leader now; false: done, see result
+    bool rotate = false;  // switch the memtable before this write (DB::flush)
+    Oneshot<bool> wake;   // true: you are the leader now; false: done, see result
     Result<SequenceNumber> result = SequenceNumber{0};
   };
   struct Immutable {
@@ -109,7 +109,7 @@ class DBImpl {
   boost::asio::awaitable<Result<void>> recover_files(VersionEdit* edit, SequenceNumber* max_seq);
   enum class WalEnd { complete, torn };
   boost::asio::awaitable<Result<WalEnd>> replay_wal(uint64_t number, std::shared_ptr<MemTable>* mem, VersionEdit* edit,
-                                                  SequenceNumber* max_seq);
+                                                    SequenceNumber* max_seq);
   boost::asio::awaitable<Result<void>> delete_obsolete_files();
   boost::asio::awaitable<Result<std::unique_ptr<wal::WalWriter>>> new_wal(uint64_t number);
   sstable::TableOptions table_options() const;
@@ -165,7 +165,7 @@ class DBImpl {
   boost::asio::thread_pool bg_pool_{1};  // the flush loop
   // Compaction jobs; at most max_background_compactions_ run at once.
   boost::asio::thread_pool compaction_pool_{Options::kMaxBackgroundCompactions};
-  AsyncMutex version_mu_;  // serializes VersionSet::log_and_apply between flushes and compactions
+  AsyncMutex version_mu_;                 // serializes VersionSet::log_and_apply between flushes and compactions
   std::atomic<bool> cancel_jobs_{false};  // set by close(): running compactions stop early
 
   std::atomic<SequenceNumber> last_sequence_{0};
@@ -184,13 +184,13 @@ class DBImpl {
   ErrorCode bg_error_;
   std::string bg_error_reason_;
   std::vector<Oneshot<bool>> flush_waiters_;  // woken after each flush or compaction and on errors
-  MutableOptions mutable_;  // the options set_option may change
+  MutableOptions mutable_;                    // the options set_option may change
   CompactionPickerState picker_;
   int running_compactions_ = 0;
   int max_background_compactions_ = 1;
-  bool manual_compaction_ = false;     // compact_range owns the compaction slots
-  std::set<uint64_t> pending_outputs_;  // SSTables being written by flushes and compactions
-  std::vector<Oneshot<bool>> idle_waiters_;   // woken when the write leader goes idle
+  bool manual_compaction_ = false;           // compact_range owns the compaction slots
+  std::set<uint64_t> pending_outputs_;       // SSTables being written by flushes and compactions
+  std::vector<Oneshot<bool>> idle_waiters_;  // woken when the write leader goes idle
 
   // Owned by the write leader (and open/close, which exclude it):
   std::shared_ptr<MemTable> mem_;
@@ -211,10 +211,9 @@ class DBImpl {
   std::unique_ptr<TableCache> table_cache_;
 
   // Statistics (relaxed atomics).
-  mutable std::atomic<uint64_t> puts_{0}, deletes_{0}, scans_{0}, bytes_user_{0}, bytes_wal_{0},
-      bytes_flush_{0}, wal_syncs_{0}, write_groups_{0}, flushes_{0}, stall_micros_{0}, compactions_{0},
-      trivial_moves_{0}, bytes_compaction_read_{0}, bytes_compaction_written_{0}, compaction_micros_{0},
-      compaction_dropped_entries_{0};
+  mutable std::atomic<uint64_t> puts_{0}, deletes_{0}, scans_{0}, bytes_user_{0}, bytes_wal_{0}, bytes_flush_{0},
+      wal_syncs_{0}, write_groups_{0}, flushes_{0}, stall_micros_{0}, compactions_{0}, trivial_moves_{0},
+      bytes_compaction_read_{0}, bytes_compaction_written_{0}, compaction_micros_{0}, compaction_dropped_entries_{0};
   // Bumped by every read: striped, so that concurrent readers do not share their cache lines.
   StripedCounter gets_, table_probes_;
   LatencyHistogram wal_sync_latency_;

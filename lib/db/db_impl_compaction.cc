@@ -117,7 +117,8 @@ asio::awaitable<void> DBImpl::compaction_task(Compaction c) {
   picker_.busy_output_levels.erase(level + 1);
   --running_compactions_;
   if (!done && done.error() != make_error_code(Errc::shutting_down)) {
-    set_read_only_locked(done.error(), "compaction of L" + std::to_string(level) + " failed: " + done.error().message());
+    set_read_only_locked(done.error(),
+                         "compaction of L" + std::to_string(level) + " failed: " + done.error().message());
   }
   notify_flush_waiters_locked();
   maybe_schedule_compaction_locked();
@@ -195,19 +196,22 @@ asio::awaitable<Result<void>> DBImpl::run_compaction_job(Compaction c) {
   STRATA_LOG(info,
              "%s: compacted L%d->L%d%s: %llu files, %llu bytes in; %zu files, %llu bytes out; %llu entries dropped "
              "(%llu tombstones) in %llu ms",
-             path_.c_str(), c.level, c.output_level(), c.manual ? " (manual)" : c.seek_triggered ? " (seek)" : "",
+             path_.c_str(), c.level, c.output_level(),
+             c.manual           ? " (manual)"
+             : c.seek_triggered ? " (seek)"
+                                : "",
              static_cast<unsigned long long>(st.input_files), static_cast<unsigned long long>(st.input_bytes),
              result->files.size(), static_cast<unsigned long long>(st.output_bytes),
              static_cast<unsigned long long>(st.dropped_hidden + st.dropped_tombstones),
-             static_cast<unsigned long long>(st.dropped_tombstones),
-             static_cast<unsigned long long>(st.micros / 1000));
+             static_cast<unsigned long long>(st.dropped_tombstones), static_cast<unsigned long long>(st.micros / 1000));
   {
     std::lock_guard lock(mu_);
     install_super_version_locked();
   }
   c = Compaction{};
   auto cleaned = co_await delete_obsolete_files();
-  if (!cleaned) STRATA_LOG(warn, "%s: obsolete file cleanup failed: %s", path_.c_str(), cleaned.error().message().c_str());
+  if (!cleaned)
+    STRATA_LOG(warn, "%s: obsolete file cleanup failed: %s", path_.c_str(), cleaned.error().message().c_str());
   co_return ok();
 }
 
@@ -268,7 +272,8 @@ asio::awaitable<Result<void>> DBImpl::compact_range(std::string begin, std::stri
     if (!ran) {
       result = ran.error();
       if (ran.error() != make_error_code(Errc::shutting_down)) {
-        set_read_only(ran.error(), "manual compaction of L" + std::to_string(level) + " failed: " + ran.error().message());
+        set_read_only(ran.error(),
+                      "manual compaction of L" + std::to_string(level) + " failed: " + ran.error().message());
       }
     }
   }

@@ -74,8 +74,8 @@ void DBImpl::charge_seek(const PointLookup& lookup) {
   if (!f->seeks.charge(kSample, [&] { return seek_compaction_input_bytes(version, level, *f); })) return;
   std::lock_guard lock(mu_);
   if (!picker_.seek_compaction) {
-    STRATA_LOG(info, "%s: L%d %06llu.sst used up its seek budget: scheduling its seek compaction", path_.c_str(),
-               level, static_cast<unsigned long long>(f->number));
+    STRATA_LOG(info, "%s: L%d %06llu.sst used up its seek budget: scheduling its seek compaction", path_.c_str(), level,
+               static_cast<unsigned long long>(f->number));
     picker_.seek_compaction.emplace(level, f->number);
     maybe_schedule_compaction_locked();
   }
@@ -112,7 +112,7 @@ asio::awaitable<Result<std::optional<std::string>>> DBImpl::get(std::string key,
 }
 
 asio::awaitable<Result<std::vector<std::optional<std::string>>>> DBImpl::multi_get(std::vector<std::string> keys,
-                                                                                    ReadOptions options) {
+                                                                                   ReadOptions options) {
   gets_.add(keys.size());
   SequenceNumber seq = options.snapshot.value_or(latest_sequence());
   auto sv = super_version();
@@ -218,8 +218,8 @@ std::unique_ptr<Iterator> DBImpl::new_iterator(ReadOptions options) {
     co_return (*reader)->new_iterator(fill_cache);
   };
   // Without I/O: the reader pinned in the file's metadata (TableCache::find_pinned).
-  TableIteratorOpener open_in_memory = [this, fill_cache = options.fill_cache](
-                                           const FileMetaData& f) -> std::unique_ptr<InternalIterator> {
+  TableIteratorOpener open_in_memory =
+      [this, fill_cache = options.fill_cache](const FileMetaData& f) -> std::unique_ptr<InternalIterator> {
     const sstable::TableReader* reader = table_cache_->find_pinned(f);
     return reader == nullptr ? nullptr : reader->new_iterator(fill_cache);
   };

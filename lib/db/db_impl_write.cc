@@ -109,8 +109,8 @@ asio::awaitable<Result<SequenceNumber>> DBImpl::commit_group(std::vector<std::sh
     const uint64_t flush_start = sync ? SystemClock::instance().now_micros() : 0;
     auto flushed = co_await wal_->flush(sync);
     if (!flushed) {
-      set_read_only(flushed.error(), "WAL " + std::to_string(wal_number_) + " write/sync failed: " +
-                                         flushed.error().message());
+      set_read_only(flushed.error(),
+                    "WAL " + std::to_string(wal_number_) + " write/sync failed: " + flushed.error().message());
       co_return flushed.error();
     }
     STRATA_KILL_POINT("write.after_wal_before_memtable");
@@ -144,7 +144,8 @@ asio::awaitable<Result<SequenceNumber>> DBImpl::commit_group(std::vector<std::sh
     auto applied = w->batch.iterate(inserter);
     STRATA_ASSERT_MSG(applied.has_value(), "a batch built by the DB API is well-formed");
   }
-  for (auto& w : group) bytes_user_.fetch_add(w->batch.byte_size() - WriteBatchInternal::kHeaderSize, std::memory_order_relaxed);
+  for (auto& w : group)
+    bytes_user_.fetch_add(w->batch.byte_size() - WriteBatchInternal::kHeaderSize, std::memory_order_relaxed);
   puts_.fetch_add(inserter.puts, std::memory_order_relaxed);
   deletes_.fetch_add(inserter.dels, std::memory_order_relaxed);
   // Publish: readers that load this sequence number find every entry of the group.
@@ -245,8 +246,7 @@ void DBImpl::maybe_schedule_flush_locked() {
   if (flush_running_ || imms_.empty() || bg_error_) return;
   flush_running_ = true;
   // blocking.never: never start inline while the caller holds mu_.
-  asio::co_spawn(asio::require(bg_pool_.get_executor(), asio::execution::blocking.never), flush_loop(),
-                 asio::detached);
+  asio::co_spawn(asio::require(bg_pool_.get_executor(), asio::execution::blocking.never), flush_loop(), asio::detached);
 }
 
 void DBImpl::notify_flush_waiters_locked() {
@@ -286,7 +286,8 @@ asio::awaitable<void> DBImpl::flush_loop() {
     auto built = co_await build_table(*fs_, path_, number, imm.mem, table_options(), std::move(snapshots));
     if (!built) {
       release_pending_outputs({number});
-      set_read_only(built.error(), "flush to SSTable " + std::to_string(number) + " failed: " + built.error().message());
+      set_read_only(built.error(),
+                    "flush to SSTable " + std::to_string(number) + " failed: " + built.error().message());
       continue;
     }
     STRATA_KILL_POINT("flush.after_table_written");
@@ -311,7 +312,8 @@ asio::awaitable<void> DBImpl::flush_loop() {
       maybe_schedule_compaction_locked();
     }
     auto cleaned = co_await delete_obsolete_files();
-    if (!cleaned) STRATA_LOG(warn, "%s: obsolete file cleanup failed: %s", path_.c_str(), cleaned.error().message().c_str());
+    if (!cleaned)
+      STRATA_LOG(warn, "%s: obsolete file cleanup failed: %s", path_.c_str(), cleaned.error().message().c_str());
   }
 }
 

@@ -103,7 +103,8 @@ class DBIter final : public Iterator {
     if (direction_ == Direction::reverse) {
       // The internal iterator is before the current key's entries: go to its first entry.
       direction_ = Direction::forward;
-      STRATA_CO_TRY(co_await checked(co_await iter_->seek(make_internal_key(skip_, kMaxSequenceNumber, kValueTypeForSeek))));
+      STRATA_CO_TRY(
+          co_await checked(co_await iter_->seek(make_internal_key(skip_, kMaxSequenceNumber, kValueTypeForSeek))));
     } else {
       Result<void> step = ok();
       if (!iter_->try_next(&step)) step = co_await iter_->next();
@@ -159,7 +160,8 @@ class DBIter final : public Iterator {
 
   // Positions the internal iterator on the last entry whose user key is < user_key.
   awaitable<Result<void>> position_before(std::string_view user_key) {
-    STRATA_CO_TRY(co_await checked(co_await iter_->seek(make_internal_key(user_key, kMaxSequenceNumber, kValueTypeForSeek))));
+    STRATA_CO_TRY(
+        co_await checked(co_await iter_->seek(make_internal_key(user_key, kMaxSequenceNumber, kValueTypeForSeek))));
     co_return co_await step_back_or_last();
   }
 
@@ -266,10 +268,10 @@ class DBIter final : public Iterator {
   // and value_ (copies, since find_prev steps past the entry it decides on).
   std::string_view key_view_, value_view_;
   std::string key_, value_;
-  std::string skip_;       // find_next: the user key whose entries are hidden while skipping_
+  std::string skip_;  // find_next: the user key whose entries are hidden while skipping_
   bool skipping_ = false;
-  bool pending_ = false;   // try_next left the internal iterator's step for next() to complete
-  bool yield_ = false;     // try_next left a yield (then the whole step) to next()
+  bool pending_ = false;  // try_next left the internal iterator's step for next() to complete
+  bool yield_ = false;    // try_next left a yield (then the whole step) to next()
 };
 
 class ErrorIterator final : public Iterator {

@@ -26,7 +26,7 @@
 namespace strata {
 
 struct BuildTableOutput {
-  FileMetaData meta;          // meta.num_entries == 0: nothing written, no file left behind
+  FileMetaData meta;  // meta.num_entries == 0: nothing written, no file left behind
   uint64_t entries_dropped = 0;
 };
 

@@ -141,9 +141,8 @@ class LevelIterator final : public InternalIterator {
  private:
   // The first file whose largest key is >= target (files_.size() if none).
   size_t file_for(std::string_view target) const {
-    auto it = std::partition_point(files_.begin(), files_.end(), [&](const auto& f) {
-      return compare_internal_keys(f->largest, target) < 0;
-    });
+    auto it = std::partition_point(files_.begin(), files_.end(),
+                                   [&](const auto& f) { return compare_internal_keys(f->largest, target) < 0; });
     return static_cast<size_t>(it - files_.begin());
   }
 

@@ -59,7 +59,8 @@ Result<void> MutableOptions::validate(bool strict, std::string* why) const {
     return bad(why, "l0_stop_writes_trigger must be >= l0_slowdown_writes_trigger");
   }
   if (!in_range(max_background_compactions, 1, Options::kMaxBackgroundCompactions)) {
-    return bad(why, "max_background_compactions must be in [1, " + std::to_string(Options::kMaxBackgroundCompactions) + "]");
+    return bad(why,
+               "max_background_compactions must be in [1, " + std::to_string(Options::kMaxBackgroundCompactions) + "]");
   }
   if (!in_range(bloom_bits_per_key, 0, 64)) return bad(why, "bloom_bits_per_key must be in [0, 64]");
   if (!in_range(target_file_size_bytes, min_file, 4 * kGiB)) {

@@ -11,7 +11,10 @@ namespace asio = boost::asio;
 
 PointLookup::PointLookup(std::string_view key, SequenceNumber seq, Sources sources, LookupTrace* trace,
                          std::string* value_buffer)
-    : seq_(seq), sources_(sources), trace_(trace), lookup_key_(key, seq),
+    : seq_(seq),
+      sources_(sources),
+      trace_(trace),
+      lookup_key_(key, seq),
       key_(extract_user_key(lookup_key_.internal_key())),
       value_(value_buffer != nullptr ? value_buffer : &own_value_) {
   STRATA_ASSERT(sources_.mem != nullptr && sources_.version != nullptr && sources_.tables != nullptr);
@@ -20,8 +23,8 @@ PointLookup::PointLookup(std::string_view key, SequenceNumber seq, Sources sourc
 }
 
 void PointLookup::trace_memtable(std::string source, const std::optional<MemTable::LookupResult>& r) {
-  trace_->steps.push_back(LookupTrace::Step{
-      .source = std::move(source), .outcome = !r ? "absent" : (r->deleted ? "tombstone" : "found")});
+  trace_->steps.push_back(
+      LookupTrace::Step{.source = std::move(source), .outcome = !r ? "absent" : (r->deleted ? "tombstone" : "found")});
 }
 
 bool PointLookup::next_file() {
@@ -80,10 +83,10 @@ Result<sstable::GetStep> PointLookup::take_table_answer() {
   if (trace_ != nullptr) {
     char name[32];
     snprintf(name, sizeof name, "L%d %06llu.sst", file_level_, static_cast<unsigned long long>(file_->number));
-    std::string outcome = get_trace_.bloom_negative            ? "bloom_negative"
-                          : table_get_.kind == Kind::absent    ? "absent"
-                          : table_get_.kind == Kind::deletion  ? "tombstone"
-                                                               : "found";
+    std::string outcome = get_trace_.bloom_negative           ? "bloom_negative"
+                          : table_get_.kind == Kind::absent   ? "absent"
+                          : table_get_.kind == Kind::deletion ? "tombstone"
+                                                              : "found";
     trace_->steps.push_back(LookupTrace::Step{.source = name,
                                               .level = file_level_,
                                               .file_number = file_->number,
@@ -133,7 +136,7 @@ Result<sstable::GetStep> PointLookup::run_cached() {
       return sstable::GetStep::needs_io;
     }
     STRATA_TRY_ASSIGN(sstable::GetStep got, reader_->get_cached(lookup_key_.internal_key(), &table_get_, &pending_,
-                                                    trace_ != nullptr ? &get_trace_ : nullptr));
+                                                                trace_ != nullptr ? &get_trace_ : nullptr));
     if (got == sstable::GetStep::needs_io) {
       table_pending_ = true;  // reader_ (pinned, or held by hold_) stays for finish()
       return sstable::GetStep::needs_io;
@@ -162,7 +165,8 @@ asio::awaitable<Result<void>> PointLookup::finish() {
       STRATA_CO_TRY_ASSIGN(got, reader_->get_cached(lookup_key_.internal_key(), &table_get_, &pending_, gt));
     }
     if (got == sstable::GetStep::needs_io) {
-      auto finishing = reader_->finish_get(std::string(lookup_key_.internal_key()), std::move(pending_), &table_get_, gt);
+      auto finishing =
+          reader_->finish_get(std::string(lookup_key_.internal_key()), std::move(pending_), &table_get_, gt);
       STRATA_CO_TRY(co_await std::move(finishing));
     }
     table_pending_ = false;

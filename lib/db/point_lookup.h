@@ -127,8 +127,8 @@ class PointLookup {
   const FileMetaData* first_file_ = nullptr;  // the first SSTable probed
   int first_file_level_ = 0;
   int files_probed_ = 0;
-  bool table_pending_ = false;          // file_ needs finish(): its reader or a block is not in memory
-  bool reader_missing_ = false;         // ... because its reader is not open
+  bool table_pending_ = false;   // file_ needs finish(): its reader or a block is not in memory
+  bool reader_missing_ = false;  // ... because its reader is not open
   // file_'s reader while it is probed: pinned in file_, or kept open by hold_ (the table cache's LRU).
   const sstable::TableReader* reader_ = nullptr;
   std::shared_ptr<const void> hold_;

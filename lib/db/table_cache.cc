@@ -14,9 +14,14 @@ namespace asio = boost::asio;
 TableCache::TableCache(io::FileSystem& fs, std::string db_path, size_t max_open_files, cache::LruCache* block_cache,
                        sstable::ReadStats* stats, int num_shard_bits, size_t max_pinned, bool mmap_reads,
                        bool direct_reads)
-    : fs_(fs), db_path_(std::move(db_path)), block_cache_(block_cache), stats_(stats),
+    : fs_(fs),
+      db_path_(std::move(db_path)),
+      block_cache_(block_cache),
+      stats_(stats),
       readers_(max_open_files, num_shard_bits >= 0 ? num_shard_bits : auto_shard_bits(max_open_files)),
-      max_pinned_(max_pinned), mmap_reads_(mmap_reads), direct_reads_(direct_reads) {
+      max_pinned_(max_pinned),
+      mmap_reads_(mmap_reads),
+      direct_reads_(direct_reads) {
   STRATA_ASSERT(max_open_files >= 1);
 }
 

@@ -61,8 +61,7 @@ class TableCache {
   // Errors (logged with the file's path): not_found, io errors, corruption from TableReader::open.
   // A failed open is not cached: the next call tries again.
   // Runs on: the caller's executor (file I/O completes back on it).
-  boost::asio::awaitable<Result<std::shared_ptr<sstable::TableReader>>> find(uint64_t file_number,
-                                                                             uint64_t file_size) {
+  boost::asio::awaitable<Result<std::shared_ptr<sstable::TableReader>>> find(uint64_t file_number, uint64_t file_size) {
     return find_counted(file_number, file_size, /*counted=*/false);
   }
 

@@ -233,7 +233,8 @@ void FaultFileSystem::note_sync(FileState& s) {
   s.dirty.clear();
 }
 
-asio::awaitable<Result<std::shared_ptr<FaultFileSystem::FileState>>> FaultFileSystem::state_of(const std::string& path) {
+asio::awaitable<Result<std::shared_ptr<FaultFileSystem::FileState>>> FaultFileSystem::state_of(
+    const std::string& path) {
   {
     std::lock_guard lock(mu_);
     auto it = names_.find(path);
@@ -325,9 +326,7 @@ asio::awaitable<Result<void>> FaultFileSystem::sync_dir(std::string path) {
   co_return ok();
 }
 
-asio::awaitable<Result<bool>> FaultFileSystem::exists(std::string path) {
-  co_return co_await base_.exists(path);
-}
+asio::awaitable<Result<bool>> FaultFileSystem::exists(std::string path) { co_return co_await base_.exists(path); }
 
 Result<std::unique_ptr<FileLock>> FaultFileSystem::lock(std::string path) { return base_.lock(std::move(path)); }
 
@@ -352,7 +351,8 @@ asio::awaitable<Result<void>> FaultFileSystem::crash(CrashMode mode) {
         if (mode == CrashMode::garble) {
           image.resize(std::max(s.durable.size(), s.current.size()), '\0');
           for (const auto& [b, e] : unsynced) {
-            for (uint64_t i = b; i < std::min<uint64_t>(e, image.size()); ++i) image[i] = static_cast<char>(rng_.next());
+            for (uint64_t i = b; i < std::min<uint64_t>(e, image.size()); ++i)
+              image[i] = static_cast<char>(rng_.next());
           }
         } else if (mode == CrashMode::tear) {
           for (const auto& [b, e] : unsynced) {

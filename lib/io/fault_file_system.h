@@ -67,8 +67,8 @@ enum FaultOp : uint32_t {
 // Fail the `nth` (1-based) operation that matches `ops` and `path_contains`, with `err`.
 struct FailPlan {
   uint64_t nth = 1;
-  int err = 28;             // an errno: ENOSPC (28) -> Errc::no_space, EIO (5) -> Errc::io_error
-  bool sticky = false;      // false: only the nth fails; true: the nth and every later match fail
+  int err = 28;         // an errno: ENOSPC (28) -> Errc::no_space, EIO (5) -> Errc::io_error
+  bool sticky = false;  // false: only the nth fails; true: the nth and every later match fail
   uint32_t ops = kFaultMutating;
   std::string path_contains;  // only operations on a path containing this (empty: any path)
 };

@@ -91,7 +91,10 @@ class MemLock final : public FileLock {
 
 }  // namespace
 
-MemFileSystem::MemFileSystem() { dirs_.insert("."); dirs_.insert("/"); }
+MemFileSystem::MemFileSystem() {
+  dirs_.insert(".");
+  dirs_.insert("/");
+}
 MemFileSystem::~MemFileSystem() = default;
 
 asio::awaitable<Result<std::unique_ptr<File>>> MemFileSystem::open(std::string path, OpenOptions options) {

@@ -43,8 +43,7 @@ asio::awaitable<R> run_blocking(asio::thread_pool& pool, Fn fn) {
       });
     });
   };
-  return asio::async_initiate<const asio::use_awaitable_t<>&, void(R)>(initiate, asio::use_awaitable,
-                                                                        std::move(fn));
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(R)>(initiate, asio::use_awaitable, std::move(fn));
 }
 
 // direct: the file was opened with O_DIRECT, where a short read is the end of the file and
@@ -89,7 +88,8 @@ class PosixFile final : public File {
   ~PosixFile() override { ::close(fd_); }
 
   asio::awaitable<Result<size_t>> read_at(uint64_t offset, std::span<char> buf) override {
-    auto op = run_blocking(pool_, [fd = fd_, offset, buf, this] { return pread_full(fd, offset, buf, path_, direct_); });
+    auto op =
+        run_blocking(pool_, [fd = fd_, offset, buf, this] { return pread_full(fd, offset, buf, path_, direct_); });
     co_return co_await std::move(op);
   }
 
@@ -101,7 +101,8 @@ class PosixFile final : public File {
 
   asio::awaitable<Result<void>> write_at(uint64_t offset, std::string_view data) override {
     if (read_only_) co_return make_error_code(Errc::invalid_argument);
-    auto op = run_blocking(pool_, [fd = fd_, offset, data, this] { return detail::pwrite_full(fd, offset, data, path_); });
+    auto op =
+        run_blocking(pool_, [fd = fd_, offset, data, this] { return detail::pwrite_full(fd, offset, data, path_); });
     co_return co_await std::move(op);
   }
 
@@ -172,8 +173,8 @@ asio::awaitable<Result<std::unique_ptr<File>>> PosixFileSystem::open(std::string
   });
   auto fd = co_await std::move(op);
   if (!fd) co_return fd.error();
-  std::unique_ptr<File> file = std::make_unique<PosixFile>(pool_, *fd, std::move(path), options.read_only,
-                                                          options.direct);
+  std::unique_ptr<File> file =
+      std::make_unique<PosixFile>(pool_, *fd, std::move(path), options.read_only, options.direct);
   if (options.direct) file = std::make_unique<DirectFile>(std::move(file));
   co_return file;
 }

@@ -91,7 +91,7 @@ Result<bool> exists(const std::string& path) {
 }
 
 Result<std::optional<size_t>> pread_nowait(int fd, uint64_t offset, std::span<char> buf, const std::string& path,
-                                          std::atomic<bool>* supported) {
+                                           std::atomic<bool>* supported) {
   if (!supported->load(std::memory_order_relaxed)) return std::optional<size_t>{};
   iovec iov{.iov_base = buf.data(), .iov_len = buf.size()};
   for (;;) {

@@ -48,7 +48,7 @@ Result<bool> exists(const std::string& path);
 // EAGAIN, on a short read, and when the kernel or file system does not support RWF_NOWAIT
 // (EOPNOTSUPP, EINVAL: *supported is then cleared so that later calls skip the syscall).
 Result<std::optional<size_t>> pread_nowait(int fd, uint64_t offset, std::span<char> buf, const std::string& path,
-                                          std::atomic<bool>* supported);
+                                           std::atomic<bool>* supported);
 
 // pwrite(2) of all of `data` at `offset`, retrying short writes and EINTR.
 Result<void> pwrite_full(int fd, uint64_t offset, std::string_view data, const std::string& path);

@@ -77,15 +77,15 @@ class UringRing : public std::enable_shared_from_this<UringRing> {
   bool ring_initialized_ = false;
 
   std::mutex sq_mu_;
-  bool stopping_ = false;       // guarded by sq_mu_
-  bool flush_posted_ = false;   // guarded by sq_mu_: a flush of deferred SQEs is queued on ex_
+  bool stopping_ = false;      // guarded by sq_mu_
+  bool flush_posted_ = false;  // guarded by sq_mu_: a flush of deferred SQEs is queued on ex_
 
   std::mutex cq_mu_;
   std::atomic<size_t> inflight_{0};  // SQEs submitted and not yet reaped
 
   std::mutex desc_mu_;
   std::optional<asio::posix::stream_descriptor> efd_;  // guarded by desc_mu_; reset by shutdown
-  bool armed_ = false;                                  // guarded by desc_mu_
+  bool armed_ = false;                                 // guarded by desc_mu_
 };
 
 Result<std::shared_ptr<UringRing>> UringRing::create(asio::any_io_executor ex, unsigned entries) {
@@ -367,7 +367,8 @@ class UringFile final : public File {
 
   asio::awaitable<Result<void>> preallocate(uint64_t size) override {
     if (read_only_) co_return make_error_code(Errc::invalid_argument);
-    auto submitted = ring_->submit<1>([&](auto& sqes) { io_uring_prep_fallocate(sqes[0], fd_, 0, 0, static_cast<off_t>(size)); });
+    auto submitted =
+        ring_->submit<1>([&](auto& sqes) { io_uring_prep_fallocate(sqes[0], fd_, 0, 0, static_cast<off_t>(size)); });
     auto op = await_one(std::move(submitted));
     Result<int> res = co_await std::move(op);
     if (!res) co_return res.error();
@@ -391,7 +392,8 @@ class UringFile final : public File {
 
 // openat through the ring. Result: the descriptor.
 asio::awaitable<Result<int>> open_fd(std::shared_ptr<UringRing> ring, std::string path, int flags, unsigned mode) {
-  auto submitted = ring->submit<1>([&](auto& sqes) { io_uring_prep_openat(sqes[0], AT_FDCWD, path.c_str(), flags, mode); });
+  auto submitted =
+      ring->submit<1>([&](auto& sqes) { io_uring_prep_openat(sqes[0], AT_FDCWD, path.c_str(), flags, mode); });
   auto op = await_one(std::move(submitted));
   Result<int> res = co_await std::move(op);
   if (!res) co_return res.error();
@@ -421,16 +423,15 @@ asio::awaitable<Result<std::unique_ptr<File>>> UringFileSystem::open(std::string
   auto op = open_fd(ring_, path, detail::open_flags(options), detail::kFileMode);
   Result<int> fd = co_await std::move(op);
   if (!fd) co_return fd.error();
-  std::unique_ptr<File> file = std::make_unique<UringFile>(ring_, *fd, std::move(path), options.read_only,
-                                                          options.direct);
+  std::unique_ptr<File> file =
+      std::make_unique<UringFile>(ring_, *fd, std::move(path), options.read_only, options.direct);
   if (options.direct) file = std::make_unique<DirectFile>(std::move(file));
   co_return file;
 }
 
 asio::awaitable<Result<void>> UringFileSystem::rename(std::string from, std::string to) {
-  auto submitted = ring_->submit<1>([&](auto& sqes) {
-    io_uring_prep_renameat(sqes[0], AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), 0);
-  });
+  auto submitted = ring_->submit<1>(
+      [&](auto& sqes) { io_uring_prep_renameat(sqes[0], AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), 0); });
   auto op = await_one(std::move(submitted));
   Result<int> res = co_await std::move(op);
   if (!res) co_return res.error();
@@ -448,7 +449,8 @@ asio::awaitable<Result<void>> UringFileSystem::remove(std::string path) {
 }
 
 asio::awaitable<Result<void>> UringFileSystem::create_dir(std::string path) {
-  auto submitted = ring_->submit<1>([&](auto& sqes) { io_uring_prep_mkdirat(sqes[0], AT_FDCWD, path.c_str(), detail::kDirMode); });
+  auto submitted =
+      ring_->submit<1>([&](auto& sqes) { io_uring_prep_mkdirat(sqes[0], AT_FDCWD, path.c_str(), detail::kDirMode); });
   auto op = await_one(std::move(submitted));
   Result<int> res = co_await std::move(op);
   if (!res) co_return res.error();

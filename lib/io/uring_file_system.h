@@ -4,8 +4,8 @@
 // submitted and the preparation retried). Reads are the exception: their SQEs wait for a flush
 // posted to the ring executor, so that the reads issued in one executor turn (many coroutines'
 // gets, a multi_get) enter the kernel with one io_uring_enter and reach the device as one batch.
-// The flush runs after the handlers queued before it; any other operation submits them along. Completion: an eventfd registered with the ring is
-// watched by an asio::posix::stream_descriptor on the executor given at creation (the "ring
+// The flush runs after the handlers queued before it; any other operation submits them along. Completion: an eventfd
+// registered with the ring is watched by an asio::posix::stream_descriptor on the executor given at creation (the "ring
 // executor"); when it is readable, every available CQE is reaped and each operation's result is
 // handed to its awaiting coroutine through a strata::Oneshot<int>, which resumes the coroutine on
 // ITS OWN executor (the one associated with its completion handler), not on the ring executor.

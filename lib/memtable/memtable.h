@@ -62,7 +62,7 @@ class MemTable {
    public:
     explicit Iterator(const MemTable* mem) : it_(&mem->table_) {}
     bool valid() const { return it_.valid(); }
-    std::string_view key() const;    // internal key
+    std::string_view key() const;  // internal key
     std::string_view value() const;
     void next() { it_.next(); }
     void prev() { it_.prev(); }
@@ -77,7 +77,6 @@ class MemTable {
 
   // An InternalIterator that keeps the memtable alive.
   static std::unique_ptr<InternalIterator> new_internal_iterator(std::shared_ptr<const MemTable> mem);
-
 
  private:
   Arena arena_;

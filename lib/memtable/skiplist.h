@@ -134,7 +134,7 @@ int SkipList<Key, Comparator>::random_height() {
 
 template <typename Key, class Comparator>
 typename SkipList<Key, Comparator>::Node* SkipList<Key, Comparator>::find_greater_or_equal(const Key& key,
-                                                                                         Node** prev) const {
+                                                                                           Node** prev) const {
   Node* x = head_;
   int level = max_height() - 1;
   while (true) {

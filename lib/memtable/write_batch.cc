@@ -5,9 +5,7 @@
 
 namespace strata {
 
-void WriteBatch::clear() {
-  rep_.assign(kHeaderSize, '\0');
-}
+void WriteBatch::clear() { rep_.assign(kHeaderSize, '\0'); }
 
 uint32_t WriteBatch::count() const { return decode_fixed32(rep_.data() + 8); }
 void WriteBatch::set_count(uint32_t n) { encode_fixed32(rep_.data() + 8, n); }

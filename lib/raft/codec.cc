@@ -80,9 +80,8 @@ void encode_snapshot_metadata(std::string* dst, const SnapshotMetadata& md) {
 
 Result<SnapshotMetadata> decode_snapshot_metadata(std::string_view* in) {
   SnapshotMetadata md;
-  if (!get_varint64(in, &md.index) || !get_varint64(in, &md.term) ||
-      !get_ids(in, &md.conf_state.voters) || !get_ids(in, &md.conf_state.learners) ||
-      !disjoint(md.conf_state.voters, md.conf_state.learners)) {
+  if (!get_varint64(in, &md.index) || !get_varint64(in, &md.term) || !get_ids(in, &md.conf_state.voters) ||
+      !get_ids(in, &md.conf_state.learners) || !disjoint(md.conf_state.voters, md.conf_state.learners)) {
     return corrupt();
   }
   return md;
@@ -95,8 +94,7 @@ std::string encode_message(const Message& m) {
   for (uint64_t v : {m.to, m.from, m.term, m.log_term, m.index, m.commit, m.reject_hint}) {
     put_varint64(&dst, v);
   }
-  uint8_t flags = (m.reject ? kFlagReject : 0) | (m.force ? kFlagForce : 0) |
-                  (m.snapshot ? kFlagSnapshot : 0);
+  uint8_t flags = (m.reject ? kFlagReject : 0) | (m.force ? kFlagForce : 0) | (m.snapshot ? kFlagSnapshot : 0);
   dst.push_back(static_cast<char>(flags));
   put_varint64(&dst, m.entries.size());
   for (const Entry& e : m.entries) encode_entry(&dst, e);
@@ -152,8 +150,7 @@ std::string encode_hard_state(const HardState& hs) {
 
 Result<HardState> decode_hard_state(std::string_view in) {
   HardState hs;
-  if (!get_varint64(&in, &hs.term) || !get_varint64(&in, &hs.vote) ||
-      !get_varint64(&in, &hs.commit) || !in.empty()) {
+  if (!get_varint64(&in, &hs.term) || !get_varint64(&in, &hs.vote) || !get_varint64(&in, &hs.commit) || !in.empty()) {
     return corrupt();
   }
   return hs;
@@ -169,8 +166,8 @@ std::string encode_conf_change(const ConfChange& cc) {
 Result<ConfChange> decode_conf_change(std::string_view in) {
   ConfChange cc;
   uint8_t type = 0;
-  if (!get_u8(&in, &type) || type > static_cast<uint8_t>(ConfChangeType::remove) ||
-      !get_varint64(&in, &cc.node_id) || cc.node_id == kNone || !in.empty()) {
+  if (!get_u8(&in, &type) || type > static_cast<uint8_t>(ConfChangeType::remove) || !get_varint64(&in, &cc.node_id) ||
+      cc.node_id == kNone || !in.empty()) {
     return corrupt();
   }
   cc.type = static_cast<ConfChangeType>(type);

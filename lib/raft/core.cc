@@ -102,9 +102,9 @@ const Progress* Core::progress(uint64_t id) const {
 // ---- Ready ----
 
 bool Core::has_ready() const {
-  return soft_state() != prev_soft_ || hard_state() != prev_hard_ ||
-         !log_.unstable().entries().empty() || log_.unstable().snapshot().has_value() ||
-         !msgs_.empty() || log_.has_next_committed_entries() || !read_states_.empty();
+  return soft_state() != prev_soft_ || hard_state() != prev_hard_ || !log_.unstable().entries().empty() ||
+         log_.unstable().snapshot().has_value() || !msgs_.empty() || log_.has_next_committed_entries() ||
+         !read_states_.empty();
 }
 
 Ready Core::ready() {
@@ -269,8 +269,7 @@ bool Core::has_unapplied_conf_changes() const {
   if (log_.applied() >= log_.committed()) return false;
   auto ents = log_.slice(log_.applied() + 1, log_.committed() + 1, kNoLimit);
   if (!ents) return true;  // be conservative
-  return std::any_of(ents->begin(), ents->end(),
-                     [](const Entry& e) { return e.type == EntryType::conf_change; });
+  return std::any_of(ents->begin(), ents->end(), [](const Entry& e) { return e.type == EntryType::conf_change; });
 }
 
 void Core::campaign() {
@@ -299,8 +298,7 @@ void Core::do_campaign(CampaignType type) {
   }
   for (uint64_t id : conf_.voters) {
     if (id == id_) continue;
-    Message m{.type = vote_type, .to = id, .term = vote_term, .log_term = log_.last_term(),
-              .index = log_.last_index()};
+    Message m{.type = vote_type, .to = id, .term = vote_term, .log_term = log_.last_term(), .index = log_.last_index()};
     m.force = type == CampaignType::transfer;
     send(std::move(m));
   }
@@ -332,8 +330,7 @@ void Core::tick_election() {
 void Core::send(Message m) {
   m.from = id_;
   bool term_set_by_caller = m.type == MessageType::vote || m.type == MessageType::pre_vote ||
-                            m.type == MessageType::vote_resp ||
-                            m.type == MessageType::pre_vote_resp;
+                            m.type == MessageType::vote_resp || m.type == MessageType::pre_vote_resp;
   if (term_set_by_caller) {
     STRATA_ASSERT_MSG(m.term != 0, "vote messages carry an explicit term");
   } else if (m.type != MessageType::prop && m.type != MessageType::read_index) {
@@ -386,8 +383,7 @@ Result<void> Core::step_term(const Message& m, bool* drop) {
       // A pre-vote never changes our term.
     } else if (m.type == MessageType::pre_vote_resp && !m.reject) {
       // A granted pre-vote carries the future term; we move to it when the real election starts.
-    } else if (m.type == MessageType::app || m.type == MessageType::heartbeat ||
-               m.type == MessageType::snap) {
+    } else if (m.type == MessageType::app || m.type == MessageType::heartbeat || m.type == MessageType::snap) {
       become_follower(m.term, m.from);
     } else {
       become_follower(m.term, kNone);
@@ -396,14 +392,12 @@ Result<void> Core::step_term(const Message& m, bool* drop) {
   }
   if (m.term < term_) {
     *drop = true;
-    if ((check_quorum_ || pre_vote_) &&
-        (m.type == MessageType::heartbeat || m.type == MessageType::app)) {
+    if ((check_quorum_ || pre_vote_) && (m.type == MessageType::heartbeat || m.type == MessageType::app)) {
       // A stale leader (e.g. one a partition cut off) learns the newer term from this reply and
       // steps down; without it, pre-vote/check-quorum could leave it stuck forever.
       send(Message{.type = MessageType::app_resp, .to = m.from});
     } else if (m.type == MessageType::pre_vote) {
-      send(Message{.type = MessageType::pre_vote_resp, .to = m.from, .term = term_,
-                   .reject = true});
+      send(Message{.type = MessageType::pre_vote_resp, .to = m.from, .term = term_, .reject = true});
     }
   }
   return ok();
@@ -427,8 +421,7 @@ void Core::handle_vote_request(const Message& m) {
 }
 
 Result<void> Core::step_candidate(Message m) {
-  MessageType my_resp = role_ == Role::pre_candidate ? MessageType::pre_vote_resp
-                                                     : MessageType::vote_resp;
+  MessageType my_resp = role_ == Role::pre_candidate ? MessageType::pre_vote_resp : MessageType::vote_resp;
   switch (m.type) {
     case MessageType::prop: return make_error_code(Errc::not_leader);
     case MessageType::app:
@@ -492,9 +485,7 @@ Result<void> Core::step_follower(Message m) {
       m.to = lead_;
       send(std::move(m));
       return ok();
-    case MessageType::read_index_resp:
-      read_states_.push_back(ReadState{m.index, std::move(m.context)});
-      return ok();
+    case MessageType::read_index_resp: read_states_.push_back(ReadState{m.index, std::move(m.context)}); return ok();
     default: return ok();
   }
 }
@@ -513,8 +504,12 @@ void Core::handle_append(const Message& m) {
   // either is missing or has a term > prevLogTerm, so none can match the leader's entry there.
   uint64_t hint = std::min(m.index, log_.last_index());
   hint = log_.find_conflict_by_term(hint, m.log_term);
-  send(Message{.type = MessageType::app_resp, .to = m.from, .log_term = log_.term_or_zero(hint),
-               .index = m.index, .reject = true, .reject_hint = hint});
+  send(Message{.type = MessageType::app_resp,
+               .to = m.from,
+               .log_term = log_.term_or_zero(hint),
+               .index = m.index,
+               .reject = true,
+               .reject_hint = hint});
 }
 
 void Core::handle_heartbeat(const Message& m) {

@@ -74,8 +74,8 @@ struct Config {
   std::vector<uint64_t> learners;
   // The stable log. REQUIRES: outlives the Core.
   const Storage* storage = nullptr;
-  int election_tick = 10;   // an election timeout is randomized in [election_tick, 2*election_tick)
-  int heartbeat_tick = 1;   // REQUIRES: heartbeat_tick < election_tick
+  int election_tick = 10;  // an election timeout is randomized in [election_tick, 2*election_tick)
+  int heartbeat_tick = 1;  // REQUIRES: heartbeat_tick < election_tick
   bool pre_vote = true;
   bool check_quorum = true;
   uint64_t max_size_per_msg_bytes = 1 << 20;  // entry bytes per append message (at least one)

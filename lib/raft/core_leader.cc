@@ -116,8 +116,8 @@ bool Core::maybe_send_append(uint64_t to, bool send_if_empty) {
   auto ents = log_.entries(pr.next(), max_msg_size_bytes_);
   if (!prev_term || !ents) return send_snapshot(to, pr);  // compacted: Raft §7
   if (ents->empty() && !send_if_empty) return false;
-  Message m{.type = MessageType::app, .to = to, .log_term = *prev_term, .index = pr.next() - 1,
-            .commit = log_.committed()};
+  Message m{
+      .type = MessageType::app, .to = to, .log_term = *prev_term, .index = pr.next() - 1, .commit = log_.committed()};
   m.entries = std::move(*ents);
   if (pr.state() == ProgressState::replicate && !m.entries.empty()) {
     uint64_t last = m.entries.back().index;
@@ -216,9 +216,7 @@ void Core::handle_heartbeat_response(const Message& m, Progress& pr) {
   }
 }
 
-bool Core::committed_entry_in_current_term() const {
-  return log_.term_or_zero(log_.committed()) == term_;
-}
+bool Core::committed_entry_in_current_term() const { return log_.term_or_zero(log_.committed()) == term_; }
 
 // Thesis §6.4: record the commit index as the read index, then confirm leadership.
 void Core::handle_read_index(Message m) {
@@ -248,8 +246,7 @@ void Core::respond_read_index(const Message& req, uint64_t index) {
     read_states_.push_back(ReadState{index, req.context});
     return;
   }
-  send(Message{.type = MessageType::read_index_resp, .to = req.from, .index = index,
-               .context = req.context});
+  send(Message{.type = MessageType::read_index_resp, .to = req.from, .index = index, .context = req.context});
 }
 
 void Core::transfer_leadership(uint64_t to) {
@@ -283,9 +280,7 @@ Result<void> Core::propose_conf_change(ConfChange cc) {
   switch (cc.type) {
     case ConfChangeType::add_voter: valid = valid && !voter; break;
     case ConfChangeType::add_learner: valid = valid && !learner && cc.node_id != id_; break;
-    case ConfChangeType::remove:
-      valid = valid && (voter || learner) && !(voter && conf_.voters.size() == 1);
-      break;
+    case ConfChangeType::remove: valid = valid && (voter || learner) && !(voter && conf_.voters.size() == 1); break;
   }
   if (!valid) return make_error_code(Errc::invalid_argument);
   append_entries({Entry{.type = EntryType::conf_change, .data = encode_conf_change(cc)}});
@@ -296,9 +291,7 @@ Result<void> Core::propose_conf_change(ConfChange cc) {
 
 // Thesis §4.1: the new configuration takes effect here, when its entry is applied.
 void Core::apply_conf_change(const ConfChange& cc) {
-  auto erase = [](std::vector<uint64_t>* v, uint64_t id) {
-    v->erase(std::remove(v->begin(), v->end(), id), v->end());
-  };
+  auto erase = [](std::vector<uint64_t>* v, uint64_t id) { v->erase(std::remove(v->begin(), v->end(), id), v->end()); };
   auto insert = [](std::vector<uint64_t>* v, uint64_t id) {
     v->insert(std::upper_bound(v->begin(), v->end(), id), id);
   };
@@ -328,8 +321,8 @@ void Core::apply_conf_change(const ConfChange& cc) {
     return;
   }
   if (lead_transferee_ != kNone && !conf_.is_voter(lead_transferee_)) abort_leader_transfer();
-  maybe_commit();   // the quorum may have shrunk
-  bcast_append();   // new members start probing now, not at the next heartbeat
+  maybe_commit();  // the quorum may have shrunk
+  bcast_append();  // new members start probing now, not at the next heartbeat
 }
 
 }  // namespace strata::raft

@@ -99,8 +99,7 @@ Result<uint64_t> RaftLog::term(uint64_t i) const {
   if (i > last_index()) return err_unavailable();
   if (auto t = unstable_.maybe_term(i)) return *t;
   auto t = storage_->term(i);
-  STRATA_ASSERT_MSG(t || is_compacted(t.error()) || is_unavailable(t.error()),
-                    "unexpected storage error");
+  STRATA_ASSERT_MSG(t || is_compacted(t.error()) || is_unavailable(t.error()), "unexpected storage error");
   return t;
 }
 
@@ -114,8 +113,8 @@ bool RaftLog::match_term(uint64_t i, uint64_t t) const {
   return got && *got == t;
 }
 
-std::optional<uint64_t> RaftLog::maybe_append(uint64_t index, uint64_t log_term,
-                                              uint64_t committed, const std::vector<Entry>& ents) {
+std::optional<uint64_t> RaftLog::maybe_append(uint64_t index, uint64_t log_term, uint64_t committed,
+                                              const std::vector<Entry>& ents) {
   if (!match_term(index, log_term)) return std::nullopt;
   uint64_t last_new = index + ents.size();
   uint64_t ci = find_conflict(ents);
@@ -199,9 +198,7 @@ std::vector<Entry> RaftLog::next_committed_entries() const {
   return std::move(*ents);
 }
 
-bool RaftLog::has_next_committed_entries() const {
-  return committed_ + 1 > std::max(applying_ + 1, first_index());
-}
+bool RaftLog::has_next_committed_entries() const { return committed_ + 1 > std::max(applying_ + 1, first_index()); }
 
 Result<Snapshot> RaftLog::snapshot() const {
   if (unstable_.snapshot()) return *unstable_.snapshot();

@@ -57,8 +57,8 @@ bool valid_position(uint64_t index, uint64_t log_term, uint64_t term) {
 
 bool valid_snapshot_metadata(const SnapshotMetadata& md) {
   const ConfState& cs = md.conf_state;
-  if (md.index == 0 || md.term == 0 || md.index >= kMaxTermOrIndex || md.term >= kMaxTermOrIndex ||
-      cs.voters.empty() || !sorted_nonzero_unique(cs.voters) || !sorted_nonzero_unique(cs.learners)) {
+  if (md.index == 0 || md.term == 0 || md.index >= kMaxTermOrIndex || md.term >= kMaxTermOrIndex || cs.voters.empty() ||
+      !sorted_nonzero_unique(cs.voters) || !sorted_nonzero_unique(cs.learners)) {
     return false;
   }
   for (uint64_t id : cs.learners) {
@@ -139,9 +139,8 @@ DropReason Core::check_message(const Message& m) const {
   // only from that leader). Responses and requests to a leader come from the members it knows.
   bool member = conf_.is_voter(m.from) || conf_.is_learner(m.from);
   if (!member && (is_response(m.type) || local_request)) return DropReason::not_a_member;
-  bool from_leader = m.type == MessageType::app || m.type == MessageType::heartbeat ||
-                     m.type == MessageType::snap || m.type == MessageType::timeout_now ||
-                     m.type == MessageType::read_index_resp;
+  bool from_leader = m.type == MessageType::app || m.type == MessageType::heartbeat || m.type == MessageType::snap ||
+                     m.type == MessageType::timeout_now || m.type == MessageType::read_index_resp;
   // Raft §5.2 (Election Safety): a term has at most one leader, so once we know it, nobody else
   // speaks as the leader of that term.
   if (from_leader && m.term == term_ && lead_ != kNone && lead_ != m.from) return DropReason::not_the_leader;

@@ -4,13 +4,9 @@
 
 namespace strata::raft {
 
-bool ConfState::is_voter(uint64_t id) const {
-  return std::binary_search(voters.begin(), voters.end(), id);
-}
+bool ConfState::is_voter(uint64_t id) const { return std::binary_search(voters.begin(), voters.end(), id); }
 
-bool ConfState::is_learner(uint64_t id) const {
-  return std::binary_search(learners.begin(), learners.end(), id);
-}
+bool ConfState::is_learner(uint64_t id) const { return std::binary_search(learners.begin(), learners.end(), id); }
 
 const char* to_string(MessageType t) {
   switch (t) {
@@ -32,8 +28,8 @@ const char* to_string(MessageType t) {
 }
 
 bool is_response(MessageType t) {
-  return t == MessageType::vote_resp || t == MessageType::pre_vote_resp ||
-         t == MessageType::app_resp || t == MessageType::heartbeat_resp;
+  return t == MessageType::vote_resp || t == MessageType::pre_vote_resp || t == MessageType::app_resp ||
+         t == MessageType::heartbeat_resp;
 }
 
 }  // namespace strata::raft

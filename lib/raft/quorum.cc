@@ -6,8 +6,7 @@
 
 namespace strata::raft {
 
-uint64_t committed_index(const std::vector<uint64_t>& voters,
-                         const std::function<uint64_t(uint64_t)>& acked) {
+uint64_t committed_index(const std::vector<uint64_t>& voters, const std::function<uint64_t(uint64_t)>& acked) {
   STRATA_ASSERT(!voters.empty());
   std::vector<uint64_t> idx;
   idx.reserve(voters.size());

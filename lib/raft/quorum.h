@@ -20,8 +20,7 @@ inline size_t majority(size_t voters) { return voters / 2 + 1; }
 
 // The largest index that a majority of `voters` has acknowledged, where acked(id) gives each
 // voter's match index. Voters with no acknowledgement count as 0.
-uint64_t committed_index(const std::vector<uint64_t>& voters,
-                         const std::function<uint64_t(uint64_t)>& acked);
+uint64_t committed_index(const std::vector<uint64_t>& voters, const std::function<uint64_t(uint64_t)>& acked);
 
 // won: a majority granted; lost: a majority can no longer be reached; pending otherwise.
 VoteResult vote_result(const std::vector<uint64_t>& voters, const std::map<uint64_t, bool>& votes);

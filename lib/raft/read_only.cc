@@ -31,9 +31,7 @@ std::vector<ReadIndexRequest> ReadOnly::advance(const std::string& ctx) {
   return out;
 }
 
-std::string ReadOnly::last_pending_context() const {
-  return queue_.empty() ? std::string() : queue_.back();
-}
+std::string ReadOnly::last_pending_context() const { return queue_.empty() ? std::string() : queue_.back(); }
 
 void ReadOnly::reset() {
   by_ctx_.clear();

@@ -10,8 +10,7 @@ Result<InitialState> MemoryStorage::initial_state() const {
   return InitialState{hard_state_, snapshot_.metadata.conf_state};
 }
 
-Result<std::vector<Entry>> MemoryStorage::entries(uint64_t lo, uint64_t hi,
-                                                  uint64_t max_size_bytes) const {
+Result<std::vector<Entry>> MemoryStorage::entries(uint64_t lo, uint64_t hi, uint64_t max_size_bytes) const {
   if (lo <= offset()) return err_compacted();
   if (hi > last_index() + 1) return err_unavailable();
   std::vector<Entry> out;

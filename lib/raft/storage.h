@@ -45,8 +45,7 @@ class Storage {
 
   virtual Result<InitialState> initial_state() const = 0;
   // Entries [lo, hi), at most max_size_bytes in total but always at least one entry when lo < hi.
-  virtual Result<std::vector<Entry>> entries(uint64_t lo, uint64_t hi,
-                                             uint64_t max_size_bytes) const = 0;
+  virtual Result<std::vector<Entry>> entries(uint64_t lo, uint64_t hi, uint64_t max_size_bytes) const = 0;
   // The term of entry i, for i in [first_index() - 1, last_index()].
   virtual Result<uint64_t> term(uint64_t i) const = 0;
   virtual uint64_t first_index() const = 0;
@@ -60,8 +59,7 @@ class MemoryStorage final : public Storage {
   MemoryStorage();
 
   Result<InitialState> initial_state() const override;
-  Result<std::vector<Entry>> entries(uint64_t lo, uint64_t hi,
-                                     uint64_t max_size_bytes) const override;
+  Result<std::vector<Entry>> entries(uint64_t lo, uint64_t hi, uint64_t max_size_bytes) const override;
   Result<uint64_t> term(uint64_t i) const override;
   uint64_t first_index() const override;
   uint64_t last_index() const override;

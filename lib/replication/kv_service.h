@@ -63,7 +63,7 @@ struct MemberStatus {
 struct NodeStats {
   uint64_t proposals = 0;
   uint64_t proposals_refused = 0;  // overloaded: max_pending_proposals were waiting
-  uint64_t proposal_batches = 0;  // prop messages stepped into the Core (each one or more proposals)
+  uint64_t proposal_batches = 0;   // prop messages stepped into the Core (each one or more proposals)
   uint64_t applied_entries = 0;
   uint64_t snapshots_sent = 0;
   uint64_t snapshots_installed = 0;
@@ -120,8 +120,8 @@ class KvService {
   virtual boost::asio::awaitable<Result<std::optional<std::string>>> get(std::string key, ReadConsistency c) = 0;
   // The values of `keys` (nullopt: absent), all read at one point in time: DB::multi_get after
   // one read barrier when linearizable.
-  virtual boost::asio::awaitable<Result<std::vector<std::optional<std::string>>>> multi_get(std::vector<std::string> keys,
-                                                                                           ReadConsistency c) = 0;
+  virtual boost::asio::awaitable<Result<std::vector<std::optional<std::string>>>> multi_get(
+      std::vector<std::string> keys, ReadConsistency c) = 0;
   // See ScanOptions.
   virtual boost::asio::awaitable<Result<std::vector<KeyValue>>> scan(ScanOptions options) = 0;
   // The forward scan of [start, end), as scan(ScanOptions).
@@ -189,7 +189,7 @@ class LocalKvService final : public KvService {
     co_return co_await db_.get(std::move(key));
   }
   boost::asio::awaitable<Result<std::vector<std::optional<std::string>>>> multi_get(std::vector<std::string> keys,
-                                                                                   ReadConsistency) override {
+                                                                                    ReadConsistency) override {
     co_return co_await db_.multi_get(std::move(keys));
   }
   using KvService::scan;

@@ -49,7 +49,6 @@ class BatchChecker final : public WriteBatch::Handler {
   const Options& o_;
 };
 
-
 }  // namespace
 
 Node::Node(asio::any_io_executor executor, io::FileSystem& fs, NodeOptions options)
@@ -68,7 +67,7 @@ asio::awaitable<Result<void>> Node::open_impl() {
   const std::string& dir = options_.data_dir;
   STRATA_CO_TRY(co_await fs_.create_dir(dir));
   STRATA_CO_TRY_ASSIGN(storage_, co_await RaftStorage::open(fs_, io::join_path(dir, "raft"),
-                                                             RaftStorageOptions{options_.raft_log_preallocate_bytes}));
+                                                            RaftStorageOptions{options_.raft_log_preallocate_bytes}));
   // Finish or roll back an interrupted snapshot install (node_snapshot.cc explains the order).
   std::string db_dir = io::join_path(dir, "db"), old_dir = io::join_path(dir, "db.old");
   STRATA_CO_TRY_ASSIGN(bool has_db, co_await fs_.exists(db_dir));
@@ -88,8 +87,8 @@ asio::awaitable<Result<void>> Node::open_impl() {
   raft::HardState hs = storage_->hard_state();
   uint64_t snap_index = storage_->first_index() - 1;
   if (applied_ < snap_index) {
-    STRATA_LOG(error, "%s: the DB's applied index %" PRIu64 " is behind the Raft log's snapshot %" PRIu64,
-               dir.c_str(), applied_, snap_index);
+    STRATA_LOG(error, "%s: the DB's applied index %" PRIu64 " is behind the Raft log's snapshot %" PRIu64, dir.c_str(),
+               applied_, snap_index);
     co_return make_error_code(Errc::corruption);
   }
   raft::Config cfg;
@@ -103,8 +102,9 @@ asio::awaitable<Result<void>> Node::open_impl() {
   // commit index after a snapshot install whose log record was not yet written.
   cfg.applied = std::max(snap_index, std::min(applied_, hs.commit));
   core_ = std::make_unique<raft::Core>(cfg);
-  STRATA_LOG(info, "node %" PRIu64 ": term %" PRIu64 ", commit %" PRIu64 ", applied %" PRIu64 ", log [%" PRIu64
-             ", %" PRIu64 "]",
+  STRATA_LOG(info,
+             "node %" PRIu64 ": term %" PRIu64 ", commit %" PRIu64 ", applied %" PRIu64 ", log [%" PRIu64 ", %" PRIu64
+             "]",
              options_.id, hs.term, hs.commit, applied_, storage_->first_index(), storage_->last_index());
   co_return ok();
 }
@@ -326,8 +326,8 @@ asio::awaitable<Result<uint64_t>> Node::propose_and_wait(CommandKind kind, std::
   }
   const auto start = Clock::now();
   auto result = co_await w.done.wait();
-  proposal_latency_.observe(static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count()));
+  proposal_latency_.observe(
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count()));
   co_return result;
 }
 asio::awaitable<Result<void>> Node::wait_applied(uint64_t index) {
@@ -384,7 +384,7 @@ asio::awaitable<Result<std::optional<std::string>>> Node::get(std::string key, R
 }
 
 asio::awaitable<Result<std::vector<std::optional<std::string>>>> Node::multi_get(std::vector<std::string> keys,
-                                                                                  ReadConsistency c) {
+                                                                                 ReadConsistency c) {
   STRATA_CO_TRY(check_serving());
   if (c == ReadConsistency::linearizable) STRATA_CO_TRY(co_await read_barrier());
   for (auto& k : keys) k = user_key(k);

@@ -97,10 +97,10 @@ struct NodeOptions {
   // itself (it waits to be added).
   std::map<uint64_t, std::string> initial_members;
   std::string data_dir;
-  std::string http_url;              // this node's HTTP URL, reported by cluster_status()
-  Options db_options;                // the DB's sync policy is forced to none (see above)
+  std::string http_url;  // this node's HTTP URL, reported by cluster_status()
+  Options db_options;    // the DB's sync policy is forced to none (see above)
   uint32_t tick_ms = 50;
-  int election_tick = 16;            // election timeout = election_tick .. 2x ticks (0.8-1.6 s)
+  int election_tick = 16;  // election timeout = election_tick .. 2x ticks (0.8-1.6 s)
   int heartbeat_tick = 2;
   uint32_t proposal_timeout_ms = 5000;
   // Writes accepted by this node and not yet applied (or failed) at most; beyond it write()
@@ -125,7 +125,7 @@ struct NodeOptions {
   uint64_t snapshot_trailing_entries = 1000;
   // The Raft log segment is preallocated in steps of this many bytes (RaftStorageOptions).
   uint64_t raft_log_preallocate_bytes = 16 << 20;
-  uint64_t seed = 0;                 // 0: random
+  uint64_t seed = 0;  // 0: random
 };
 
 class Node final : public KvService, public TransportHandler {
@@ -148,7 +148,7 @@ class Node final : public KvService, public TransportHandler {
   boost::asio::awaitable<Result<uint64_t>> write(WriteBatch batch, WriteOptions options) override;
   boost::asio::awaitable<Result<std::optional<std::string>>> get(std::string key, ReadConsistency c) override;
   boost::asio::awaitable<Result<std::vector<std::optional<std::string>>>> multi_get(std::vector<std::string> keys,
-                                                                                   ReadConsistency c) override;
+                                                                                    ReadConsistency c) override;
   using KvService::scan;
   boost::asio::awaitable<Result<std::vector<KeyValue>>> scan(ScanOptions options) override;
   DbStats stats() const override;
@@ -307,35 +307,35 @@ class Node final : public KvService, public TransportHandler {
   // Guarded by mu_:
   std::unique_ptr<raft::Core> core_;
   std::shared_ptr<DB> db_;
-  uint64_t applied_ = 0;            // last index whose effect is in the DB
+  uint64_t applied_ = 0;  // last index whose effect is in the DB
   uint64_t next_proposal_id_ = 1;
   std::map<uint64_t, ProposalWaiter> proposals_;
   std::vector<PendingProposal> pending_proposals_;  // stepped by the Ready loop as one batch
-  std::vector<ReadWaiter> reads_waiting_;   // not yet part of a read_index round
-  std::vector<ReadWaiter> reads_inflight_;  // waiting for the round `read_ctx_`
+  std::vector<ReadWaiter> reads_waiting_;           // not yet part of a read_index round
+  std::vector<ReadWaiter> reads_inflight_;          // waiting for the round `read_ctx_`
   std::string read_ctx_;
   std::chrono::steady_clock::time_point read_issued_at_;
   uint64_t read_counter_ = 0;
   std::vector<AppliedWaiter> applied_waiters_;
   std::deque<ApplyItem> apply_queue_;
   uint64_t apply_queue_bytes_ = 0;
-  uint64_t last_enqueued_index_ = 0;  // the apply queue is in index order
-  bool apply_busy_ = false;                       // the apply task is applying a batch
-  std::optional<Oneshot<bool>> apply_wake_;       // the apply task waits for entries
-  std::optional<Oneshot<bool>> apply_progress_;   // the Ready loop waits for the apply task
+  uint64_t last_enqueued_index_ = 0;             // the apply queue is in index order
+  bool apply_busy_ = false;                      // the apply task is applying a batch
+  std::optional<Oneshot<bool>> apply_wake_;      // the apply task waits for entries
+  std::optional<Oneshot<bool>> apply_progress_;  // the Ready loop waits for the apply task
   std::optional<Oneshot<bool>> loop_wake_;
   bool wake_pending_ = false;
   bool stopping_ = false;
   std::map<uint64_t, std::string> peer_addresses_;
   std::map<uint64_t, std::string> peer_urls_;
-  std::set<uint64_t> removed_ids_;  // the "mremoved/" keys of the DB (command.h)
+  std::set<uint64_t> removed_ids_;         // the "mremoved/" keys of the DB (command.h)
   std::atomic<bool> removed_self_{false};  // removed_ids_ holds this node; written under mu_
   std::map<uint64_t, std::chrono::steady_clock::time_point> learner_heard_;  // leader: learner -> last heard
   std::map<uint64_t, bool> snapshot_in_flight_;
   std::optional<Staged> staged_;
   std::optional<Oneshot<bool>> compaction_flush_done_;  // set while a flush_for_compaction runs
   std::optional<PendingCompaction> compaction_flushed_;
-  uint64_t last_leader_ = raft::kNone;  // as of the last Ready's soft state
+  uint64_t last_leader_ = raft::kNone;           // as of the last Ready's soft state
   raft::Role last_role_ = raft::Role::follower;  // as of the last Ready's soft state
   // See NodeStats (any thread).
   LatencyHistogram persist_latency_;

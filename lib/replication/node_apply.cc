@@ -247,8 +247,10 @@ asio::awaitable<Result<void>> Node::apply_entries(std::span<const raft::Entry> e
     removed_self_.store(removed_ids_.count(options_.id) != 0);
     if (member != options_.id || was_removed == removed_locked()) continue;
     if (index != 0) {
-      STRATA_LOG(warn, "node %" PRIu64 ": removed from the cluster by the configuration change at index %" PRIu64
-                 "; it serves no client requests from now on (503 node_removed)", options_.id, index);
+      STRATA_LOG(warn,
+                 "node %" PRIu64 ": removed from the cluster by the configuration change at index %" PRIu64
+                 "; it serves no client requests from now on (503 node_removed)",
+                 options_.id, index);
     } else {
       STRATA_LOG(info, "node %" PRIu64 ": added back to the cluster; serving again", options_.id);
     }

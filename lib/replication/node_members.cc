@@ -36,7 +36,9 @@ void Node::maybe_promote_learners_locked() {
   auto now = Clock::now();
   uint64_t commit = core_->log().committed();
   const std::vector<uint64_t>& learners = core_->conf_state().learners;
-  std::erase_if(learner_heard_, [&](const auto& kv) { return std::find(learners.begin(), learners.end(), kv.first) == learners.end(); });
+  std::erase_if(learner_heard_, [&](const auto& kv) {
+    return std::find(learners.begin(), learners.end(), kv.first) == learners.end();
+  });
   for (uint64_t id : learners) {
     const raft::Progress* p = core_->progress(id);
     auto [heard, fresh] = learner_heard_.try_emplace(id, now);
@@ -47,7 +49,9 @@ void Node::maybe_promote_learners_locked() {
       if (options_.learner_timeout_ms == 0 || silent.count() < options_.learner_timeout_ms) continue;
       auto r = core_->propose_conf_change(raft::ConfChange{raft::ConfChangeType::remove, id});
       if (r) {
-        STRATA_LOG(warn, "node %" PRIu64 ": removing learner %" PRIu64 ": not heard from for %lld ms before it caught up "
+        STRATA_LOG(warn,
+                   "node %" PRIu64 ": removing learner %" PRIu64
+                   ": not heard from for %lld ms before it caught up "
                    "(match %" PRIu64 ", commit %" PRIu64 "); restarting it with --join adds it again",
                    options_.id, id, static_cast<long long>(silent.count()), p ? p->match() : 0, commit);
         learner_heard_.erase(id);

@@ -227,8 +227,8 @@ void Node::log_soft_state_locked(const raft::SoftState& soft) {
   }
   if (soft.leader != last_leader_ && soft.leader != options_.id) {
     if (soft.leader == raft::kNone) {
-      STRATA_LOG(info, "node %" PRIu64 ": lost the leader (node %" PRIu64 ") in term %" PRIu64, options_.id, last_leader_,
-                 term);
+      STRATA_LOG(info, "node %" PRIu64 ": lost the leader (node %" PRIu64 ") in term %" PRIu64, options_.id,
+                 last_leader_, term);
     } else {
       STRATA_LOG(info, "node %" PRIu64 ": the leader is node %" PRIu64 " (term %" PRIu64 ")", options_.id, soft.leader,
                  term);
@@ -312,7 +312,6 @@ asio::awaitable<void> Node::wait_for_compaction_flush() {
   if (done) co_await done->wait();
 }
 
-
 // Group commit at the Raft level: every proposal that arrived while the Ready loop was busy
 // (persisting, applying) enters the Core as ONE prop message, so the leader appends them as one
 // batch and sends one append per follower for all of them, instead of one append per follower
@@ -324,7 +323,8 @@ void Node::step_pending_proposals_locked() {
   while (i < pending_proposals_.size()) {
     raft::Message m{.type = raft::MessageType::prop, .to = options_.id, .from = options_.id};
     size_t begin = i, bytes = 0;
-    while (i < pending_proposals_.size() && (i == begin || bytes + pending_proposals_[i].data.size() <= kMaxProposalBatchBytes)) {
+    while (i < pending_proposals_.size() &&
+           (i == begin || bytes + pending_proposals_[i].data.size() <= kMaxProposalBatchBytes)) {
       bytes += pending_proposals_[i].data.size();
       m.entries.push_back(raft::Entry{.data = std::move(pending_proposals_[i].data)});
       ++i;
@@ -342,6 +342,5 @@ void Node::step_pending_proposals_locked() {
   }
   pending_proposals_.clear();
 }
-
 
 }  // namespace strata::replication

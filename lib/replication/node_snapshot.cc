@@ -50,8 +50,8 @@ class DirectorySource final : public SnapshotSource {
     for (;;) {
       if (file_ == nullptr) {
         if (next_name_ == names_.size()) co_return std::optional<SnapshotChunk>();
-        STRATA_CO_TRY_ASSIGN(file_, co_await fs_.open(io::join_path(dir_, names_[next_name_]),
-                                                      io::OpenOptions{.read_only = true}));
+        STRATA_CO_TRY_ASSIGN(
+            file_, co_await fs_.open(io::join_path(dir_, names_[next_name_]), io::OpenOptions{.read_only = true}));
         offset_ = 0;
       }
       SnapshotChunk c;

@@ -67,7 +67,7 @@ std::string RaftStorage::segment_path(uint64_t number) const {
 }
 
 asio::awaitable<Result<std::unique_ptr<RaftStorage>>> RaftStorage::open(io::FileSystem& fs, std::string dir,
-                                                                         RaftStorageOptions options) {
+                                                                        RaftStorageOptions options) {
   std::unique_ptr<RaftStorage> s(new RaftStorage(fs, std::move(dir), options));
   STRATA_CO_TRY(co_await fs.create_dir(s->dir_));
   STRATA_CO_TRY(co_await s->recover());
@@ -211,8 +211,7 @@ Result<void> RaftStorage::apply_record(std::string_view rec) {
       mem_.append(ents);
       return ok();
     }
-    case RaftRecordKind::header:
-      break;
+    case RaftRecordKind::header: break;
   }
   return make_error_code(Errc::corruption);
 }

@@ -78,7 +78,7 @@ class RaftStorage final : public raft::Storage {
   // Errors: corruption (a bad record followed by valid ones, a bad header, an impossible
   // sequence of records), io_error. REQUIRES: fs outlives the RaftStorage.
   static boost::asio::awaitable<Result<std::unique_ptr<RaftStorage>>> open(io::FileSystem& fs, std::string dir,
-                                                                            RaftStorageOptions options = {});
+                                                                           RaftStorageOptions options = {});
 
   // raft::Storage (answered from memory).
   Result<raft::InitialState> initial_state() const override;
@@ -98,7 +98,8 @@ class RaftStorage final : public raft::Storage {
   // Errors: the file system's; after an error the storage is poisoned.
   // REQUIRES: `entries` outlives the call (a coroutine; taken by reference to save a copy of
   // every entry per Ready).
-  boost::asio::awaitable<Result<void>> persist(std::optional<raft::HardState> hs, const std::vector<raft::Entry>& entries,
+  boost::asio::awaitable<Result<void>> persist(std::optional<raft::HardState> hs,
+                                               const std::vector<raft::Entry>& entries,
                                                std::optional<raft::SnapshotMetadata> snap);
   // Whether persist() of this would fsync.
   bool must_sync(const std::optional<raft::HardState>& hs, const std::vector<raft::Entry>& entries,
@@ -140,11 +141,11 @@ class RaftStorage final : public raft::Storage {
   const std::string dir_;
   const RaftStorageOptions options_;
   static constexpr uint64_t kZeroFillStepBytes = 512 << 10;
-  uint64_t allocated_ = 0;          // the live segment's size as preallocated (0: not known)
-  uint64_t zeroed_ = 0;             // the live segment is overwritten with zeros up to here
-  mutable std::mutex mu_;           // guards mem_
+  uint64_t allocated_ = 0;  // the live segment's size as preallocated (0: not known)
+  uint64_t zeroed_ = 0;     // the live segment is overwritten with zeros up to here
+  mutable std::mutex mu_;   // guards mem_
   raft::MemoryStorage mem_;
-  uint64_t segment_number_ = 0;     // the live segment
+  uint64_t segment_number_ = 0;  // the live segment
   std::unique_ptr<wal::WalWriter> writer_;
 };
 

@@ -28,25 +28,25 @@ namespace strata::replication {
 struct TransportStats {
   uint64_t frames_sent = 0;
   uint64_t frames_received = 0;
-  uint64_t dropped = 0;              // queue full, unknown peer, or a fault hook
-  uint64_t connects = 0;             // successful outbound connections
-  uint64_t protocol_errors = 0;      // inbound connections closed for a malformed frame or hello
-  uint64_t connections_refused = 0;  // inbound connections over a cap, closed at once
-  uint64_t timeouts = 0;             // inbound connections closed by the handshake or frame deadline
-  uint64_t auth_failures = 0;        // handshakes refused for a missing or wrong MAC, or a certificate
-                                     // naming another node (either side)
+  uint64_t dropped = 0;                 // queue full, unknown peer, or a fault hook
+  uint64_t connects = 0;                // successful outbound connections
+  uint64_t protocol_errors = 0;         // inbound connections closed for a malformed frame or hello
+  uint64_t connections_refused = 0;     // inbound connections over a cap, closed at once
+  uint64_t timeouts = 0;                // inbound connections closed by the handshake or frame deadline
+  uint64_t auth_failures = 0;           // handshakes refused for a missing or wrong MAC, or a certificate
+                                        // naming another node (either side)
   uint64_t tls_handshake_failures = 0;  // TLS handshakes that failed (no certificate, another CA,
                                         // expired, plain TCP), either side
-  uint64_t inbound_connections = 0;  // gauge: inbound connections open now
-  uint64_t inbound_buffer_bytes = 0; // gauge: bytes allocated for frames being received
+  uint64_t inbound_connections = 0;     // gauge: inbound connections open now
+  uint64_t inbound_buffer_bytes = 0;    // gauge: bytes allocated for frames being received
   // Limits (constant for the transport's lifetime).
   uint64_t max_frame_bytes = 0;
   uint64_t max_inbound_connections = 0;
   uint64_t max_inbound_per_address = 0;
   uint64_t handshake_timeout_ms = 0;
   uint64_t frame_timeout_ms = 0;
-  bool authenticated = false;        // a cluster secret authenticates every connection
-  bool tls = false;                  // every connection uses mutual TLS
+  bool authenticated = false;  // a cluster secret authenticates every connection
+  bool tls = false;            // every connection uses mutual TLS
 };
 
 // One piece of one file of a DB checkpoint. Files are sent in order, each from offset 0 in

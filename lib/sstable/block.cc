@@ -125,8 +125,7 @@ bool BlockIterator::parse_next_entry() {
   }
   const char* p = base + current_;
   uint32_t shared = 0, non_shared = 0, value_size = 0;
-  if ((p = decode_varint32(p, limit, &shared)) == nullptr ||
-      (p = decode_varint32(p, limit, &non_shared)) == nullptr ||
+  if ((p = decode_varint32(p, limit, &shared)) == nullptr || (p = decode_varint32(p, limit, &non_shared)) == nullptr ||
       (p = decode_varint32(p, limit, &value_size)) == nullptr ||
       uint64_t{non_shared} + value_size > static_cast<uint64_t>(limit - p) || shared > key_.size()) {
     mark_corrupt();
@@ -159,8 +158,7 @@ bool BlockIterator::restart_key(uint32_t index, std::string_view* key) {
   const char* limit = base + block_->restart_offset_;
   const char* p = base + block_->restart_point(index);
   uint32_t shared = 0, non_shared = 0, value_size = 0;
-  if ((p = decode_varint32(p, limit, &shared)) == nullptr ||
-      (p = decode_varint32(p, limit, &non_shared)) == nullptr ||
+  if ((p = decode_varint32(p, limit, &shared)) == nullptr || (p = decode_varint32(p, limit, &non_shared)) == nullptr ||
       (p = decode_varint32(p, limit, &value_size)) == nullptr || shared != 0 ||
       non_shared > static_cast<uint64_t>(limit - p) ||
       (block_->order_ == KeyOrder::internal && non_shared < kTagSize)) {

@@ -52,15 +52,18 @@ class Block {
  private:
   friend class BlockIterator;
   Block(std::string owned, std::string_view data, uint32_t restart_offset, uint32_t num_restarts, KeyOrder order)
-      : owned_(std::move(owned)), data_(owned_.empty() ? data : std::string_view(owned_)),
-        restart_offset_(restart_offset), num_restarts_(num_restarts), order_(order) {}
+      : owned_(std::move(owned)),
+        data_(owned_.empty() ? data : std::string_view(owned_)),
+        restart_offset_(restart_offset),
+        num_restarts_(num_restarts),
+        order_(order) {}
   // Checks the restart array of `data` and returns (restart_offset, num_restarts).
   static Result<std::pair<uint32_t, uint32_t>> check(std::string_view data);
 
   uint32_t restart_point(uint32_t i) const;
 
-  std::string owned_;      // the contents when the Block owns them (empty for a view)
-  std::string_view data_;  // the contents: owned_, or memory the Block does not own
+  std::string owned_;        // the contents when the Block owns them (empty for a view)
+  std::string_view data_;    // the contents: owned_, or memory the Block does not own
   uint32_t restart_offset_;  // entries live in [0, restart_offset_)
   uint32_t num_restarts_;    // 0 only for a block without entries
   KeyOrder order_;

@@ -22,9 +22,7 @@ void BlockBuilder::reset() {
   last_key_.clear();
 }
 
-size_t BlockBuilder::current_size_estimate() const {
-  return buffer_.size() + restarts_.size() * 4 + 4;
-}
+size_t BlockBuilder::current_size_estimate() const { return buffer_.size() + restarts_.size() * 4 + 4; }
 
 void BlockBuilder::add(std::string_view key, std::string_view value) {
   STRATA_ASSERT(!finished_);

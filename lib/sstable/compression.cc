@@ -15,9 +15,7 @@ namespace {
 // zstd's default level: a good ratio at a speed close to LZ4's for SSTable-sized blocks.
 constexpr int kZstdLevel = 3;
 
-bool saves_enough(size_t stored_size, size_t raw_size) {
-  return stored_size < raw_size - raw_size / 8;
-}
+bool saves_enough(size_t stored_size, size_t raw_size) { return stored_size < raw_size - raw_size / 8; }
 
 // ZSTD_compress / ZSTD_decompress create and free a context (hundreds of KiB) on every call,
 // which dominated the cost of reading a small block. One context per thread is reused instead;
@@ -72,8 +70,7 @@ std::optional<std::string> uncompress_block(Compression type, std::string_view s
   if (type == Compression::lz4) {
     // LZ4 cannot expand by more than ~255x; a larger claim is garbage (and would allocate).
     if (stored.size() > INT_MAX || uint64_t{raw_size} > uint64_t{stored.size()} * 255 + 64) return std::nullopt;
-    int n = LZ4_decompress_safe(stored.data(), out.data(), static_cast<int>(stored.size()),
-                                static_cast<int>(raw_size));
+    int n = LZ4_decompress_safe(stored.data(), out.data(), static_cast<int>(stored.size()), static_cast<int>(raw_size));
     if (n < 0 || static_cast<uint32_t>(n) != raw_size) return std::nullopt;
   } else if (type == Compression::zstd) {
     size_t n = ZSTD_decompressDCtx(zstd_contexts().dctx, out.data(), out.size(), stored.data(), stored.size());

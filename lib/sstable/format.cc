@@ -24,9 +24,7 @@ void BlockHandle::encode_to(std::string* dst) const {
   put_varint64(dst, size);
 }
 
-bool BlockHandle::decode_from(std::string_view* in) {
-  return get_varint64(in, &offset) && get_varint64(in, &size);
-}
+bool BlockHandle::decode_from(std::string_view* in) { return get_varint64(in, &offset) && get_varint64(in, &size); }
 
 void Footer::encode_to(std::string* dst) const {
   size_t start = dst->size();
@@ -44,22 +42,22 @@ Result<Footer> Footer::decode(std::string_view in, const std::string& path) {
   STRATA_ASSERT(in.size() == kEncodedSize);
   uint64_t magic = decode_fixed64(in.data() + kEncodedSize - 8);
   if (magic != kTableMagicNumber) {
-    STRATA_LOG(error, "sstable %s: bad magic number 0x%016" PRIx64 " (expected 0x%016" PRIx64 ")",
-               path.c_str(), magic, kTableMagicNumber);
+    STRATA_LOG(error, "sstable %s: bad magic number 0x%016" PRIx64 " (expected 0x%016" PRIx64 ")", path.c_str(), magic,
+               kTableMagicNumber);
     return make_error_code(Errc::corruption);
   }
   uint32_t expected = crc32c::unmask(decode_fixed32(in.data() + kEncodedSize - 12));
   uint32_t actual = crc32c::value(in.data(), kEncodedSize - 12);
   if (expected != actual) {
-    STRATA_LOG(error, "sstable %s: footer checksum mismatch: expected 0x%08x actual 0x%08x",
-               path.c_str(), expected, actual);
+    STRATA_LOG(error, "sstable %s: footer checksum mismatch: expected 0x%08x actual 0x%08x", path.c_str(), expected,
+               actual);
     return make_error_code(Errc::corruption);
   }
   Footer f;
   f.format_version = decode_fixed32(in.data() + kEncodedSize - 16);
   if (f.format_version != kFormatVersion) {
-    STRATA_LOG(error, "sstable %s: format version %u is not supported (this build reads %u)",
-               path.c_str(), f.format_version, kFormatVersion);
+    STRATA_LOG(error, "sstable %s: format version %u is not supported (this build reads %u)", path.c_str(),
+               f.format_version, kFormatVersion);
     return make_error_code(Errc::not_supported);
   }
   std::string_view handles = in.substr(0, 3 * BlockHandle::kMaxEncodedSize);
@@ -87,9 +85,10 @@ Result<std::string> verify_block(std::string buf, const std::string& path, Block
   uint32_t expected = crc32c::unmask(decode_fixed32(trailer + 1));
   uint32_t actual = crc32c::value(buf.data(), handle.size + 1);  // contents and the type byte
   if (expected != actual) {
-    STRATA_LOG(error, "sstable %s: block checksum mismatch at offset %" PRIu64 " size %" PRIu64
-               ": expected 0x%08x actual 0x%08x", path.c_str(), handle.offset, handle.size,
-               expected, actual);
+    STRATA_LOG(error,
+               "sstable %s: block checksum mismatch at offset %" PRIu64 " size %" PRIu64
+               ": expected 0x%08x actual 0x%08x",
+               path.c_str(), handle.offset, handle.size, expected, actual);
     return make_error_code(Errc::corruption);
   }
   auto type = static_cast<Compression>(trailer[0]);
@@ -99,8 +98,8 @@ Result<std::string> verify_block(std::string buf, const std::string& path, Block
   }
   std::optional<std::string> raw = uncompress_block(type, std::string_view(buf.data(), handle.size));
   if (!raw) {
-    STRATA_LOG(error, "sstable %s: block at offset %" PRIu64 " does not decompress (type %u)",
-               path.c_str(), handle.offset, static_cast<unsigned>(trailer[0]) & 0xffu);
+    STRATA_LOG(error, "sstable %s: block at offset %" PRIu64 " does not decompress (type %u)", path.c_str(),
+               handle.offset, static_cast<unsigned>(trailer[0]) & 0xffu);
     return make_error_code(Errc::corruption);
   }
   return std::move(*raw);
@@ -116,8 +115,8 @@ asio::awaitable<Result<std::string>> read_block(io::File& file, BlockHandle hand
   std::string buf = block_buffer(handle);
   STRATA_CO_TRY_ASSIGN(size_t n, co_await file.read_at(handle.offset, std::span<char>(buf.data(), buf.size())));
   if (n != buf.size()) {
-    STRATA_LOG(error, "sstable %s: truncated block at offset %" PRIu64 ": read %zu of %zu bytes",
-               file.path().c_str(), handle.offset, n, buf.size());
+    STRATA_LOG(error, "sstable %s: truncated block at offset %" PRIu64 ": read %zu of %zu bytes", file.path().c_str(),
+               handle.offset, n, buf.size());
     co_return make_error_code(Errc::corruption);
   }
   co_return verify_block(std::move(buf), file.path(), handle);

@@ -79,7 +79,7 @@ class IndexAccelerator {
     uint64_t size;
   };
 
-  std::string common_;             // the user-key prefix every entry shares
+  std::string common_;              // the user-key prefix every entry shares
   std::vector<uint64_t> prefixes_;  // one per entry, in index order
   std::vector<uint64_t> top_;       // prefixes_[k * kSegment] for every k: small enough for L1
   std::vector<Handle> handles_;     // one per entry (the index entry's value), in index order

@@ -15,14 +15,14 @@
 namespace strata::sstable {
 
 struct ReadStats {
-  StripedCounter bloom_checks;         // TableReader::get calls that consulted a filter
-  StripedCounter bloom_negatives;      // ... answered "absent" by it (no block read)
-  StripedCounter block_cache_hits;     // data blocks found in the block cache
-  StripedCounter block_cache_misses;   // data blocks looked up and not found there
-  StripedCounter data_blocks_read;     // data blocks read from the file (checksum verified)
-  StripedCounter data_bytes_read;      // their on-disk bytes (contents + trailer)
-  StripedCounter page_cache_reads;     // ... of which the OS had in memory (no I/O wait)
-  StripedCounter mapped_reads;         // data blocks served from a table's memory mapping
+  StripedCounter bloom_checks;        // TableReader::get calls that consulted a filter
+  StripedCounter bloom_negatives;     // ... answered "absent" by it (no block read)
+  StripedCounter block_cache_hits;    // data blocks found in the block cache
+  StripedCounter block_cache_misses;  // data blocks looked up and not found there
+  StripedCounter data_blocks_read;    // data blocks read from the file (checksum verified)
+  StripedCounter data_bytes_read;     // their on-disk bytes (contents + trailer)
+  StripedCounter page_cache_reads;    // ... of which the OS had in memory (no I/O wait)
+  StripedCounter mapped_reads;        // data blocks served from a table's memory mapping
 
   void add(StripedCounter& counter, uint64_t n = 1) { counter.add(n); }
 };

@@ -39,8 +39,7 @@ void TableBuilder::add(std::string_view internal_key, std::string_view value) {
     pending_index_entry_ = false;
   }
   // One filter entry per user key, however many versions it has.
-  if (options_.bloom_bits_per_key > 0 &&
-      (props_.num_entries == 0 || extract_user_key(last_key_) != parsed.user_key)) {
+  if (options_.bloom_bits_per_key > 0 && (props_.num_entries == 0 || extract_user_key(last_key_) != parsed.user_key)) {
     filter_.add_key(parsed.user_key);
   }
   last_key_.assign(internal_key);

@@ -74,9 +74,9 @@ class TableBuilder {
   BlockBuilder data_block_;
   BlockBuilder index_block_;
   BloomFilterBuilder filter_;
-  std::string pending_;        // finished blocks not yet written to the file
-  uint64_t written_ = 0;       // bytes written to the file; pending_ starts there
-  uint64_t offset_ = 0;        // written_ + pending_.size()
+  std::string pending_;               // finished blocks not yet written to the file
+  uint64_t written_ = 0;              // bytes written to the file; pending_ starts there
+  uint64_t offset_ = 0;               // written_ + pending_.size()
   bool pending_index_entry_ = false;  // the last data block has no index entry yet
   BlockHandle pending_handle_;        // its handle
   std::string smallest_key_;

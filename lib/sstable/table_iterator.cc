@@ -72,8 +72,8 @@ Result<TableIterator::Loaded> TableIterator::load_data_block_in_memory() {
   block_ = nullptr;
   mapped_block_.reset();
   data_block_.reset();
-  auto found = table_->data_block_in_memory(handle, fill_cache_, index_iter_.restart_index(), &mapped_block_,
-                                            &data_block_);
+  auto found =
+      table_->data_block_in_memory(handle, fill_cache_, index_iter_.restart_index(), &mapped_block_, &data_block_);
   if (!found) {
     clear_data();
     return found.error();
@@ -123,8 +123,10 @@ bool TableIterator::position_in_memory(const std::string_view* target, Result<vo
   }
   if (*loaded == Loaded::needs_io) return false;
   if (data_iter_) {
-    if (target != nullptr) data_iter_->seek(*target);
-    else data_iter_->seek_to_first();
+    if (target != nullptr)
+      data_iter_->seek(*target);
+    else
+      data_iter_->seek_to_first();
   }
   if (skip_forward_in_memory(r)) return true;
   resume_load_ = false;  // the caller's seek starts afresh

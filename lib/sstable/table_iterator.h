@@ -73,7 +73,7 @@ class TableIterator final : public InternalIterator {
   const Block* block_ = nullptr;
   std::optional<BlockHandle> data_handle_;  // of *block_
   std::optional<BlockIterator> data_iter_;  // over *block_
-  bool resume_load_ = false;  // try_next moved the index on; next() loads that block and goes on
+  bool resume_load_ = false;                // try_next moved the index on; next() loads that block and goes on
 };
 
 }  // namespace strata::sstable

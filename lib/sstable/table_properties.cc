@@ -14,14 +14,10 @@ namespace {
 template <class P>
 auto fields(P& p) {
   return std::map<std::string_view, decltype(&p.num_entries)>{
-      {"strata.data_bytes", &p.data_bytes},
-      {"strata.filter_bytes", &p.filter_bytes},
-      {"strata.index_bytes", &p.index_bytes},
-      {"strata.largest_seq", &p.largest_seq},
-      {"strata.num_deletions", &p.num_deletions},
-      {"strata.num_entries", &p.num_entries},
-      {"strata.raw_key_bytes", &p.raw_key_bytes},
-      {"strata.raw_value_bytes", &p.raw_value_bytes},
+      {"strata.data_bytes", &p.data_bytes},       {"strata.filter_bytes", &p.filter_bytes},
+      {"strata.index_bytes", &p.index_bytes},     {"strata.largest_seq", &p.largest_seq},
+      {"strata.num_deletions", &p.num_deletions}, {"strata.num_entries", &p.num_entries},
+      {"strata.raw_key_bytes", &p.raw_key_bytes}, {"strata.raw_value_bytes", &p.raw_value_bytes},
       {"strata.smallest_seq", &p.smallest_seq},
   };
 }

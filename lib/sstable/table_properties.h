@@ -18,14 +18,14 @@ namespace strata::sstable {
 
 struct TableProperties {
   uint64_t num_entries = 0;
-  uint64_t num_deletions = 0;    // tombstones
-  uint64_t raw_key_bytes = 0;    // internal keys, before prefix compression
+  uint64_t num_deletions = 0;  // tombstones
+  uint64_t raw_key_bytes = 0;  // internal keys, before prefix compression
   uint64_t raw_value_bytes = 0;
-  uint64_t data_bytes = 0;       // data blocks as stored, with trailers
-  uint64_t index_bytes = 0;      // the index block as stored, with its trailer
-  uint64_t filter_bytes = 0;     // the filter block as stored, with its trailer (0: no filter)
+  uint64_t data_bytes = 0;                      // data blocks as stored, with trailers
+  uint64_t index_bytes = 0;                     // the index block as stored, with its trailer
+  uint64_t filter_bytes = 0;                    // the filter block as stored, with its trailer (0: no filter)
   Compression compression = Compression::none;  // the option the data blocks were written with
-  uint64_t smallest_seq = 0;     // 0 when the table is empty
+  uint64_t smallest_seq = 0;                    // 0 when the table is empty
   uint64_t largest_seq = 0;
 
   bool operator==(const TableProperties&) const = default;

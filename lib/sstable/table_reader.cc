@@ -12,15 +12,14 @@
 
 namespace strata::sstable {
 
-asio::awaitable<Result<std::string>> TableReader::read_checked(io::File& file, uint64_t file_size,
-                                                               BlockHandle handle) {
+asio::awaitable<Result<std::string>> TableReader::read_checked(io::File& file, uint64_t file_size, BlockHandle handle) {
   // Handles come from the file: a garbage one must not make us allocate or read past the table.
   uint64_t end = file_size - kFooterSize;
   if (handle.offset > end || handle.size > end - handle.offset ||
       kBlockTrailerSize > end - handle.offset - handle.size) {
-    STRATA_LOG(error, "sstable %s: block handle offset %" PRIu64 " size %" PRIu64
-               " is outside the file (size %" PRIu64 ")", file.path().c_str(), handle.offset,
-               handle.size, file_size);
+    STRATA_LOG(error,
+               "sstable %s: block handle offset %" PRIu64 " size %" PRIu64 " is outside the file (size %" PRIu64 ")",
+               file.path().c_str(), handle.offset, handle.size, file_size);
     co_return make_error_code(Errc::corruption);
   }
   auto r = co_await read_block(file, handle);
@@ -41,20 +40,18 @@ bool index_entries_are_restarts(const Block& index) {
 }  // namespace
 
 asio::awaitable<Result<std::shared_ptr<TableReader>>> TableReader::open(std::shared_ptr<io::File> file,
-                                                                         uint64_t file_size,
-                                                                         TableReadOptions options) {
+                                                                        uint64_t file_size, TableReadOptions options) {
   STRATA_ASSERT(file != nullptr);
   if (file_size < kFooterSize) {
-    STRATA_LOG(error, "sstable %s: file of %" PRIu64 " bytes is too short for a footer",
-               file->path().c_str(), file_size);
+    STRATA_LOG(error, "sstable %s: file of %" PRIu64 " bytes is too short for a footer", file->path().c_str(),
+               file_size);
     co_return make_error_code(Errc::corruption);
   }
   std::string footer_bytes(kFooterSize, '\0');
-  STRATA_CO_TRY_ASSIGN(size_t n, co_await file->read_at(file_size - kFooterSize,
-                                                         std::span<char>(footer_bytes.data(), kFooterSize)));
+  STRATA_CO_TRY_ASSIGN(
+      size_t n, co_await file->read_at(file_size - kFooterSize, std::span<char>(footer_bytes.data(), kFooterSize)));
   if (n != kFooterSize) {
-    STRATA_LOG(error, "sstable %s: short read of the footer (%zu bytes): file truncated",
-               file->path().c_str(), n);
+    STRATA_LOG(error, "sstable %s: short read of the footer (%zu bytes): file truncated", file->path().c_str(), n);
     co_return make_error_code(Errc::corruption);
   }
   STRATA_CO_TRY_ASSIGN(Footer footer, Footer::decode(footer_bytes, file->path()));
@@ -86,8 +83,8 @@ asio::awaitable<Result<std::shared_ptr<TableReader>>> TableReader::open(std::sha
     if (mapped) {
       mapping = std::move(*mapped);
     } else if (mapped.error() != make_error_code(Errc::not_supported)) {
-      STRATA_LOG(info, "sstable %s: not memory-mapped (%s): reads go through the block cache",
-                 file->path().c_str(), mapped.error().message().c_str());
+      STRATA_LOG(info, "sstable %s: not memory-mapped (%s): reads go through the block cache", file->path().c_str(),
+                 mapped.error().message().c_str());
     }
   }
   std::shared_ptr<TableReader> reader(new TableReader(std::move(file), file_size, options, std::move(*index),
@@ -138,9 +135,9 @@ bool TableReader::handle_in_file(BlockHandle handle) const {
   uint64_t end = file_size_ - kFooterSize;
   if (handle.offset > end || handle.size > end - handle.offset ||
       kBlockTrailerSize > end - handle.offset - handle.size) {
-    STRATA_LOG(error, "sstable %s: block handle offset %" PRIu64 " size %" PRIu64
-               " is outside the file (size %" PRIu64 ")", path().c_str(), handle.offset,
-               handle.size, file_size_);
+    STRATA_LOG(error,
+               "sstable %s: block handle offset %" PRIu64 " size %" PRIu64 " is outside the file (size %" PRIu64 ")",
+               path().c_str(), handle.offset, handle.size, file_size_);
     return false;
   }
   return true;
@@ -236,7 +233,8 @@ Result<std::shared_ptr<const Block>> TableReader::cached_data_block(BlockHandle 
 asio::awaitable<Result<std::shared_ptr<const Block>>> TableReader::read_data_block(BlockHandle handle, bool fill_cache,
                                                                                    GetTrace* trace,
                                                                                    uint32_t index_ordinal) const {
-  STRATA_CO_TRY_ASSIGN(std::shared_ptr<const Block> cached, cached_data_block(handle, fill_cache, trace, index_ordinal));
+  STRATA_CO_TRY_ASSIGN(std::shared_ptr<const Block> cached,
+                       cached_data_block(handle, fill_cache, trace, index_ordinal));
   if (cached) co_return cached;
   auto reading = read_data_block_from_file(handle, fill_cache, index_ordinal, trace);
   co_return co_await std::move(reading);
@@ -267,8 +265,8 @@ Result<const Block*> TableReader::data_block_in_memory(BlockHandle handle, bool 
   return shared->get();
 }
 
-Result<GetStep> TableReader::search_data_block(const Block& block, BlockHandle handle, std::string_view lookup_internal_key,
-                                            TableGet* out) const {
+Result<GetStep> TableReader::search_data_block(const Block& block, BlockHandle handle,
+                                               std::string_view lookup_internal_key, TableGet* out) const {
   BlockIterator it = block.new_iterator();
   it.seek(lookup_internal_key);
   if (it.valid()) {
@@ -300,8 +298,8 @@ Result<GetStep> TableReader::search_data_block(const Block& block, BlockHandle h
 }
 
 Result<GetStep> TableReader::search_block_cached(BlockHandle handle, uint32_t ordinal,
-                                                std::string_view lookup_internal_key, TableGet* out,
-                                                GetTrace* trace) const {
+                                                 std::string_view lookup_internal_key, TableGet* out,
+                                                 GetTrace* trace) const {
   if (std::optional<Block> view = mapped_block(handle, ordinal, trace)) {
     // A verified block of a mapped table: searched in place, no allocation.
     return search_data_block(*view, handle, lookup_internal_key, out);
@@ -312,7 +310,7 @@ Result<GetStep> TableReader::search_block_cached(BlockHandle handle, uint32_t or
 }
 
 Result<GetStep> TableReader::walk_index_cached(std::string_view lookup_internal_key, PendingGet* pending, TableGet* out,
-                                            GetTrace* trace) const {
+                                               GetTrace* trace) const {
   // Usually the first block whose index key is >= the lookup holds the answer; the walk moves on
   // only if that block's entries all sort before the lookup, which shortened separators allow.
   for (BlockIterator& index = pending->index; index.valid(); index.next()) {
@@ -336,7 +334,7 @@ Result<GetStep> TableReader::walk_index_cached(std::string_view lookup_internal_
 }
 
 Result<GetStep> TableReader::get_cached(std::string_view lookup_internal_key, TableGet* out, PendingGet* pending,
-                                     GetTrace* trace) const {
+                                        GetTrace* trace) const {
   STRATA_ASSERT(lookup_internal_key.size() >= kTagSize);
   if (trace != nullptr) *trace = GetTrace{};
   std::string_view user_key = extract_user_key(lookup_internal_key);
@@ -372,8 +370,8 @@ Result<GetStep> TableReader::get_cached(std::string_view lookup_internal_key, Ta
   return walk_index_cached(lookup_internal_key, pending, out, trace);
 }
 
-asio::awaitable<Result<void>> TableReader::finish_get(std::string lookup_internal_key, PendingGet pending, TableGet* out,
-                                                      GetTrace* trace) const {
+asio::awaitable<Result<void>> TableReader::finish_get(std::string lookup_internal_key, PendingGet pending,
+                                                      TableGet* out, GetTrace* trace) const {
   for (;;) {
     auto reading = read_data_block_from_file(pending.handle, /*fill_cache=*/true, pending.index.restart_index(), trace);
     STRATA_CO_TRY_ASSIGN(std::shared_ptr<const Block> block, co_await std::move(reading));
@@ -397,8 +395,7 @@ asio::awaitable<Result<std::optional<TableReader::Entry>>> TableReader::get(std:
   }
   if (found.kind == TableGet::Kind::absent) co_return std::nullopt;
   ValueType type = found.kind == TableGet::Kind::deletion ? ValueType::deletion : ValueType::value;
-  co_return Entry{make_internal_key(extract_user_key(lookup_internal_key), found.sequence, type),
-                  std::move(value)};
+  co_return Entry{make_internal_key(extract_user_key(lookup_internal_key), found.sequence, type), std::move(value)};
 }
 
 std::unique_ptr<InternalIterator> TableReader::new_iterator(bool fill_cache) const {

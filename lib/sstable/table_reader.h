@@ -102,8 +102,7 @@ class TableReader : public std::enable_shared_from_this<TableReader> {
   // Opens the table held in the first `file_size` bytes of `file`.
   // Errors: corruption (file too short, bad magic, bad footer/index/filter/properties block),
   // not_supported (a newer format version), io errors of the file.
-  static asio::awaitable<Result<std::shared_ptr<TableReader>>> open(std::shared_ptr<io::File> file,
-                                                                    uint64_t file_size,
+  static asio::awaitable<Result<std::shared_ptr<TableReader>>> open(std::shared_ptr<io::File> file, uint64_t file_size,
                                                                     TableReadOptions options);
 
   // False only if the table certainly holds no version of `user_key` (bloom filter).
@@ -115,8 +114,7 @@ class TableReader : public std::enable_shared_from_this<TableReader> {
   // entry. Blocks read from the file are inserted into the block cache. If `trace` is not null,
   // get() fills it in (it is reset first). Errors: corruption (bad data block), io errors.
   // REQUIRES: lookup_internal_key is an internal key; *trace outlives the returned awaitable.
-  asio::awaitable<Result<std::optional<Entry>>> get(std::string lookup_internal_key,
-                                                    GetTrace* trace = nullptr) const;
+  asio::awaitable<Result<std::optional<Entry>>> get(std::string lookup_internal_key, GetTrace* trace = nullptr) const;
 
   // Starts loading into the CPU cache, without waiting and without any effect on results, what
   // get_cached(lookup_internal_key) will touch first. Stage 0: the bloom filter's line and the
@@ -134,7 +132,7 @@ class TableReader : public std::enable_shared_from_this<TableReader> {
   // whose blocks are cached, and for a key the filter rules out. Stats and *trace as get().
   // Errors: corruption, io errors of a cached read.
   Result<GetStep> get_cached(std::string_view lookup_internal_key, TableGet* out, PendingGet* pending,
-                          GetTrace* trace = nullptr) const;
+                             GetTrace* trace = nullptr) const;
 
   // Finishes a lookup get_cached() left pending: reads that block from the file (io_uring),
   // inserts it into the block cache, and goes on as get_cached() would. *out and *trace must
@@ -166,7 +164,7 @@ class TableReader : public std::enable_shared_from_this<TableReader> {
   // other in *shared. Returns the block (in *view or *shared), or nullptr, setting neither, when
   // the block must be read from the file.
   Result<const Block*> data_block_in_memory(BlockHandle handle, bool fill_cache, uint32_t index_ordinal,
-                                    std::optional<Block>* view, std::shared_ptr<const Block>* shared) const;
+                                            std::optional<Block>* view, std::shared_ptr<const Block>* shared) const;
   asio::awaitable<Result<std::shared_ptr<const Block>>> read_data_block_from_file(BlockHandle handle, bool fill_cache,
                                                                                   uint32_t index_ordinal,
                                                                                   GetTrace* trace = nullptr) const;
@@ -189,13 +187,17 @@ class TableReader : public std::enable_shared_from_this<TableReader> {
   const std::string& path() const { return file_->path(); }
 
  private:
-  TableReader(std::shared_ptr<io::File> file, uint64_t file_size, TableReadOptions options,
-              Block index_block, std::string_view filter, TableProperties properties,
-              std::shared_ptr<const io::Mapping> mapping)
-      : file_(std::move(file)), file_size_(file_size), options_(options),
-        index_block_(std::move(index_block)), filter_(filter),
-        properties_(properties), stats_(options.stats != nullptr ? options.stats : &own_stats_),
-        mapping_(std::move(mapping)), index_accel_(IndexAccelerator::build(index_block_)) {
+  TableReader(std::shared_ptr<io::File> file, uint64_t file_size, TableReadOptions options, Block index_block,
+              std::string_view filter, TableProperties properties, std::shared_ptr<const io::Mapping> mapping)
+      : file_(std::move(file)),
+        file_size_(file_size),
+        options_(options),
+        index_block_(std::move(index_block)),
+        filter_(filter),
+        properties_(properties),
+        stats_(options.stats != nullptr ? options.stats : &own_stats_),
+        mapping_(std::move(mapping)),
+        index_accel_(IndexAccelerator::build(index_block_)) {
     if (mapping_) {
       verified_words_ = (index_block_.num_restarts() + 63) / 64;
       verified_ = std::make_unique<std::atomic<uint64_t>[]>(verified_words_);
@@ -209,8 +211,7 @@ class TableReader : public std::enable_shared_from_this<TableReader> {
   void mark_verified(uint32_t ordinal) const;
 
   // Reads the block at `handle` after checking that it lies before the footer.
-  static asio::awaitable<Result<std::string>> read_checked(io::File& file, uint64_t file_size,
-                                                           BlockHandle handle);
+  static asio::awaitable<Result<std::string>> read_checked(io::File& file, uint64_t file_size, BlockHandle handle);
   // Whether `handle` lies before the footer (logs it if not).
   bool handle_in_file(BlockHandle handle) const;
   // The data block at `handle` from the block cache, or from the OS page cache without blocking
@@ -219,11 +220,11 @@ class TableReader : public std::enable_shared_from_this<TableReader> {
                                                          uint32_t ordinal) const;
   // Parses and (if fill_cache) caches the verified contents of the data block at `handle`; on a
   // mapped table marks the block verified instead of caching it.
-  Result<std::shared_ptr<const Block>> install_data_block(BlockHandle handle, std::string contents,
-                                                          bool fill_cache, uint32_t ordinal) const;
+  Result<std::shared_ptr<const Block>> install_data_block(BlockHandle handle, std::string contents, bool fill_cache,
+                                                          uint32_t ordinal) const;
   // Walks the index from pending->index: done (*out set), or needs_io (pending->handle set).
   Result<GetStep> walk_index_cached(std::string_view lookup_internal_key, PendingGet* pending, TableGet* out,
-                                 GetTrace* trace) const;
+                                    GetTrace* trace) const;
   // search_data_block on the block `handle` (index entry `ordinal`) if it is in memory: from the
   // mapping once verified, else the block cache or the page cache. needs_io when it must be read
   // from the file (nothing else changed); otherwise as search_data_block.
@@ -232,7 +233,7 @@ class TableReader : public std::enable_shared_from_this<TableReader> {
   // Looks the key up in one data block: done, or next_block when every entry sorts before the
   // lookup key (the answer, if any, is in the next block).
   Result<GetStep> search_data_block(const Block& block, BlockHandle handle, std::string_view lookup_internal_key,
-                                 TableGet* out) const;
+                                    TableGet* out) const;
 
   std::shared_ptr<io::File> file_;
   uint64_t file_size_;

@@ -16,12 +16,14 @@ namespace strata::detail {
 }
 }  // namespace strata::detail
 
-#define STRATA_ASSERT(cond)                                                            \
-  do {                                                                                 \
-    if (!(cond)) [[unlikely]] ::strata::detail::assert_failed(#cond, __FILE__, __LINE__, nullptr); \
+#define STRATA_ASSERT(cond)                                                \
+  do {                                                                     \
+    if (!(cond)) [[unlikely]]                                              \
+      ::strata::detail::assert_failed(#cond, __FILE__, __LINE__, nullptr); \
   } while (0)
 
-#define STRATA_ASSERT_MSG(cond, msg)                                                   \
-  do {                                                                                 \
-    if (!(cond)) [[unlikely]] ::strata::detail::assert_failed(#cond, __FILE__, __LINE__, (msg)); \
+#define STRATA_ASSERT_MSG(cond, msg)                                     \
+  do {                                                                   \
+    if (!(cond)) [[unlikely]]                                            \
+      ::strata::detail::assert_failed(#cond, __FILE__, __LINE__, (msg)); \
   } while (0)

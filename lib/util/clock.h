@@ -19,8 +19,7 @@ class Clock {
 class SystemClock final : public Clock {
  public:
   uint64_t now_micros() const override {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
         .count();
   }
   static SystemClock& instance() {

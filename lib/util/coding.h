@@ -16,8 +16,16 @@ namespace strata {
 
 inline void encode_fixed32(char* dst, uint32_t v) { std::memcpy(dst, &v, 4); }  // little-endian hosts
 inline void encode_fixed64(char* dst, uint64_t v) { std::memcpy(dst, &v, 8); }
-inline uint32_t decode_fixed32(const char* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
-inline uint64_t decode_fixed64(const char* p) { uint64_t v; std::memcpy(&v, p, 8); return v; }
+inline uint32_t decode_fixed32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+inline uint64_t decode_fixed64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
 static_assert(std::endian::native == std::endian::little, "Strata's formats assume a little-endian host");
 
 void put_fixed32(std::string* dst, uint32_t v);

@@ -26,9 +26,7 @@ constexpr ValueType kValueTypeForSeek = ValueType::value;
 
 constexpr size_t kTagSize = 8;
 
-inline uint64_t pack_tag(SequenceNumber seq, ValueType t) {
-  return (seq << 8) | static_cast<uint8_t>(t);
-}
+inline uint64_t pack_tag(SequenceNumber seq, ValueType t) { return (seq << 8) | static_cast<uint8_t>(t); }
 
 struct ParsedInternalKey {
   std::string_view user_key;
@@ -62,9 +60,7 @@ class LookupKey {
 bool parse_internal_key(std::string_view ikey, ParsedInternalKey* out);
 
 // REQUIRES: ikey.size() >= kTagSize.
-inline std::string_view extract_user_key(std::string_view ikey) {
-  return ikey.substr(0, ikey.size() - kTagSize);
-}
+inline std::string_view extract_user_key(std::string_view ikey) { return ikey.substr(0, ikey.size() - kTagSize); }
 uint64_t extract_tag(std::string_view ikey);
 
 // Total order of internal keys described above. Returns <0, 0, >0.

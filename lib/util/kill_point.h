@@ -21,16 +21,16 @@
 namespace strata {
 
 inline constexpr std::array<std::string_view, 10> kAllKillPoints = {
-    "write.after_wal_before_memtable",     // group commit: the WAL holds the group, not yet acked
-    "memtable.after_new_wal",              // a memtable switch created the next WAL segment
-    "flush.after_table_written",           // an L0 table is synced, the manifest does not name it
-    "flush.after_manifest",                // the manifest names it, the old WAL is not yet deleted
-    "compaction.after_outputs_written",    // outputs synced, the manifest still names the inputs
-    "compaction.after_manifest",           // the manifest names the outputs, inputs not deleted
-    "manifest.before_write",               // a version edit is about to be appended
-    "manifest.after_sync",                 // the edit is durable, not yet installed in memory
-    "manifest.new_before_current",         // a fresh manifest is written, CURRENT names the old one
-    "obsolete.after_delete",               // cleanup removed one obsolete file of several
+    "write.after_wal_before_memtable",   // group commit: the WAL holds the group, not yet acked
+    "memtable.after_new_wal",            // a memtable switch created the next WAL segment
+    "flush.after_table_written",         // an L0 table is synced, the manifest does not name it
+    "flush.after_manifest",              // the manifest names it, the old WAL is not yet deleted
+    "compaction.after_outputs_written",  // outputs synced, the manifest still names the inputs
+    "compaction.after_manifest",         // the manifest names the outputs, inputs not deleted
+    "manifest.before_write",             // a version edit is about to be appended
+    "manifest.after_sync",               // the edit is durable, not yet installed in memory
+    "manifest.new_before_current",       // a fresh manifest is written, CURRENT names the old one
+    "obsolete.after_delete",             // cleanup removed one obsolete file of several
 };
 
 namespace detail {
@@ -40,7 +40,7 @@ void kill_point_reached(std::string_view name);
 
 }  // namespace strata
 
-#define STRATA_KILL_POINT(name)                                                  \
-  do {                                                                           \
+#define STRATA_KILL_POINT(name)                                                            \
+  do {                                                                                     \
     if (::strata::detail::kill_points_armed()) ::strata::detail::kill_point_reached(name); \
   } while (0)

@@ -31,8 +31,8 @@ void log_message(LogLevel level, const char* fmt, ...) __attribute__((format(pri
 
 }  // namespace strata
 
-#define STRATA_LOG(level, ...)                                                        \
-  do {                                                                                \
-    if (::strata::LogLevel::level >= ::strata::log_level())                          \
-      ::strata::log_message(::strata::LogLevel::level, __VA_ARGS__);                  \
+#define STRATA_LOG(level, ...)                                       \
+  do {                                                               \
+    if (::strata::LogLevel::level >= ::strata::log_level())          \
+      ::strata::log_message(::strata::LogLevel::level, __VA_ARGS__); \
   } while (0)

@@ -28,7 +28,9 @@ std::string wal_dir_name(std::string_view db) { return io::join_path(db, "wal");
 std::string wal_file_name(std::string_view db, uint64_t number) {
   return io::join_path(wal_dir_name(db), numbered(number, ".log"));
 }
-std::string table_file_name(std::string_view db, uint64_t number) { return io::join_path(db, numbered(number, ".sst")); }
+std::string table_file_name(std::string_view db, uint64_t number) {
+  return io::join_path(db, numbered(number, ".sst"));
+}
 std::string manifest_file_name(std::string_view db, uint64_t number) {
   return io::join_path(db, "MANIFEST-" + numbered(number, ""));
 }

@@ -110,8 +110,7 @@ Result<VersionEdit> VersionEdit::decode(std::string_view in) {
         e.new_files.emplace_back(level, std::move(f));
         break;
       }
-      default:
-        return corrupt;
+      default: return corrupt;
     }
   }
   return e;

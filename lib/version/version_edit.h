@@ -99,14 +99,14 @@ struct FileMetaData {
   SequenceNumber smallest_seq = 0;
   SequenceNumber largest_seq = 0;
   uint64_t num_entries = 0;
-  TablePin table;     // the open reader, once the table cache pinned it
-  SeekBudget seeks;   // wasted probes left before a seek compaction
+  TablePin table;    // the open reader, once the table cache pinned it
+  SeekBudget seeks;  // wasted probes left before a seek compaction
   bool operator==(const FileMetaData&) const = default;
 };
 
 class VersionEdit {
  public:
-  std::optional<uint64_t> log_number;        // WAL segments below this number are obsolete
+  std::optional<uint64_t> log_number;  // WAL segments below this number are obsolete
   std::optional<uint64_t> next_file_number;
   std::optional<SequenceNumber> last_sequence;
   std::vector<std::pair<int, uint64_t>> deleted_files;  // (level, file number)

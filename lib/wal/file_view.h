@@ -20,9 +20,7 @@ class FileView final : public io::File {
   }
   asio::awaitable<Result<void>> sync() override { co_return make_error_code(Errc::invalid_argument); }
   asio::awaitable<Result<void>> truncate(uint64_t) override { co_return make_error_code(Errc::invalid_argument); }
-  asio::awaitable<Result<void>> preallocate(uint64_t) override {
-    co_return make_error_code(Errc::invalid_argument);
-  }
+  asio::awaitable<Result<void>> preallocate(uint64_t) override { co_return make_error_code(Errc::invalid_argument); }
   Result<uint64_t> size() const override {
     auto s = file_.size();
     if (!s) return s.error();

@@ -39,10 +39,10 @@ inline constexpr uint8_t kMaxRecordType = static_cast<uint8_t>(RecordType::last)
 inline constexpr size_t kBlockSize = 32 * 1024;
 
 // Header layout: offsets and sizes in bytes.
-inline constexpr size_t kCrcOffset = 0;         // fixed32, masked CRC32C
-inline constexpr size_t kLengthOffset = 4;      // fixed16, payload length of this fragment
-inline constexpr size_t kTypeOffset = 6;        // 1 byte, RecordType
-inline constexpr size_t kLogNumberOffset = 7;   // fixed32, low 32 bits of the file number
+inline constexpr size_t kCrcOffset = 0;        // fixed32, masked CRC32C
+inline constexpr size_t kLengthOffset = 4;     // fixed16, payload length of this fragment
+inline constexpr size_t kTypeOffset = 6;       // 1 byte, RecordType
+inline constexpr size_t kLogNumberOffset = 7;  // fixed32, low 32 bits of the file number
 inline constexpr size_t kHeaderSize = 11;
 // The CRC covers the bytes from kTypeOffset to the end of the payload, which are contiguous.
 inline constexpr size_t kCrcCoveredHeaderBytes = kHeaderSize - kTypeOffset;

@@ -125,7 +125,8 @@ asio::awaitable<Result<WalReader::Fragment>> WalReader::read_fragment(RecordType
     const uint32_t expected_crc = crc32c::unmask(decode_fixed32(header + kCrcOffset));
     const uint32_t actual_crc = computed_crc(header, length);
     if (expected_crc != actual_crc) {
-      STRATA_LOG(warn, "wal: %s: checksum mismatch in fragment at offset %llu (length %u): expected crc %08x, actual %08x",
+      STRATA_LOG(warn,
+                 "wal: %s: checksum mismatch in fragment at offset %llu (length %u): expected crc %08x, actual %08x",
                  file_.path().c_str(), static_cast<unsigned long long>(offset), length, expected_crc, actual_crc);
       set_stop(Stop::checksum_mismatch, offset);
       co_return Fragment::stopped;
@@ -178,17 +179,13 @@ asio::awaitable<Result<std::optional<std::string>>> WalReader::read_record() {
       continue;
     }
     switch (type) {
-      case RecordType::full:
-        last_record_end_offset_ = end;
-        co_return std::optional<std::string>(std::string(payload));
+      case RecordType::full: last_record_end_offset_ = end; co_return std::optional<std::string>(std::string(payload));
       case RecordType::first:
         record_.assign(payload);
         in_fragmented_record_ = true;
         record_start_offset_ = offset;
         break;
-      case RecordType::middle:
-        record_.append(payload);
-        break;
+      case RecordType::middle: record_.append(payload); break;
       case RecordType::last: {
         record_.append(payload);
         in_fragmented_record_ = false;
@@ -197,8 +194,7 @@ asio::awaitable<Result<std::optional<std::string>>> WalReader::read_record() {
         record_.clear();
         co_return std::optional<std::string>(std::move(out));
       }
-      case RecordType::zero:
-        STRATA_ASSERT(false);  // read_fragment never returns type 0
+      case RecordType::zero: STRATA_ASSERT(false);  // read_fragment never returns type 0
     }
   }
 }

@@ -97,12 +97,12 @@ class WalReader {
 
   io::File& file_;
   uint32_t log_number_;
-  std::vector<char> block_;     // the current block, kBlockSize bytes allocated
-  uint64_t block_start_ = 0;    // file offset of block_[0]
-  size_t block_len_ = 0;        // valid bytes in block_ (< kBlockSize only at end of file)
-  size_t block_pos_ = 0;        // next unread byte in block_
-  bool block_loaded_ = false;   // block_ holds the block at block_start_
-  std::string record_;          // the record being assembled from FIRST..LAST fragments
+  std::vector<char> block_;    // the current block, kBlockSize bytes allocated
+  uint64_t block_start_ = 0;   // file offset of block_[0]
+  size_t block_len_ = 0;       // valid bytes in block_ (< kBlockSize only at end of file)
+  size_t block_pos_ = 0;       // next unread byte in block_
+  bool block_loaded_ = false;  // block_ holds the block at block_start_
+  std::string record_;         // the record being assembled from FIRST..LAST fragments
   bool in_fragmented_record_ = false;
   uint64_t record_start_offset_ = 0;
   uint64_t last_record_end_offset_ = 0;

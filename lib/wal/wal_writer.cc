@@ -89,8 +89,8 @@ asio::awaitable<Result<void>> WalWriter::flush(bool sync) {
     io_in_flight_ = false;
     if (!s) {
       error_ = s.error();
-      STRATA_LOG(error, "wal: %s: sync failed at offset %llu: %s; the writer is poisoned",
-                 file_->path().c_str(), static_cast<unsigned long long>(offset_), error_.message().c_str());
+      STRATA_LOG(error, "wal: %s: sync failed at offset %llu: %s; the writer is poisoned", file_->path().c_str(),
+                 static_cast<unsigned long long>(offset_), error_.message().c_str());
       co_return error_;
     }
     unsynced_ = false;

@@ -55,7 +55,8 @@ asio::awaitable<Response> handle_trace(const HandlerContext& ctx, Request req) {
   if (!key) co_return error_response(400, "bad_query", "missing query parameter 'key'");
   if (key->empty()) co_return error_response(400, "bad_key", "the key must not be empty");
   if (key->size() > ctx.limits.max_key_bytes) {
-    co_return error_response(413, "key_too_large", "key exceeds " + std::to_string(ctx.limits.max_key_bytes) + " bytes");
+    co_return error_response(413, "key_too_large",
+                             "key exceeds " + std::to_string(ctx.limits.max_key_bytes) + " bytes");
   }
   std::optional<uint64_t> at;
   Response err;
@@ -128,8 +129,9 @@ asio::awaitable<Response> handle_compact(const HandlerContext& ctx, Request req)
     }
     bounds[i] = v->get_string();
     if (bounds[i].size() > ctx.limits.max_key_bytes) {
-      co_return error_response(413, "key_too_large",
-                               std::string(names[i]) + " exceeds " + std::to_string(ctx.limits.max_key_bytes) + " bytes");
+      co_return error_response(
+          413, "key_too_large",
+          std::string(names[i]) + " exceeds " + std::to_string(ctx.limits.max_key_bytes) + " bytes");
     }
   }
   if (!bounds[0].empty() && !bounds[1].empty() && bounds[0] > bounds[1]) {
@@ -162,11 +164,13 @@ asio::awaitable<Response> handle_checkpoint(const HandlerContext& ctx, Request r
     }
   }
   const json::value* v = body->if_contains("name");
-  if (v == nullptr || !v->is_string()) co_return error_response(400, "missing_field", "field \"name\" must be a string");
+  if (v == nullptr || !v->is_string())
+    co_return error_response(400, "missing_field", "field \"name\" must be a string");
   std::string name(v->get_string());
   // A name, not a path: it cannot leave backup_dir.
   bool valid = !name.empty() && name.size() <= 128 && name != "." && name != "..";
-  for (char c : name) valid = valid && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-');
+  for (char c : name)
+    valid = valid && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-');
   if (!valid) {
     co_return error_response(400, "bad_request",
                              "name must be 1-128 characters of letters, digits, '.', '_' and '-' (not . or ..)");

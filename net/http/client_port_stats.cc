@@ -52,8 +52,8 @@ json::object client_port_stats_to_json(const ClientPortStats& s) {
   return json::object{
       {"connections_accepted", s.connections_accepted},
       {"connections_open", s.connections_open},
-      {"connections_refused",
-       json::object{{"total_cap", s.connections_refused_total_cap}, {"per_address", s.connections_refused_per_address}}},
+      {"connections_refused", json::object{{"total_cap", s.connections_refused_total_cap},
+                                           {"per_address", s.connections_refused_per_address}}},
       {"connections_evicted", s.connections_evicted},
       {"timeouts", json::object{{"header", s.header_timeouts}, {"idle", s.idle_timeouts}, {"io", s.io_timeouts}}},
       {"tls_handshakes", json::object{{"completed", s.tls_handshakes}, {"failed", s.tls_handshake_failures}}},

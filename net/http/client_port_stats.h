@@ -19,25 +19,25 @@
 namespace strata::net::http {
 
 // The key-value requests whose durations are kept (the Server times Router::handle: from the
-// routed request to its response, errors included; Router::timed_op classifies): get (GET /v1/kv/{key}, GET /get), put (PUT /v1/kv/{key}, POST
-// /set), delete (DELETE /v1/kv/{key}, POST /delete), multi_get, scan (GET /v1/kv), batch.
+// routed request to its response, errors included; Router::timed_op classifies): get (GET /v1/kv/{key}, GET /get), put
+// (PUT /v1/kv/{key}, POST /set), delete (DELETE /v1/kv/{key}, POST /delete), multi_get, scan (GET /v1/kv), batch.
 enum class RequestOp { get, put, del, multi_get, scan, batch };
 inline constexpr size_t kRequestOpCount = 6;
 const char* to_string(RequestOp op);
 
 struct ClientPortStats {
   uint64_t connections_accepted = 0;
-  uint64_t connections_open = 0;               // gauge
-  uint64_t connections_refused_total_cap = 0;  // over max_connections, nothing idle to close
+  uint64_t connections_open = 0;                 // gauge
+  uint64_t connections_refused_total_cap = 0;    // over max_connections, nothing idle to close
   uint64_t connections_refused_per_address = 0;  // over max_connections_per_address, nothing idle
-  uint64_t connections_evicted = 0;            // idle connections closed to admit a new one
-  uint64_t header_timeouts = 0;  // no complete request header within header_timeout_ms
-  uint64_t idle_timeouts = 0;    // keep-alive connections closed after idle_timeout_ms
-  uint64_t io_timeouts = 0;      // a body not read, or an answer not written, within io_timeout_ms
-  uint64_t tls_handshakes = 0;          // TLS handshakes completed (a TLS client port)
-  uint64_t tls_handshake_failures = 0;  // refused or failed: no or a wrong client certificate, plain
-                                        // HTTP to the TLS port, a timeout, an unsupported version
-  std::array<uint64_t, kGuardReasonCount> requests_refused{};  // by GuardReason
+  uint64_t connections_evicted = 0;              // idle connections closed to admit a new one
+  uint64_t header_timeouts = 0;                  // no complete request header within header_timeout_ms
+  uint64_t idle_timeouts = 0;                    // keep-alive connections closed after idle_timeout_ms
+  uint64_t io_timeouts = 0;                      // a body not read, or an answer not written, within io_timeout_ms
+  uint64_t tls_handshakes = 0;                   // TLS handshakes completed (a TLS client port)
+  uint64_t tls_handshake_failures = 0;           // refused or failed: no or a wrong client certificate, plain
+                                                 // HTTP to the TLS port, a timeout, an unsupported version
+  std::array<uint64_t, kGuardReasonCount> requests_refused{};        // by GuardReason
   std::array<HistogramSnapshot, kRequestOpCount> request_latency{};  // by RequestOp
   // Limits.
   uint64_t max_connections = 0;

@@ -179,8 +179,9 @@ asio::awaitable<Response> handle_tiny_add_node(const HandlerContext& ctx, Reques
   auto id = id_field(*body, "node_id");
   std::string peer = string_field(*body, "peer_address");
   if (string_field(*body, "node_url").empty() || !id || peer.empty()) {
-    co_return error_response(400, "missing_field",
-                             "expected {\"node_url\": \"http://host:port\", \"node_id\": N, \"peer_address\": \"host:port\"}");
+    co_return error_response(
+        400, "missing_field",
+        "expected {\"node_url\": \"http://host:port\", \"node_id\": N, \"peer_address\": \"host:port\"}");
   }
   Response r = co_await add(ctx, *id, std::move(peer));
   co_return r;

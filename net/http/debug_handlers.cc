@@ -65,7 +65,8 @@ Response handle_debug_link_fault(const FaultHooks& hooks, Request req) {
   }
   if (const json::value* p = o.if_contains("drop_probability")) {
     double v = p->is_number() ? p->to_number<double>(ec) : -1;
-    if (ec || !(v >= 0 && v <= 1)) return error_response(400, "bad_field", "field \"drop_probability\" must be in [0, 1]");
+    if (ec || !(v >= 0 && v <= 1))
+      return error_response(400, "bad_field", "field \"drop_probability\" must be in [0, 1]");
     fault.drop_probability = v;
   }
   if (const json::value* d = o.if_contains("delay_ms")) {

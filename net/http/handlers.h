@@ -26,9 +26,9 @@ struct HandlerContext {
 };
 
 // The Response for a failed call: 503 read_only (with the DB's reason) or shutting_down/busy,
-// 400 invalid_argument, 501 not_supported, 500 otherwise. Cluster errors (503): node_removed (this node left the cluster; nothing was done), not_leader (nothing was proposed),
-// timed_out and unavailable (no quorum); for writes (`write`) the body says whether the write
-// may have been applied: {"error","code","write_may_have_been_applied"}.
+// 400 invalid_argument, 501 not_supported, 500 otherwise. Cluster errors (503): node_removed (this node left the
+// cluster; nothing was done), not_leader (nothing was proposed), timed_out and unavailable (no quorum); for writes
+// (`write`) the body says whether the write may have been applied: {"error","code","write_may_have_been_applied"}.
 Response db_error_response(const HandlerContext& ctx, ErrorCode ec, bool write = false);
 // The sequence number of ?at=SEQ (a decimal uint64): *out stays nullopt without ?at. Returns
 // false (and sets *error to a 400 bad_query) when malformed.

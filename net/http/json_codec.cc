@@ -25,7 +25,8 @@ constexpr std::string_view kBase64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefgh
 constexpr std::array<int8_t, 256> make_base64_table() {
   std::array<int8_t, 256> t{};
   for (auto& v : t) v = -1;
-  for (size_t i = 0; i < kBase64Alphabet.size(); ++i) t[static_cast<uint8_t>(kBase64Alphabet[i])] = static_cast<int8_t>(i);
+  for (size_t i = 0; i < kBase64Alphabet.size(); ++i)
+    t[static_cast<uint8_t>(kBase64Alphabet[i])] = static_cast<int8_t>(i);
   return t;
 }
 constexpr auto kBase64Table = make_base64_table();
@@ -207,7 +208,7 @@ namespace {
 // The raw DbStats counters, by name, for both directions.
 struct Counter {
   std::string_view name;
-  uint64_t DbStats::*field;
+  uint64_t DbStats::* field;
 };
 constexpr Counter kCounters[] = {
     {"last_sequence", &DbStats::last_sequence},
@@ -268,7 +269,8 @@ std::optional<double> double_of(const json::value* v) {
 std::optional<int64_t> i64_of(const json::value* v) {
   if (!v) return std::nullopt;
   if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64() && v->get_uint64() <= static_cast<uint64_t>(INT64_MAX)) return static_cast<int64_t>(v->get_uint64());
+  if (v->is_uint64() && v->get_uint64() <= static_cast<uint64_t>(INT64_MAX))
+    return static_cast<int64_t>(v->get_uint64());
   return std::nullopt;
 }
 
@@ -498,18 +500,21 @@ std::string stats_to_prometheus(const DbStats& s, std::string_view node_id) {
   append_metric(out, "last_sequence", "gauge", "Sequence number of the last acknowledged write.", d(s.last_sequence));
   append_metric(out, "memtable_size_bytes", "gauge", "Arena bytes of the active memtable.", d(s.memtable_size_bytes));
   append_metric(out, "memtable_keys", "gauge", "Entries in the active memtable.", d(s.memtable_keys));
-  append_metric(out, "immutable_memtables", "gauge", "Immutable memtables waiting for their flush.", d(s.immutable_memtables));
+  append_metric(out, "immutable_memtables", "gauge", "Immutable memtables waiting for their flush.",
+                d(s.immutable_memtables));
   append_metric(out, "sstables", "gauge", "Live SSTables.", d(s.sstable_count));
   append_metric(out, "sstable_size_bytes", "gauge", "Total size of live SSTables.", d(s.total_sstable_size_bytes));
   append_metric(out, "puts_total", "counter", "Put operations.", d(s.puts));
   append_metric(out, "deletes_total", "counter", "Delete operations.", d(s.deletes));
   append_metric(out, "gets_total", "counter", "Get operations.", d(s.gets));
   append_metric(out, "scans_total", "counter", "Scan operations.", d(s.scans));
-  append_metric(out, "bytes_written_user_total", "counter", "Key and value bytes handed to writes.", d(s.bytes_written_user));
+  append_metric(out, "bytes_written_user_total", "counter", "Key and value bytes handed to writes.",
+                d(s.bytes_written_user));
   append_metric(out, "bytes_written_wal_total", "counter", "Bytes written to the WAL.", d(s.bytes_written_wal));
-  append_metric(out, "bytes_written_flush_total", "counter", "SSTable bytes written by flushes.", d(s.bytes_written_flush));
+  append_metric(out, "bytes_written_flush_total", "counter", "SSTable bytes written by flushes.",
+                d(s.bytes_written_flush));
   append_metric(out, "bytes_written_compaction_total", "counter", "SSTable bytes written by compactions.",
-         d(s.bytes_written_compaction));
+                d(s.bytes_written_compaction));
   append_metric(out, "wal_syncs_total", "counter", "WAL fdatasync calls.", d(s.wal_syncs));
   const std::pair<std::string_view, HistogramSnapshot> wal_sync[] = {{"", s.wal_sync_latency}};
   append_histogram_family(out, "wal_sync_duration_seconds",
@@ -517,43 +522,50 @@ std::string stats_to_prometheus(const DbStats& s, std::string_view node_id) {
   append_metric(out, "write_groups_total", "counter", "Group commits (WAL writes).", d(s.write_groups));
   append_metric(out, "flushes_total", "counter", "Memtable flushes.", d(s.flushes));
   append_metric(out, "stall_seconds_total", "counter", "Time writers were delayed or stopped (memtables, L0).",
-         d(s.stall_micros) / 1e6);
+                d(s.stall_micros) / 1e6);
   append_metric(out, "block_reads_total", "counter", "Data blocks read from disk.", d(s.block_reads));
   append_metric(out, "block_reads_page_cache_total", "counter",
-         "Data blocks read from files that the OS page cache held (no I/O wait).", d(s.block_reads_page_cache));
+                "Data blocks read from files that the OS page cache held (no I/O wait).", d(s.block_reads_page_cache));
   append_metric(out, "block_reads_mapped_total", "counter", "Data blocks served from SSTable memory mappings.",
-         d(s.block_reads_mapped));
-  append_metric(out, "bloom_negatives_total", "counter", "Table lookups avoided by bloom filters.", d(s.bloom_negatives));
+                d(s.block_reads_mapped));
+  append_metric(out, "bloom_negatives_total", "counter", "Table lookups avoided by bloom filters.",
+                d(s.bloom_negatives));
   append_metric(out, "write_amplification", "gauge", "Bytes written to disk per byte written by the user.",
-         s.write_amplification());
+                s.write_amplification());
   append_metric(out, "read_amplification", "gauge", "SSTables consulted per get.", s.read_amplification());
   append_metric(out, "space_amplification", "gauge", "SSTable bytes per byte of the deepest non-empty level.",
-         s.space_amplification());
-  append_metric(out, "bytes_written_disk_total", "counter", "Bytes written to disk by the WAL, flushes and compactions.",
-         d(s.bytes_written_disk()));
+                s.space_amplification());
+  append_metric(out, "bytes_written_disk_total", "counter",
+                "Bytes written to disk by the WAL, flushes and compactions.", d(s.bytes_written_disk()));
   append_metric(out, "compactions_total", "counter", "Compactions that merged files.", d(s.compactions));
   append_metric(out, "trivial_moves_total", "counter", "Files moved to the next level without rewriting.",
-         d(s.trivial_moves));
-  append_metric(out, "compaction_read_bytes_total", "counter", "Input bytes of compactions.", d(s.bytes_read_compaction));
-  append_metric(out, "compaction_seconds_total", "counter", "Time spent in compaction jobs.", d(s.compaction_micros) / 1e6);
+                d(s.trivial_moves));
+  append_metric(out, "compaction_read_bytes_total", "counter", "Input bytes of compactions.",
+                d(s.bytes_read_compaction));
+  append_metric(out, "compaction_seconds_total", "counter", "Time spent in compaction jobs.",
+                d(s.compaction_micros) / 1e6);
   append_metric(out, "compaction_dropped_entries_total", "counter", "Hidden versions and bottom tombstones dropped.",
-         d(s.compaction_dropped_entries));
+                d(s.compaction_dropped_entries));
   append_metric(out, "running_compactions", "gauge", "Compactions running now.", d(s.running_compactions));
   append_metric(out, "table_probes_total", "counter", "SSTables consulted by gets.", d(s.table_probes));
   append_metric(out, "block_read_bytes_total", "counter", "On-disk bytes of data blocks read.", d(s.block_read_bytes));
-  append_metric(out, "bloom_checks_total", "counter", "Table lookups that consulted a bloom filter.", d(s.bloom_checks));
+  append_metric(out, "bloom_checks_total", "counter", "Table lookups that consulted a bloom filter.",
+                d(s.bloom_checks));
   append_metric(out, "bloom_negative_rate", "gauge", "Fraction of bloom checks that ruled the table out.",
-         s.bloom_negative_rate());
+                s.bloom_negative_rate());
   append_metric(out, "block_cache_hits_total", "counter", "Block cache hits.", d(s.block_cache_hits));
   append_metric(out, "block_cache_misses_total", "counter", "Block cache misses.", d(s.block_cache_misses));
   append_metric(out, "block_cache_hit_rate", "gauge", "Block cache hits per lookup.", s.block_cache_hit_rate());
-  append_metric(out, "block_cache_usage_bytes", "gauge", "Bytes held by the block cache.", d(s.block_cache_usage_bytes));
-  append_metric(out, "block_cache_capacity_bytes", "gauge", "Capacity of the block cache.", d(s.block_cache_capacity_bytes));
+  append_metric(out, "block_cache_usage_bytes", "gauge", "Bytes held by the block cache.",
+                d(s.block_cache_usage_bytes));
+  append_metric(out, "block_cache_capacity_bytes", "gauge", "Capacity of the block cache.",
+                d(s.block_cache_capacity_bytes));
   append_metric(out, "table_cache_hits_total", "counter", "Table cache hits.", d(s.table_cache_hits));
   append_metric(out, "table_cache_misses_total", "counter", "Table cache misses.", d(s.table_cache_misses));
   append_metric(out, "table_cache_hit_rate", "gauge", "Table cache hits per lookup.", s.table_cache_hit_rate());
   append_metric(out, "open_tables", "gauge", "SSTable readers held by the table cache.", d(s.open_tables));
-  append_metric(out, "read_only", "gauge", "1 when the DB refuses writes after a failed write or sync.", s.read_only ? 1 : 0);
+  append_metric(out, "read_only", "gauge", "1 when the DB refuses writes after a failed write or sync.",
+                s.read_only ? 1 : 0);
   out += "# HELP strata_level_files Files per LSM level.\n# TYPE strata_level_files gauge\n";
   for (const auto& l : s.levels) {
     out += "strata_level_files{level=\"" + std::to_string(l.level) + "\"} " + std::to_string(l.file_count) + "\n";
@@ -562,13 +574,16 @@ std::string stats_to_prometheus(const DbStats& s, std::string_view node_id) {
   for (const auto& l : s.levels) {
     out += "strata_level_size_bytes{level=\"" + std::to_string(l.level) + "\"} " + std::to_string(l.size_bytes) + "\n";
   }
-  out += "# HELP strata_level_target_bytes Size that triggers a compaction of the level (L1+).\n"
-         "# TYPE strata_level_target_bytes gauge\n";
+  out +=
+      "# HELP strata_level_target_bytes Size that triggers a compaction of the level (L1+).\n"
+      "# TYPE strata_level_target_bytes gauge\n";
   for (const auto& l : s.levels) {
-    out += "strata_level_target_bytes{level=\"" + std::to_string(l.level) + "\"} " + std::to_string(l.target_bytes) + "\n";
+    out +=
+        "strata_level_target_bytes{level=\"" + std::to_string(l.level) + "\"} " + std::to_string(l.target_bytes) + "\n";
   }
-  out += "# HELP strata_level_compaction_score Compaction score of the level (>= 1: due).\n"
-         "# TYPE strata_level_compaction_score gauge\n";
+  out +=
+      "# HELP strata_level_compaction_score Compaction score of the level (>= 1: due).\n"
+      "# TYPE strata_level_compaction_score gauge\n";
   for (const auto& l : s.levels) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.17g", l.compaction_score);
@@ -612,34 +627,37 @@ std::string replication_stats_to_prometheus(const replication::NodeStats& s) {
   auto d = [](uint64_t v) { return static_cast<double>(v); };
   append_metric(out, "raft_proposals_total", "counter", "Writes proposed to Raft by this node.", d(s.proposals));
   append_metric(out, "raft_proposals_refused_total", "counter", "Writes refused as overloaded (max pending proposals).",
-         d(s.proposals_refused));
-  append_metric(out, "raft_proposal_batches_total", "counter", "Batches of proposals stepped into Raft.", d(s.proposal_batches));
-  append_metric(out, "raft_applied_entries_total", "counter", "Committed log entries applied to the DB.", d(s.applied_entries));
+                d(s.proposals_refused));
+  append_metric(out, "raft_proposal_batches_total", "counter", "Batches of proposals stepped into Raft.",
+                d(s.proposal_batches));
+  append_metric(out, "raft_applied_entries_total", "counter", "Committed log entries applied to the DB.",
+                d(s.applied_entries));
   append_metric(out, "raft_snapshots_sent_total", "counter", "DB snapshots sent to followers.", d(s.snapshots_sent));
   append_metric(out, "raft_snapshots_installed_total", "counter", "DB snapshots installed from a leader.",
-         d(s.snapshots_installed));
+                d(s.snapshots_installed));
   append_metric(out, "raft_log_compactions_total", "counter", "Raft log compactions.", d(s.compactions));
   append_metric(out, "raft_read_index_rounds_total", "counter", "ReadIndex rounds for linearizable reads.",
-         d(s.read_index_rounds));
+                d(s.read_index_rounds));
   append_metric(out, "raft_learners_removed_total", "counter", "Learners removed after an interrupted join.",
-         d(s.learners_removed));
+                d(s.learners_removed));
   append_metric(out, "raft_ready_cycles_total", "counter", "Ready cycles of the replication loop.", d(s.ready_cycles));
   append_metric(out, "raft_entries_persisted_total", "counter", "Raft log entries persisted.", d(s.entries_persisted));
-  append_metric(out, "raft_persist_seconds_total", "counter", "Time spent persisting the Raft log (write and fdatasync).",
-         d(s.persist_micros) / 1e6);
-  append_metric(out, "raft_messages_sent_total", "counter", "Raft messages handed to the peer transport.", d(s.messages_sent));
+  append_metric(out, "raft_persist_seconds_total", "counter",
+                "Time spent persisting the Raft log (write and fdatasync).", d(s.persist_micros) / 1e6);
+  append_metric(out, "raft_messages_sent_total", "counter", "Raft messages handed to the peer transport.",
+                d(s.messages_sent));
   append_metric(out, "raft_entries_applied_early_total", "counter",
-         "Committed entries the leader applied as soon as an acknowledgement committed them.",
-         d(s.entries_applied_early));
+                "Committed entries the leader applied as soon as an acknowledgement committed them.",
+                d(s.entries_applied_early));
   append_metric(out, "raft_leader_changes_total", "counter", "Times this node saw another node become the leader.",
                 d(s.leader_changes));
   const std::pair<std::string_view, HistogramSnapshot> persist[] = {{"", s.persist_latency}};
   append_histogram_family(out, "raft_log_persist_duration_seconds",
                           "Raft log persists of the Ready loop (the append and its fdatasync).", "", persist);
   const std::pair<std::string_view, HistogramSnapshot> proposal[] = {{"", s.proposal_latency}};
-  append_histogram_family(out, "raft_proposal_duration_seconds",
-                          "Writes from their proposal to their result on this node (committed by a quorum and applied).",
-                          "", proposal);
+  append_histogram_family(
+      out, "raft_proposal_duration_seconds",
+      "Writes from their proposal to their result on this node (committed by a quorum and applied).", "", proposal);
   std::vector<std::pair<std::string_view, double>> invalid;
   for (size_t i = 1; i < s.messages_invalid.size(); ++i) {
     invalid.emplace_back(raft::to_string(static_cast<raft::DropReason>(i)), d(s.messages_invalid[i]));
@@ -675,36 +693,39 @@ std::string transport_stats_to_prometheus(const replication::TransportStats& s) 
   auto d = [](uint64_t v) { return static_cast<double>(v); };
   append_metric(out, "peer_frames_sent_total", "counter", "Peer frames written.", d(s.frames_sent));
   append_metric(out, "peer_frames_received_total", "counter", "Peer frames read.", d(s.frames_received));
-  append_metric(out, "peer_messages_dropped_total", "counter", "Outbound Raft messages dropped (queue full, unknown peer, fault hook).",
-         d(s.dropped));
+  append_metric(out, "peer_messages_dropped_total", "counter",
+                "Outbound Raft messages dropped (queue full, unknown peer, fault hook).", d(s.dropped));
   append_metric(out, "peer_connects_total", "counter", "Outbound peer connections established.", d(s.connects));
-  append_metric(out, "peer_protocol_errors_total", "counter", "Inbound peer connections closed for a malformed frame or hello.",
-         d(s.protocol_errors));
-  append_metric(out, "peer_connections_refused_total", "counter", "Inbound peer connections refused over a connection cap.",
-         d(s.connections_refused));
-  append_metric(out, "peer_timeouts_total", "counter", "Inbound peer connections closed by the handshake or frame deadline.",
-         d(s.timeouts));
-  append_metric(out, "peer_auth_failures_total", "counter",
-         "Peer handshakes refused for a missing or wrong MAC or a certificate naming another node (a forged, replayed or "
-         "misconfigured peer).",
-         d(s.auth_failures));
+  append_metric(out, "peer_protocol_errors_total", "counter",
+                "Inbound peer connections closed for a malformed frame or hello.", d(s.protocol_errors));
+  append_metric(out, "peer_connections_refused_total", "counter",
+                "Inbound peer connections refused over a connection cap.", d(s.connections_refused));
+  append_metric(out, "peer_timeouts_total", "counter",
+                "Inbound peer connections closed by the handshake or frame deadline.", d(s.timeouts));
+  append_metric(
+      out, "peer_auth_failures_total", "counter",
+      "Peer handshakes refused for a missing or wrong MAC or a certificate naming another node (a forged, replayed or "
+      "misconfigured peer).",
+      d(s.auth_failures));
   append_metric(out, "peer_tls_handshake_failures_total", "counter",
-         "Peer TLS handshakes that failed (no certificate, another CA, expired, plain TCP).", d(s.tls_handshake_failures));
+                "Peer TLS handshakes that failed (no certificate, another CA, expired, plain TCP).",
+                d(s.tls_handshake_failures));
   append_metric(out, "peer_authenticated", "gauge", "1 when a cluster secret authenticates every peer connection.",
-         s.authenticated ? 1 : 0);
+                s.authenticated ? 1 : 0);
   append_metric(out, "peer_tls", "gauge", "1 when every peer connection uses mutual TLS.", s.tls ? 1 : 0);
   append_metric(out, "peer_inbound_connections", "gauge", "Inbound peer connections open.", d(s.inbound_connections));
   append_metric(out, "peer_inbound_buffer_bytes", "gauge", "Bytes allocated for peer frames being received.",
-         d(s.inbound_buffer_bytes));
-  append_metric(out, "peer_limit_max_frame_bytes", "gauge", "Largest peer frame payload accepted.", d(s.max_frame_bytes));
+                d(s.inbound_buffer_bytes));
+  append_metric(out, "peer_limit_max_frame_bytes", "gauge", "Largest peer frame payload accepted.",
+                d(s.max_frame_bytes));
   append_metric(out, "peer_limit_max_inbound_connections", "gauge", "Inbound peer connections allowed in total.",
-         d(s.max_inbound_connections));
-  append_metric(out, "peer_limit_max_inbound_per_address", "gauge", "Inbound peer connections allowed per remote address.",
-         d(s.max_inbound_per_address));
-  append_metric(out, "peer_limit_handshake_timeout_seconds", "gauge", "Time a new peer connection has to send its hello.",
-         d(s.handshake_timeout_ms) / 1e3);
+                d(s.max_inbound_connections));
+  append_metric(out, "peer_limit_max_inbound_per_address", "gauge",
+                "Inbound peer connections allowed per remote address.", d(s.max_inbound_per_address));
+  append_metric(out, "peer_limit_handshake_timeout_seconds", "gauge",
+                "Time a new peer connection has to send its hello.", d(s.handshake_timeout_ms) / 1e3);
   append_metric(out, "peer_limit_frame_timeout_seconds", "gauge", "Time a peer frame has to arrive once it started.",
-         d(s.frame_timeout_ms) / 1e3);
+                d(s.frame_timeout_ms) / 1e3);
   return out;
 }
 

@@ -87,7 +87,6 @@ std::optional<std::vector<OptionInfo>> options_from_json(const boost::json::obje
 // names prefixed with "strata_".
 std::string stats_to_prometheus(const DbStats& stats, std::string_view node_id);
 
-
 // A cluster node's replication counters (replication::NodeStats): for GET /v1/stats "replication",
 // {"proposals", "proposals_refused", "proposal_batches", "applied_entries", "snapshots_sent",
 // "snapshots_installed", "log_compactions", "read_index_rounds", "learners_removed",

@@ -46,7 +46,6 @@ std::optional<WriteOptions> write_options_from(const Request& req, Response* err
   return wo;
 }
 
-
 // Reads a key or value field of a batch op: a JSON string, base64-decoded when `base64`.
 std::optional<std::string> bytes_field(const json::object& op, std::string_view name, bool base64) {
   const json::value* v = op.if_contains(name);
@@ -64,8 +63,8 @@ asio::awaitable<Response> handle_kv_get(const HandlerContext& ctx, std::string k
   if (!consistency) co_return err;
   std::optional<uint64_t> at;
   if (!sequence_of(req, &at, &err)) co_return err;
-  Result<std::optional<std::string>> got = at ? co_await ctx.kv.get_at(std::move(key), *at)
-                                              : co_await ctx.kv.get(std::move(key), *consistency);
+  Result<std::optional<std::string>> got =
+      at ? co_await ctx.kv.get_at(std::move(key), *at) : co_await ctx.kv.get(std::move(key), *consistency);
   if (!got) co_return at ? read_at_error_response(ctx, got.error(), *at) : db_error_response(ctx, got.error());
   if (!*got) co_return error_response(404, "not_found", "key not found");
   Response r;
@@ -298,16 +297,20 @@ asio::awaitable<Response> handle_batch(const HandlerContext& ctx, Request req) {
     const json::value* kind = op->if_contains("op");
     if (!kind || !kind->is_string()) co_return error_response(400, "missing_field", where + ".op must be a string");
     auto key = bytes_field(*op, "key", base64);
-    if (!key) co_return error_response(400, "missing_field", where + ".key must be a string" + (base64 ? " (base64)" : ""));
+    if (!key)
+      co_return error_response(400, "missing_field", where + ".key must be a string" + (base64 ? " (base64)" : ""));
     if (key->empty()) co_return error_response(400, "bad_key", where + ".key must not be empty");
     if (key->size() > ctx.limits.max_key_bytes) {
-      co_return error_response(413, "key_too_large", where + ".key exceeds " + std::to_string(ctx.limits.max_key_bytes) + " bytes");
+      co_return error_response(413, "key_too_large",
+                               where + ".key exceeds " + std::to_string(ctx.limits.max_key_bytes) + " bytes");
     }
     if (kind->get_string() == "put") {
       auto value = bytes_field(*op, "value", base64);
-      if (!value) co_return error_response(400, "missing_field", where + ".value must be a string" + (base64 ? " (base64)" : ""));
+      if (!value)
+        co_return error_response(400, "missing_field", where + ".value must be a string" + (base64 ? " (base64)" : ""));
       if (value->size() > ctx.limits.max_value_bytes) {
-        co_return error_response(413, "value_too_large", where + ".value exceeds " + std::to_string(ctx.limits.max_value_bytes) + " bytes");
+        co_return error_response(413, "value_too_large",
+                                 where + ".value exceeds " + std::to_string(ctx.limits.max_value_bytes) + " bytes");
       }
       batch.put(*key, *value);
     } else if (kind->get_string() == "delete" || kind->get_string() == "del") {

@@ -53,16 +53,17 @@ std::string process_metrics_to_prometheus() {
   // fields[0] is field 3.
   std::vector<std::string> f = stat_fields();
   if (f.size() > 21 && ticks > 0) {
-    append_unprefixed_metric(out, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.",
-                          static_cast<double>(std::stoull(f[11]) + std::stoull(f[12])) / ticks);
+    append_unprefixed_metric(out, "process_cpu_seconds_total", "counter",
+                             "Total user and system CPU time spent in seconds.",
+                             static_cast<double>(std::stoull(f[11]) + std::stoull(f[12])) / ticks);
     append_unprefixed_metric(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.",
-                          static_cast<double>(std::stoull(f[20])));
+                             static_cast<double>(std::stoull(f[20])));
     append_unprefixed_metric(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
-                          static_cast<double>(std::stoull(f[21])) * page);
+                             static_cast<double>(std::stoull(f[21])) * page);
     if (uint64_t boot = boot_time_seconds(); boot > 0) {
       append_unprefixed_metric(out, "process_start_time_seconds", "gauge",
-                            "Start time of the process since unix epoch in seconds.",
-                            static_cast<double>(boot) + static_cast<double>(std::stoull(f[19])) / ticks);
+                               "Start time of the process since unix epoch in seconds.",
+                               static_cast<double>(boot) + static_cast<double>(std::stoull(f[19])) / ticks);
     }
   }
   if (DIR* d = ::opendir("/proc/self/fd")) {
@@ -72,12 +73,12 @@ std::string process_metrics_to_prometheus() {
     }
     ::closedir(d);
     append_unprefixed_metric(out, "process_open_fds", "gauge", "Number of open file descriptors.",
-                          static_cast<double>(fds - 1));  // less the one opendir holds
+                             static_cast<double>(fds - 1));  // less the one opendir holds
   }
   rlimit nofile{};
   if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
     append_unprefixed_metric(out, "process_max_fds", "gauge", "Maximum number of open file descriptors.",
-                          static_cast<double>(nofile.rlim_cur));
+                             static_cast<double>(nofile.rlim_cur));
   }
   return out;
 }

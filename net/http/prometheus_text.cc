@@ -78,8 +78,10 @@ void append_histogram_family(std::string& out, std::string_view name, std::strin
   append_help_and_type(out, name, "histogram", help);
   const std::string base(name);
   for (const auto& [value_of_label, h] : samples) {
-    std::string prefix = label.empty() ? std::string("{") : "{" + std::string(label) + "=\"" + label_value(value_of_label) + "\",";
-    std::string plain = label.empty() ? std::string() : "{" + std::string(label) + "=\"" + label_value(value_of_label) + "\"}";
+    std::string prefix =
+        label.empty() ? std::string("{") : "{" + std::string(label) + "=\"" + label_value(value_of_label) + "\",";
+    std::string plain =
+        label.empty() ? std::string() : "{" + std::string(label) + "=\"" + label_value(value_of_label) + "\"}";
     uint64_t cumulative = 0;
     for (size_t i = 0; i < HistogramSnapshot::kBuckets; ++i) {
       cumulative += h.counts[i];

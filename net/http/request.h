@@ -21,8 +21,8 @@ std::string_view to_string(Method m);
 
 struct Request {
   Method method = Method::get;
-  std::string method_name;  // as sent, for error messages (e.g. "PATCH")
-  std::string path;         // raw path, e.g. "/v1/kv/a%2Fb"
+  std::string method_name;                                 // as sent, for error messages (e.g. "PATCH")
+  std::string path;                                        // raw path, e.g. "/v1/kv/a%2Fb"
   std::vector<std::pair<std::string, std::string>> query;  // decoded
   std::string content_type;
   std::string body;

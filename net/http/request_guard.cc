@@ -64,7 +64,9 @@ Response refusal(int status, std::string_view code, std::string_view message) {
 }
 
 // The media type of a Content-Type value, without parameters (as sent: compare with iequals).
-std::string_view media_type(std::string_view content_type) { return trim(content_type.substr(0, content_type.find(';'))); }
+std::string_view media_type(std::string_view content_type) {
+  return trim(content_type.substr(0, content_type.find(';')));
+}
 
 bool changes_state(Method m) { return m == Method::put || m == Method::post || m == Method::del; }
 
@@ -168,10 +170,9 @@ std::optional<Refusal> RequestGuard::check(const RequestHead& head) const {
   }
   if (!changes_state(head.method)) return std::nullopt;
   if (head.origin && !origin_allowed(*head.origin, head.host)) {
-    return Refusal{GuardReason::origin,
-                   refusal(403, "origin_not_allowed",
-                           "cross-origin request from '" + std::string(*head.origin) +
-                               "' refused; allow an origin with --cors-origin")};
+    return Refusal{GuardReason::origin, refusal(403, "origin_not_allowed",
+                                                "cross-origin request from '" + std::string(*head.origin) +
+                                                    "' refused; allow an origin with --cors-origin")};
   }
   if (head.content_type) {
     std::string_view type = media_type(*head.content_type);

@@ -51,8 +51,8 @@ struct RequestHead {
   std::optional<std::string_view> content_type;
   std::optional<std::string_view> transfer_encoding;
   std::optional<std::string_view> access_control_request_method;
-  bool has_body = false;            // Content-Length > 0, or a chunked body
-  std::string_view local_address;   // the IP address the client connected to ("127.0.0.1", "::1")
+  bool has_body = false;           // Content-Length > 0, or a chunked body
+  std::string_view local_address;  // the IP address the client connected to ("127.0.0.1", "::1")
 };
 
 // Why a request was refused (counted per reason in ClientPortCounters).

@@ -8,7 +8,9 @@ namespace strata::net::http {
 
 namespace {
 
-bool safe_field_text(std::string_view s) { return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos; }
+bool safe_field_text(std::string_view s) {
+  return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
 
 void append_number(uint64_t n, std::string* out) {
   char buf[24];

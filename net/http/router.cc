@@ -83,20 +83,23 @@ std::optional<replication::ReadConsistency> read_consistency_of(const Request& r
 
 Response db_error_response(const HandlerContext& ctx, ErrorCode ec, bool write) {
   if (ec == make_error_code(Errc::not_leader)) {
-    return cluster_error("not_leader", "no leader is known (election in progress or no quorum); the request was not applied",
-                         write, false);
+    return cluster_error("not_leader",
+                         "no leader is known (election in progress or no quorum); the request was not applied", write,
+                         false);
   }
   if (ec == make_error_code(Errc::unavailable)) {
-    return cluster_error("no_quorum", "no quorum: the cluster has no leader that can commit; the write may have been applied",
-                         write, true);
+    return cluster_error("no_quorum",
+                         "no quorum: the cluster has no leader that can commit; the write may have been applied", write,
+                         true);
   }
   if (ec == make_error_code(Errc::overloaded)) {
-    return cluster_error("overloaded", "overloaded: too many writes are waiting on this node; the write was not applied",
-                         write, false);
+    return cluster_error(
+        "overloaded", "overloaded: too many writes are waiting on this node; the write was not applied", write, false);
   }
   if (ec == make_error_code(Errc::removed)) return node_removed_response(ctx);
   if (ec == make_error_code(Errc::timed_out)) {
-    return cluster_error("timed_out", "timed out waiting for the cluster; the write may have been applied", write, true);
+    return cluster_error("timed_out", "timed out waiting for the cluster; the write may have been applied", write,
+                         true);
   }
   if (ec == make_error_code(Errc::read_only)) {
     DbStats s = ctx.kv.stats();
@@ -104,7 +107,8 @@ Response db_error_response(const HandlerContext& ctx, ErrorCode ec, bool write) 
     if (!s.read_only_reason.empty()) msg += ": " + s.read_only_reason;
     return error_response(503, "read_only", msg);
   }
-  if (ec == make_error_code(Errc::shutting_down)) return error_response(503, "shutting_down", "the node is shutting down");
+  if (ec == make_error_code(Errc::shutting_down))
+    return error_response(503, "shutting_down", "the node is shutting down");
   if (ec == make_error_code(Errc::busy)) return error_response(503, "busy", ec.message());
   if (ec == make_error_code(Errc::invalid_argument)) return error_response(400, "invalid_argument", ec.message());
   if (ec == make_error_code(Errc::not_supported)) return error_response(501, "not_supported", ec.message());
@@ -138,7 +142,9 @@ Response read_at_error_response(const HandlerContext& ctx, ErrorCode ec, uint64_
 }
 
 Router::Router(DB& db, NodeInfo node, Limits limits)
-    : owned_kv_(std::make_unique<replication::LocalKvService>(db)), kv_(*owned_kv_), node_(std::move(node)),
+    : owned_kv_(std::make_unique<replication::LocalKvService>(db)),
+      kv_(*owned_kv_),
+      node_(std::move(node)),
       limits_(limits) {}
 
 Router::Router(replication::KvService& kv, NodeInfo node, Limits limits, std::optional<FaultHooks> fault_hooks)
@@ -150,9 +156,9 @@ constexpr std::string_view kKvPrefix = "/v1/kv/";
 constexpr std::string_view kMultiGetName = "multi-get";  // POST /v1/kv/multi-get
 
 Response method_not_allowed(const Request& req, std::string_view allow) {
-  Response r = error_response(405, "method_not_allowed",
-                              "method " + req.method_name + " is not allowed on " + req.path + " (allowed: " +
-                                  std::string(allow) + ")");
+  Response r = error_response(
+      405, "method_not_allowed",
+      "method " + req.method_name + " is not allowed on " + req.path + " (allowed: " + std::string(allow) + ")");
   r.headers.emplace_back("Allow", std::string(allow));
   return r;
 }
@@ -263,8 +269,8 @@ const Route* find_route(std::string_view path) {
 
 // What a node removed from the cluster still answers: how it is doing, and where the cluster is.
 bool served_when_removed(const Request& req) {
-  constexpr std::string_view kPaths[] = {"/status", "/v1/status", "/v1/stats", "/stats", "/metrics",
-                                         "/v1/cluster/members", "/health", "/readyz"};
+  constexpr std::string_view kPaths[] = {"/status",  "/v1/status",          "/v1/stats", "/stats",
+                                         "/metrics", "/v1/cluster/members", "/health",   "/readyz"};
   return is_get(req.method) && std::find(std::begin(kPaths), std::end(kPaths), req.path) != std::end(kPaths);
 }
 
@@ -301,8 +307,7 @@ asio::awaitable<Response> Router::handle(Request req) const {
     if (!key) co_return error_response(400, "bad_key", "malformed percent-encoding in the key");
     if (key->empty()) co_return error_response(400, "bad_key", "the key must not be empty");
     if (key->size() > limits_.max_key_bytes) {
-      co_return error_response(413, "key_too_large",
-                               "key exceeds " + std::to_string(limits_.max_key_bytes) + " bytes");
+      co_return error_response(413, "key_too_large", "key exceeds " + std::to_string(limits_.max_key_bytes) + " bytes");
     }
     if (is_get(req.method)) {
       if (auto refused = refuse_unknown_query(req, kReadParams, "GET /v1/kv/{key}")) co_return std::move(*refused);

@@ -5,8 +5,8 @@
 //   Native:             PUT|GET|DELETE /v1/kv/{key}, GET /v1/kv?start=&end=&prefix=&limit=&encoding=,
 //                       POST /v1/batch, GET /v1/status, GET /v1/stats, GET /metrics
 //   Admin:              GET /v1/trace?key=&at=, GET|POST /v1/config, POST /v1/admin/flush,
-//                       POST /v1/admin/compact, POST /v1/admin/checkpoint, GET /stats (= /v1/stats); ?at=SEQ on GET /v1/kv/{key}
-//                       and GET /get, ?reverse=true on GET /v1/kv
+//                       POST /v1/admin/compact, POST /v1/admin/checkpoint, GET /stats (= /v1/stats); ?at=SEQ on GET
+//                       /v1/kv/{key} and GET /get, ?reverse=true on GET /v1/kv
 //   Cluster:            GET|POST|DELETE /v1/cluster/members, POST /add_node, POST /remove_node
 //   Debug (FaultHooks): GET|POST /v1/debug/link-fault (only with --enable-fault-hooks)
 //
@@ -58,7 +58,7 @@ struct SecurityInfo {
 
 // One strata-server option set by a flag, the environment or a file (apps/server_config_sources.h).
 struct ServerSetting {
-  std::string name;    // the flag's name, e.g. "block-cache-mb"
+  std::string name;  // the flag's name, e.g. "block-cache-mb"
   std::string value;
   std::string source;  // "flag", "env STRATA_...", "env-file F", "config F"
 };
@@ -93,7 +93,7 @@ struct Limits {
 // serves /v1/debug/link-fault (debug_handlers.cc); without them that path does not exist (404).
 struct FaultHooks {
   peer::PeerTransport* transport = nullptr;  // REQUIRES: outlives the Router
-  std::vector<uint64_t> peers;                // the node ids whose links may be faulted
+  std::vector<uint64_t> peers;               // the node ids whose links may be faulted
 };
 
 class Router {
@@ -102,7 +102,8 @@ class Router {
   Router(DB& db, NodeInfo node, Limits limits);
   // Any KvService (a replication::Node in a cluster). REQUIRES: kv outlives the Router.
   // `fault_hooks` (tests only) enables /v1/debug/link-fault.
-  Router(replication::KvService& kv, NodeInfo node, Limits limits, std::optional<FaultHooks> fault_hooks = std::nullopt);
+  Router(replication::KvService& kv, NodeInfo node, Limits limits,
+         std::optional<FaultHooks> fault_hooks = std::nullopt);
 
   const Limits& limits() const { return limits_; }
   const NodeInfo& node() const { return node_; }
@@ -115,7 +116,6 @@ class Router {
   static std::optional<RequestOp> timed_op(const Request& req);
 
  private:
-
   std::unique_ptr<replication::KvService> owned_kv_;
   replication::KvService& kv_;
   NodeInfo node_;

@@ -219,7 +219,8 @@ template <class Stream>
 asio::awaitable<bool> Server::Impl::write(Stream& stream, std::string& head, const BeastRequest* req, Response res,
                                           bool keep_alive) {
   bool send_body = !status_has_no_body(res.status) && !(req && req->method() == bhttp::verb::head);
-  HeadOptions ho{.server_name = options.server_name, .keep_alive = keep_alive, .http10_client = req && req->version() < 11};
+  HeadOptions ho{
+      .server_name = options.server_name, .keep_alive = keep_alive, .http10_client = req && req->version() < 11};
   head.clear();
   // HEAD: the headers of the GET answer (Content-Length included), no body.
   append_response_head(res, bhttp::obsolete_reason(bhttp::int_to_status(static_cast<unsigned>(res.status))),
@@ -235,8 +236,8 @@ asio::awaitable<bool> Server::Impl::write(Stream& stream, std::string& head, con
     // io_timeout_ms). No copy: each step is a view of the head and body buffers.
     beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(buffers);
     while (beast::buffer_bytes(rest) > 0) {
-      auto [wec, wn] = co_await asio::async_write(stream, beast::buffers_prefix(kMaxTlsWriteBytes, rest),
-                                                  as_tuple(use_awaitable));
+      auto [wec, wn] =
+          co_await asio::async_write(stream, beast::buffers_prefix(kMaxTlsWriteBytes, rest), as_tuple(use_awaitable));
       ec = wec;
       if (ec) break;
       rest.consume(wn);
@@ -330,11 +331,13 @@ asio::awaitable<void> Server::Impl::serve(Connection& conn, Stream& stream) {
     if (buffer.size() == 0) {
       conn.idle_since_ns.store(steady_now_ns());
       conn.idle.store(true);
-      tcp_of(stream).expires_after(std::chrono::milliseconds(first ? options.header_timeout_ms : options.idle_timeout_ms));
+      tcp_of(stream).expires_after(
+          std::chrono::milliseconds(first ? options.header_timeout_ms : options.idle_timeout_ms));
       auto [rec, rn] = co_await stream.async_read_some(buffer.prepare(kFirstReadBytes), as_tuple(use_awaitable));
       conn.idle.store(false);
       if (rec) {
-        if (rec == beast::error::timeout) ClientPortCounters::bump(first ? counters.header_timeouts : counters.idle_timeouts);
+        if (rec == beast::error::timeout)
+          ClientPortCounters::bump(first ? counters.header_timeouts : counters.idle_timeouts);
         break;
       }
       buffer.commit(rn);
@@ -453,8 +456,8 @@ asio::awaitable<void> Server::Impl::serve(Connection& conn, Stream& stream) {
     if (options.access_log) {
       const double ms = static_cast<double>(steady_now_ns() - request_start_ns) / 1e6;
       STRATA_LOG(info, "access: %s %s %.*s %d %zu %.3fms%s", conn.address.c_str(),
-                 std::string(breq.method_string()).c_str(), static_cast<int>(breq.target().size()), breq.target().data(),
-                 status, body_bytes, ms, written ? "" : " (write failed)");
+                 std::string(breq.method_string()).c_str(), static_cast<int>(breq.target().size()),
+                 breq.target().data(), status, body_bytes, ms, written ? "" : " (write failed)");
     }
     if (!written || !keep_alive) break;
   }
@@ -517,7 +520,8 @@ void Server::Impl::spawn_session(tcp::socket socket) {
   if (refused) {
     uint64_t n = refused->fetch_add(1, std::memory_order_relaxed) + 1;
     if ((n & (n - 1)) == 0) {  // the 1st, 2nd, 4th, ...: a flood logs little
-      STRATA_LOG(warn, "http: refused a connection from %s over the %s cap (%zu open, %zu from that address); %llu refused",
+      STRATA_LOG(warn,
+                 "http: refused a connection from %s over the %s cap (%zu open, %zu from that address); %llu refused",
                  conn->address.c_str(), refused == &counters.connections_refused_total_cap ? "total" : "per-address",
                  open_then, from_address_then, static_cast<unsigned long long>(n));
     }
@@ -532,27 +536,26 @@ void Server::Impl::spawn_session(tcp::socket socket) {
   ClientPortCounters::bump(counters.connections_accepted);
   counters.connections_open.fetch_add(1, std::memory_order_relaxed);
   auto self = shared_from_this();
-  asio::co_spawn(conn->strand, session(conn, beast::tcp_stream(std::move(socket))),
-                 [self, id](std::exception_ptr e) {
-                   // The exception boundary of one connection: log, close, keep serving.
-                   if (e) {
-                     try {
-                       std::rethrow_exception(e);
-                     } catch (const std::exception& ex) {
-                       STRATA_LOG(error, "http: connection failed: %s", ex.what());
-                     } catch (...) {
-                       STRATA_LOG(error, "http: connection failed with an unknown exception");
-                     }
-                   }
-                   {
-                     std::lock_guard lock(self->mu);
-                     auto it = self->connections.find(id);
-                     if (!it->second->evicted.load()) self->forget_live_locked(*it->second);
-                     self->connections.erase(it);
-                   }
-                   self->counters.connections_open.fetch_sub(1, std::memory_order_relaxed);
-                   self->task_finished();
-                 });
+  asio::co_spawn(conn->strand, session(conn, beast::tcp_stream(std::move(socket))), [self, id](std::exception_ptr e) {
+    // The exception boundary of one connection: log, close, keep serving.
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        STRATA_LOG(error, "http: connection failed: %s", ex.what());
+      } catch (...) {
+        STRATA_LOG(error, "http: connection failed with an unknown exception");
+      }
+    }
+    {
+      std::lock_guard lock(self->mu);
+      auto it = self->connections.find(id);
+      if (!it->second->evicted.load()) self->forget_live_locked(*it->second);
+      self->connections.erase(it);
+    }
+    self->counters.connections_open.fetch_sub(1, std::memory_order_relaxed);
+    self->task_finished();
+  });
 }
 
 asio::awaitable<void> Server::Impl::accept_loop() {

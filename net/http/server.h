@@ -60,7 +60,7 @@ class Router;
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  uint16_t port = 8000;               // 0: any free port (see port())
+  uint16_t port = 8000;  // 0: any free port (see port())
   size_t header_limit_bytes = 16 << 10;
   size_t body_limit_bytes = 16 << 20;
   uint32_t header_timeout_ms = 10'000;  // a new connection's first header; any header once started

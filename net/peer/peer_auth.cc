@@ -43,7 +43,7 @@ Result<std::string> load_peer_secret(const std::string& path, std::string* why, 
            std::to_string(kMaxSecretBytes) + " bytes (e.g. `openssl rand -hex 32 > " + path + "`)";
     return make_error_code(Errc::invalid_argument);
   }
-  struct stat st {};
+  struct stat st{};
   *group_or_other_readable = ::stat(path.c_str(), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0;
   return secret;
 }
@@ -51,9 +51,9 @@ Result<std::string> load_peer_secret(const std::string& path, std::string* why, 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
   std::string out(kMacBytes, '\0');
   unsigned int len = 0;
-  unsigned char* r = HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-                          reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-                          reinterpret_cast<unsigned char*>(out.data()), &len);
+  unsigned char* r =
+      HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+           data.size(), reinterpret_cast<unsigned char*>(out.data()), &len);
   STRATA_ASSERT_MSG(r != nullptr && len == kMacBytes, "HMAC-SHA256 failed");
   return out;
 }

@@ -41,7 +41,8 @@ void PeerStream::close() {
 
 asio::awaitable<Result<uint64_t>> PeerStream::handshake(bool dialling, std::string* why) {
   if (!tls_) co_return uint64_t{0};
-  auto [ec] = co_await tls_->async_handshake(dialling ? ssl::stream_base::client : ssl::stream_base::server, kStreamTuple);
+  auto [ec] =
+      co_await tls_->async_handshake(dialling ? ssl::stream_base::client : ssl::stream_base::server, kStreamTuple);
   if (ec) {
     // The verification result names a certificate problem better than the handshake's error.
     long verify = SSL_get_verify_result(tls_->native_handle());
@@ -62,19 +63,22 @@ asio::awaitable<Result<uint64_t>> PeerStream::handshake(bool dialling, std::stri
 }
 
 asio::awaitable<Result<size_t>> PeerStream::read_some(asio::mutable_buffer buffer) {
-  auto [ec, n] = tls_ ? co_await tls_->async_read_some(buffer, kStreamTuple) : co_await plain_->async_read_some(buffer, kStreamTuple);
+  auto [ec, n] = tls_ ? co_await tls_->async_read_some(buffer, kStreamTuple)
+                      : co_await plain_->async_read_some(buffer, kStreamTuple);
   if (ec) co_return make_error_code(Errc::io_error);
   co_return n;
 }
 
 asio::awaitable<Result<void>> PeerStream::read(asio::mutable_buffer buffer) {
-  auto [ec, n] = tls_ ? co_await asio::async_read(*tls_, buffer, kStreamTuple) : co_await asio::async_read(*plain_, buffer, kStreamTuple);
+  auto [ec, n] = tls_ ? co_await asio::async_read(*tls_, buffer, kStreamTuple)
+                      : co_await asio::async_read(*plain_, buffer, kStreamTuple);
   if (ec) co_return make_error_code(Errc::io_error);
   co_return ok();
 }
 
 asio::awaitable<Result<void>> PeerStream::write(asio::const_buffer buffer) {
-  auto [ec, n] = tls_ ? co_await asio::async_write(*tls_, buffer, kStreamTuple) : co_await asio::async_write(*plain_, buffer, kStreamTuple);
+  auto [ec, n] = tls_ ? co_await asio::async_write(*tls_, buffer, kStreamTuple)
+                      : co_await asio::async_write(*plain_, buffer, kStreamTuple);
   if (ec) co_return make_error_code(Errc::io_error);
   co_return ok();
 }

@@ -125,7 +125,7 @@ struct FrameWatch {
 // Reads one frame of at most max_payload bytes. Errors: io_error (the socket's) or corruption.
 // Runs on: the socket's strand.
 asio::awaitable<Result<std::pair<FrameType, std::string>>> read_frame(PeerStream& sock, uint32_t max_payload,
-                                                                       FrameWatch* watch) {
+                                                                      FrameWatch* watch) {
   char hdr[kFrameHeaderBytes];
   // The first byte without a deadline: an idle connection between frames is fine.
   STRATA_CO_TRY_ASSIGN(size_t n, co_await sock.read_some(asio::buffer(hdr)));
@@ -238,7 +238,9 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     void frame_finished() override {
       if (handshake_done) deadline = std::chrono::steady_clock::time_point::max();
     }
-    void buffer_changed(int64_t delta) override { impl->inbound_buffer_bytes.fetch_add(delta, std::memory_order_relaxed); }
+    void buffer_changed(int64_t delta) override {
+      impl->inbound_buffer_bytes.fetch_add(delta, std::memory_order_relaxed);
+    }
   };
 
   Impl(asio::any_io_executor ex, PeerTransportOptions o, replication::TransportHandler* h)
@@ -275,7 +277,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
   std::set<std::string> priming;  // names prime() is looking up
   std::map<uint64_t, Link> links;
   std::set<std::shared_ptr<PeerStream>> inbound;  // closed by stop(): inbound and snapshot streams
-  size_t inbound_count = 0;                         // accepted connections open
+  size_t inbound_count = 0;                       // accepted connections open
   std::map<std::string, size_t> inbound_by_address;
   bool started = false;
   bool stopping = false;
@@ -288,7 +290,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
   PeerTransportStats stats;
 
   // Adds n to a counter; returns its new value.
-  uint64_t count(uint64_t PeerTransportStats::*field, uint64_t n = 1) {
+  uint64_t count(uint64_t PeerTransportStats::* field, uint64_t n = 1) {
     std::lock_guard lock(stats_mu);
     return stats.*field += n;
   }
@@ -297,7 +299,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
   // certificate for another node; tls_handshake_failures: the TLS handshake failed), and logged for
   // the 1st, 2nd, 4th, 8th, ... one, so that a flood of forged hellos logs little.
   void auth_failed(const char* direction, uint64_t peer, const std::string& address, const std::string& why,
-                   uint64_t PeerTransportStats::*counter = &PeerTransportStats::auth_failures) {
+                   uint64_t PeerTransportStats::* counter = &PeerTransportStats::auth_failures) {
     uint64_t n = count(counter);
     if ((n & (n - 1)) == 0) {
       // An inbound connection refused before its hello names no node.
@@ -378,7 +380,8 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     auto last = last_addresses.find(host);
     if (last == last_addresses.end() || stopping) co_return fresh.error();
     if (stale_hosts.insert(host).second) {
-      STRATA_LOG(warn, "peer transport: cannot look up %s (no answer within %u ms, or no address); dialling the "
+      STRATA_LOG(warn,
+                 "peer transport: cannot look up %s (no answer within %u ms, or no address); dialling the "
                  "address it last resolved to, %s, until it resolves again",
                  host.c_str(), opts.connect_timeout_ms, last->second.front().to_string().c_str());
     }
@@ -520,7 +523,8 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     if (!challenge || challenge->first != FrameType::challenge) {
       deadline.cancel();
       // The receiver closed the connection: it has another secret, or none, or is not a Strata node.
-      if (!challenge && challenge.error() == make_error_code(Errc::io_error)) co_return make_error_code(Errc::unavailable);
+      if (!challenge && challenge.error() == make_error_code(Errc::io_error))
+        co_return make_error_code(Errc::unavailable);
       auth_failed("outbound", peer, address, "it did not answer with a challenge");
       co_return make_error_code(Errc::unavailable);
     }
@@ -636,7 +640,8 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
           refused = ++stats.connections_refused;
         }
         if ((refused & (refused - 1)) == 0) {  // the 1st, 2nd, 4th, 8th, ...: a flood logs little
-          STRATA_LOG(warn, "peer transport: refused a connection from %s (%zu open, %zu from that address); %llu refused",
+          STRATA_LOG(warn,
+                     "peer transport: refused a connection from %s (%zu open, %zu from that address); %llu refused",
                      conn->address.c_str(), inbound_count, from_address, static_cast<unsigned long long>(refused));
         }
         conn->sock.close();
@@ -766,8 +771,9 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
         auto r = co_await handler->on_snapshot_end(snapshot_id, std::move(*m));
         std::string ack_payload;
         put_varint64(&ack_payload, snapshot_id);
-        ack_payload.push_back(static_cast<char>(r ? 0 : (r.error().category() == strata_category() ? r.error().value()
-                                                                                                     : static_cast<int>(Errc::io_error))));
+        ack_payload.push_back(static_cast<char>(
+            r ? 0
+              : (r.error().category() == strata_category() ? r.error().value() : static_cast<int>(Errc::io_error))));
         std::string ack;
         encode_frame(&ack, FrameType::snap_ack, ack_payload);
         if (!co_await sock->write(asio::buffer(ack))) break;
@@ -783,7 +789,8 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     } else if (conn->timed_out) {
       count(&PeerTransportStats::timeouts);
       STRATA_LOG(warn, "peer transport: a connection from node %llu (%s) sent no %s in time, closed",
-                 static_cast<unsigned long long>(from), conn->address.c_str(), from == 0 ? "hello (or auth)" : "whole frame");
+                 static_cast<unsigned long long>(from), conn->address.c_str(),
+                 from == 0 ? "hello (or auth)" : "whole frame");
     }
     conn->closed = true;
     conn->timer.cancel();
@@ -819,8 +826,7 @@ struct PeerTransport::Impl : std::enable_shared_from_this<Impl> {
     co_return result;
   }
 
-  asio::awaitable<Result<void>> stream_snapshot(PeerStream& sock, raft::Message m,
-                                                replication::SnapshotSource& src) {
+  asio::awaitable<Result<void>> stream_snapshot(PeerStream& sock, raft::Message m, replication::SnapshotSource& src) {
     std::string frame;
     for (;;) {
       STRATA_CO_TRY_ASSIGN(auto chunk, co_await src.next());

@@ -69,16 +69,16 @@ namespace strata::net::peer {
 inline constexpr size_t kMaxLookupsInFlight = 16;
 
 struct LinkFault {
-  bool cut = false;                 // drop everything sent on the link
-  double drop_probability = 0;      // drop each message with this probability
-  uint32_t delay_ms = 0;            // hold each batch this long before writing it
+  bool cut = false;             // drop everything sent on the link
+  double drop_probability = 0;  // drop each message with this probability
+  uint32_t delay_ms = 0;        // hold each batch this long before writing it
 };
 
 struct PeerTransportOptions {
   uint64_t node_id = 0;
   std::string listen_host = "127.0.0.1";
-  uint16_t listen_port = 0;        // 0: any free port (see port())
-  std::string http_url;            // announced in the hello frame
+  uint16_t listen_port = 0;               // 0: any free port (see port())
+  std::string http_url;                   // announced in the hello frame
   std::map<uint64_t, std::string> peers;  // id -> "host:port" (this node's own entry is ignored)
   size_t max_queue_bytes = 64 << 20;
   uint32_t min_backoff_ms = 20;

@@ -34,7 +34,8 @@ Result<uint64_t> certificate_node_id(const x509_st* cert) {
     const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
     if (name->type != GEN_URI) continue;
     const ASN1_IA5STRING* s = name->d.uniformResourceIdentifier;
-    std::string_view uri(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)), static_cast<size_t>(ASN1_STRING_length(s)));
+    std::string_view uri(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                         static_cast<size_t>(ASN1_STRING_length(s)));
     if (!uri.starts_with(kNodeUriPrefix)) continue;
     ++node_uris;
     found = parse_node_id_uri(uri);

@@ -54,7 +54,8 @@ Result<std::shared_ptr<ssl::context>> build(const TlsConfig& c) {
     return make_error_code(Errc::invalid_argument);
   }
   if (c.peer && c.trusted_ca_file.empty()) {
-    STRATA_LOG(error, "tls: peer TLS needs --peer-trusted-ca-file (the cluster CA every member's certificate chains to)");
+    STRATA_LOG(error,
+               "tls: peer TLS needs --peer-trusted-ca-file (the cluster CA every member's certificate chains to)");
     return make_error_code(Errc::invalid_argument);
   }
   if (c.client_cert_auth && c.trusted_ca_file.empty()) {

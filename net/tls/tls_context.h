@@ -13,7 +13,8 @@
 //    ChaCha20-Poly1305 (forward secrecy, AEAD only);
 //  - the certificate chain (cert_file, leaf first) must match the private key (key_file, not
 //    encrypted);
-//  - with client_cert_auth (always on the peer port), a client must present a certificate that chains to trusted_ca_file,
+//  - with client_cert_auth (always on the peer port), a client must present a certificate that chains to
+//  trusted_ca_file,
 //    or the handshake fails (etcd's --client-cert-auth). Without it, trusted_ca_file is unused.
 //
 // Reload: reload() builds a new context from the same files; on success new connections use it
@@ -41,9 +42,9 @@ class context;
 namespace strata::net::tls {
 
 struct TlsConfig {
-  std::string cert_file;        // PEM: this node's certificate, then any intermediates
-  std::string key_file;         // PEM: its private key
-  std::string trusted_ca_file;  // PEM: the CAs the other end's certificate must chain to
+  std::string cert_file;          // PEM: this node's certificate, then any intermediates
+  std::string key_file;           // PEM: its private key
+  std::string trusted_ca_file;    // PEM: the CAs the other end's certificate must chain to
   bool client_cert_auth = false;  // client port only; the peer port always requires certificates
   bool peer = false;              // a context for the peer port (see above)
 

@@ -39,8 +39,7 @@ inline void fix_wal_crcs(std::string* log) {
 
 // Rewrites the trailer CRC of the block at `handle` if the block and its trailer lie before the
 // footer. Returns the block's contents (compressed or not) and its type byte.
-inline bool fix_block_crc(std::string* table, sstable::BlockHandle handle, std::string_view* contents,
-                          uint8_t* type) {
+inline bool fix_block_crc(std::string* table, sstable::BlockHandle handle, std::string_view* contents, uint8_t* type) {
   size_t limit = table->size() - sstable::kFooterSize;
   if (handle.offset > limit || handle.size > limit - handle.offset ||
       sstable::kBlockTrailerSize > limit - handle.offset - handle.size) {

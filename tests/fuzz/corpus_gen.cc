@@ -122,9 +122,13 @@ asio::awaitable<Result<std::string>> manifest_edits() {
     VersionEdit e;
     uint64_t n = versions.new_file_number();
     std::string lo = "k" + std::to_string(10 * i), hi = "k" + std::to_string(10 * i + 9);
-    e.add_file(i % 3, FileMetaData{.number = n, .file_size = 1000 + n, .smallest = ikey(lo, 100 + i),
-                                   .largest = ikey(hi, 100 + i), .smallest_seq = 100u + i,
-                                   .largest_seq = 100u + i, .num_entries = 10});
+    e.add_file(i % 3, FileMetaData{.number = n,
+                                   .file_size = 1000 + n,
+                                   .smallest = ikey(lo, 100 + i),
+                                   .largest = ikey(hi, 100 + i),
+                                   .smallest_seq = 100u + i,
+                                   .largest_seq = 100u + i,
+                                   .num_entries = 10});
     if (i == 4) e.delete_file(0, n - 4);
     e.last_sequence = 100 + i;
     e.log_number = n;
@@ -160,10 +164,10 @@ void gen_sstable() {
            must(strata::testing::run(table(60, {.block_size_bytes = 256, .bloom_bits_per_key = 10}))));
   put_file("sstable", "no_filter",
            must(strata::testing::run(table(20, {.block_size_bytes = 512, .bloom_bits_per_key = 0}))));
-  put_file("sstable", "lz4", must(strata::testing::run(table(
-                                 40, {.block_size_bytes = 512, .compression = sstable::Compression::lz4}))));
-  put_file("sstable", "zstd", must(strata::testing::run(table(
-                                  40, {.block_size_bytes = 512, .compression = sstable::Compression::zstd}))));
+  put_file("sstable", "lz4",
+           must(strata::testing::run(table(40, {.block_size_bytes = 512, .compression = sstable::Compression::lz4}))));
+  put_file("sstable", "zstd",
+           must(strata::testing::run(table(40, {.block_size_bytes = 512, .compression = sstable::Compression::zstd}))));
   put_file("sstable", "one_entry", must(strata::testing::run(table(1, {}))));
 }
 
@@ -175,8 +179,13 @@ void gen_manifest() {
   e.next_file_number = 20;
   e.last_sequence = 999;
   e.delete_file(0, 7);
-  e.add_file(1, FileMetaData{.number = 13, .file_size = 4096, .smallest = ikey("a", 5), .largest = ikey("m", 9),
-                             .smallest_seq = 5, .largest_seq = 9, .num_entries = 10});
+  e.add_file(1, FileMetaData{.number = 13,
+                             .file_size = 4096,
+                             .smallest = ikey("a", 5),
+                             .largest = ikey("m", 9),
+                             .smallest_seq = 5,
+                             .largest_seq = 9,
+                             .num_entries = 10});
   put_file("manifest", "single_edit", e.encode());
 }
 
@@ -191,7 +200,9 @@ void gen_raft() {
   app.index = 10;
   app.commit = 9;
   app.entries = {Entry{.term = 3, .index = 11, .type = EntryType::normal, .data = "put k v"},
-                 Entry{.term = 3, .index = 12, .type = EntryType::conf_change,
+                 Entry{.term = 3,
+                       .index = 12,
+                       .type = EntryType::conf_change,
                        .data = encode_conf_change(ConfChange{.type = ConfChangeType::add_voter, .node_id = 4})}};
   put_file("raft_codec", "append", encode_message(app));
   Message vote;
@@ -207,8 +218,9 @@ void gen_raft() {
   snap.to = 3;
   snap.from = 1;
   snap.term = 4;
-  snap.snapshot = raft::Snapshot{.metadata = {.index = 100, .term = 4, .conf_state = {.voters = {1, 2, 3}, .learners = {5}}},
-                           .data = "snapshot bytes"};
+  snap.snapshot =
+      raft::Snapshot{.metadata = {.index = 100, .term = 4, .conf_state = {.voters = {1, 2, 3}, .learners = {5}}},
+                     .data = "snapshot bytes"};
   put_file("raft_codec", "snapshot", encode_message(snap));
   Message ri;
   ri.type = MessageType::read_index;
@@ -297,12 +309,16 @@ void gen_http() {
   put_file("http_router", "tiny_set_get",
            "POST /set\napplication/json\n{\"key\":\"k1\",\"value\":\"v1\"}\n===\nGET /get?key=k1&consistent=true\n");
   put_file("http_router", "tiny_delete", "POST /delete\napplication/json\n{\"key\":\"key\"}\n");
-  put_file("http_router", "status_stats_metrics", "GET /status\n===\nGET /v1/status\n===\nGET /v1/stats\n===\nGET /metrics\n");
-  put_file("http_router", "members", "GET /v1/cluster/members\n===\nPOST /add_node\napplication/json\n{\"node_url\":\"http://127.0.0.1:9\"}\n");
+  put_file("http_router", "status_stats_metrics",
+           "GET /status\n===\nGET /v1/status\n===\nGET /v1/stats\n===\nGET /metrics\n");
+  put_file("http_router", "members",
+           "GET /v1/cluster/members\n===\nPOST /add_node\napplication/json\n{\"node_url\":\"http://127.0.0.1:9\"}\n");
   put_file("http_router", "bad_method", "PATCH /v1/kv/a\n");
-  put_file("http_router", "admin_trace_at", "GET /v1/trace?key=a&at=2\n===\nGET /v1/kv/a?at=1\n===\nGET /get?key=a&at=1\n");
-  put_file("http_router", "admin_config",
-           "GET /v1/config\n===\nPOST /v1/config\napplication/json\n{\"name\":\"memtable_size_bytes\",\"value\":\"65536\"}\n");
+  put_file("http_router", "admin_trace_at",
+           "GET /v1/trace?key=a&at=2\n===\nGET /v1/kv/a?at=1\n===\nGET /get?key=a&at=1\n");
+  put_file(
+      "http_router", "admin_config",
+      "GET /v1/config\n===\nPOST /v1/config\napplication/json\n{\"name\":\"memtable_size_bytes\",\"value\":\"65536\"}\n");
   put_file("http_router", "admin_flush_compact",
            "POST /v1/admin/flush\n===\nPOST /v1/admin/compact\napplication/json\n{\"begin\":\"a\",\"end\":\"z\"}\n"
            "===\nGET /stats\n");

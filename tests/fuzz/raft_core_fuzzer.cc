@@ -137,7 +137,10 @@ bool mutate_queued(Program& p, sim::Cluster& c, Message* out) {
     case 1: m.index = p.near(m.index); break;
     case 2: m.log_term = p.near(m.log_term); break;
     case 3: m.commit = p.near(m.commit); break;
-    case 4: m.reject = !m.reject; m.reject_hint = p.near(m.reject_hint); break;
+    case 4:
+      m.reject = !m.reject;
+      m.reject_hint = p.near(m.reject_hint);
+      break;
     case 5: m.from = pick_node(p); break;
     case 6:
       if (!m.entries.empty()) {
@@ -150,7 +153,9 @@ bool mutate_queued(Program& p, sim::Cluster& c, Message* out) {
     case 8:
       if (m.snapshot) m.snapshot->metadata.index = p.near(m.snapshot->metadata.index);
       break;
-    default: m.entries.erase(m.entries.begin(), m.entries.begin() + static_cast<ptrdiff_t>(m.entries.size() / 2)); break;
+    default:
+      m.entries.erase(m.entries.begin(), m.entries.begin() + static_cast<ptrdiff_t>(m.entries.size() / 2));
+      break;
   }
   *out = std::move(m);
   return true;
@@ -253,12 +258,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (std::getenv("STRATA_FUZZ_VERBOSE") != nullptr) {  // what an input exercised, for corpus curation
     for (uint64_t id : c.ids()) {
       if (!c.up(id)) continue;
-      std::fprintf(stderr, "node %llu term=%llu last=%llu commit=%llu role=%s dropped:", static_cast<unsigned long long>(id),
+      std::fprintf(stderr,
+                   "node %llu term=%llu last=%llu commit=%llu role=%s dropped:", static_cast<unsigned long long>(id),
                    static_cast<unsigned long long>(c.core(id).term()),
                    static_cast<unsigned long long>(c.core(id).log().last_index()),
                    static_cast<unsigned long long>(c.core(id).log().committed()), to_string(c.core(id).role()));
       for (size_t r = 1; r < kDropReasonCount; ++r) {
-        if (uint64_t n = c.core(id).dropped()[r]) std::fprintf(stderr, " %s=%llu", to_string(static_cast<DropReason>(r)), static_cast<unsigned long long>(n));
+        if (uint64_t n = c.core(id).dropped()[r])
+          std::fprintf(stderr, " %s=%llu", to_string(static_cast<DropReason>(r)), static_cast<unsigned long long>(n));
       }
       std::fprintf(stderr, "\n");
     }

@@ -1,9 +1,9 @@
 // Fuzz target: the WAL reader on arbitrary bytes as one log segment (log number 7, as the corpus
 // generator writes it). Each input runs twice: as given, and with every fragment CRC it can find
-// recomputed (checksum_fixup.h), so that record assembly sees mutated headers and payloads. Reads every record, then, after the stop, looks for a valid fragment
-// past it (what recovery does to tell a torn tail from corruption).
-// Checks: no crash or out-of-bounds read (ASan); returned payloads fit in the input; the stop and
-// the truncation offset lie inside the file; a valid fragment found after the stop lies past it.
+// recomputed (checksum_fixup.h), so that record assembly sees mutated headers and payloads. Reads every record, then,
+// after the stop, looks for a valid fragment past it (what recovery does to tell a torn tail from corruption). Checks:
+// no crash or out-of-bounds read (ASan); returned payloads fit in the input; the stop and the truncation offset lie
+// inside the file; a valid fragment found after the stop lies past it.
 #include "lib/io/mem_file_system.h"
 #include "lib/wal/wal_reader.h"
 #include "tests/fuzz/checksum_fixup.h"

@@ -23,7 +23,7 @@ std::string_view to_string(Verdict v) {
 namespace {
 
 constexpr int64_t kInfinity = std::numeric_limits<int64_t>::max();
-constexpr uint32_t kAbsent = 0;                                       // model state: no value
+constexpr uint32_t kAbsent = 0;                                           // model state: no value
 constexpr uint32_t kNeverWritten = std::numeric_limits<uint32_t>::max();  // a read of no put's value
 
 // One searched operation, with its value interned: put writes `value_id`, get expects it.
@@ -37,9 +37,9 @@ struct SearchOp {
 // A node of the doubly linked event list (Wing & Gong's history list).
 struct Entry {
   bool is_call = false;
-  size_t op = 0;            // index into the SearchOp vector
+  size_t op = 0;  // index into the SearchOp vector
   int64_t time = 0;
-  Entry* match = nullptr;   // call -> its return
+  Entry* match = nullptr;  // call -> its return
   Entry* prev = nullptr;
   Entry* next = nullptr;
 };
@@ -89,11 +89,12 @@ void unlift(Entry* call) {
 std::string describe(const SearchOp& s, const std::vector<std::string>& values) {
   const Op& op = *s.op;
   char buf[160];
-  std::snprintf(buf, sizeof buf, "op %" PRIu64 " (client %u, %s", op.id, op.client, std::string(to_string(op.kind)).c_str());
+  std::snprintf(buf, sizeof buf, "op %" PRIu64 " (client %u, %s", op.id, op.client,
+                std::string(to_string(op.kind)).c_str());
   std::string out = buf;
   if (op.kind != OpKind::del) out += op.value ? " '" + *op.value + "'" : std::string(" absent");
-  std::snprintf(buf, sizeof buf, ", %s, invoke %" PRId64 " complete %" PRId64 ")", std::string(to_string(op.outcome)).c_str(),
-                op.invoke_ns, op.complete_ns);
+  std::snprintf(buf, sizeof buf, ", %s, invoke %" PRId64 " complete %" PRId64 ")",
+                std::string(to_string(op.outcome)).c_str(), op.invoke_ns, op.complete_ns);
   return out + buf;
 }
 

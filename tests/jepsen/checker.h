@@ -50,9 +50,9 @@ struct CheckOptions {
 struct KeyVerdict {
   std::string key;
   Verdict verdict = Verdict::linearizable;
-  size_t ops = 0;        // operations searched (after dropping fail, incomplete gets, unobservable unknowns)
-  uint64_t steps = 0;    // search steps spent
-  std::string detail;    // for not_linearizable/unknown: where the search got stuck
+  size_t ops = 0;      // operations searched (after dropping fail, incomplete gets, unobservable unknowns)
+  uint64_t steps = 0;  // search steps spent
+  std::string detail;  // for not_linearizable/unknown: where the search got stuck
 };
 
 struct CheckResult {

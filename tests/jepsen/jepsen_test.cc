@@ -61,8 +61,8 @@ std::string make_output_dir() {
 void print_problems(const CheckResult& r) {
   for (size_t i = 0; i < r.problems.size() && i < 10; ++i) {
     const KeyVerdict& k = r.problems[i];
-    std::printf("# key %s: %s (%zu ops, %" PRIu64 " steps): %s\n", k.key.c_str(), std::string(to_string(k.verdict)).c_str(),
-                k.ops, k.steps, k.detail.c_str());
+    std::printf("# key %s: %s (%zu ops, %" PRIu64 " steps): %s\n", k.key.c_str(),
+                std::string(to_string(k.verdict)).c_str(), k.ops, k.steps, k.detail.c_str());
   }
 }
 
@@ -157,7 +157,8 @@ RunConfig config_from_env() {
   cfg.workload.keys = static_cast<int>(env_u64("STRATA_JEPSEN_KEYS", 30));
   cfg.workload.stale_reads = env_u64("STRATA_JEPSEN_STALE_READS", 0) != 0;
   cfg.tls = env_u64("STRATA_JEPSEN_TLS", 1) != 0;
-  if (cfg.workload.stale_reads) std::printf("# negative control: clients read with ?consistency=stale; expect a failure\n");
+  if (cfg.workload.stale_reads)
+    std::printf("# negative control: clients read with ?consistency=stale; expect a failure\n");
   std::printf("# jepsen: seed=%" PRIu64 " seconds=%" PRIu64 " clients=%u keys=%d tls=%s (replay: STRATA_SEED=%" PRIu64
               ", STRATA_JEPSEN_TLS=0 for plain HTTP)\n",
               cfg.seed, cfg.seconds, cfg.clients, cfg.workload.keys, cfg.tls ? "on" : "off", cfg.seed);
@@ -237,7 +238,8 @@ Figures figures_of(const std::vector<Op>& ops, int64_t start_ns, int64_t first_f
 }
 
 // Writes the history, the nemesis journal and the node logs to `dir` and prints where.
-void keep_evidence(const std::string& dir, const std::vector<Op>& ops, const Nemesis& nemesis, testing::Cluster& cluster) {
+void keep_evidence(const std::string& dir, const std::vector<Op>& ops, const Nemesis& nemesis,
+                   testing::Cluster& cluster) {
   auto written = write_history(dir + "/history.jsonl", ops);
   std::ofstream journal(dir + "/nemesis.log");
   for (const std::string& line : nemesis.journal()) journal << line << "\n";
@@ -246,9 +248,10 @@ void keep_evidence(const std::string& dir, const std::vector<Op>& ops, const Nem
     std::filesystem::copy_file(cluster.node(id).log, dir + "/node" + std::to_string(id) + ".log",
                                std::filesystem::copy_options::overwrite_existing, ec);
   }
-  std::printf("# history: %s/history.jsonl%s (re-check: STRATA_JEPSEN_CHECK=%s/history.jsonl); node logs and "
-              "nemesis.log beside it\n",
-              dir.c_str(), written ? "" : " (WRITE FAILED)", dir.c_str());
+  std::printf(
+      "# history: %s/history.jsonl%s (re-check: STRATA_JEPSEN_CHECK=%s/history.jsonl); node logs and "
+      "nemesis.log beside it\n",
+      dir.c_str(), written ? "" : " (WRITE FAILED)", dir.c_str());
 }
 
 TEST_CASE("jepsen: get/put/delete over a 3-node cluster under kill -9, SIGSTOP and partitions is linearizable") {
@@ -311,8 +314,8 @@ TEST_CASE("jepsen: get/put/delete over a 3-node cluster under kill -9, SIGSTOP a
   const double check_s = std::chrono::duration<double>(testing::Clock::now() - check_start).count();
   const bool linearizable = check.verdict == Verdict::linearizable;
   std::printf("# run %.1f s: ok=%zu fail=%zu unknown=%zu; %.0f ok ops/s before the first fault; faults: kill=%" PRIu64
-              " pause=%" PRIu64 " partition=%" PRIu64 " (injection failures %" PRIu64 "); checked %zu keys, %zu ops, %" PRIu64
-              " search steps in %.2f s; verdict %s\n",
+              " pause=%" PRIu64 " partition=%" PRIu64 " (injection failures %" PRIu64
+              "); checked %zu keys, %zu ops, %" PRIu64 " search steps in %.2f s; verdict %s\n",
               static_cast<double>(end_ns - start_ns) / 1e9, f.ok, f.failed, f.unknown, f.ops_per_s_before_fault,
               nemesis.count(FaultKind::kill), nemesis.count(FaultKind::pause), nemesis.count(FaultKind::partition),
               nemesis.injection_failures(), check.keys, check.ops_checked, check.steps, check_s,
@@ -336,7 +339,8 @@ TEST_CASE("jepsen: get/put/delete over a 3-node cluster under kill -9, SIGSTOP a
   CHECK_MESSAGE(nemesis.faults() > 0, "no fault was injected: the run proves nothing");
   CHECK_MESSAGE(f.ops_per_s_before_fault >= cfg.min_ops_per_s, "throughput before the first fault ",
                 f.ops_per_s_before_fault, " ops/s is below the minimum ", cfg.min_ops_per_s);
-  CHECK_MESSAGE(linearizable, "the history is not proven linearizable (verdict ", std::string(to_string(check.verdict)), ")");
+  CHECK_MESSAGE(linearizable, "the history is not proven linearizable (verdict ", std::string(to_string(check.verdict)),
+                ")");
   CHECK(acked_lost == 0);
   CHECK(unreadable == 0);
 }

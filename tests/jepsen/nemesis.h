@@ -31,7 +31,7 @@ struct NemesisOptions {
   std::chrono::milliseconds quiet_before_first_fault{3000};  // measures throughput without faults
   std::chrono::milliseconds min_gap{800};                    // healthy time between faults
   std::chrono::milliseconds max_gap{2000};
-  std::chrono::milliseconds min_fault{1000};                 // how long a fault lasts
+  std::chrono::milliseconds min_fault{1000};  // how long a fault lasts
   std::chrono::milliseconds max_fault{3000};
 };
 

@@ -61,19 +61,19 @@ constexpr auto kRunTimeout = std::chrono::seconds(30);
 
 // Plain data: it crosses the pipe from the child.
 struct RunOutcome {
-  uint64_t ops = 0;                // mutating (or sync) operations the run made, as the plan counted them
+  uint64_t ops = 0;  // mutating (or sync) operations the run made, as the plan counted them
   uint64_t faults_injected = 0;
   uint64_t acked = 0;
-  uint64_t lost = 0;               // acknowledged values missing after reopen
-  uint64_t phantom = 0;            // values after reopen that were neither acknowledged nor in flight
+  uint64_t lost = 0;     // acknowledged values missing after reopen
+  uint64_t phantom = 0;  // values after reopen that were neither acknowledged nor in flight
   uint64_t fsync_retried = 0;
-  uint64_t wrong_error = 0;        // a write failed with something else than no_space/io_error/read_only
-  uint64_t not_read_only = 0;      // sync sweep: a fault was injected, the DB still took writes
-  uint64_t no_reason = 0;          // read-only without a reason in stats()
-  uint64_t open_failed = 0;        // DB::open met the fault (and said so)
-  uint64_t reopen_failed = 0;      // the reopen after the fault cleared failed
-  uint64_t read_failed = 0;        // a get after reopen failed
-  uint64_t close_failed = 0;       // closing the reopened DB failed
+  uint64_t wrong_error = 0;    // a write failed with something else than no_space/io_error/read_only
+  uint64_t not_read_only = 0;  // sync sweep: a fault was injected, the DB still took writes
+  uint64_t no_reason = 0;      // read-only without a reason in stats()
+  uint64_t open_failed = 0;    // DB::open met the fault (and said so)
+  uint64_t reopen_failed = 0;  // the reopen after the fault cleared failed
+  uint64_t read_failed = 0;    // a get after reopen failed
+  uint64_t close_failed = 0;   // closing the reopened DB failed
   char detail[160] = {};
 };
 
@@ -319,8 +319,9 @@ void one_round(uint64_t seed, Totals& t) {
     for (int err : {ENOSPC, EIO}) {
       for (bool sticky : {false, true}) {
         for (uint64_t k = 1; k <= clean.ops; ++k) {
-          const io::CrashMode mode =
-              k % 3 == 0 ? io::CrashMode::drop : k % 3 == 1 ? io::CrashMode::garble : io::CrashMode::tear;
+          const io::CrashMode mode = k % 3 == 0   ? io::CrashMode::drop
+                                     : k % 3 == 1 ? io::CrashMode::garble
+                                                  : io::CrashMode::tear;
           const Case c{sweep, k, err, sticky, mode};
           RunOutcome o;
           ++t.runs;
@@ -336,8 +337,8 @@ void one_round(uint64_t seed, Totals& t) {
           add(t, o);
           if (t.bad() != bad_before) {
             std::printf("# failed: %s seed=%" PRIu64 " STRATA_DISK_FULL_CASE=%s/%s/%s STRATA_DISK_FULL_K=%" PRIu64 "\n",
-                        o.detail, seed, sweep_name(sweep), err == ENOSPC ? "ENOSPC" : "EIO",
-                        sticky ? "sticky" : "once", k);
+                        o.detail, seed, sweep_name(sweep), err == ENOSPC ? "ENOSPC" : "EIO", sticky ? "sticky" : "once",
+                        k);
           }
         }
       }
@@ -367,8 +368,8 @@ TEST_CASE("disk full or EIO at the k-th file operation, for every k: no abort, r
     std::printf("# one case: ops=%" PRIu64 " faults_injected=%" PRIu64 " acked=%" PRIu64 " lost=%" PRIu64
                 " phantom=%" PRIu64 " fsync_retried=%" PRIu64 " not_read_only=%" PRIu64 " reopen_failed=%" PRIu64
                 " detail=%s\n",
-                o.ops, o.faults_injected, o.acked, o.lost, o.phantom, o.fsync_retried, o.not_read_only,
-                o.reopen_failed, o.detail);
+                o.ops, o.faults_injected, o.acked, o.lost, o.phantom, o.fsync_retried, o.not_read_only, o.reopen_failed,
+                o.detail);
     CHECK(o.lost + o.phantom + o.fsync_retried + o.not_read_only + o.reopen_failed + o.read_failed == 0);
     set_log_level(saved);
     return;
@@ -385,8 +386,8 @@ TEST_CASE("disk full or EIO at the k-th file operation, for every k: no abort, r
   }
   set_log_level(saved);
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  std::printf("# runs=%" PRIu64 " aborts=%" PRIu64 " acked_lost=%" PRIu64 " fsync_retried=%" PRIu64
-              " hangs=%" PRIu64 " faults=%" PRIu64 " phantom_values=%" PRIu64 " not_read_only_after_failed_sync=%" PRIu64
+  std::printf("# runs=%" PRIu64 " aborts=%" PRIu64 " acked_lost=%" PRIu64 " fsync_retried=%" PRIu64 " hangs=%" PRIu64
+              " faults=%" PRIu64 " phantom_values=%" PRIu64 " not_read_only_after_failed_sync=%" PRIu64
               " wrong_error=%" PRIu64 " reopen_failed=%" PRIu64 " open_failed=%" PRIu64 " acked=%" PRIu64
               " mutating_runs=%" PRIu64 " sync_runs=%" PRIu64 " rounds=%" PRIu64 " seconds=%.0f seed=%" PRIu64 "\n",
               t.runs, t.aborts, t.lost, t.fsync_retried, t.hangs, t.faults, t.phantom, t.not_read_only, t.wrong_error,

@@ -114,8 +114,9 @@ bool reap_killed(Server& s, std::chrono::milliseconds limit) {
 }
 
 void set_small_tree(Http& http, const Server& s) {
-  for (auto [name, value] : {std::pair{"memtable_size_bytes", "65536"}, std::pair{"target_file_size_bytes", "65536"},
-                             std::pair{"max_bytes_for_level_base", "262144"}, std::pair{"l0_compaction_trigger", "2"}}) {
+  for (auto [name, value] :
+       {std::pair{"memtable_size_bytes", "65536"}, std::pair{"target_file_size_bytes", "65536"},
+        std::pair{"max_bytes_for_level_base", "262144"}, std::pair{"l0_compaction_trigger", "2"}}) {
     std::string body = std::string("{\"name\":\"") + name + "\",\"value\":\"" + value + "\"}";
     auto r = http.call("POST", s.url() + "/v1/config", &body, 2000);
     if (r.status == 0) return;  // already dead (an armed point fired)
@@ -216,7 +217,8 @@ TEST_CASE("kill -9 loop: every kill point, random kills, no acknowledged write l
   std::string binary = server_binary();
   uint64_t seed = std::getenv("STRATA_SEED") ? std::strtoull(std::getenv("STRATA_SEED"), nullptr, 10)
                                              : static_cast<uint64_t>(Clock::now().time_since_epoch().count());
-  uint64_t soak_seconds = std::getenv("STRATA_SOAK_SECONDS") ? std::strtoull(std::getenv("STRATA_SOAK_SECONDS"), nullptr, 10) : 0;
+  uint64_t soak_seconds =
+      std::getenv("STRATA_SOAK_SECONDS") ? std::strtoull(std::getenv("STRATA_SOAK_SECONDS"), nullptr, 10) : 0;
   std::printf("# seed=%" PRIu64 " (replay: STRATA_SEED=%" PRIu64 ")\n", seed, seed);
   std::mt19937_64 rng(seed);
   TempDir tmp;
@@ -235,9 +237,9 @@ TEST_CASE("kill -9 loop: every kill point, random kills, no acknowledged write l
   std::vector<std::string> rounds(kAllKillPoints.begin(), kAllKillPoints.end());
   for (int i = 0; i < 6; ++i) rounds.push_back("");
   for (uint64_t round = 0; round < rounds.size() || Clock::now() < deadline; ++round) {
-    std::string point = round < rounds.size()  ? rounds[round]
-                        : round % 2 == 0       ? ""
-                                               : std::string(kAllKillPoints[(round / 2) % kAllKillPoints.size()]);
+    std::string point = round < rounds.size() ? rounds[round]
+                        : round % 2 == 0      ? ""
+                                              : std::string(kAllKillPoints[(round / 2) % kAllKillPoints.size()]);
     // Points on the write path fire quickly; flush/compaction ones after a few memtables.
     // A fresh manifest is written once per open, so that point can only fire on its first hit.
     long countdown = point.empty() ? 0 : point == "manifest.new_before_current" ? 1 : 1 + static_cast<long>(rng() % 3);
@@ -271,7 +273,8 @@ TEST_CASE("kill -9 loop: every kill point, random kills, no acknowledged write l
       ::kill(s.pid, SIGKILL);
       ::waitpid(s.pid, nullptr, 0);
     }
-    CHECK_MESSAGE(killed, "round " << round << " (" << (point.empty() ? "random kill" : point) << "): the server did not die by SIGKILL");
+    CHECK_MESSAGE(killed, "round " << round << " (" << (point.empty() ? "random kill" : point)
+                                   << "): the server did not die by SIGKILL");
     if (!point.empty()) {
       std::ifstream in(log);
       std::stringstream text;
@@ -280,8 +283,10 @@ TEST_CASE("kill -9 loop: every kill point, random kills, no acknowledged write l
       if (!reached) std::printf("# kill point %s (hit %ld) was not reached\n", point.c_str(), countdown);
       CHECK_MESSAGE(reached, "kill point " << point << " was not reached");
       ++armed_rounds;
-      if (reached) points_reached.insert(point);
-      else ++armed_not_reached;
+      if (reached)
+        points_reached.insert(point);
+      else
+        ++armed_not_reached;
     }
     ++totals.kills;
 

@@ -155,10 +155,10 @@ TEST_CASE("power loss during flushes and compactions loses no synced write and i
   run(body());
   auto fs_stats = ffs.stats();
   std::printf("# crashes=%" PRIu64 " synced_acked_lost=%" PRIu64 " phantom_values=%" PRIu64 " fsync_retried=%" PRIu64
-              " in_flight_landed=%" PRIu64 " busy_rounds=%" PRIu64 " acked_writes=%" PRIu64 " faults=%" PRIu64 " seed=%" PRIu64 "\n",
+              " in_flight_landed=%" PRIu64 " busy_rounds=%" PRIu64 " acked_writes=%" PRIu64 " faults=%" PRIu64
+              " seed=%" PRIu64 "\n",
               totals.rounds, totals.synced_acked_lost, totals.phantom_values, fs_stats.syncs_after_failed_sync,
-              totals.in_flight_landed,
-              totals.busy_rounds, totals.acked_writes, fs_stats.faults_injected, seed);
+              totals.in_flight_landed, totals.busy_rounds, totals.acked_writes, fs_stats.faults_injected, seed);
   CHECK(totals.synced_acked_lost == 0);
   CHECK(totals.phantom_values == 0);
   CHECK(fs_stats.syncs_after_failed_sync == 0);

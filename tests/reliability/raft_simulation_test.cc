@@ -72,8 +72,8 @@ void dump(sim::Cluster& c) {
     for (uint64_t p : c.ids()) {
       if (const Progress* pr = n.progress(p)) {
         std::printf("#     progress %llu %s match=%llu next=%llu inflight=%zu\n", (unsigned long long)p,
-                    to_string(pr->state()), (unsigned long long)pr->match(),
-                    (unsigned long long)pr->next(), pr->inflights().count());
+                    to_string(pr->state()), (unsigned long long)pr->match(), (unsigned long long)pr->next(),
+                    pr->inflights().count());
       }
     }
   }
@@ -81,8 +81,7 @@ void dump(sim::Cluster& c) {
 
 SimOutcome run_seed(uint64_t seed) {
   Random rng(seed * 0x2545f4914f6cdd1dull + 17);
-  std::vector<uint64_t> ids = seed % 2 == 1 ? std::vector<uint64_t>{1, 2, 3, 4, 5}
-                                            : std::vector<uint64_t>{1, 2, 3};
+  std::vector<uint64_t> ids = seed % 2 == 1 ? std::vector<uint64_t>{1, 2, 3, 4, 5} : std::vector<uint64_t>{1, 2, 3};
   bool pre_vote = (seed / 2) % 2 == 0, check_quorum = (seed / 4) % 2 == 0;
   sim::Cluster c(ids, {}, seed, [&](Config& cfg) {
     cfg.election_tick = 10;
@@ -95,8 +94,11 @@ SimOutcome run_seed(uint64_t seed) {
   // Every other group of four seeds: leaders also apply entries as soon as they commit
   // (Core::take_committed_entries), also while a Ready is outstanding, as lib/replication does.
   uint32_t early_apply = (seed / 8) % 2 == 0 ? 300 : 0;
-  c.faults() = {.drop_per_mille = 60, .duplicate_per_mille = 20, .reorder_window = 8,
-                .defer_ready_per_mille = 150, .early_apply_per_mille = early_apply};
+  c.faults() = {.drop_per_mille = 60,
+                .duplicate_per_mille = 20,
+                .reorder_window = 8,
+                .defer_ready_per_mille = 150,
+                .early_apply_per_mille = early_apply};
   std::map<std::string, uint64_t> proposer;  // data -> the leader that accepted it
   std::map<std::string, uint64_t> acked;     // data -> node that applied it as proposer
   c.set_on_apply([&](uint64_t node, const Entry& e) {
@@ -165,7 +167,10 @@ SimOutcome run_seed(uint64_t seed) {
     for (uint64_t id : ids) {
       bool found = false;
       for (const auto& [index, applied] : c.node(id).state_machine) {
-        if (applied == data) { found = true; break; }
+        if (applied == data) {
+          found = true;
+          break;
+        }
       }
       if (!found) {
         out.violations.push_back("acked proposal " + data + " missing on node " + std::to_string(id));
@@ -210,23 +215,25 @@ TEST_CASE("Raft simulation: safety after every step, convergence after heal (Raf
     if (!o.converged) ++not_converged;
     if (o.committed == 0 || o.acked == 0) ++idle;
     if (!o.violations.empty() || !o.converged || o.committed == 0 || count == 1) {
-      std::printf("# seed=%llu nodes=%d converged=%d committed=%llu acked=%zu crashes=%d violations=%zu"
-                  " (replay: STRATA_RAFT_SEED=%llu)\n",
-                  static_cast<unsigned long long>(seed), seed % 2 ? 5 : 3, o.converged ? 1 : 0,
-                  static_cast<unsigned long long>(o.committed), o.acked, o.crashes,
-                  o.violations.size(), static_cast<unsigned long long>(seed));
+      std::printf(
+          "# seed=%llu nodes=%d converged=%d committed=%llu acked=%zu crashes=%d violations=%zu"
+          " (replay: STRATA_RAFT_SEED=%llu)\n",
+          static_cast<unsigned long long>(seed), seed % 2 ? 5 : 3, o.converged ? 1 : 0,
+          static_cast<unsigned long long>(o.committed), o.acked, o.crashes, o.violations.size(),
+          static_cast<unsigned long long>(seed));
       for (size_t i = 0; i < o.violations.size() && i < 10; ++i) {
         std::printf("#   %s\n", o.violations[i].c_str());
       }
     }
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("# seeds=%zu safety_violations=%zu converged=%s committed_total=%llu acked_total=%llu"
-              " crashes=%llu early_applied=%llu seconds=%.1f first_seed=%llu last_seed=%llu\n",
-              ran, violations, not_converged == 0 ? "all" : std::to_string(not_converged).append("_not").c_str(),
-              static_cast<unsigned long long>(committed), static_cast<unsigned long long>(acked),
-              static_cast<unsigned long long>(crashes), static_cast<unsigned long long>(early_applied), secs,
-              static_cast<unsigned long long>(first), static_cast<unsigned long long>(first + ran - 1));
+  std::printf(
+      "# seeds=%zu safety_violations=%zu converged=%s committed_total=%llu acked_total=%llu"
+      " crashes=%llu early_applied=%llu seconds=%.1f first_seed=%llu last_seed=%llu\n",
+      ran, violations, not_converged == 0 ? "all" : std::to_string(not_converged).append("_not").c_str(),
+      static_cast<unsigned long long>(committed), static_cast<unsigned long long>(acked),
+      static_cast<unsigned long long>(crashes), static_cast<unsigned long long>(early_applied), secs,
+      static_cast<unsigned long long>(first), static_cast<unsigned long long>(first + ran - 1));
   std::fflush(stdout);
   CHECK(violations == 0);
   CHECK(not_converged == 0);

@@ -83,7 +83,8 @@ void sweep(const std::map<std::string, std::string>& entries, const TableOptions
            uint64_t stride, Random* rnd, Totals& totals) {
   io::MemFileSystem fs;
   std::vector<KV> kvs(entries.begin(), entries.end());
-  std::sort(kvs.begin(), kvs.end(), [](const KV& a, const KV& b) { return compare_internal_keys(a.first, b.first) < 0; });
+  std::sort(kvs.begin(), kvs.end(),
+            [](const KV& a, const KV& b) { return compare_internal_keys(a.first, b.first) < 0; });
   std::map<std::string, std::string> by_internal;
   for (auto& kv : kvs) by_internal.insert(kv);
   auto props = run(build_table(fs, "/t.sst", kvs, options));

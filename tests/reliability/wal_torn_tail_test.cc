@@ -135,7 +135,8 @@ TEST_CASE("a torn tail at every byte offset of the last two blocks loses no sync
     CAPTURE(round_seed);
     one_round(round_seed, t);
     if (t.silent_bad_records + t.synced_records_lost + t.wrong_truncation_offset + t.tail_judged_as_corruption +
-            t.flip_not_reported + t.bad_stop_reason > 0) {
+            t.flip_not_reported + t.bad_stop_reason >
+        0) {
       std::printf("# round %" PRIu64 " failed: round seed %" PRIu64 "\n", round, round_seed);
       break;
     }

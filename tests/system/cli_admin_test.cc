@@ -95,10 +95,10 @@ Run run_cli(const std::string& cli, const std::string& args, const std::string& 
 // The records of the slice, the script that loads them, and the answers it must print.
 struct Workload {
   std::vector<std::pair<std::string, std::string>> records;  // sorted by key
-  std::string load;       // SET every record (sequence numbers 1..kRecords), overwrite the first
-  std::string queries;    // deterministic queries
-  std::string expected;   // what `queries` prints
-  std::string stable_queries;   // the queries whose answers survive flush and compaction
+  std::string load;            // SET every record (sequence numbers 1..kRecords), overwrite the first
+  std::string queries;         // deterministic queries
+  std::string expected;        // what `queries` prints
+  std::string stable_queries;  // the queries whose answers survive flush and compaction
   std::string stable_expected;
 };
 
@@ -196,8 +196,10 @@ TEST_CASE("the REPL's admin commands work the same through the embedded and the 
   REQUIRE_MESSAGE(data.has_value(), error);
   Workload w = make_workload(*data);
   std::string trace_key = w.records[kRecords / 3].first;
-  std::string admin = "CONFIG\nCONFIG SET l0_compaction_trigger 6\nCONFIG SET l0_compaction_trigger 0\nFLUSH\nCOMPACT\n"
-                      "STATS\nTRACE " + quote(trace_key) + "\nTRACE \"no such key\"\n";
+  std::string admin =
+      "CONFIG\nCONFIG SET l0_compaction_trigger 6\nCONFIG SET l0_compaction_trigger 0\nFLUSH\nCOMPACT\n"
+      "STATS\nTRACE " +
+      quote(trace_key) + "\nTRACE \"no such key\"\n";
 
   strata::testing::TempDir tmp;
 
@@ -255,12 +257,14 @@ TEST_CASE("the REPL's admin commands work the same through the embedded and the 
     auto trace = run_cli(cli, "--url " + url + " trace nosuchkey", tmp.path());
     CHECK(trace.exit_code == 0);
     CHECK(trace.out.find("result: not found") != std::string::npos);
-    auto at = run_cli(cli, "--url " + url + " get " + w.records[kRecords / 2].first + " --at " +
-                               std::to_string(kRecords / 2 + 1), tmp.path());
+    auto at = run_cli(
+        cli, "--url " + url + " get " + w.records[kRecords / 2].first + " --at " + std::to_string(kRecords / 2 + 1),
+        tmp.path());
     CHECK(at.exit_code == 0);
     CHECK(at.out.starts_with(w.records[kRecords / 2].second));
-    CHECK(run_cli(cli, "--url " + url + " config set bloom_bits_per_key 12", tmp.path()).out.find("bloom_bits_per_key") !=
-          std::string::npos);
+    CHECK(
+        run_cli(cli, "--url " + url + " config set bloom_bits_per_key 12", tmp.path()).out.find("bloom_bits_per_key") !=
+        std::string::npos);
     CHECK(run_cli(cli, "--url " + url + " config set bloom_bits_per_key 999", tmp.path()).exit_code == 1);
     CHECK(run_cli(cli, "--url " + url + " flush", tmp.path()).exit_code == 0);
     CHECK(run_cli(cli, "--url " + url + " compact", tmp.path()).exit_code == 0);
@@ -301,7 +305,9 @@ TEST_CASE("strict inputs: stray arguments, abbreviated flags and mistyped paths 
   // A write creates the DB; a value of "-" is standard input, bytes as they are.
   std::string binary("line one\nline two\0tail", 22);
   std::ofstream(tmp.path() + "/value.bin", std::ios::binary) << binary;
-  CHECK(run_shell(cli + " put file-key - --data-dir " + dir + " < " + tmp.path() + "/value.bin", tmp.path()).exit_code == 0);
+  CHECK(
+      run_shell(cli + " put file-key - --data-dir " + dir + " < " + tmp.path() + "/value.bin", tmp.path()).exit_code ==
+      0);
   Run got = run_shell(cli + " get file-key --data-dir " + dir, tmp.path());
   CHECK(got.exit_code == 0);
   CHECK(got.out == binary + "\n");
@@ -370,8 +376,8 @@ TEST_CASE("checkpoint a live server under writes, restore it, and read exactly w
   uint16_t port = strata::testing::free_loopback_port();
   const std::string url = "--url http://127.0.0.1:" + std::to_string(port);
   pid_t pid = strata::testing::spawn_process({server, "--listen", "127.0.0.1:" + std::to_string(port), "--data-dir",
-                                               tmp.path() + "/server", "--backup-dir", backups},
-                                              tmp.path() + "/server.log");
+                                              tmp.path() + "/server", "--backup-dir", backups},
+                                             tmp.path() + "/server.log");
   REQUIRE(pid > 0);
   struct Reap {
     pid_t pid;
@@ -401,9 +407,9 @@ TEST_CASE("checkpoint a live server under writes, restore it, and read exactly w
   CHECK(made.exit_code == 0);
   CHECK(made.out.find(backups + "/nightly-1") != std::string::npos);
   // $STRATA_URL names the server when --url is absent.
-  Run via_env = run_shell("STRATA_URL=http://127.0.0.1:" + std::to_string(port) + " " + cli + " get " +
-                              quote(w.records[2].first),
-                          tmp.path());
+  Run via_env =
+      run_shell("STRATA_URL=http://127.0.0.1:" + std::to_string(port) + " " + cli + " get " + quote(w.records[2].first),
+                tmp.path());
   CHECK(via_env.exit_code == 0);
   CHECK(via_env.out == w.records[2].second + "\n");
   // The name is a name: no paths, and no reuse of an existing checkpoint.
@@ -418,7 +424,8 @@ TEST_CASE("checkpoint a live server under writes, restore it, and read exactly w
   const std::string restored = tmp.path() + "/restored";
   Run r = run_cli(cli, "restore " + backups + "/nightly-1 --data-dir " + restored, tmp.path());
   CHECK(r.exit_code == 0);
-  CHECK(run_cli(cli, "restore " + backups + "/nightly-1 --data-dir " + restored, tmp.path()).exit_code == 1);  // not empty
+  CHECK(run_cli(cli, "restore " + backups + "/nightly-1 --data-dir " + restored, tmp.path()).exit_code ==
+        1);  // not empty
   // Every record of the slice, as it was at the checkpoint (the first one overwritten in w.load).
   std::string script;
   std::string expected;

@@ -199,17 +199,17 @@ class Cluster {
 
   void start(uint64_t id) {
     NodeProc& n = nodes_.at(id);
-    std::vector<std::string> args = {binary_, "--node-id", std::to_string(id), "--listen",
-                                     "127.0.0.1:" + std::to_string(n.http_port), "--peer-listen",
-                                     "127.0.0.1:" + std::to_string(n.peer_port), "--peers", peers_flag(),
-                                     "--data-dir", n.dir,
-                                     // Odd nodes run one I/O thread (HTTP connections without
-                                     // strands), even nodes two (a strand per connection).
-                                     "--threads", id % 2 == 1 ? "1" : "2"};
+    std::vector<std::string> args = {
+        binary_, "--node-id", std::to_string(id), "--listen", "127.0.0.1:" + std::to_string(n.http_port),
+        "--peer-listen", "127.0.0.1:" + std::to_string(n.peer_port), "--peers", peers_flag(), "--data-dir", n.dir,
+        // Odd nodes run one I/O thread (HTTP connections without
+        // strands), even nodes two (a strand per connection).
+        "--threads", id % 2 == 1 ? "1" : "2"};
     for (const auto& a : extra_args_) args.push_back(a);
     if (peer_cert_of_) {
       auto [cert, key] = peer_cert_of_(id);
-      args.insert(args.end(), {"--peer-cert-file", cert, "--peer-key-file", key, "--peer-trusted-ca-file", peer_ca_file_});
+      args.insert(args.end(),
+                  {"--peer-cert-file", cert, "--peer-key-file", key, "--peer-trusted-ca-file", peer_ca_file_});
     }
     for (const auto& a : n.extra) args.push_back(a);
     n.pid = spawn_process(std::move(args), n.log);
@@ -246,9 +246,7 @@ class Cluster {
   // The cluster's scratch directory (node directories and logs live in it).
   const std::string& dir() const { return tmp_.path(); }
   bool alive(uint64_t id) const { return nodes_.at(id).pid > 0; }
-  std::string url(uint64_t id) const {
-    return scheme_ + "://127.0.0.1:" + std::to_string(nodes_.at(id).http_port);
-  }
+  std::string url(uint64_t id) const { return scheme_ + "://127.0.0.1:" + std::to_string(nodes_.at(id).http_port); }
   NodeProc& node(uint64_t id) { return nodes_.at(id); }
   std::vector<uint64_t> ids() const {
     std::vector<uint64_t> out;

@@ -145,7 +145,8 @@ TEST_CASE("a follower that was down while the log was truncated catches up by sn
   uint64_t lagger = other_than(c, {leader});
   REQUIRE(everywhere(c, "doomed", "old"));
   c.kill9(lagger);
-  for (int i = 0; i < 300; ++i) REQUIRE(c.put(leader, "s" + std::to_string(i), std::string(100, 'a' + i % 26)).status == 200);
+  for (int i = 0; i < 300; ++i)
+    REQUIRE(c.put(leader, "s" + std::to_string(i), std::string(100, 'a' + i % 26)).status == 200);
   REQUIRE(c.del(leader, "doomed").status == 200);
   for (int i = 300; i < 400; ++i) REQUIRE(c.put(leader, "s" + std::to_string(i), "late").status == 200);
   auto ls = c.status(leader);
@@ -391,7 +392,8 @@ uint64_t rss_kib(pid_t pid) {
   return 0;
 }
 
-TEST_CASE("forged, oversized and stalled peer traffic while clients write: no node crashes, the leader stays, writes succeed") {
+TEST_CASE(
+    "forged, oversized and stalled peer traffic while clients write: no node crashes, the leader stays, writes succeed") {
   Cluster c(server_binary(), 3, {"--peer-frame-timeout-ms", "500", "--peer-handshake-timeout-ms", "500"});
   c.start_all();
   uint64_t leader = c.wait_leader();
@@ -412,8 +414,10 @@ TEST_CASE("forged, oversized and stalled peer traffic while clients write: no no
     uint64_t claim = to == leader ? other_than(c, {leader}) : leader;
     uint64_t not_leader = other_than(c, {leader, to});
     auto s = std::make_unique<PeerSocket>(port);
-    s->frame(net::peer::FrameType::hello, net::peer::encode_hello({claim, "http://forger", net::peer::kPeerProtocolVersion}));
-    raft::Message hb{.type = raft::MessageType::heartbeat, .to = to, .from = claim, .term = term, .commit = 1'000'000'000};
+    s->frame(net::peer::FrameType::hello,
+             net::peer::encode_hello({claim, "http://forger", net::peer::kPeerProtocolVersion}));
+    raft::Message hb{
+        .type = raft::MessageType::heartbeat, .to = to, .from = claim, .term = term, .commit = 1'000'000'000};
     raft::Message app{.type = raft::MessageType::app, .to = to, .from = claim, .term = term, .index = 1, .log_term = 1};
     app.entries = {raft::Entry{term, 5, raft::EntryType::normal, "gap"}};
     for (const raft::Message& m : {hb, app}) {
@@ -422,7 +426,8 @@ TEST_CASE("forged, oversized and stalled peer traffic while clients write: no no
     }
     held.push_back(std::move(s));
     auto t = std::make_unique<PeerSocket>(port);
-    t->frame(net::peer::FrameType::hello, net::peer::encode_hello({not_leader, "http://forger", net::peer::kPeerProtocolVersion}));
+    t->frame(net::peer::FrameType::hello,
+             net::peer::encode_hello({not_leader, "http://forger", net::peer::kPeerProtocolVersion}));
     raft::Message tn{.type = raft::MessageType::timeout_now, .to = to, .from = not_leader, .term = term};
     t->frame(net::peer::FrameType::raft, raft::encode_message(tn));
     ++forged;
@@ -431,7 +436,8 @@ TEST_CASE("forged, oversized and stalled peer traffic while clients write: no no
     // and one that stalls inside its header.
     for (int i = 0; i < 16; ++i) {
       auto big = std::make_unique<PeerSocket>(port);
-      big->frame(net::peer::FrameType::hello, net::peer::encode_hello({claim, "http://forger", net::peer::kPeerProtocolVersion}));
+      big->frame(net::peer::FrameType::hello,
+                 net::peer::encode_hello({claim, "http://forger", net::peer::kPeerProtocolVersion}));
       std::string hdr;
       put_fixed32(&hdr, net::peer::kMaxFramePayloadBytes);
       put_fixed32(&hdr, 0);
@@ -443,7 +449,8 @@ TEST_CASE("forged, oversized and stalled peer traffic while clients write: no no
     // One that never says hello, and one that stalls inside a frame's header.
     held.push_back(std::make_unique<PeerSocket>(port));
     auto stall = std::make_unique<PeerSocket>(port);
-    stall->frame(net::peer::FrameType::hello, net::peer::encode_hello({claim, "http://forger", net::peer::kPeerProtocolVersion}));
+    stall->frame(net::peer::FrameType::hello,
+                 net::peer::encode_hello({claim, "http://forger", net::peer::kPeerProtocolVersion}));
     stall->send_bytes(std::string("\x05\x00", 2));
     held.push_back(std::move(stall));
   }

@@ -74,8 +74,8 @@ std::string config_value(const std::string& url, const std::string& name) {
 
 // strata-server's exit status and output for a start that must fail.
 int failed_start(const std::string& dir, const std::string& flags, std::string* out) {
-  std::string cmd = env_binary("STRATA_SERVER") + " --listen 127.0.0.1:0 --data-dir " + dir + "/bad " + flags + " > " + dir +
-                    "/bad.out 2>&1";
+  std::string cmd = env_binary("STRATA_SERVER") + " --listen 127.0.0.1:0 --data-dir " + dir + "/bad " + flags + " > " +
+                    dir + "/bad.out 2>&1";
   int st = std::system(cmd.c_str());
   *out = read_file(dir + "/bad.out");
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
@@ -113,7 +113,9 @@ TEST_CASE("flag > STRATA_* environment > --env-file > --config > default, seen i
   {
     // The environment beats the env file (and names the files itself); a stray STRATA_ variable is
     // only a warning.
-    ScopedEnv env({{"STRATA_BLOCK_CACHE_MB", "30"}, {"STRATA_CONFIG", toml}, {"STRATA_ENV_FILE", env_file},
+    ScopedEnv env({{"STRATA_BLOCK_CACHE_MB", "30"},
+                   {"STRATA_CONFIG", toml},
+                   {"STRATA_ENV_FILE", env_file},
                    {"STRATA_NO_SUCH_OPTION", "1"}});
     Started s;
     start(&s, dir.path() + "/c.log", {});
@@ -170,7 +172,8 @@ TEST_CASE("a config or env file with an unknown key, a table, bad syntax or a ba
   CHECK(out.find("cannot read --env-file") != std::string::npos);
 }
 
-TEST_CASE("--log-format json: every log line is one JSON object with time, level, component, node_id and msg; --access-log") {
+TEST_CASE(
+    "--log-format json: every log line is one JSON object with time, level, component, node_id and msg; --access-log") {
   TempDir dir;
   uint16_t port = free_loopback_port();
   Started s;

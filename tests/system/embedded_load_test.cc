@@ -52,15 +52,21 @@ void verify(asio::thread_pool& pool, DB& db, const std::map<std::string, std::st
   std::atomic<int> done{0};
   std::promise<void> all_done;
   for (int r = 0; r < kReaders; ++r) {
-    asio::co_spawn(pool, [&]() -> asio::awaitable<void> {
-      for (size_t i = next++; i < items.size(); i = next++) {
-        auto v = co_await db.get(items[i]->first);
-        if (!v) ++errors;
-        else if (!*v) ++missing;
-        else if (**v != items[i]->second) ++wrong;
-      }
-      if (++done == kReaders) all_done.set_value();
-    }, asio::detached);
+    asio::co_spawn(
+        pool,
+        [&]() -> asio::awaitable<void> {
+          for (size_t i = next++; i < items.size(); i = next++) {
+            auto v = co_await db.get(items[i]->first);
+            if (!v)
+              ++errors;
+            else if (!*v)
+              ++missing;
+            else if (**v != items[i]->second)
+              ++wrong;
+          }
+          if (++done == kReaders) all_done.set_value();
+        },
+        asio::detached);
   }
   all_done.get_future().get();
   CHECK(errors.load() == 0);
@@ -74,7 +80,8 @@ void verify(asio::thread_pool& pool, DB& db, const std::map<std::string, std::st
     CHECK(all->size() == expected.size());
     bool same = all->size() == expected.size();
     auto it = expected.begin();
-    for (size_t i = 0; same && i < all->size(); ++i, ++it) same = (*all)[i].key == it->first && (*all)[i].value == it->second;
+    for (size_t i = 0; same && i < all->size(); ++i, ++it)
+      same = (*all)[i].key == it->first && (*all)[i].value == it->second;
     CHECK(same);
 
     auto libs = co_await db.scan("pkg/lib", "pkg/lic", 0);
@@ -119,13 +126,16 @@ TEST_CASE("the real data set loads through co_await put and survives reopens byt
   std::atomic<int> done{0};
   std::promise<void> all_done;
   for (int w = 0; w < kWriters; ++w) {
-    asio::co_spawn(pool, [&]() -> asio::awaitable<void> {
-      for (size_t i = next++; i < items.size(); i = next++) {
-        auto r = co_await db->put(items[i]->first, items[i]->second);
-        if (!r) ++failed;
-      }
-      if (++done == kWriters) all_done.set_value();
-    }, asio::detached);
+    asio::co_spawn(
+        pool,
+        [&]() -> asio::awaitable<void> {
+          for (size_t i = next++; i < items.size(); i = next++) {
+            auto r = co_await db->put(items[i]->first, items[i]->second);
+            if (!r) ++failed;
+          }
+          if (++done == kWriters) all_done.set_value();
+        },
+        asio::detached);
   }
   all_done.get_future().get();
   REQUIRE(failed.load() == 0);
@@ -164,4 +174,3 @@ TEST_CASE("the real data set loads through co_await put and survives reopens byt
   verify(pool, *db, expected);
   strata::testing::run_on_pool(pool, [&]() -> asio::awaitable<void> { CHECK((co_await db->close()).has_value()); }());
 }
-

@@ -266,8 +266,10 @@ int main(int argc, char** argv) {
 
   // Hostile requests at the wire get 4xx answers and leave the server serving.
   {
-    std::string big_header = "GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n";
-    std::string big_body = "PUT /v1/kv/k HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\nContent-Length: 17000000\r\n\r\n";
+    std::string big_header =
+        "GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n";
+    std::string big_body =
+        "PUT /v1/kv/k HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\nContent-Length: 17000000\r\n\r\n";
     std::string garbage = "GARBAGE\x01\x02 / HTTP/9\r\n\r\n";
     std::string s431 = raw_exchange(port, big_header);
     std::string s413 = raw_exchange(port, big_body);
@@ -277,8 +279,8 @@ int main(int argc, char** argv) {
     bool alive = c.call("GET", "/status", nullptr, &body) == 200;
     tap(s431.starts_with("HTTP/1.1 431") && s413.starts_with("HTTP/1.1 413") && s400.starts_with("HTTP/1.1 400") &&
             alive,
-        "oversized header -> 431, oversized body -> 413, garbage -> 400, server still serving (" + s431 + " | " +
-            s413 + " | " + s400 + ")");
+        "oversized header -> 431, oversized body -> 413, garbage -> 400, server still serving (" + s431 + " | " + s413 +
+            " | " + s400 + ")");
   }
 
   // Load: 8 connections, record i on connection i % 8.

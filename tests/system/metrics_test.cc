@@ -73,7 +73,8 @@ TEST_CASE("a single node's /metrics passes promtool; request and fdatasync histo
   ::waitpid(pid, &st, 0);
 }
 
-TEST_CASE("a cluster node's /metrics passes promtool; Raft gauges, proposal and persist histograms, and election logs") {
+TEST_CASE(
+    "a cluster node's /metrics passes promtool; Raft gauges, proposal and persist histograms, and election logs") {
   Cluster c(env_binary("STRATA_SERVER"), 3);
   c.start_all();
   uint64_t leader = c.wait_leader();
@@ -97,9 +98,9 @@ TEST_CASE("a cluster node's /metrics passes promtool; Raft gauges, proposal and 
     std::string m = c.call("GET", c.url(id) + "/metrics").body;
     CHECK(sample(m, "strata_raft_is_leader") == 0);
     CHECK(sample(m, "strata_raft_leader_changes_total") >= 1);
-    CHECK(eventually([&] {
-      return sample(c.call("GET", c.url(id) + "/metrics").body, "strata_raft_applied_index") >= 20;
-    }, 10000ms));
+    CHECK(eventually(
+        [&] { return sample(c.call("GET", c.url(id) + "/metrics").body, "strata_raft_applied_index") >= 20; },
+        10000ms));
     CHECK(c.log_tail(id).find("the leader is node " + std::to_string(leader)) != std::string::npos);
   }
   // A new election after the leader dies: logged by the new leader, counted by the survivors.

@@ -41,8 +41,9 @@ class Server {
  public:
   explicit Server(std::vector<std::string> extra, std::string listen_host = "127.0.0.1")
       : port_(free_loopback_port()), log_(dir_.path() + "/server.log") {
-    std::vector<std::string> args = {server_binary(), "--listen", listen_host + ":" + std::to_string(port_),
-                                     "--data-dir", dir_.path() + "/data", "--threads", "2"};
+    std::vector<std::string> args = {
+        server_binary(), "--listen", listen_host + ":" + std::to_string(port_), "--data-dir", dir_.path() + "/data",
+        "--threads",     "2"};
     args.insert(args.end(), extra.begin(), extra.end());
     pid_ = spawn_process(std::move(args), log_);
     bool up = eventually([&] { return http_.call("GET", url() + "/status", nullptr, 1000).status == 200; }, 20000ms);
@@ -147,9 +148,10 @@ class Raw {
 
 std::string request(std::string_view method, std::string_view target, uint16_t port, std::string_view extra_headers,
                     std::string_view body) {
-  std::string r = std::string(method) + " " + std::string(target) + " HTTP/1.1\r\nHost: 127.0.0.1:" +
-                  std::to_string(port) + "\r\n" + std::string(extra_headers);
-  if (!body.empty() || method == "POST" || method == "PUT") r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  std::string r = std::string(method) + " " + std::string(target) +
+                  " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) + "\r\n" + std::string(extra_headers);
+  if (!body.empty() || method == "POST" || method == "PUT")
+    r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   return r + "\r\n" + std::string(body);
 }
 
@@ -214,7 +216,7 @@ TEST_CASE("the issue's attack: a text/plain POST /set with Host: evil.example is
   a = round_trip(p, request("DELETE", "/v1/kv/raw", p, "", ""));
   CHECK(status_of(a) == 200);
   a = round_trip(p, request("POST", "/v1/batch", p, "Content-Type: application/json; charset=utf-8\r\n",
-                          R"({"ops":[{"op":"put","key":"b","value":"2"}]})"));
+                            R"({"ops":[{"op":"put","key":"b","value":"2"}]})"));
   CHECK(status_of(a) == 200);
   CHECK(s.call("GET", "/v1/kv/pwned").body == "1");
   CHECK(s.call("GET", "/v1/kv/b").body == "2");
@@ -223,19 +225,21 @@ TEST_CASE("the issue's attack: a text/plain POST /set with Host: evil.example is
   CHECK(status_of(a) == 200);
   CHECK(a.find("Access-Control") == std::string::npos);
   a = round_trip(p, request("OPTIONS", "/v1/kv/b", p,
-                          "Origin: https://evil.example\r\nAccess-Control-Request-Method: PUT\r\n", ""));
+                            "Origin: https://evil.example\r\nAccess-Control-Request-Method: PUT\r\n", ""));
   CHECK(status_of(a) == 405);
   CHECK(a.find("Access-Control") == std::string::npos);
 
   // Transfer codings other than chunked: 501, and the body is not stored as it came.
-  std::string gz = "PUT /v1/kv/coded HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n"
-                   "Transfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+  std::string gz =
+      "PUT /v1/kv/coded HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n"
+      "Transfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
   a = round_trip(p, gz);
   CHECK(status_of(a) == 501);
   CHECK(body_of(a).find("\"code\":\"unsupported_transfer_encoding\"") != std::string::npos);
   CHECK(s.call("GET", "/v1/kv/coded").status == 404);
-  std::string chunked = "PUT /v1/kv/coded HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n"
-                        "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+  std::string chunked =
+      "PUT /v1/kv/coded HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
   CHECK(status_of(round_trip(p, chunked)) == 200);
   CHECK(s.call("GET", "/v1/kv/coded").body == "hello");
 
@@ -253,18 +257,18 @@ TEST_CASE("with --cors-origin, that origin gets CORS answers and may write; othe
   Server s({"--cors-origin", "https://console.example:8443"});
   uint16_t p = s.port();
   std::string a = round_trip(p, request("OPTIONS", "/v1/kv/k", p,
-                                      "Origin: https://console.example:8443\r\nAccess-Control-Request-Method: PUT\r\n"
-                                      "Access-Control-Request-Headers: content-type\r\n",
-                                      ""));
+                                        "Origin: https://console.example:8443\r\nAccess-Control-Request-Method: PUT\r\n"
+                                        "Access-Control-Request-Headers: content-type\r\n",
+                                        ""));
   CHECK(status_of(a) == 204);
   CHECK(a.find("Access-Control-Allow-Origin: https://console.example:8443\r\n") != std::string::npos);
   CHECK(a.find("Access-Control-Allow-Methods: GET, HEAD, PUT, POST, DELETE\r\n") != std::string::npos);
   a = round_trip(p, request("PUT", "/v1/kv/k", p,
-                          "Origin: https://console.example:8443\r\nContent-Type: application/octet-stream\r\n", "v"));
+                            "Origin: https://console.example:8443\r\nContent-Type: application/octet-stream\r\n", "v"));
   CHECK(status_of(a) == 200);
   CHECK(a.find("Access-Control-Allow-Origin: https://console.example:8443\r\n") != std::string::npos);
-  a = round_trip(p, request("PUT", "/v1/kv/k", p, "Origin: https://evil.example\r\nContent-Type: application/octet-stream\r\n",
-                          "w"));
+  a = round_trip(p, request("PUT", "/v1/kv/k", p,
+                            "Origin: https://evil.example\r\nContent-Type: application/octet-stream\r\n", "w"));
   CHECK(status_of(a) == 403);
   CHECK(a.find("Access-Control") == std::string::npos);
   CHECK(s.call("GET", "/v1/kv/k").body == "v");
@@ -305,7 +309,8 @@ std::unique_ptr<Raw> busy_connection(uint16_t port, const char* source) {
   return c;
 }
 
-TEST_CASE("idle connections do not lock others out: the longest-idle one makes room; busy ones get 503; deadlines close stalls") {
+TEST_CASE(
+    "idle connections do not lock others out: the longest-idle one makes room; busy ones get 503; deadlines close stalls") {
   Server s({"--max-connections", "12", "--max-connections-per-address", "6", "--http-header-timeout-ms", "400"});
   uint16_t p = s.port();
   // One client holds its address's whole share with idle keep-alive connections (each did one
@@ -433,14 +438,16 @@ struct PeerRaw : Raw {
       if (in.size() >= net::peer::kFrameHeaderBytes) {
         auto h = net::peer::decode_frame_header(std::string_view(in).substr(0, net::peer::kFrameHeaderBytes));
         if (!h) return std::nullopt;
-        if (in.size() >= net::peer::kFrameHeaderBytes + h->length) return in.substr(net::peer::kFrameHeaderBytes, h->length);
+        if (in.size() >= net::peer::kFrameHeaderBytes + h->length)
+          return in.substr(net::peer::kFrameHeaderBytes, h->length);
       }
       if (recv_some(until, &in) <= 0) return std::nullopt;
     }
   }
 };
 
-TEST_CASE("a 3-node cluster with one --peer-secret-file works; a hello without MAC, with a wrong MAC, or replayed is refused") {
+TEST_CASE(
+    "a 3-node cluster with one --peer-secret-file works; a hello without MAC, with a wrong MAC, or replayed is refused") {
   TempDir dir;
   std::string secret = "a7d3c0f19e5b2486a7d3c0f19e5b2486";
   Cluster c(server_binary(), 3, {"--peer-secret-file", write_secret(dir, "secret", secret)});

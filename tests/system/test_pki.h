@@ -32,8 +32,9 @@ class Pki {
   // (also good as a client certificate), or a client certificate. days < 0: expired already.
   void make_cert(const std::string& name, const std::string& ca, bool server, int days = 2) {
     std::string ext = dir_ + "/" + name + ".ext";
-    std::ofstream(ext) << (server ? "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n"
-                                  : "extendedKeyUsage=clientAuth\n");
+    std::ofstream(ext) << (server
+                               ? "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n"
+                               : "extendedKeyUsage=clientAuth\n");
     sign(name, ca, ext, days);
   }
   // A cluster member's peer certificate for node `node_id` (net/tls/peer_identity.h): a server

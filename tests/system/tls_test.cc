@@ -1,6 +1,6 @@
-// TLS on the client port and mutual TLS on the peer port (issue 18), through the real strata-server, libcurl (what curl uses),
-// Python's ssl module and the strata CLI: a client with the right CA reads and writes; a client
-// that does not trust the CA, plain HTTP to the TLS port, an expired certificate, and (with
+// TLS on the client port and mutual TLS on the peer port (issue 18), through the real strata-server, libcurl (what curl
+// uses), Python's ssl module and the strata CLI: a client with the right CA reads and writes; a client that does not
+// trust the CA, plain HTTP to the TLS port, an expired certificate, and (with
 // --client-cert-auth) a missing or foreign client certificate are all refused; SIGHUP swaps the
 // certificate for new connections and keeps the old one when the new files are bad; a 3-node
 // cluster replicates over peer mutual TLS and refuses a member that holds another node's
@@ -45,12 +45,14 @@ std::string sh_output(const std::string& cmd, int* status) {
 // One strata-server with the given flags on a free loopback port; SIGKILLed at the end.
 class TlsServer {
  public:
-  TlsServer(const std::string& dir, std::vector<std::string> extra) : port_(free_loopback_port()), log_(dir + "/server.log") {
+  TlsServer(const std::string& dir, std::vector<std::string> extra)
+      : port_(free_loopback_port()), log_(dir + "/server.log") {
     std::vector<std::string> args = {env_binary("STRATA_SERVER"), "--listen", "127.0.0.1:" + std::to_string(port_),
                                      "--data-dir", dir + "/data"};
     args.insert(args.end(), extra.begin(), extra.end());
     pid_ = spawn_process(std::move(args), log_);
-    bool up = eventually([&] { return read_file(log_).find("strata-server listening on") != std::string::npos; }, 20000ms);
+    bool up =
+        eventually([&] { return read_file(log_).find("strata-server listening on") != std::string::npos; }, 20000ms);
     REQUIRE_MESSAGE(up, read_file(log_));
   }
   ~TlsServer() {
@@ -72,9 +74,9 @@ class TlsServer {
 // strata-server's exit status and output for flags that must stop it at start.
 int server_exit(const std::string& dir, const std::string& flags, std::string* output) {
   int status = 0;
-  *output = sh_output(env_binary("STRATA_SERVER") + " --listen 127.0.0.1:0 --data-dir " + dir + "/data-bad " + flags +
-                          " 2>&1",
-                      &status);
+  *output = sh_output(
+      env_binary("STRATA_SERVER") + " --listen 127.0.0.1:0 --data-dir " + dir + "/data-bad " + flags + " 2>&1",
+      &status);
   return status;
 }
 
@@ -181,8 +183,8 @@ TEST_CASE("--client-cert-auth: only clients with a certificate from the trusted 
   pki.make_cert("server", "ca", /*server=*/true);
   pki.make_cert("alice", "ca", /*server=*/false);
   pki.make_cert("mallory", "rogue-ca", /*server=*/false);
-  TlsServer server(dir.path(), {"--cert-file", pki.pem("server"), "--key-file", pki.key("server"),
-                                "--trusted-ca-file", pki.pem("ca"), "--client-cert-auth"});
+  TlsServer server(dir.path(), {"--cert-file", pki.pem("server"), "--key-file", pki.key("server"), "--trusted-ca-file",
+                                pki.pem("ca"), "--client-cert-auth"});
 
   Http alice(TlsClient{.ca_file = pki.pem("ca"), .cert_file = pki.pem("alice"), .key_file = pki.key("alice")});
   Http anonymous(TlsClient{.ca_file = pki.pem("ca")});
@@ -234,20 +236,22 @@ TEST_CASE("SIGHUP reloads the certificate for new connections and keeps the old 
   // A bad file: the reload fails, says so, and the node keeps serving with the certificate it has.
   std::ofstream(cert) << "not a certificate\n";
   server.signal(SIGHUP);
-  CHECK(eventually([&] { return server.log().find("reloading the client port's certificate failed") != std::string::npos; }, 10000ms));
+  CHECK(eventually(
+      [&] { return server.log().find("reloading the client port's certificate failed") != std::string::npos; },
+      10000ms));
   CHECK(works_with(pki.pem("new-ca")));
 }
 
-TEST_CASE("a cluster over peer mutual TLS replicates; a member holding another node's certificate is refused until it gets its own") {
+TEST_CASE(
+    "a cluster over peer mutual TLS replicates; a member holding another node's certificate is refused until it gets its own") {
   TempDir dir;
   Pki pki(dir.path());
   pki.make_ca("ca");
   for (uint64_t id : {1, 2, 3}) pki.make_node_cert("node" + std::to_string(id), "ca", id);
   std::map<uint64_t, std::string> cert_name = {{1, "node1"}, {2, "node2"}, {3, "node3"}};
   Cluster c(env_binary("STRATA_SERVER"), 3);
-  c.use_peer_tls(pki.pem("ca"), [&](uint64_t id) {
-    return std::pair{pki.pem(cert_name.at(id)), pki.key(cert_name.at(id))};
-  });
+  c.use_peer_tls(pki.pem("ca"),
+                 [&](uint64_t id) { return std::pair{pki.pem(cert_name.at(id)), pki.key(cert_name.at(id))}; });
   c.start_all();
   uint64_t leader = c.wait_leader();
   REQUIRE_MESSAGE(leader != 0, c.log_tail(1));
@@ -269,9 +273,11 @@ TEST_CASE("a cluster over peer mutual TLS replicates; a member holding another n
   cert_name[follower] = cert_name[other];
   c.start(follower);
   REQUIRE(c.put(leader, "while-refused", "v").status == 200);
-  CHECK(eventually([&] {
-    return metric_value(c.call("GET", c.url(leader) + "/metrics").body, "strata_peer_auth_failures_total") > 0;
-  }, 10000ms));
+  CHECK(eventually(
+      [&] {
+        return metric_value(c.call("GET", c.url(leader) + "/metrics").body, "strata_peer_auth_failures_total") > 0;
+      },
+      10000ms));
   std::this_thread::sleep_for(1000ms);
   CHECK(c.get(follower, "while-refused", true).status == 404);
   CHECK(c.log_tail(leader).find("certificate names node " + std::to_string(other)) != std::string::npos);
@@ -291,7 +297,8 @@ TEST_CASE("bad TLS flags stop strata-server at start with a clear message") {
   std::string out;
   CHECK(server_exit(dir.path(), "--cert-file " + pki.pem("server"), &out) == 2);
   CHECK(out.find("--key-file") != std::string::npos);
-  CHECK(server_exit(dir.path(), "--cert-file " + pki.pem("server") + " --key-file " + dir.path() + "/missing.key", &out) == 2);
+  CHECK(server_exit(dir.path(), "--cert-file " + pki.pem("server") + " --key-file " + dir.path() + "/missing.key",
+                    &out) == 2);
   CHECK(out.find("missing.key") != std::string::npos);
   CHECK(server_exit(dir.path(), "--cert-file " + pki.pem("server") + " --key-file " + pki.key("other"), &out) == 2);
   CHECK(out.find("does not belong") != std::string::npos);
@@ -302,8 +309,8 @@ TEST_CASE("bad TLS flags stop strata-server at start with a clear message") {
   CHECK(server_exit(dir.path(), "--cert-file " + pki.key("server") + " --key-file " + pki.key("server"), &out) == 2);
   MESSAGE(out);
   // The peer port's flags: they need --peers, and a peer certificate needs the cluster CA.
-  CHECK(server_exit(dir.path(), "--peer-cert-file " + pki.pem("server") + " --peer-key-file " + pki.key("server"), &out) ==
-        2);
+  CHECK(server_exit(dir.path(), "--peer-cert-file " + pki.pem("server") + " --peer-key-file " + pki.key("server"),
+                    &out) == 2);
   CHECK(out.find("need --peers") != std::string::npos);
   CHECK(server_exit(dir.path(),
                     "--node-id 1 --peers 1=127.0.0.1:0 --peer-cert-file " + pki.pem("server") + " --peer-key-file " +

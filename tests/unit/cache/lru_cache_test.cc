@@ -30,7 +30,7 @@ TEST_CASE("lru cache holds entries up to its capacity in bytes and evicts the le
   CHECK(c.insert("a", value_of(1), 40));
   CHECK(c.insert("b", value_of(2), 40));
   CHECK(c.usage() == 80);
-  CHECK(get(c, "a") == 1);  // "a" is now the most recently used
+  CHECK(get(c, "a") == 1);                // "a" is now the most recently used
   CHECK(c.insert("c", value_of(3), 40));  // 120 > 100: evicts "b", the least recently used
   CHECK(c.usage() == 80);
   CHECK(c.entry_count() == 2);
@@ -188,7 +188,7 @@ TEST_CASE("four threads inserting, looking up and erasing keep the cache's invar
   }
   for (auto& th : threads) th.join();
   MESSAGE("lru stress hits=" << hits.load() << " wrong=" << wrong.load() << " usage=" << c.usage()
-                               << " entries=" << c.entry_count() << " evictions=" << c.evictions());
+                             << " entries=" << c.entry_count() << " evictions=" << c.evictions());
   CHECK(wrong.load() == 0);
   CHECK(hits.load() > 0);
   CHECK(c.evictions() > 0);  // the workload overflowed the capacity

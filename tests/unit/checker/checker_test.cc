@@ -101,8 +101,8 @@ TEST_CASE("a failed put has no effect: reading its value is not linearizable") {
 }
 
 TEST_CASE("reads that did not complete are ignored") {
-  CHECK(verdict_of({put("k", "a", 0, 1), get("k", "zzz", 2, 3, Outcome::unknown), get("k", "b", 4, 5, Outcome::fail)}) ==
-        Verdict::linearizable);
+  CHECK(verdict_of({put("k", "a", 0, 1), get("k", "zzz", 2, 3, Outcome::unknown),
+                    get("k", "b", 4, 5, Outcome::fail)}) == Verdict::linearizable);
 }
 
 TEST_CASE("keys are checked independently and the failing key is named") {
@@ -273,7 +273,10 @@ TEST_CASE("history JSON lines round-trip, including absent values and unknown ou
   }
   CHECK_FALSE(op_from_json_line("{\"id\":1}").has_value());
   CHECK_FALSE(op_from_json_line("not json").has_value());
-  CHECK_FALSE(op_from_json_line(R"({"id":1,"client":0,"kind":"put","key":"k","value":null,"outcome":"ok","invoke_ns":1,"complete_ns":2})").has_value());
+  CHECK_FALSE(
+      op_from_json_line(
+          R"({"id":1,"client":0,"kind":"put","key":"k","value":null,"outcome":"ok","invoke_ns":1,"complete_ns":2})")
+          .has_value());
 }
 
 }  // namespace
@@ -282,7 +285,8 @@ TEST_CASE("history JSON lines round-trip, including absent values and unknown ou
 namespace strata::jepsen {
 namespace {
 
-TEST_CASE("HTTP answers map to outcomes: only a 503 that says not applied, or a refused connection, is a failed write") {
+TEST_CASE(
+    "HTTP answers map to outcomes: only a 503 that says not applied, or a refused connection, is a failed write") {
   CHECK(classify_write({200, false, R"({"ok":true,"sequence":4})"}) == Outcome::ok);
   CHECK(classify_write({503, false, R"({"code":"not_leader","write_may_have_been_applied":false})"}) == Outcome::fail);
   CHECK(classify_write({503, false, R"({"code":"timed_out","write_may_have_been_applied":true})"}) == Outcome::unknown);

@@ -32,7 +32,8 @@ struct Fixture {
   FileMetaData table(uint64_t number, std::vector<Entry> entries) {
     std::vector<KV> kvs;
     for (const auto& e : entries) kvs.emplace_back(make_internal_key(e.key, e.seq, e.type), e.value);
-    std::sort(kvs.begin(), kvs.end(), [](const KV& a, const KV& b) { return compare_internal_keys(a.first, b.first) < 0; });
+    std::sort(kvs.begin(), kvs.end(),
+              [](const KV& a, const KV& b) { return compare_internal_keys(a.first, b.first) < 0; });
     auto props = run(sstable::testing::build_table(fs, table_file_name("/db", number), kvs, sstable::TableOptions{}));
     REQUIRE(props.has_value());
     FileMetaData f;
@@ -45,7 +46,8 @@ struct Fixture {
   }
 
   asio::awaitable<Result<uint64_t>> file_size(uint64_t number) {
-    STRATA_CO_TRY_ASSIGN(auto file, co_await fs.open(table_file_name("/db", number), io::OpenOptions{.read_only = true}));
+    STRATA_CO_TRY_ASSIGN(auto file,
+                         co_await fs.open(table_file_name("/db", number), io::OpenOptions{.read_only = true}));
     co_return file->size();
   }
 
@@ -57,9 +59,11 @@ struct Fixture {
     ctx.snapshots = std::move(snapshots);
     ctx.new_file_number = [this] { return next_number++; };
     ctx.open = [this](const FileMetaData& f) -> asio::awaitable<Result<std::unique_ptr<InternalIterator>>> {
-      STRATA_CO_TRY_ASSIGN(auto file, co_await fs.open(table_file_name("/db", f.number), io::OpenOptions{.read_only = true}));
+      STRATA_CO_TRY_ASSIGN(auto file,
+                           co_await fs.open(table_file_name("/db", f.number), io::OpenOptions{.read_only = true}));
       std::shared_ptr<io::File> shared = std::move(file);
-      STRATA_CO_TRY_ASSIGN(auto reader, co_await sstable::TableReader::open(shared, f.file_size, sstable::TableReadOptions{}));
+      STRATA_CO_TRY_ASSIGN(auto reader,
+                           co_await sstable::TableReader::open(shared, f.file_size, sstable::TableReadOptions{}));
       co_return reader->new_iterator();
     };
     return ctx;

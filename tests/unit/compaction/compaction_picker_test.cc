@@ -132,10 +132,8 @@ TEST_CASE("a level over its byte target compacts one file round robin, skipping 
 
 TEST_CASE("the most urgent level goes first") {
   // L0 score 1.5 (3 files, trigger 2); L1 score 4000/3000 = 1.33.
-  auto v = make_version({{0, file(10, "a", "b")},
-                         {0, file(11, "a", "b")},
-                         {0, file(12, "a", "b")},
-                         {1, file(1, "m", "n", 4000)}});
+  auto v = make_version(
+      {{0, file(10, "a", "b")}, {0, file(11, "a", "b")}, {0, file(12, "a", "b")}, {1, file(1, "m", "n", 4000)}});
   auto scores = compaction_scores(*v, small_options());
   CHECK(scores[0] == doctest::Approx(1.5));
   CHECK(scores[1] == doctest::Approx(4000.0 / 3000.0));

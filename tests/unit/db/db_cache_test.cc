@@ -32,9 +32,11 @@ std::string value_of(int i) {
   std::string n = std::to_string(i);
   return "Package: package-" + n + "\nVersion: 1." + std::to_string(i % 17) +
          "-1\nArchitecture: amd64\nMaintainer: Debian Developers <debian-devel@lists.debian.org>\n"
-         "Installed-Size: " + std::to_string(i * 7 % 9000) +
+         "Installed-Size: " +
+         std::to_string(i * 7 % 9000) +
          "\nDepends: libc6 (>= 2.36), libstdc++6 (>= 12)\nSection: utils\nPriority: optional\n"
-         "Description: the package number " + n + "\n";
+         "Description: the package number " +
+         n + "\n";
 }
 
 // Writes keys [begin, end) and flushes them into an SSTable.

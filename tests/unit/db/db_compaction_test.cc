@@ -151,7 +151,9 @@ TEST_CASE("compact_range drops deleted keys at the bottom and keeps what a snaps
     uint64_t entries_with_snapshot = s.compaction_dropped_entries;
 
     // Release the snapshot: the next full compaction drops the tombstone and both old versions.
-    { auto released = std::move(snap); }
+    {
+      auto released = std::move(snap);
+    }
     REQUIRE((co_await db->compact_range()).has_value());
     auto t = db->stats();
     CHECK(t.compaction_dropped_entries >= entries_with_snapshot + 3);
@@ -250,7 +252,7 @@ class GatedFileSystem final : public io::FileSystem {
   std::atomic<bool> armed_{false}, blocked_{false};
   std::atomic<int> pass_{0};
   std::mutex mu_;
-  bool released_ = false;                // guarded by mu_
+  bool released_ = false;               // guarded by mu_
   std::vector<Oneshot<bool>> waiters_;  // guarded by mu_
 };
 

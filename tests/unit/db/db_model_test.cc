@@ -232,7 +232,8 @@ class ModelTest {
       if (!it->valid() || (limit != 0 && got.size() >= limit)) break;
       got.emplace_back(std::string(it->key()), std::string(it->value()));
     }
-    for (auto mit = m.lower_bound(lo); mit != m.end() && (hi.empty() || mit->first < hi); ++mit) want.emplace_back(*mit);
+    for (auto mit = m.lower_bound(lo); mit != m.end() && (hi.empty() || mit->first < hi); ++mit)
+      want.emplace_back(*mit);
     std::reverse(want.begin(), want.end());
     if (limit != 0 && want.size() > limit) want.resize(limit);
     REQUIRE_MESSAGE(got == want, where() << " reverse scan [" << lo << "," << hi << ")");
@@ -334,10 +335,10 @@ class ModelTest {
 }  // namespace
 
 TEST_CASE("model test: the engine matches std::map through writes, snapshots, compactions and reopens") {
-  const uint64_t seed = env_u64("STRATA_MODEL_SEED",
-                               env_u64("STRATA_SEED", static_cast<uint64_t>(
-                                                         std::chrono::steady_clock::now().time_since_epoch().count()) %
-                                                         1000000007));
+  const uint64_t seed =
+      env_u64("STRATA_MODEL_SEED",
+              env_u64("STRATA_SEED",
+                      static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) % 1000000007));
   const uint64_t ops = env_u64("STRATA_MODEL_OPS", 200000);
   const uint64_t soak_seconds = env_u64("STRATA_SOAK_SECONDS", 0);
   std::printf("# seed=%llu (replay: STRATA_MODEL_SEED=%llu)\n", static_cast<unsigned long long>(seed),

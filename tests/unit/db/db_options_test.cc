@@ -57,7 +57,8 @@ TEST_CASE("set_option validates and applies; option_list reports every option") 
 
     // A smaller memtable takes effect on the next writes: they switch memtables and flush.
     REQUIRE(db.set_option("memtable_size_bytes", "4096", &why).has_value());
-    for (int i = 0; i < 200; ++i) REQUIRE((co_await db.put("k" + std::to_string(i), std::string(100, 'v'))).has_value());
+    for (int i = 0; i < 200; ++i)
+      REQUIRE((co_await db.put("k" + std::to_string(i), std::string(100, 'v'))).has_value());
     REQUIRE((co_await db.flush()).has_value());
     CHECK(db.stats().flushes >= 3);
     REQUIRE((co_await db.close()).has_value());

@@ -148,7 +148,7 @@ asio::awaitable<void> multi_get_matches_get(io::FileSystem& fs, size_t block_cac
   for (int batch = 0; batch < 20; ++batch) {
     std::vector<std::string> keys;
     for (int i = 0; i < 40; ++i) keys.push_back(key_of(static_cast<int>(rnd.uniform(3100))));  // some never written
-    keys.push_back(keys.front());                                                             // a repeat
+    keys.push_back(keys.front());                                                              // a repeat
     co_await check_multi_get(*db, keys, ReadOptions{});
     co_await check_multi_get(*db, keys, ReadOptions{.snapshot = snap.sequence()});
   }

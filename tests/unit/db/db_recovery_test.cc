@@ -22,7 +22,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-
 asio::awaitable<std::optional<std::string>> get(DB& db, std::string key) {
   auto v = co_await db.get(std::move(key));
   REQUIRE(v.has_value());
@@ -214,7 +213,8 @@ TEST_CASE("with use_direct_reads every block a read needs comes from the device 
     std::string path = dir.path() + "/db";
     {
       auto db = co_await open_db(o, path);
-      for (int i = 0; i < 3000; ++i) REQUIRE((co_await db->put("key" + std::to_string(i), std::string(200, 'a' + i % 26))).has_value());
+      for (int i = 0; i < 3000; ++i)
+        REQUIRE((co_await db->put("key" + std::to_string(i), std::string(200, 'a' + i % 26))).has_value());
       REQUIRE((co_await db->flush()).has_value());
       CHECK((co_await db->close()).has_value());
     }
@@ -248,7 +248,8 @@ TEST_CASE("the thread-pool fallback file system stores and recovers data in a re
     std::string path = dir.path() + "/db";
     {
       auto db = co_await open_db(o, path);
-      for (int i = 0; i < 1000; ++i) REQUIRE((co_await db->put("key" + std::to_string(i), std::string(300, 'p'))).has_value());
+      for (int i = 0; i < 1000; ++i)
+        REQUIRE((co_await db->put("key" + std::to_string(i), std::string(300, 'p'))).has_value());
       CHECK(db->stats().flushes >= 1);
       CHECK((co_await db->close()).has_value());
     }

@@ -276,13 +276,16 @@ TEST_CASE("concurrent synced writers on two threads are group-committed and all 
   std::atomic<int> failures{0}, done{0};
   std::promise<void> all_done;
   for (int w = 0; w < kWriters; ++w) {
-    asio::co_spawn(pool, [&, w]() -> asio::awaitable<void> {
-      for (int i = 0; i < kPerWriter; ++i) {
-        auto r = co_await db->put("w" + std::to_string(w) + "-" + std::to_string(i), std::to_string(i));
-        if (!r) failures.fetch_add(1);
-      }
-      if (done.fetch_add(1) + 1 == kWriters) all_done.set_value();
-    }, asio::detached);
+    asio::co_spawn(
+        pool,
+        [&, w]() -> asio::awaitable<void> {
+          for (int i = 0; i < kPerWriter; ++i) {
+            auto r = co_await db->put("w" + std::to_string(w) + "-" + std::to_string(i), std::to_string(i));
+            if (!r) failures.fetch_add(1);
+          }
+          if (done.fetch_add(1) + 1 == kWriters) all_done.set_value();
+        },
+        asio::detached);
   }
   all_done.get_future().get();
   CHECK(failures.load() == 0);

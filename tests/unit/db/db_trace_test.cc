@@ -41,7 +41,7 @@ TEST_CASE("trace reports memtable hits, SSTables consulted, bloom negatives and 
     auto k55 = co_await db.trace("key55");
     REQUIRE(k55.has_value());
     REQUIRE(k55->steps.size() == 3);
-    CHECK(k55->steps[0].outcome == "absent");          // memtable
+    CHECK(k55->steps[0].outcome == "absent");  // memtable
     CHECK(k55->steps[1].level == 0);
     CHECK(k55->steps[1].outcome == "bloom_negative");  // newer table: holds key5..key6 only
     CHECK(k55->steps[2].outcome == "found");

@@ -231,11 +231,17 @@ TEST_CASE("concurrent first finds of one table open its file once and share the 
   std::vector<std::shared_ptr<sstable::TableReader>> got(16);
   int errors = 0;
   for (int c = 0; c < 16; ++c) {
-    asio::co_spawn(io, [&, c]() -> asio::awaitable<void> {
-      // Half of them ask for a file that does not exist: they share one failed open.
-      auto r = co_await tc.find(c % 2 == 0 ? 3 : 99, size);
-      if (r) got[c] = *r; else ++errors;
-    }, asio::detached);
+    asio::co_spawn(
+        io,
+        [&, c]() -> asio::awaitable<void> {
+          // Half of them ask for a file that does not exist: they share one failed open.
+          auto r = co_await tc.find(c % 2 == 0 ? 3 : 99, size);
+          if (r)
+            got[c] = *r;
+          else
+            ++errors;
+        },
+        asio::detached);
   }
   io.run();
   CHECK(errors == 8);

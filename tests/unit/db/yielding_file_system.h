@@ -34,7 +34,9 @@ class YieldingFileSystem final : public io::FileSystem {
   boost::asio::awaitable<Result<void>> rename(std::string from, std::string to) override {
     co_return co_await base_.rename(std::move(from), std::move(to));
   }
-  boost::asio::awaitable<Result<void>> remove(std::string path) override { co_return co_await base_.remove(std::move(path)); }
+  boost::asio::awaitable<Result<void>> remove(std::string path) override {
+    co_return co_await base_.remove(std::move(path));
+  }
   boost::asio::awaitable<Result<void>> create_dir(std::string path) override {
     co_return co_await base_.create_dir(std::move(path));
   }
@@ -44,7 +46,9 @@ class YieldingFileSystem final : public io::FileSystem {
   boost::asio::awaitable<Result<void>> sync_dir(std::string path) override {
     co_return co_await base_.sync_dir(std::move(path));
   }
-  boost::asio::awaitable<Result<bool>> exists(std::string path) override { co_return co_await base_.exists(std::move(path)); }
+  boost::asio::awaitable<Result<bool>> exists(std::string path) override {
+    co_return co_await base_.exists(std::move(path));
+  }
   Result<std::unique_ptr<io::FileLock>> lock(std::string path) override { return base_.lock(std::move(path)); }
 
  private:

@@ -54,9 +54,19 @@ asio::awaitable<void> direct_reads_return_the_files_bytes(FileSystem& fs, std::s
     size_t length;
   };
   const std::vector<Range> ranges = {
-      {0, 4096},          {0, 1},       {1, 4095},        {4095, 2},           {100, 9000},
-      {4096, 4096},       {5000, 3000}, {12000, 1000},    {12288, 1234},       {12288, 5000},  // past the end
-      {data.size() - 1, 10}, {data.size(), 10}, {data.size() + 5000, 10},                     // at / past the end
+      {0, 4096},
+      {0, 1},
+      {1, 4095},
+      {4095, 2},
+      {100, 9000},
+      {4096, 4096},
+      {5000, 3000},
+      {12000, 1000},
+      {12288, 1234},
+      {12288, 5000},  // past the end
+      {data.size() - 1, 10},
+      {data.size(), 10},
+      {data.size() + 5000, 10},  // at / past the end
   };
   for (const Range& r : ranges) {
     std::string buf(r.length, '#');

@@ -37,9 +37,9 @@ Options fault_options(io::FileSystem& fs) {
   Options o;
   o.file_system = &fs;
   o.sync = SyncPolicy::always;
-  o.memtable_size_bytes = 16 << 10;     // flushes and WAL rotations during the run
-  o.wal_preallocate_bytes = 64 << 10;   // exercises preallocated, unsynced WAL space
-  o.l0_compaction_trigger = 2;          // compactions too
+  o.memtable_size_bytes = 16 << 10;    // flushes and WAL rotations during the run
+  o.wal_preallocate_bytes = 64 << 10;  // exercises preallocated, unsynced WAL space
+  o.l0_compaction_trigger = 2;         // compactions too
   return o;
 }
 
@@ -152,11 +152,12 @@ TEST_CASE("ENOSPC or EIO on a WAL sync: read-only, never retried, no acknowledge
     }
   }
   set_log_level(saved);
-  std::printf("# runs=%llu faults=%llu acked=%llu synced_acked_lost=%llu phantom_values=%llu fsync_retried=%llu "
-              "not_read_only=%llu seed=%llu\n",
-              (unsigned long long)runs, (unsigned long long)faults, (unsigned long long)acked,
-              (unsigned long long)lost, (unsigned long long)phantom, (unsigned long long)retried,
-              (unsigned long long)not_read_only, (unsigned long long)seed);
+  std::printf(
+      "# runs=%llu faults=%llu acked=%llu synced_acked_lost=%llu phantom_values=%llu fsync_retried=%llu "
+      "not_read_only=%llu seed=%llu\n",
+      (unsigned long long)runs, (unsigned long long)faults, (unsigned long long)acked, (unsigned long long)lost,
+      (unsigned long long)phantom, (unsigned long long)retried, (unsigned long long)not_read_only,
+      (unsigned long long)seed);
   CHECK(faults == runs);  // a run without an injected fault proves nothing
   CHECK(acked > 0);
   CHECK(lost == 0);

@@ -198,7 +198,7 @@ TEST_CASE("a sticky fault fails the N-th matching operation and every later one"
     co_await must(fs.create_dir("/d"));
     fs.set_fail_plan({.nth = 2, .err = EIO, .sticky = true, .ops = kFaultMutating, .path_contains = "/d/w"});
     auto other = co_await must_open(fs, "/d/other");  // not on a matching path: never fails
-    auto f = co_await must_open(fs, "/d/wal");         // match #1
+    auto f = co_await must_open(fs, "/d/wal");        // match #1
     co_await must_write(*other, 0, "x");
     for (int i = 0; i < 5; ++i) {
       auto w = co_await f->write_at(0, "data");  // matches #2.. all fail

@@ -194,7 +194,9 @@ asio::awaitable<void> rename_replaces_the_target_atomically(FileSystem& fs, std:
 
 asio::awaitable<void> remove_deletes_and_reports_not_found(FileSystem& fs, std::string root) {
   std::string path = join_path(root, "000003.sst");
-  { auto f = co_await must_open(fs, path, kCreate); }
+  {
+    auto f = co_await must_open(fs, path, kCreate);
+  }
   auto r = co_await fs.remove(path);
   REQUIRE(r.has_value());
   auto e = co_await fs.exists(path);
@@ -208,11 +210,17 @@ asio::awaitable<void> list_dir_names_files_and_subdirectories(FileSystem& fs, st
   auto empty = co_await fs.list_dir(root);
   REQUIRE(empty.has_value());
   CHECK(empty->empty());
-  { auto f = co_await must_open(fs, join_path(root, "a.sst"), kCreate); }
-  { auto f = co_await must_open(fs, join_path(root, "b.log"), kCreate); }
+  {
+    auto f = co_await must_open(fs, join_path(root, "a.sst"), kCreate);
+  }
+  {
+    auto f = co_await must_open(fs, join_path(root, "b.log"), kCreate);
+  }
   auto made = co_await fs.create_dir(join_path(root, "wal"));
   REQUIRE(made.has_value());
-  { auto f = co_await must_open(fs, join_path(root, "wal/000001.log"), kCreate); }
+  {
+    auto f = co_await must_open(fs, join_path(root, "wal/000001.log"), kCreate);
+  }
 
   auto names = co_await fs.list_dir(root);
   REQUIRE(names.has_value());
@@ -241,7 +249,9 @@ asio::awaitable<void> create_dir_is_idempotent_and_sync_dir_works(FileSystem& fs
   REQUIRE(!missing.has_value());
   CHECK(missing.error() == make_error_code(Errc::not_found));
 
-  { auto f = co_await must_open(fs, join_path(root, "file"), kCreate); }
+  {
+    auto f = co_await must_open(fs, join_path(root, "file"), kCreate);
+  }
   auto over_file = co_await fs.create_dir(join_path(root, "file"));
   REQUIRE(!over_file.has_value());
   CHECK(over_file.error() == make_error_code(Errc::already_exists));
@@ -253,7 +263,9 @@ asio::awaitable<void> exists_sees_files_and_directories(FileSystem& fs, std::str
   std::string path = join_path(root, "LOCK");
   auto before = co_await fs.exists(path);
   CHECK(before.value() == false);
-  { auto f = co_await must_open(fs, path, kCreate); }
+  {
+    auto f = co_await must_open(fs, path, kCreate);
+  }
   auto after = co_await fs.exists(path);
   CHECK(after.value() == true);
 }
@@ -309,8 +321,7 @@ STRATA_FS_SCENARIO("preallocate grows the file, new bytes read as zeros, never s
                    preallocate_grows_the_file_with_zeros)
 STRATA_FS_SCENARIO("rename atomically replaces the target", rename_replaces_the_target_atomically)
 STRATA_FS_SCENARIO("remove deletes a file; removing it again is not_found", remove_deletes_and_reports_not_found)
-STRATA_FS_SCENARIO("list_dir names files and subdirectories without . and ..",
-                   list_dir_names_files_and_subdirectories)
+STRATA_FS_SCENARIO("list_dir names files and subdirectories without . and ..", list_dir_names_files_and_subdirectories)
 STRATA_FS_SCENARIO("create_dir is idempotent; sync_dir of a missing directory is not_found",
                    create_dir_is_idempotent_and_sync_dir_works)
 STRATA_FS_SCENARIO("exists sees files and directories", exists_sees_files_and_directories)

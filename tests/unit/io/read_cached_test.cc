@@ -34,8 +34,8 @@ bool drop_page_cache(const std::string& path, uint64_t offset) {
   bool dropped = false;
   for (int attempt = 0; attempt < 10 && !dropped; ++attempt) {
     if (::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) != 0) break;
-    void* map = ::mmap(nullptr, static_cast<size_t>(page), PROT_READ, MAP_SHARED, fd,
-                       static_cast<off_t>(offset / page * page));
+    void* map =
+        ::mmap(nullptr, static_cast<size_t>(page), PROT_READ, MAP_SHARED, fd, static_cast<off_t>(offset / page * page));
     if (map == MAP_FAILED) break;
     unsigned char resident = 1;
     dropped = ::mincore(map, static_cast<size_t>(page), &resident) == 0 && (resident & 1) == 0;

@@ -140,6 +140,8 @@ TEST_CASE("keys inserted inline are stored in their nodes and iterate like a std
     it.next();
   }
   CHECK_FALSE(it.valid());
-  std::string probe = "\x03" "123";
+  std::string probe =
+      "\x03"
+      "123";
   CHECK(list.contains(probe.data()) == model.contains("123"));
 }

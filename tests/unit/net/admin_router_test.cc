@@ -57,12 +57,31 @@ TEST_CASE("GET /v1/stats has TinyLSM's names, the ratios and the nested groups, 
     REQUIRE(r.status == 200);
     auto o = body_json(r);
     DbStats s = n.db().stats();
-    for (const char* name : {"sstable_count", "sstables_per_level", "total_size_bytes", "memtable_size_bytes",
-                             "memtable_keys", "bytes_written_disk", "bytes_written_user", "write_amplification",
-                             "read_amplification", "space_amplification", "block_cache_hit_rate",
-                             "table_cache_hit_rate", "bloom_negative_rate", "stall_micros", "compaction_micros",
-                             "bytes_read_compaction", "bytes_written_compaction", "running_compactions", "levels",
-                             "amplification", "block_cache", "table_cache", "bloom", "compaction", "stall"}) {
+    for (const char* name : {"sstable_count",
+                             "sstables_per_level",
+                             "total_size_bytes",
+                             "memtable_size_bytes",
+                             "memtable_keys",
+                             "bytes_written_disk",
+                             "bytes_written_user",
+                             "write_amplification",
+                             "read_amplification",
+                             "space_amplification",
+                             "block_cache_hit_rate",
+                             "table_cache_hit_rate",
+                             "bloom_negative_rate",
+                             "stall_micros",
+                             "compaction_micros",
+                             "bytes_read_compaction",
+                             "bytes_written_compaction",
+                             "running_compactions",
+                             "levels",
+                             "amplification",
+                             "block_cache",
+                             "table_cache",
+                             "bloom",
+                             "compaction",
+                             "stall"}) {
       CAPTURE(name);
       CHECK(o.contains(name));
     }
@@ -166,8 +185,10 @@ TEST_CASE("GET /metrics follows Prometheus' naming rules (promtool's lint)") {
     for (char c : name) CHECK(((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'));
     if (type == "counter") CHECK(name.ends_with("_total"));
     if (type != "counter") CHECK_FALSE(name.ends_with("_total"));
-    for (const char* reserved : {"_count", "_sum", "_bucket", "_counter", "_gauge"}) CHECK_FALSE(name.ends_with(reserved));
-    for (const char* unit : {"_ms", "_msec", "_us", "_usec", "_ns", "_sec", "_kb", "_mb", "_kib", "_mib", "_millis", "_micros"}) {
+    for (const char* reserved : {"_count", "_sum", "_bucket", "_counter", "_gauge"})
+      CHECK_FALSE(name.ends_with(reserved));
+    for (const char* unit :
+         {"_ms", "_msec", "_us", "_usec", "_ns", "_sec", "_kb", "_mb", "_kib", "_mib", "_millis", "_micros"}) {
       CHECK(name.find(std::string(unit) + "_") == std::string::npos);
       CHECK_FALSE(name.ends_with(unit));
     }
@@ -389,8 +410,7 @@ TEST_CASE("GET /v1/kv?reverse=true scans backward within the bounds, across memt
   CHECK(scan_keys(page) == std::vector<std::string>{"j", "i", "h"});
   CHECK(body_json(page)["truncated"] == true);
   // The next page continues below the last key (end is exclusive).
-  CHECK(scan_keys(n.call(Method::get, "/v1/kv?reverse=true&limit=3&end=h")) ==
-        std::vector<std::string>{"g", "f", "d"});
+  CHECK(scan_keys(n.call(Method::get, "/v1/kv?reverse=true&limit=3&end=h")) == std::vector<std::string>{"g", "f", "d"});
   CHECK(scan_keys(n.call(Method::get, "/v1/kv?reverse=true&prefix=b")) == std::vector<std::string>{"bb", "b"});
   CHECK(scan_keys(n.call(Method::get, "/v1/kv?reverse=false&limit=2")) == std::vector<std::string>{"a", "b"});
   auto f = body_json(n.call(Method::get, "/v1/kv?reverse=true&start=f&end=g"));

@@ -104,8 +104,9 @@ TEST_CASE("admin endpoints on a cluster node decode the replicated key space and
     }
 
     // Config, compaction and stats act on the node's DB.
-    CHECK((co_await call(router, Method::post, "/v1/config", R"({"name":"l0_compaction_trigger","value":"9"})")).status ==
-          200);
+    CHECK(
+        (co_await call(router, Method::post, "/v1/config", R"({"name":"l0_compaction_trigger","value":"9"})")).status ==
+        200);
     bool set = false;
     for (const auto& opt : node->option_list()) set |= opt.name == "l0_compaction_trigger" && opt.value == "9";
     CHECK(set);
@@ -135,7 +136,8 @@ TEST_CASE("admin endpoints on a cluster node decode the replicated key space and
     // test transport keeps none).
     CHECK(rep.at("messages_invalid").as_object().at("commit_out_of_range").to_number<uint64_t>() == 0);
     CHECK(rep.at("transport").as_object().at("max_frame_bytes").to_number<uint64_t>() == 0);
-    CHECK(metrics.body.find("\nstrata_raft_messages_invalid_total{reason=\"commit_out_of_range\"} 0\n") != std::string::npos);
+    CHECK(metrics.body.find("\nstrata_raft_messages_invalid_total{reason=\"commit_out_of_range\"} 0\n") !=
+          std::string::npos);
     CHECK(metrics.body.find("# TYPE strata_peer_inbound_connections gauge\n") != std::string::npos);
     CHECK(metrics.body.find("\nstrata_peer_limit_max_frame_bytes 0\n") != std::string::npos);
     CHECK(scan_keys(co_await call(router, Method::get, "/v1/kv")) == std::vector<std::string>{"a", "b", "c", "d", "e"});

@@ -57,12 +57,12 @@ TEST_CASE("state-changing requests: JSON and octet-stream pass, form and text ty
       {Method::post, "POST", "Application/JSON; charset=utf-8", true, true},
       {Method::post, "POST", "application/merge-patch+json", true, true},
       {Method::put, "PUT", "application/octet-stream", true, true},
-      {Method::put, "PUT", std::nullopt, false, true},   // an empty value
+      {Method::put, "PUT", std::nullopt, false, true},  // an empty value
       {Method::del, "DELETE", std::nullopt, false, true},
       {Method::post, "POST", std::nullopt, false, true},  // POST /v1/admin/flush
       {Method::post, "POST", "text/plain", true, false},
-      {Method::post, "POST", "application/x-www-form-urlencoded", true, false},  // curl -d's default
-      {Method::post, "POST", "application/x-www-form-urlencoded", false, false}, // an empty form
+      {Method::post, "POST", "application/x-www-form-urlencoded", true, false},   // curl -d's default
+      {Method::post, "POST", "application/x-www-form-urlencoded", false, false},  // an empty form
       {Method::post, "POST", "multipart/form-data; boundary=x", true, false},
       {Method::put, "PUT", std::nullopt, true, false},  // a body of no stated type
       {Method::del, "DELETE", "text/plain", true, false},
@@ -206,7 +206,8 @@ TEST_CASE("strata-server's lists: --allowed-hosts and --cors-origin refuse what 
   }
 }
 
-TEST_CASE("start-up warnings: beyond loopback without protection, a peer port without TLS, and a secret file others can read") {
+TEST_CASE(
+    "start-up warnings: beyond loopback without protection, a peer port without TLS, and a secret file others can read") {
   CHECK(security_warnings(Exposure{.client_host = "127.0.0.1", .cluster = true, .peer_host = "127.0.0.1"}).empty());
   CHECK(security_warnings(Exposure{.client_host = "::1"}).empty());
   CHECK(security_warnings(Exposure{.client_host = "localhost"}).empty());
@@ -228,13 +229,21 @@ TEST_CASE("start-up warnings: beyond loopback without protection, a peer port wi
       Exposure{.client_host = "127.0.0.1", .cluster = true, .peer_host = "10.0.0.5", .peer_secret = true});
   REQUIRE(secret_only.size() == 1);
   CHECK(secret_only[0].find("without TLS (--peer-cert-file)") != std::string::npos);
-  CHECK(security_warnings(Exposure{.client_host = "127.0.0.1", .cluster = true, .peer_host = "10.0.0.5", .peer_tls = true})
+  CHECK(security_warnings(
+            Exposure{.client_host = "127.0.0.1", .cluster = true, .peer_host = "10.0.0.5", .peer_tls = true})
             .empty());
-  CHECK(security_warnings(Exposure{.client_host = "127.0.0.1", .cluster = true, .peer_host = "10.0.0.5",
-                                   .peer_secret = true, .peer_tls = true})
+  CHECK(security_warnings(Exposure{.client_host = "127.0.0.1",
+                                   .cluster = true,
+                                   .peer_host = "10.0.0.5",
+                                   .peer_secret = true,
+                                   .peer_tls = true})
             .empty());
-  auto loose = security_warnings(Exposure{.client_host = "127.0.0.1", .cluster = true, .peer_host = "127.0.0.1",
-                                          .peer_secret = true, .secret_file = "/etc/s", .secret_readable_by_others = true});
+  auto loose = security_warnings(Exposure{.client_host = "127.0.0.1",
+                                          .cluster = true,
+                                          .peer_host = "127.0.0.1",
+                                          .peer_secret = true,
+                                          .secret_file = "/etc/s",
+                                          .secret_readable_by_others = true});
   REQUIRE(loose.size() == 1);
   CHECK(loose[0].find("chmod 600") != std::string::npos);
 }

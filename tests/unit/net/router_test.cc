@@ -81,13 +81,9 @@ TEST_CASE("keys are percent-decoded from the path: NUL, slash, space and UTF-8")
     std::string key;
   };
   std::vector<Case> cases = {
-      {"a%00b", std::string("a\0b", 3)},
-      {"%00", std::string("\0", 1)},
-      {"dir%2Ffile", "dir/file"},
+      {"a%00b", std::string("a\0b", 3)}, {"%00", std::string("\0", 1)},          {"dir%2Ffile", "dir/file"},
       {"dir/file2", "dir/file2"},  // an unescaped '/' is part of the key too
-      {"with%20space", "with space"},
-      {"%C3%A9t%C3%A9", "\xC3\xA9t\xC3\xA9"},
-      {"%FF%FE", "\xFF\xFE"},
+      {"with%20space", "with space"},    {"%C3%A9t%C3%A9", "\xC3\xA9t\xC3\xA9"}, {"%FF%FE", "\xFF\xFE"},
       {"plus+sign", "plus+sign"},  // '+' is literal in a path
   };
   for (const auto& c : cases) {
@@ -207,8 +203,8 @@ TEST_CASE("scan output stays valid JSON: invalid UTF-8 is base64 with a marker, 
 
 TEST_CASE("scan rejects bad query parameters with 400") {
   Node n;
-  for (std::string q : {"limit=0", "limit=-1", "limit=abc", "limit=101", "limit=5x", "encoding=hex", "bogus=1",
-                        "consistency=maybe"}) {
+  for (std::string q :
+       {"limit=0", "limit=-1", "limit=abc", "limit=101", "limit=5x", "encoding=hex", "bogus=1", "consistency=maybe"}) {
     CAPTURE(q);
     auto r = n.call(Method::get, "/v1/kv?" + q);
     CHECK(r.status == 400);
@@ -314,8 +310,9 @@ TEST_CASE("a batch with one bad op applies nothing and answers 400") {
   for (int i = 0; i < 11; ++i) many += std::string(i ? "," : "") + R"({"op":"delete","key":"k"})";
   many += "]}";
   CHECK(n.call(Method::post, "/v1/batch", many).status == 413);
-  CHECK(n.call(Method::post, "/v1/batch", R"({"ops":[{"op":"put","key":")" + std::string(101, 'k') +
-                                               R"(","value":"1"}]})").status == 413);
+  CHECK(n.call(Method::post, "/v1/batch",
+               R"({"ops":[{"op":"put","key":")" + std::string(101, 'k') + R"(","value":"1"}]})")
+            .status == 413);
 }
 
 TEST_CASE("TinyLSM set, get, delete and status") {
@@ -381,11 +378,16 @@ TEST_CASE("unknown routes answer 404 and wrong methods 405 with Allow") {
     std::string allow;
   };
   std::vector<Case> cases = {
-      {Method::post, "/v1/kv/a", "GET, HEAD, PUT, DELETE"}, {Method::other, "/v1/kv/a", "GET, HEAD, PUT, DELETE"},
-      {Method::put, "/v1/kv", "GET, HEAD"},                 {Method::get, "/v1/batch", "POST"},
-      {Method::post, "/v1/stats", "GET, HEAD"},             {Method::del, "/metrics", "GET, HEAD"},
-      {Method::get, "/set", "POST"},                        {Method::put, "/delete", "POST"},
-      {Method::post, "/get", "GET, HEAD"},                  {Method::post, "/status", "GET, HEAD"},
+      {Method::post, "/v1/kv/a", "GET, HEAD, PUT, DELETE"},
+      {Method::other, "/v1/kv/a", "GET, HEAD, PUT, DELETE"},
+      {Method::put, "/v1/kv", "GET, HEAD"},
+      {Method::get, "/v1/batch", "POST"},
+      {Method::post, "/v1/stats", "GET, HEAD"},
+      {Method::del, "/metrics", "GET, HEAD"},
+      {Method::get, "/set", "POST"},
+      {Method::put, "/delete", "POST"},
+      {Method::post, "/get", "GET, HEAD"},
+      {Method::post, "/status", "GET, HEAD"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.target);
@@ -462,14 +464,22 @@ TEST_CASE("unknown query parameters are refused with 400 naming them, and nothin
     std::string body;
   };
   const Case cases[] = {
-      {Method::get, "/v1/kv/item01?foo=1", ""},         {Method::get, "/v1/kv?start=a&bogus", ""},
-      {Method::post, "/v1/batch?dry_run=1", "[]"},      {Method::get, "/v1/trace?key=a&verbose=1", ""},
-      {Method::get, "/v1/config?x=1", ""},              {Method::post, "/v1/admin/flush?now=1", ""},
-      {Method::post, "/v1/admin/compact?level=1", ""},  {Method::get, "/v1/stats?format=x", ""},
-      {Method::get, "/stats?x", ""},                    {Method::get, "/metrics?name=x", ""},
-      {Method::get, "/status?x", ""},                   {Method::get, "/v1/status?x", ""},
-      {Method::post, "/set?x=1", "{}"},                 {Method::post, "/delete?x=1", "{}"},
-      {Method::get, "/get?key=item01&x=1", ""},         {Method::get, "/v1/cluster/members?x=1", ""},
+      {Method::get, "/v1/kv/item01?foo=1", ""},
+      {Method::get, "/v1/kv?start=a&bogus", ""},
+      {Method::post, "/v1/batch?dry_run=1", "[]"},
+      {Method::get, "/v1/trace?key=a&verbose=1", ""},
+      {Method::get, "/v1/config?x=1", ""},
+      {Method::post, "/v1/admin/flush?now=1", ""},
+      {Method::post, "/v1/admin/compact?level=1", ""},
+      {Method::get, "/v1/stats?format=x", ""},
+      {Method::get, "/stats?x", ""},
+      {Method::get, "/metrics?name=x", ""},
+      {Method::get, "/status?x", ""},
+      {Method::get, "/v1/status?x", ""},
+      {Method::post, "/set?x=1", "{}"},
+      {Method::post, "/delete?x=1", "{}"},
+      {Method::get, "/get?key=item01&x=1", ""},
+      {Method::get, "/v1/cluster/members?x=1", ""},
       {Method::post, "/v1/kv/multi-get?x=1", "[]"},
   };
   for (const Case& c : cases) {

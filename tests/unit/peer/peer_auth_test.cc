@@ -225,7 +225,8 @@ struct ConstantRandom final : RandomBytes {
   void fill(std::span<uint8_t> out) override { std::fill(out.begin(), out.end(), uint8_t{7}); }
 };
 
-TEST_CASE("control: with a receiver that repeats its nonce the replay would pass, so the fresh nonce is what stops it") {
+TEST_CASE(
+    "control: with a receiver that repeats its nonce the replay would pass, so the fresh nonce is what stops it") {
   ConstantRandom constant;
   Limited l([&](PeerTransportOptions& o) {
     o.secret = std::string(kSecret);

@@ -1,7 +1,7 @@
 // Helpers of the peer transport tests: a recording TransportHandler, an io_context on a thread,
 // free loopback ports, waiting on a condition with a deadline, a raw TCP client that sends
-// forged and partial frames, a snapshot source of fixed chunks, and a transport with tweaked options listening on loopback.
-// Thread-safety: as each helper says; tests use them from their one thread.
+// forged and partial frames, a snapshot source of fixed chunks, and a transport with tweaked options listening on
+// loopback. Thread-safety: as each helper says; tests use them from their one thread.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -80,14 +80,20 @@ struct Loop {
   T run(asio::awaitable<T> aw) {
     std::promise<T> p;
     asio::co_spawn(io, std::move(aw), [&](std::exception_ptr e, T v) {
-      if (e) p.set_exception(e); else p.set_value(std::move(v));
+      if (e)
+        p.set_exception(e);
+      else
+        p.set_value(std::move(v));
     });
     return p.get_future().get();
   }
   void run(asio::awaitable<void> aw) {
     std::promise<void> p;
     asio::co_spawn(io, std::move(aw), [&](std::exception_ptr e) {
-      if (e) p.set_exception(e); else p.set_value();
+      if (e)
+        p.set_exception(e);
+      else
+        p.set_value();
     });
     p.get_future().get();
   }
@@ -105,7 +111,8 @@ inline uint16_t free_port() {
   return ntohs(a.sin_port);
 }
 
-inline bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds limit = std::chrono::milliseconds(5000)) {
+inline bool wait_until(const std::function<bool()>& cond,
+                       std::chrono::milliseconds limit = std::chrono::milliseconds(5000)) {
   auto until = Clock::now() + limit;
   while (Clock::now() < until) {
     if (cond()) return true;
@@ -148,7 +155,9 @@ struct RawClient {
     REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
   }
   ~RawClient() { ::close(fd); }
-  void send_bytes(std::string_view b) const { REQUIRE(::send(fd, b.data(), b.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(b.size())); }
+  void send_bytes(std::string_view b) const {
+    REQUIRE(::send(fd, b.data(), b.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(b.size()));
+  }
   void send_frame(FrameType t, std::string_view payload) const {
     std::string f;
     encode_frame(&f, t, payload);
@@ -190,6 +199,5 @@ struct Limited {
   }
   ~Limited() { loop.run(t->stop()); }
 };
-
 
 }  // namespace strata::net::peer::testing

@@ -76,8 +76,9 @@ struct TlsPair {
   uint16_t p1 = free_port(), p2 = free_port();
   std::unique_ptr<PeerTransport> t1, t2;
 
-  void start(int which, std::shared_ptr<tls::TlsContext> ctx,
-             const std::function<void(PeerTransportOptions&)>& tweak = [](PeerTransportOptions&) {}) {
+  void start(
+      int which, std::shared_ptr<tls::TlsContext> ctx,
+      const std::function<void(PeerTransportOptions&)>& tweak = [](PeerTransportOptions&) {}) {
     PeerTransportOptions o;
     o.node_id = static_cast<uint64_t>(which);
     o.listen_port = which == 1 ? p1 : p2;
@@ -190,10 +191,12 @@ TEST_CASE("plain TCP against a TLS port, and TLS against a plain port, deliver n
     raw.send_frame(FrameType::raft, raft::encode_message(msg(2, 1, 1)));
     CHECK(raw.closed_within(std::chrono::milliseconds(3000)));
     REQUIRE(wait_until([&] { return p.t1->stats().tls_handshake_failures >= 1; }));
-    p.start(2, nullptr);  // a plain member: its hello fails the same way; its TLS-less port refuses node 1's ClientHello
+    p.start(2,
+            nullptr);  // a plain member: its hello fails the same way; its TLS-less port refuses node 1's ClientHello
     p.t2->send(msg(2, 1, 2));
     p.t1->send(msg(1, 2, 2));
-    REQUIRE(wait_until([&] { return p.t2->stats().protocol_errors >= 1 && p.t1->stats().tls_handshake_failures >= 2; }));
+    REQUIRE(
+        wait_until([&] { return p.t2->stats().protocol_errors >= 1 && p.t1->stats().tls_handshake_failures >= 2; }));
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     CHECK(p.r1.count() == 0);
     CHECK(p.r2.count() == 0);

@@ -160,7 +160,7 @@ TEST_CASE("a host name lookup that hangs costs one connect timeout: the next att
   REQUIRE(wait_until([&] { return p.r2.count() >= 1; }));
   CHECK(dns.calls->load() >= 3);
   CHECK(dns.ended->load() <= dns.calls->load() - 2);  // the two still hang
-  dns.release->set_value();  // the abandoned lookups end; their answers go nowhere
+  dns.release->set_value();                           // the abandoned lookups end; their answers go nowhere
   REQUIRE(wait_until([&] { return dns.ended->load() == dns.calls->load(); }));
 }
 
@@ -397,7 +397,8 @@ TEST_CASE("a first frame larger than a hello, or over max_frame_bytes after it, 
   CHECK(l.t->stats().max_frame_bytes == 1 << 20);
 }
 
-TEST_CASE("a connection that stalls inside a frame is closed at the frame deadline; one without a hello at the handshake deadline") {
+TEST_CASE(
+    "a connection that stalls inside a frame is closed at the frame deadline; one without a hello at the handshake deadline") {
   Limited l([](PeerTransportOptions& o) {
     o.frame_timeout_ms = 200;
     o.handshake_timeout_ms = 300;

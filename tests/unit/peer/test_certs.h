@@ -37,9 +37,7 @@ struct Issued {
 class TestCa {
  public:
   // A self-signed CA named `name`, its files in `dir`.
-  TestCa(std::string dir, const std::string& name) : dir_(std::move(dir)) {
-    ca_ = make(name, "", /*days=*/2, nullptr);
-  }
+  TestCa(std::string dir, const std::string& name) : dir_(std::move(dir)) { ca_ = make(name, "", /*days=*/2, nullptr); }
   const std::string& file() const { return ca_.cert_file; }
 
   // A member certificate signed by this CA: `san` is the subjectAltName value in openssl's
@@ -70,7 +68,8 @@ class TestCa {
     X509_gmtime_adj(X509_getm_notAfter(x), days > 0 ? days * 86400L : -86400L);
     X509_set_pubkey(x, out.key.get());
     X509_NAME* subject = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(name.c_str()), -1, -1, 0);
+    X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(name.c_str()), -1,
+                               -1, 0);
     X509* issuer = ca ? ca->cert.get() : x;
     X509_set_issuer_name(x, X509_get_subject_name(issuer));
     if (ca == nullptr) {

@@ -9,8 +9,16 @@ using namespace strata::raft;
 namespace {
 
 Message full_message() {
-  Message m{.type = MessageType::app, .to = 2, .from = 1, .term = 7, .log_term = 6, .index = 41,
-            .commit = 40, .reject = true, .force = true, .reject_hint = 39};
+  Message m{.type = MessageType::app,
+            .to = 2,
+            .from = 1,
+            .term = 7,
+            .log_term = 6,
+            .index = 41,
+            .commit = 40,
+            .reject = true,
+            .force = true,
+            .reject_hint = 39};
   m.entries = {Entry{7, 42, EntryType::normal, "a"}, Entry{7, 43, EntryType::conf_change, std::string("\0b", 2)}};
   m.snapshot = Snapshot{SnapshotMetadata{40, 6, ConfState{{1, 2, 3}, {4}}}, "image"};
   m.context = "ctx";
@@ -71,7 +79,7 @@ TEST_CASE("decoding random and mutated bytes never crashes and bounds every coun
   // A huge entry count with no bytes behind it is rejected before anything is reserved.
   std::string huge = base.substr(0, 2);
   for (int k = 0; k < 7; ++k) huge.push_back(0);
-  huge.push_back(0);                                     // flags
+  huge.push_back(0);                                           // flags
   huge += std::string("\xff\xff\xff\xff\xff\xff\xff\x7f", 8);  // entry count ~2^56
   CHECK(!decode_message(huge));
 }

@@ -90,7 +90,8 @@ TEST_CASE("Raft §5.4.1: a voter denies its vote to a candidate whose log is les
   CHECK(c.leader() == 2);
 }
 
-TEST_CASE("Raft §5.1: a stale leader steps down when it sees a higher term, and its uncommitted entries are discarded") {
+TEST_CASE(
+    "Raft §5.1: a stale leader steps down when it sees a higher term, and its uncommitted entries are discarded") {
   sim::Cluster c({1, 2, 3}, {}, 4, options(false, false));
   REQUIRE(c.elect(1) == 1);
   c.isolate(1);

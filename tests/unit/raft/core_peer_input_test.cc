@@ -35,8 +35,12 @@ struct Before {
   uint64_t term, vote, lead, committed, last_index;
   Role role;
   explicit Before(const Core& core)
-      : term(core.term()), vote(core.vote()), lead(core.leader()), committed(core.log().committed()),
-        last_index(core.log().last_index()), role(core.role()) {}
+      : term(core.term()),
+        vote(core.vote()),
+        lead(core.leader()),
+        committed(core.log().committed()),
+        last_index(core.log().last_index()),
+        role(core.role()) {}
   bool same(const Core& core) const {
     return term == core.term() && vote == core.vote() && lead == core.leader() && committed == core.log().committed() &&
            last_index == core.log().last_index() && role == core.role();
@@ -122,7 +126,8 @@ TEST_CASE("appends whose entries are not contiguous, go back in term or outrun t
   over_committed.entries = {Entry{term + 1, 2, EntryType::normal, "x"}};
   expect_dropped(e.c, over_committed, DropReason::bad_entries);
   Message backwards = append(1, 2, term, last, term);
-  backwards.entries = {Entry{term, last + 1, EntryType::normal, "a"}, Entry{term - 1, last + 2, EntryType::normal, "b"}};
+  backwards.entries = {Entry{term, last + 1, EntryType::normal, "a"},
+                       Entry{term - 1, last + 2, EntryType::normal, "b"}};
   expect_dropped(e.c, backwards, DropReason::bad_entries);
   Message future = append(1, 2, term, last, term);
   future.entries = {Entry{term + 1, last + 1, EntryType::normal, "x"}};
@@ -159,7 +164,8 @@ TEST_CASE("term 0 on a peer message, a term on a proposal, and an unknown type a
   expect_dropped(e.c, huge, DropReason::bad_term);
 }
 
-TEST_CASE("messages from a non-member or claiming our own id are dropped; a new leader we do not know yet is followed") {
+TEST_CASE(
+    "messages from a non-member or claiming our own id are dropped; a new leader we do not know yet is followed") {
   Elected e;
   uint64_t term = e.c.core(1).term();
   Message resp;
@@ -236,7 +242,8 @@ TEST_CASE("every message a correct cluster exchanges passes validation (check_me
     if (i == 35) c.restart(3);
   }
   c.faults() = {};
-  REQUIRE(c.run_until([&] { return c.leader() != 0 && c.core(3).log().committed() == c.core(c.leader()).log().committed(); }));
+  REQUIRE(c.run_until(
+      [&] { return c.leader() != 0 && c.core(3).log().committed() == c.core(c.leader()).log().committed(); }));
   CHECK(c.violations().empty());
   for (const std::string& v : c.violations()) MESSAGE(v);
 }

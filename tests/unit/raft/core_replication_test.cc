@@ -207,7 +207,8 @@ size_t count_to(const std::vector<Message>& msgs, uint64_t to, MessageType type)
 
 }  // namespace
 
-TEST_CASE("take_committed_entries: a leader hands out entries an acknowledgement commits while its Ready is outstanding") {
+TEST_CASE(
+    "take_committed_entries: a leader hands out entries an acknowledgement commits while its Ready is outstanding") {
   sim::Cluster c({1, 2, 3}, {}, 11, options());
   REQUIRE(c.elect(1) == 1);
   c.stabilize();
@@ -244,14 +245,15 @@ TEST_CASE("take_committed_entries: a leader hands out entries an acknowledgement
   CHECK(c.violations().empty());
 }
 
-TEST_CASE("take_committed_entries: stops before a conf change, which a Ready applies; taken with no Ready outstanding counts as applied at once") {
+TEST_CASE(
+    "take_committed_entries: stops before a conf change, which a Ready applies; taken with no Ready outstanding counts as applied at once") {
   sim::Cluster c({1, 2, 3}, {}, 12, options());
   c.add_node(4);
   REQUIRE(c.elect(1) == 1);
   c.stabilize();
-  REQUIRE(c.core(1).propose("a"));                                                // index 2
-  REQUIRE(c.core(1).propose_conf_change({ConfChangeType::add_learner, 4}));      // index 3
-  REQUIRE(c.core(1).propose("b"));                                                // index 4
+  REQUIRE(c.core(1).propose("a"));                                           // index 2
+  REQUIRE(c.core(1).propose_conf_change({ConfChangeType::add_learner, 4}));  // index 3
+  REQUIRE(c.core(1).propose("b"));                                           // index 4
   Ready rd = begin_ready(c, 1);
   for (const Message& m : rd.messages) c.queue().push_back(m);
   finish_ready(c, 1, rd);
@@ -272,7 +274,8 @@ TEST_CASE("take_committed_entries: stops before a conf change, which a Ready app
   CHECK(c.core(1).conf_state().is_learner(4));
 }
 
-TEST_CASE("a commit-index update followed in the same Ready by the next batch's append leaves as one message per follower") {
+TEST_CASE(
+    "a commit-index update followed in the same Ready by the next batch's append leaves as one message per follower") {
   sim::Cluster c({1, 2, 3}, {}, 13, options());
   REQUIRE(c.elect(1) == 1);
   c.stabilize();

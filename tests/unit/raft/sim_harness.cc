@@ -114,8 +114,8 @@ void Cluster::process_ready(uint64_t id) {
   for (const ReadState& rs : rd.read_states) {
     auto it = read_floor_.find(rs.context);
     if (it != read_floor_.end() && rs.index < it->second) {
-      violation("read index " + std::to_string(rs.index) + " below committed " +
-                std::to_string(it->second) + " for " + rs.context);
+      violation("read index " + std::to_string(rs.index) + " below committed " + std::to_string(it->second) + " for " +
+                rs.context);
     }
     n.read_states.push_back(rs);
   }
@@ -170,14 +170,13 @@ void Cluster::apply(Node& n, const Entry& e) {
   if (e.index <= n.applied_index) {
     auto it = n.state_machine.find(e.index);
     if (it != n.state_machine.end() && it->second != e.data) {
-      violation("node " + std::to_string(n.id) + " re-applied a different entry at " +
-                std::to_string(e.index));
+      violation("node " + std::to_string(n.id) + " re-applied a different entry at " + std::to_string(e.index));
     }
     return;
   }
   if (e.index != n.applied_index + 1) {
-    violation("node " + std::to_string(n.id) + " applied " + std::to_string(e.index) +
-              " after " + std::to_string(n.applied_index));
+    violation("node " + std::to_string(n.id) + " applied " + std::to_string(e.index) + " after " +
+              std::to_string(n.applied_index));
   }
   auto [it, inserted] = applied_.emplace(e.index, std::make_pair(e.term, e.data));
   if (!inserted && (it->second.first != e.term || it->second.second != e.data)) {
@@ -198,8 +197,8 @@ void Cluster::install_snapshot(Node& n, const Snapshot& snap) {
   for (const auto& [index, data] : sm) {
     auto it = applied_.find(index);
     if (it != applied_.end() && it->second.second != data) {
-      violation("state machine safety: snapshot on node " + std::to_string(n.id) +
-                " disagrees at " + std::to_string(index));
+      violation("state machine safety: snapshot on node " + std::to_string(n.id) + " disagrees at " +
+                std::to_string(index));
     }
   }
   n.state_machine = std::move(sm);
@@ -232,17 +231,20 @@ void Cluster::deliver(const Message& m) {
     return;
   }
   ++delivered_;
-  if (trace_) std::fprintf(stderr, "deliver %s %llu->%llu term=%llu idx=%llu lt=%llu commit=%llu rej=%d hint=%llu n=%zu\n", to_string(m.type), (unsigned long long)m.from, (unsigned long long)m.to, (unsigned long long)m.term, (unsigned long long)m.index, (unsigned long long)m.log_term, (unsigned long long)m.commit, m.reject, (unsigned long long)m.reject_hint, m.entries.size());
+  if (trace_)
+    std::fprintf(stderr, "deliver %s %llu->%llu term=%llu idx=%llu lt=%llu commit=%llu rej=%d hint=%llu n=%zu\n",
+                 to_string(m.type), (unsigned long long)m.from, (unsigned long long)m.to, (unsigned long long)m.term,
+                 (unsigned long long)m.index, (unsigned long long)m.log_term, (unsigned long long)m.commit, m.reject,
+                 (unsigned long long)m.reject_hint, m.entries.size());
   uint64_t dropped_before = it->second.core->dropped_total();
   (void)it->second.core->step(m);
   Node& n = it->second;
   // Every message here comes from a correct node: validation may drop only what a removed node
   // that does not know of its removal still sends (DropReason::not_a_member).
   if (n.core->dropped_total() != dropped_before && n.core->last_drop() != DropReason::not_a_member) {
-    violation(std::string("valid message dropped as ") + to_string(n.core->last_drop()) + ": " +
-              to_string(m.type) + " " + std::to_string(m.from) + "->" + std::to_string(m.to) +
-              " term=" + std::to_string(m.term) + " index=" + std::to_string(m.index) +
-              " commit=" + std::to_string(m.commit));
+    violation(std::string("valid message dropped as ") + to_string(n.core->last_drop()) + ": " + to_string(m.type) +
+              " " + std::to_string(m.from) + "->" + std::to_string(m.to) + " term=" + std::to_string(m.term) +
+              " index=" + std::to_string(m.index) + " commit=" + std::to_string(m.commit));
   }
   if (!n.ready_outstanding && faults_.early_apply_per_mille > 0 && rng_.uniform(1000) < faults_.early_apply_per_mille) {
     take_committed(n, n.storage->last_index());
@@ -381,8 +383,8 @@ void Cluster::check_step() {
       // Election safety (Raft §5.2).
       auto [it, inserted] = leader_of_term_.emplace(c.term(), id);
       if (!inserted && it->second != id) {
-        violation("election safety: nodes " + std::to_string(it->second) + " and " +
-                  std::to_string(id) + " both lead term " + std::to_string(c.term()));
+        violation("election safety: nodes " + std::to_string(it->second) + " and " + std::to_string(id) +
+                  " both lead term " + std::to_string(c.term()));
       }
       if (n.leader_term_seen != c.term()) {
         n.leader_term_seen = c.term();
@@ -411,8 +413,8 @@ void Cluster::check_leader_completeness(Node& n) {
     if (it->second >= c.term()) continue;
     auto t = c.log().term(it->first);
     if (!t || *t != committed_at_.at(it->first)) {
-      violation("leader completeness: leader " + std::to_string(n.id) + " of term " +
-                std::to_string(c.term()) + " lacks committed index " + std::to_string(it->first));
+      violation("leader completeness: leader " + std::to_string(n.id) + " of term " + std::to_string(c.term()) +
+                " lacks committed index " + std::to_string(it->first));
       return;
     }
   }

@@ -48,13 +48,13 @@ struct NetworkFaults {
 struct Node {
   uint64_t id = 0;
   std::unique_ptr<MemoryStorage> storage;
-  std::unique_ptr<Core> core;  // null while crashed
+  std::unique_ptr<Core> core;                     // null while crashed
   std::map<uint64_t, std::string> state_machine;  // applied index -> entry data; survives crashes
   uint64_t applied_index = 0;
   std::vector<ReadState> read_states;
-  uint64_t commit_seen = 0;       // this incarnation's highest in-memory commit index
-  uint64_t persisted_commit = 0;  // highest commit index persisted, across incarnations
-  uint64_t leader_term_seen = 0;  // the last term in which we saw this node lead
+  uint64_t commit_seen = 0;        // this incarnation's highest in-memory commit index
+  uint64_t persisted_commit = 0;   // highest commit index persisted, across incarnations
+  uint64_t leader_term_seen = 0;   // the last term in which we saw this node lead
   bool ready_outstanding = false;  // inside process_ready: no nested Ready
   uint64_t early_applied = 0;      // entries applied through take_committed_entries
   int restarts = 0;
@@ -150,9 +150,9 @@ class Cluster {
   // Cluster-wide records for the invariants.
   std::map<uint64_t, uint64_t> leader_of_term_;
   std::map<std::pair<uint64_t, uint64_t>, std::pair<std::string, uint64_t>> entries_;  // (i,t) -> (data, prev term)
-  std::map<uint64_t, std::pair<uint64_t, std::string>> applied_;  // index -> (term, data)
-  std::map<uint64_t, uint64_t> commit_term_;   // index -> lowest term whose leader committed it
-  std::map<uint64_t, uint64_t> committed_at_;  // index -> term of the entry committed there
+  std::map<uint64_t, std::pair<uint64_t, std::string>> applied_;                       // index -> (term, data)
+  std::map<uint64_t, uint64_t> commit_term_;    // index -> lowest term whose leader committed it
+  std::map<uint64_t, uint64_t> committed_at_;   // index -> term of the entry committed there
   std::map<std::string, uint64_t> read_floor_;  // read ctx -> max committed when it was issued
   std::vector<std::string> violations_;
 };

@@ -372,7 +372,8 @@ TEST_CASE("a learner whose join was interrupted before it caught up is removed; 
   }());
 }
 
-TEST_CASE("a removed voter refuses reads and writes with removed, remembers it across a restart, and serves again once added back") {
+TEST_CASE(
+    "a removed voter refuses reads and writes with removed, remembers it across a restart, and serves again once added back") {
   strata::testing::run([]() -> asio::awaitable<void> {
     Cluster c;
     c.net.ex = co_await asio::this_coro::executor;
@@ -427,9 +428,8 @@ TEST_CASE("a restarted node keeps its applied index with its data and applies no
       del.del("k3");
       REQUIRE((co_await c.nodes[l]->write(std::move(del), {})).has_value());
       uint64_t f = c.follower(l);
-      REQUIRE(co_await until([&] {
-        return c.nodes[f]->cluster_status()->applied_index == c.nodes[l]->cluster_status()->applied_index;
-      }));
+      REQUIRE(co_await until(
+          [&] { return c.nodes[f]->cluster_status()->applied_index == c.nodes[l]->cluster_status()->applied_index; }));
       uint64_t applied_before = c.nodes[f]->cluster_status()->applied_index;
       co_await c.stop(f);
       co_await c.start(f);
@@ -468,9 +468,8 @@ TEST_CASE("a follower cut off while the log is compacted catches up by a DB snap
       REQUIRE(co_await until([&] { return c.nodes[l]->cluster_status()->snapshot_index > 50; }));
       c.net.cut.clear();
       REQUIRE(co_await until([&] { return c.nodes[f]->node_stats().snapshots_installed >= 1; }));
-      REQUIRE(co_await until([&] {
-        return c.nodes[f]->cluster_status()->applied_index >= c.nodes[l]->cluster_status()->commit_index;
-      }));
+      REQUIRE(co_await until(
+          [&] { return c.nodes[f]->cluster_status()->applied_index >= c.nodes[l]->cluster_status()->commit_index; }));
       auto s99 = co_await c.nodes[f]->get("s99", ReadConsistency::stale);
       REQUIRE(s99.has_value());
       CHECK(*s99 == std::optional<std::string>("v"));
@@ -480,15 +479,15 @@ TEST_CASE("a follower cut off while the log is compacted catches up by a DB snap
       CHECK(c.nodes[l]->node_stats().snapshots_sent >= 1);
       // remove_tree (on the blocking pool) cleaned up: the sent checkpoint, the follower's old DB.
       std::string ldir = c.options(l).data_dir, fdir = c.options(f).data_dir;
-      REQUIRE(co_await until([&] {
-        return std::filesystem::is_empty(ldir + "/snap-out") && !std::filesystem::exists(fdir + "/db.old");
-      }));
+      REQUIRE(co_await until(
+          [&] { return std::filesystem::is_empty(ldir + "/snap-out") && !std::filesystem::exists(fdir + "/db.old"); }));
       co_await c.stop_all();
     }());
   }
 }
 
-TEST_CASE("forged peer messages (issue 18: a heartbeat committing past the log, a TimeoutNow from a non-leader) are counted, not fatal") {
+TEST_CASE(
+    "forged peer messages (issue 18: a heartbeat committing past the log, a TimeoutNow from a non-leader) are counted, not fatal") {
   strata::testing::run([]() -> asio::awaitable<void> {
     Cluster c;
     c.net.ex = co_await asio::this_coro::executor;
@@ -502,8 +501,8 @@ TEST_CASE("forged peer messages (issue 18: a heartbeat committing past the log, 
     uint64_t term = c.nodes[f]->cluster_status()->term;
     // What an attacker on the peer port sent: three ~40-byte frames took the cluster down.
     for (uint64_t to : {l, f, other}) {
-      raft::Message hb{.type = raft::MessageType::heartbeat, .to = to, .from = l == to ? f : l, .term = term,
-                       .commit = 1'000'000};
+      raft::Message hb{
+          .type = raft::MessageType::heartbeat, .to = to, .from = l == to ? f : l, .term = term, .commit = 1'000'000};
       c.nodes[to]->on_message(hb);
     }
     raft::Message tn{.type = raft::MessageType::timeout_now, .to = f, .from = other, .term = term};
@@ -528,7 +527,8 @@ TEST_CASE("forged peer messages (issue 18: a heartbeat committing past the log, 
   }());
 }
 
-TEST_CASE("snapshot chunks from a node that is not the leader, a second stream's chunk during a write, and an end from another sender are refused") {
+TEST_CASE(
+    "snapshot chunks from a node that is not the leader, a second stream's chunk during a write, and an end from another sender are refused") {
   strata::testing::run([]() -> asio::awaitable<void> {
     Cluster c;
     c.net.ex = co_await asio::this_coro::executor;

@@ -64,9 +64,7 @@ void write_file(io::MemFileSystem& fs, const std::string& path, std::string data
 
 void persist(RaftStorage& s, std::optional<HardState> hs, std::vector<Entry> ents,
              std::optional<raft::SnapshotMetadata> md = std::nullopt) {
-  auto r = run([&]() -> asio::awaitable<Result<void>> {
-    co_return co_await s.persist(hs, ents, md);
-  }());
+  auto r = run([&]() -> asio::awaitable<Result<void>> { co_return co_await s.persist(hs, ents, md); }());
   REQUIRE(r.has_value());
 }
 
@@ -126,7 +124,8 @@ TEST_CASE("compaction rewrites one segment holding the snapshot and the later en
     CHECK(s->first_index() == 61);
     persist(*s, std::nullopt, make_entries(101, 105, 3));
   }
-  auto names = run([&]() -> asio::awaitable<Result<std::vector<std::string>>> { co_return co_await fs.list_dir("/raft"); }());
+  auto names =
+      run([&]() -> asio::awaitable<Result<std::vector<std::string>>> { co_return co_await fs.list_dir("/raft"); }());
   REQUIRE(names.has_value());
   CHECK(names->size() == 1);
   auto s = open_storage(fs);
@@ -191,7 +190,7 @@ TEST_CASE("a torn tail at every byte offset recovers a prefix of what was persis
     for (size_t cut = synced; cut < end; ++cut) {
       io::MemFileSystem fs2;
       std::string torn = full.substr(0, cut);
-      if (cut % 3 == 0) torn += std::string(7, '\x5a');  // garbage after the cut
+      if (cut % 3 == 0) torn += std::string(7, '\x5a');                               // garbage after the cut
       if (prealloc > 0 && torn.size() < full.size()) torn.resize(full.size(), '\0');  // the zero tail
       write_file(fs2, "/raft/000001.log", torn);
       auto s = try_open(fs2, prealloc);
@@ -206,8 +205,10 @@ TEST_CASE("a torn tail at every byte offset recovers a prefix of what was persis
       auto ents = (*s)->entries(1, last + 1, raft::kNoLimit);
       REQUIRE(ents.has_value());
       for (const Entry& e : *ents) {
-        if (e.index <= 20) CHECK(e.data == "v" + std::to_string(e.index));
-        else CHECK(e.data == std::string(200, 'x'));
+        if (e.index <= 20)
+          CHECK(e.data == "v" + std::to_string(e.index));
+        else
+          CHECK(e.data == std::string(200, 'x'));
       }
       // And the storage accepts appends again after the truncation, and they survive a reopen
       // (no garbage of the torn tail is left behind a shorter append).
@@ -332,7 +333,8 @@ TEST_CASE("compaction into a preallocated segment, then appends and a reopen") {
     for (uint64_t i = 101; i <= 200; ++i) persist(*s, HardState{3, 1, i - 1}, make_entries(i, i, 3));
     CHECK(contents(fs, "/raft/000002.log").size() > s->end_offset());
   }
-  auto names = run([&]() -> asio::awaitable<Result<std::vector<std::string>>> { co_return co_await fs.list_dir("/raft"); }());
+  auto names =
+      run([&]() -> asio::awaitable<Result<std::vector<std::string>>> { co_return co_await fs.list_dir("/raft"); }());
   REQUIRE(names.has_value());
   CHECK(*names == std::vector<std::string>{"000002.log"});
   auto s = open_storage(fs, kStep);
@@ -372,7 +374,8 @@ TEST_CASE("an unfinished compaction leaves the old segment in charge") {
   auto s = open_storage(fs);
   CHECK(s->last_index() == 5);
   CHECK(s->segment_number() == 1);
-  CHECK_FALSE(run([&]() -> asio::awaitable<Result<bool>> { co_return co_await fs.exists("/raft/000002.log.tmp"); }()).value());
+  CHECK_FALSE(
+      run([&]() -> asio::awaitable<Result<bool>> { co_return co_await fs.exists("/raft/000002.log.tmp"); }()).value());
 }
 
 }  // namespace

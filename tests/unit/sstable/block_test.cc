@@ -103,8 +103,9 @@ TEST_CASE("block with one entry and block with exactly one restart interval of e
 
 TEST_CASE("block keeps empty values and binary keys with NUL and 0xff bytes") {
   std::vector<KV> entries;
-  std::vector<std::string> users = {std::string("\0", 1), std::string("\0\0", 2), std::string("\0\xff", 2),
-                                    std::string("a\0b", 3), "a\xff", std::string("\xff\xff\0", 3), "\xff\xff\xff"};
+  std::vector<std::string> users = {
+      std::string("\0", 1),         std::string("\0\0", 2), std::string("\0\xff", 2), std::string("a\0b", 3), "a\xff",
+      std::string("\xff\xff\0", 3), "\xff\xff\xff"};
   for (const auto& u : users) entries.emplace_back(make_internal_key(u, 7, ValueType::value), "");
   for (int interval : {1, 2, 16}) check_every_position(entries, interval);
 }

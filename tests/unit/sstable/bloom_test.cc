@@ -70,7 +70,8 @@ TEST_CASE("every probe of a cache-local filter lands in one line: clearing anoth
     for (size_t keep = 0; keep < lines; ++keep) {
       std::string one = filter;
       for (size_t l = 0; l < lines; ++l) {
-        if (l != keep) std::fill(one.begin() + static_cast<long>(l * 64), one.begin() + static_cast<long>((l + 1) * 64), '\0');
+        if (l != keep)
+          std::fill(one.begin() + static_cast<long>(l * 64), one.begin() + static_cast<long>((l + 1) * 64), '\0');
       }
       lines_holding_it += bloom_may_contain(one, key(i));
     }
@@ -99,7 +100,7 @@ TEST_CASE("bloom probe count follows bits per key times ln 2 clamped to 1..30") 
 TEST_CASE("malformed bloom filter answers may contain") {
   CHECK(bloom_may_contain("", "x"));
   CHECK(bloom_may_contain("a", "x"));
-  CHECK(bloom_may_contain(std::string(8, '\0') + '\x40', "x"));  // 64 probes: out of range
+  CHECK(bloom_may_contain(std::string(8, '\0') + '\x40', "x"));   // 64 probes: out of range
   CHECK(!bloom_may_contain(std::string(8, '\0') + '\x06', "x"));  // all bits clear
   // Cache-local: a filter too short for one line, or with num_probes out of range, matches all.
   CHECK(bloom_may_contain(std::string(10, '\0') + '\x06' + static_cast<char>(kCacheLocalMarker), "x"));

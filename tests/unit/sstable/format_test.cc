@@ -92,10 +92,14 @@ TEST_CASE("a block that does not shrink by 12.5 percent is not compressed") {
 }
 
 TEST_CASE("a compressed block claiming a huge uncompressed size is refused before allocating") {
-  std::string stored = "\xff\xff\xff\xff\x0f" "abc";  // varint32 0xffffffff
+  std::string stored =
+      "\xff\xff\xff\xff\x0f"
+      "abc";  // varint32 0xffffffff
   CHECK(!uncompress_block(Compression::lz4, stored));
   CHECK(!uncompress_block(Compression::zstd, stored));
-  CHECK(!uncompress_block(static_cast<Compression>(9), "\x03" "abc"));
+  CHECK(!uncompress_block(static_cast<Compression>(9),
+                          "\x03"
+                          "abc"));
 }
 
 TEST_CASE("read_block verifies the checksum and reports corruption") {

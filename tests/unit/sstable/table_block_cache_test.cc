@@ -233,7 +233,7 @@ TEST_CASE("a small block cache stays within its capacity, and every value is sti
     }
   }
   CHECK(block_cache.evictions() > 0);
-  CHECK(stats.block_cache_hits.load() > 0);   // neighbours within a block
+  CHECK(stats.block_cache_hits.load() > 0);  // neighbours within a block
   CHECK(stats.block_cache_misses.load() > 0);
 }
 
@@ -326,7 +326,8 @@ TEST_CASE("a block in the OS page cache is read without the ring; a dropped one 
   REQUIRE(fs.has_value());
   const std::string path = dir.path() + "/000001.sst";
   std::vector<KV> entries;
-  for (int i = 0; i < 1000; ++i) entries.emplace_back(make_internal_key(user_key(i), i + 1, ValueType::value), value_of(i));
+  for (int i = 0; i < 1000; ++i)
+    entries.emplace_back(make_internal_key(user_key(i), i + 1, ValueType::value), value_of(i));
   auto body = [&]() -> asio::awaitable<void> {
     auto props = co_await build_table(**fs, path, entries, TableOptions{});
     REQUIRE(props.has_value());
@@ -389,15 +390,15 @@ TEST_CASE("a memory-mapped table serves a block from the mapping only after a ve
   REQUIRE(fs.has_value());
   const std::string path = dir.path() + "/000001.sst";
   std::vector<KV> entries;
-  for (int i = 0; i < 1000; ++i) entries.emplace_back(make_internal_key(user_key(i), i + 1, ValueType::value), value_of(i));
+  for (int i = 0; i < 1000; ++i)
+    entries.emplace_back(make_internal_key(user_key(i), i + 1, ValueType::value), value_of(i));
   auto body = [&]() -> asio::awaitable<void> {
     auto props = co_await build_table(**fs, path, entries, TableOptions{});
     REQUIRE(props.has_value());
     cache::LruCache block_cache(1 << 20);
     ReadStats stats;
-    auto r = co_await open_table(**fs, path,
-                                 TableReadOptions{.block_cache = &block_cache, .cache_id = 1, .stats = &stats,
-                                                  .mmap_reads = true});
+    auto r = co_await open_table(
+        **fs, path, TableReadOptions{.block_cache = &block_cache, .cache_id = 1, .stats = &stats, .mmap_reads = true});
     REQUIRE(r.has_value());
     REQUIRE((*r)->mapped());
 

@@ -46,7 +46,8 @@ Dataset make_dataset(int num_user_keys) {
     } else {
       d.entries.emplace_back(make_internal_key(u, 2 * i + 2, ValueType::value), "new-" + std::to_string(i));
     }
-    if (i % 3 == 0) d.entries.emplace_back(make_internal_key(u, 2 * i + 1, ValueType::value), "old-" + std::to_string(i));
+    if (i % 3 == 0)
+      d.entries.emplace_back(make_internal_key(u, 2 * i + 1, ValueType::value), "old-" + std::to_string(i));
   }
   return d;
 }
@@ -330,18 +331,23 @@ TEST_CASE("concurrent gets from many coroutines on two threads all see their val
   asio::thread_pool pool(2);
   std::atomic<int> found{0}, failed{0};
   for (int c = 0; c < 64; ++c) {
-    asio::co_spawn(pool, [r, c, &found, &failed]() -> asio::awaitable<void> {
-      for (int i = c; i < 3000; i += 64) {
-        if (i % 7 == 0) continue;  // tombstones
-        std::string lookup = make_internal_key(user_key(i), kMaxSequenceNumber, kValueTypeForSeek);
-        auto got = co_await r->get(lookup);
-        if (got && *got && (*got)->value == "new-" + std::to_string(i)) {
-          ++found;
-        } else {
-          ++failed;
-        }
-      }
-    }, [](std::exception_ptr e) { if (e) std::rethrow_exception(e); });
+    asio::co_spawn(
+        pool,
+        [r, c, &found, &failed]() -> asio::awaitable<void> {
+          for (int i = c; i < 3000; i += 64) {
+            if (i % 7 == 0) continue;  // tombstones
+            std::string lookup = make_internal_key(user_key(i), kMaxSequenceNumber, kValueTypeForSeek);
+            auto got = co_await r->get(lookup);
+            if (got && *got && (*got)->value == "new-" + std::to_string(i)) {
+              ++found;
+            } else {
+              ++failed;
+            }
+          }
+        },
+        [](std::exception_ptr e) {
+          if (e) std::rethrow_exception(e);
+        });
   }
   pool.join();
   CHECK(failed.load() == 0);

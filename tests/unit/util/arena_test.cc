@@ -54,7 +54,7 @@ TEST_CASE("huge blocks: aligned, disjoint allocations; usage counts the bytes ha
   CHECK(arena.huge_pages());
   CHECK(arena.memory_usage() == 0);
   CHECK(arena.allocate_aligned(100) != nullptr);
-  CHECK(arena.memory_usage() == 100);  // not the 2 MiB block it came from
+  CHECK(arena.memory_usage() == 100);           // not the 2 MiB block it came from
   CHECK(arena.allocate_aligned(5) != nullptr);  // 4 bytes of padding first
   CHECK(arena.memory_usage() == 109);
   CHECK(arena.allocate_aligned(8) != nullptr);  // 3 bytes of padding first

@@ -29,7 +29,7 @@ TEST_CASE("parse_internal_key round-trips and rejects short or unknown-type keys
   CHECK(p.sequence == 12345);
   CHECK(p.type == ValueType::deletion);
   CHECK_FALSE(parse_internal_key("short", &p));
-  k.back() = 7;  // corrupt the top byte of the tag: sequence, still valid
+  k.back() = 7;         // corrupt the top byte of the tag: sequence, still valid
   k[k.size() - 8] = 9;  // type byte 9 is unknown
   CHECK_FALSE(parse_internal_key(k, &p));
 }

@@ -27,10 +27,13 @@ TEST_CASE("oneshot set from another thread resumes the waiter on its own executo
   Oneshot<std::string> o;
   std::string got;
   std::thread::id waiter_thread;
-  asio::co_spawn(io, [o, &got, &waiter_thread]() -> asio::awaitable<void> {
-    got = co_await o.wait();
-    waiter_thread = std::this_thread::get_id();
-  }, asio::detached);
+  asio::co_spawn(
+      io,
+      [o, &got, &waiter_thread]() -> asio::awaitable<void> {
+        got = co_await o.wait();
+        waiter_thread = std::this_thread::get_id();
+      },
+      asio::detached);
   std::thread producer([o] { o.set("hello"); });
   io.run();  // returns only after the waiter finished: the wait tracks outstanding work
   producer.join();

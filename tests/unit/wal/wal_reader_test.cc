@@ -85,8 +85,8 @@ TEST_CASE("fragments out of order stop reading with bad_record") {
 }
 
 TEST_CASE("a FIRST fragment cut by the end of the file is a torn tail at the record start") {
-  std::string bytes = make_fragment(kFull, 7, "whole") + make_fragment(kFirst, 7, "begin") +
-                      make_fragment(kMiddle, 7, "more");
+  std::string bytes =
+      make_fragment(kFull, 7, "whole") + make_fragment(kFirst, 7, "begin") + make_fragment(kMiddle, 7, "more");
   ReadResult r = read_bytes(bytes);
   CHECK(r.records == std::vector<std::string>{"whole"});
   CHECK(r.stop.reason == Stop::torn_tail);

@@ -30,8 +30,8 @@ TEST_CASE("round trip of empty, small, block-sized and multi-block records") {
       "",
       "x",
       payload_for(2, 100),
-      payload_for(3, kMaxFragmentPayload),      // fills a block exactly
-      payload_for(4, kBlockSize),               // spans two blocks
+      payload_for(3, kMaxFragmentPayload),  // fills a block exactly
+      payload_for(4, kBlockSize),           // spans two blocks
       "",
       payload_for(6, 3 << 20),                  // 3 MiB, ~97 blocks
       payload_for(7, 2 * kMaxFragmentPayload),  // exactly FIRST + LAST filling two blocks
@@ -366,7 +366,8 @@ asio::awaitable<Result<void>> inline_flush_scenario(FailingFile* file) {
   co_return ok();
 }
 
-TEST_CASE("an unsynced flush of a small group is written inline; synced and large groups go through the file's async writes") {
+TEST_CASE(
+    "an unsynced flush of a small group is written inline; synced and large groups go through the file's async writes") {
   FailingFile file;
   file.inline_supported = true;
   REQUIRE(run(inline_flush_scenario(&file)));
