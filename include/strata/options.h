@@ -93,11 +93,12 @@ struct Options {
   // Seek compactions (LevelDB's): a file that point reads keep probing in vain, going on to
   // another file, is compacted into the next level once that costs less than the probes do.
   bool seek_compaction = true;
-  // A seek compaction is an optimisation for readers, not a backlog writers wait on: it writes at
-  // most this many bytes per second (0: no limit), so that the reads that triggered it keep most
-  // of the CPU. The limit is lifted as soon as a flush happens while it runs (writes are going on,
-  // and the L0 files it holds must be free for size compactions).
-  uint64_t seek_compaction_bytes_per_sec = 32 << 20;
+  // Pacing of seek compactions: at most this many output bytes per second (0: no limit, the
+  // default), so that the reads that triggered one keep most of the CPU. The limit is lifted as
+  // soon as a flush happens while it runs (the L0 files it holds must be free for size
+  // compactions). Off by default: at 32 MiB/s it spread the compaction into the next rows of
+  // strata-bench and cost them more than it saved (benchmarks/RESULTS.md, run I).
+  uint64_t seek_compaction_bytes_per_sec = 0;
   // An L0 -> L1 compaction starts when L0 holds this many files.
   int l0_compaction_trigger = 4;
   // Each write group is delayed by 1 ms while L0 holds at least this many files, and writes stop
