@@ -99,6 +99,12 @@ struct Options {
   // compactions). Off by default: at 32 MiB/s it spread the compaction into the next rows of
   // strata-bench and cost them more than it saved (benchmarks/RESULTS.md, run I).
   uint64_t seek_compaction_bytes_per_sec = 0;
+  // Seek compactions run on a background thread of their own at the lowest CPU priority (nice
+  // 19; RocksDB's LowerThreadPoolCPUPriority): they use the CPU that reads leave idle and yield it
+  // while reads keep every core busy. A flush while one runs preempts it (the L0 and L1 files it
+  // holds may be needed by a size compaction), and its retry runs at normal priority and unpaced,
+  // as every flush and size compaction does. Off: seek compactions run with the others.
+  bool seek_compaction_low_priority = true;
   // An L0 -> L1 compaction starts when L0 holds this many files.
   int l0_compaction_trigger = 4;
   // Each write group is delayed by 1 ms while L0 holds at least this many files, and writes stop

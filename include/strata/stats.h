@@ -44,6 +44,8 @@ struct DbStats {
   uint64_t stall_micros = 0;                // time writers spent delayed or stopped (memtables, L0)
   uint64_t compactions = 0;                 // compactions that merged files (not trivial moves)
   uint64_t trivial_moves = 0;               // files moved to the next level without rewriting
+  uint64_t seek_compactions = 0;            // ... of the compactions, those seek budgets started
+  uint64_t seek_compactions_preempted = 0;  // low-priority seek compactions a flush stopped (retried)
   uint64_t bytes_read_compaction = 0;       // input bytes of compactions
   uint64_t compaction_micros = 0;           // time spent in compaction jobs
   uint64_t compaction_dropped_entries = 0;  // hidden versions and bottom tombstones dropped

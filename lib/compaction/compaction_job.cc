@@ -128,6 +128,7 @@ asio::awaitable<Result<CompactionJobOutput>> run_compaction(const Compaction& c,
         if (ctx.cancel != nullptr && ctx.cancel->load(std::memory_order_relaxed)) {
           co_return make_error_code(Errc::shutting_down);
         }
+        if (ctx.preempted && ctx.preempted()) co_return make_error_code(Errc::busy);
         if (pacing) {
           const uint64_t written = out.stats.output_bytes + (current != nullptr ? current->builder->file_size() : 0);
           STRATA_CO_TRY(co_await pace(written));

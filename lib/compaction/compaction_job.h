@@ -51,6 +51,9 @@ struct CompactionJobContext {
   // 1,024 entries (0: no limit from then on). The job sleeps on a timer of its executor whenever
   // it is ahead of that rate.
   std::function<uint64_t()> max_bytes_per_second;
+  // Preemption (optional): asked every 1,024 entries; when it answers true the job stops, leaves
+  // nothing behind but its unfinished outputs (the caller deletes them) and fails with busy.
+  std::function<bool()> preempted;
 };
 
 struct CompactionJobStats {

@@ -61,6 +61,7 @@ std::optional<Compaction> pick_seek_compaction(std::shared_ptr<const Version> ve
   c.level = level;
   c.version = version;
   c.seek_triggered = true;
+  c.seek_file = number;
   // At L0 every file goes (see the header); deeper, the one file.
   c.inputs[0] = level == 0 ? files : Version::FileList{*it};
   if (any_busy(c.inputs[0], *state)) return std::nullopt;

@@ -54,6 +54,7 @@ struct Compaction {
   double score = 0;                        // >= 1 for automatic compactions
   bool manual = false;                     // from compact_range
   bool seek_triggered = false;             // a seek compaction (score 0)
+  uint64_t seek_file = 0;                  // ... of this file of `level`, whose seek budget ran out
   uint64_t target_file_size_bytes = 0;
 
   int output_level() const { return level + 1; }

@@ -48,6 +48,7 @@ DBImpl::DBImpl(asio::any_io_executor executor, std::string path, Options options
 DBImpl::~DBImpl() {
   bg_pool_.join();
   compaction_pool_.join();
+  low_priority_pool_.join();
 }
 
 std::shared_ptr<MemTable> DBImpl::new_memtable() const {
@@ -448,6 +449,8 @@ DbStats DBImpl::stats() const {
   s.stall_micros = stall_micros_.load();
   s.compactions = compactions_.load();
   s.trivial_moves = trivial_moves_.load();
+  s.seek_compactions = seek_compactions_.load();
+  s.seek_compactions_preempted = seek_compactions_preempted_.load();
   s.bytes_read_compaction = bytes_compaction_read_.load();
   s.bytes_written_compaction = bytes_compaction_written_.load();
   s.compaction_micros = compaction_micros_.load();

@@ -135,8 +135,15 @@ class DBImpl {
 
   // db_impl_compaction.cc: scheduling and running compactions, installing version edits.
   void maybe_schedule_compaction_locked();
-  boost::asio::awaitable<void> compaction_task(Compaction c);
-  boost::asio::awaitable<Result<void>> run_compaction_job(Compaction c);
+  // How a compaction job runs. A seek compaction is optional work: low_priority puts it on
+  // low_priority_pool_, preempted by the next flush; paced limits it to
+  // Options::seek_compaction_bytes_per_sec. Its retry after a preemption is neither.
+  struct JobMode {
+    bool low_priority = false;
+    bool paced = false;
+  };
+  boost::asio::awaitable<void> compaction_task(Compaction c, JobMode mode);
+  boost::asio::awaitable<Result<void>> run_compaction_job(Compaction c, JobMode mode);
   boost::asio::awaitable<Result<void>> apply_version_edit(VersionEdit edit);
   CompactionPickerOptions picker_options_locked() const;
   uint64_t new_pending_output();
@@ -165,6 +172,9 @@ class DBImpl {
   boost::asio::thread_pool bg_pool_{1};  // the flush loop
   // Compaction jobs; at most max_background_compactions_ run at once.
   boost::asio::thread_pool compaction_pool_{Options::kMaxBackgroundCompactions};
+  // Seek compactions when Options::seek_compaction_low_priority: one thread at nice 19, which it
+  // sets itself on its first job and keeps (lib/util/thread_priority.h).
+  boost::asio::thread_pool low_priority_pool_{1};
   AsyncMutex version_mu_;                 // serializes VersionSet::log_and_apply between flushes and compactions
   std::atomic<bool> cancel_jobs_{false};  // set by close(): running compactions stop early
 
@@ -189,6 +199,7 @@ class DBImpl {
   int running_compactions_ = 0;
   int max_background_compactions_ = 1;
   bool manual_compaction_ = false;           // compact_range owns the compaction slots
+  bool seek_compaction_preempted_ = false;   // the next seek compaction runs at normal priority
   std::set<uint64_t> pending_outputs_;       // SSTables being written by flushes and compactions
   std::vector<Oneshot<bool>> idle_waiters_;  // woken when the write leader goes idle
 
@@ -213,6 +224,7 @@ class DBImpl {
   // Statistics (relaxed atomics).
   mutable std::atomic<uint64_t> puts_{0}, deletes_{0}, scans_{0}, bytes_user_{0}, bytes_wal_{0}, bytes_flush_{0},
       wal_syncs_{0}, write_groups_{0}, flushes_{0}, stall_micros_{0}, compactions_{0}, trivial_moves_{0},
+      seek_compactions_{0}, seek_compactions_preempted_{0},
       bytes_compaction_read_{0}, bytes_compaction_written_{0}, compaction_micros_{0}, compaction_dropped_entries_{0};
   // Bumped by every read: striped, so that concurrent readers do not share their cache lines.
   StripedCounter gets_, table_probes_;

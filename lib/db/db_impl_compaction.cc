@@ -8,6 +8,7 @@
 #include "lib/db/db_impl.h"
 #include "lib/util/kill_point.h"
 #include "lib/util/logging.h"
+#include "lib/util/thread_priority.h"
 
 namespace strata {
 
@@ -70,6 +71,8 @@ std::vector<OptionInfo> DBImpl::option_list() const {
   add("memtable_bloom_size_ratio", std::to_string(options_.memtable_bloom_size_ratio));
   add("seek_compaction", options_.seek_compaction ? "true" : "false");
   add("seek_compaction_bytes_per_sec", std::to_string(options_.seek_compaction_bytes_per_sec));
+  add("seek_compaction_low_priority", options_.seek_compaction_low_priority ? "true" : "false");
+  add("memtable_huge_pages", options_.memtable_huge_pages ? "true" : "false");
   return out;
 }
 
@@ -99,24 +102,48 @@ void DBImpl::maybe_schedule_compaction_locked() {
     c->for_each_input([&](const FileMetaData& f) { picker_.busy_files.insert(f.number); });
     picker_.busy_output_levels.insert(c->output_level());
     ++running_compactions_;
+    // A seek compaction is optional work: low priority and paced as the options say, unless a
+    // flush preempted the last one (then writes are coming, and the levels it holds must be freed
+    // at full speed).
+    JobMode mode;
+    if (c->seek_triggered) {
+      mode.low_priority = options_.seek_compaction_low_priority && !seek_compaction_preempted_;
+      mode.paced = options_.seek_compaction_bytes_per_sec > 0 && !seek_compaction_preempted_;
+      seek_compaction_preempted_ = false;
+    }
+    auto& pool = mode.low_priority ? low_priority_pool_ : compaction_pool_;
     // blocking.never: the task must not start inline on this thread, which holds mu_ (co_spawn
     // dispatches, and we may be on a compaction thread already).
-    asio::co_spawn(asio::require(compaction_pool_.get_executor(), asio::execution::blocking.never),
-                   compaction_task(std::move(*c)), asio::detached);
+    asio::co_spawn(asio::require(pool.get_executor(), asio::execution::blocking.never),
+                   compaction_task(std::move(*c), mode), asio::detached);
   }
 }
 
-// Runs on: compaction_pool_. Lifetime: close() waits until running_compactions_ is 0.
-asio::awaitable<void> DBImpl::compaction_task(Compaction c) {
+// Runs on: compaction_pool_, or low_priority_pool_ when low_priority. Lifetime: close() waits
+// until running_compactions_ is 0.
+asio::awaitable<void> DBImpl::compaction_task(Compaction c, JobMode mode) {
+  if (mode.low_priority) {
+    // The pool's one thread lowers itself once, and stays lowered (it runs nothing else).
+    thread_local bool lowered = false;
+    if (!lowered) lowered = set_current_thread_nice(kLowestNice).has_value();
+  }
   std::vector<uint64_t> inputs;
   c.for_each_input([&](const FileMetaData& f) { inputs.push_back(f.number); });
-  int level = c.level;
-  auto done = co_await run_compaction_job(std::move(c));
+  const int level = c.level;
+  const uint64_t seek_file = c.seek_file;
+  auto done = co_await run_compaction_job(std::move(c), mode);
   std::lock_guard lock(mu_);
   for (uint64_t n : inputs) picker_.busy_files.erase(n);
   picker_.busy_output_levels.erase(level + 1);
   --running_compactions_;
-  if (!done && done.error() != make_error_code(Errc::shutting_down)) {
+  if (!done && mode.low_priority && done.error() == make_error_code(Errc::busy)) {
+    // Preempted by a flush: pick it again (at normal priority) after whatever the flush needs.
+    seek_compactions_preempted_.fetch_add(1, std::memory_order_relaxed);
+    seek_compaction_preempted_ = true;
+    if (!picker_.seek_compaction) picker_.seek_compaction.emplace(level, seek_file);
+    STRATA_LOG(info, "%s: low-priority seek compaction of L%d %06llu.sst preempted by a flush; it will be retried",
+               path_.c_str(), level, static_cast<unsigned long long>(seek_file));
+  } else if (!done && done.error() != make_error_code(Errc::shutting_down)) {
     set_read_only_locked(done.error(),
                          "compaction of L" + std::to_string(level) + " failed: " + done.error().message());
   }
@@ -128,7 +155,7 @@ asio::awaitable<void> DBImpl::compaction_task(Compaction c) {
 // Compaction by value so that its input Version is released before the cleanup (else it would
 // pin the very inputs it made obsolete).
 // Runs on: compaction_pool_ (the merge is CPU-heavy and must not run on the request executor).
-asio::awaitable<Result<void>> DBImpl::run_compaction_job(Compaction c) {
+asio::awaitable<Result<void>> DBImpl::run_compaction_job(Compaction c, JobMode mode) {
   VersionEdit edit;
   for (int which = 0; which < 2; ++which) {
     for (const auto& f : c.inputs[which]) edit.delete_file(c.level + which, f->number);
@@ -164,16 +191,21 @@ asio::awaitable<Result<void>> DBImpl::run_compaction_job(Compaction c) {
     if (!reader) co_return reader.error();
     co_return (*reader)->new_iterator(/*fill_cache=*/false);  // a compaction's reads would evict hot blocks
   };
-  if (c.seek_triggered && options_.seek_compaction_bytes_per_sec > 0) {
+  if (mode.paced) {
     const uint64_t flushes_at_start = flushes_.load(std::memory_order_relaxed);
     const uint64_t rate = options_.seek_compaction_bytes_per_sec;
     ctx.max_bytes_per_second = [this, flushes_at_start, rate]() -> uint64_t {
       return flushes_.load(std::memory_order_relaxed) == flushes_at_start ? rate : 0;
     };
   }
+  if (mode.low_priority) {
+    const uint64_t flushes_at_start = flushes_.load(std::memory_order_relaxed);
+    ctx.preempted = [this, flushes_at_start] { return flushes_.load(std::memory_order_relaxed) != flushes_at_start; };
+  }
   auto result = co_await run_compaction(c, std::move(ctx));
   if (!result) {
     release_pending_outputs(outputs);
+    if (mode.low_priority && result.error() == make_error_code(Errc::busy)) co_return result.error();
     if (result.error() != make_error_code(Errc::shutting_down)) {
       STRATA_LOG(error, "%s: compaction L%d->L%d failed: %s", path_.c_str(), c.level, c.output_level(),
                  result.error().message().c_str());
@@ -182,13 +214,18 @@ asio::awaitable<Result<void>> DBImpl::run_compaction_job(Compaction c) {
   }
   STRATA_KILL_POINT("compaction.after_outputs_written");
   for (const auto& f : result->files) edit.add_file(c.output_level(), f);
-  auto applied = co_await apply_version_edit(std::move(edit));
+  // The install takes version_mu_, which flushes wait for: at normal priority, so that a starved
+  // low-priority thread never holds it.
+  auto applied = mode.low_priority ? co_await asio::co_spawn(compaction_pool_.get_executor(),
+                                                        apply_version_edit(std::move(edit)), asio::use_awaitable)
+                              : co_await apply_version_edit(std::move(edit));
   release_pending_outputs(outputs);
   if (!applied) co_return applied.error();
 
   STRATA_KILL_POINT("compaction.after_manifest");
   const auto& st = result->stats;
   compactions_.fetch_add(1, std::memory_order_relaxed);
+  if (c.seek_triggered) seek_compactions_.fetch_add(1, std::memory_order_relaxed);
   bytes_compaction_read_.fetch_add(st.input_bytes, std::memory_order_relaxed);
   bytes_compaction_written_.fetch_add(st.output_bytes, std::memory_order_relaxed);
   compaction_micros_.fetch_add(st.micros, std::memory_order_relaxed);
@@ -266,7 +303,7 @@ asio::awaitable<Result<void>> DBImpl::compact_range(std::string begin, std::stri
     }
     auto c = pick_range_compaction(versions_->current(), popts, level, begin, end);
     if (!c) continue;
-    auto ran = co_await asio::co_spawn(compaction_pool_.get_executor(), run_compaction_job(std::move(*c)),
+    auto ran = co_await asio::co_spawn(compaction_pool_.get_executor(), run_compaction_job(std::move(*c), JobMode{}),
                                        asio::use_awaitable);
     c.reset();
     if (!ran) {

@@ -231,6 +231,8 @@ constexpr Counter kCounters[] = {
     {"stall_micros", &DbStats::stall_micros},
     {"compactions", &DbStats::compactions},
     {"trivial_moves", &DbStats::trivial_moves},
+    {"seek_compactions", &DbStats::seek_compactions},
+    {"seek_compactions_preempted", &DbStats::seek_compactions_preempted},
     {"bytes_read_compaction", &DbStats::bytes_read_compaction},
     {"compaction_micros", &DbStats::compaction_micros},
     {"compaction_dropped_entries", &DbStats::compaction_dropped_entries},
@@ -322,6 +324,8 @@ json::object stats_to_json(const DbStats& s) {
       {"checks", s.bloom_checks}, {"negatives", s.bloom_negatives}, {"negative_rate", s.bloom_negative_rate()}};
   o["compaction"] = json::object{{"count", s.compactions},
                                  {"trivial_moves", s.trivial_moves},
+                                 {"seek", s.seek_compactions},
+                                 {"seek_preempted", s.seek_compactions_preempted},
                                  {"bytes_read", s.bytes_read_compaction},
                                  {"bytes_written", s.bytes_written_compaction},
                                  {"micros", s.compaction_micros},
@@ -540,6 +544,10 @@ std::string stats_to_prometheus(const DbStats& s, std::string_view node_id) {
   append_metric(out, "compactions_total", "counter", "Compactions that merged files.", d(s.compactions));
   append_metric(out, "trivial_moves_total", "counter", "Files moved to the next level without rewriting.",
                 d(s.trivial_moves));
+  append_metric(out, "seek_compactions_total", "counter", "Compactions started by seek budgets.",
+                d(s.seek_compactions));
+  append_metric(out, "seek_compactions_preempted_total", "counter",
+                "Low-priority seek compactions stopped by a flush and retried.", d(s.seek_compactions_preempted));
   append_metric(out, "compaction_read_bytes_total", "counter", "Input bytes of compactions.",
                 d(s.bytes_read_compaction));
   append_metric(out, "compaction_seconds_total", "counter", "Time spent in compaction jobs.",

@@ -60,7 +60,7 @@ void put_key_value(boost::json::object& out, std::string_view key, const std::op
 //   "block_cache": {"hits", "misses", "hit_rate", "usage_bytes", "capacity_bytes"}
 //   "table_cache": {"hits", "misses", "hit_rate", "open_tables"}
 //   "bloom": {"checks", "negatives", "negative_rate"}
-//   "compaction": {"count", "trivial_moves", "bytes_read", "bytes_written", "micros",
+//   "compaction": {"count", "trivial_moves", "seek", "seek_preempted", "bytes_read", "bytes_written", "micros",
 //                  "dropped_entries", "running"}
 //   "stall": {"micros"}
 // Sizes in bytes, times in microseconds.

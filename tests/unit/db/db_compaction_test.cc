@@ -8,12 +8,16 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <sstream>
 
 #include "strata/db.h"
 #include "lib/io/mem_file_system.h"
 #include "lib/util/oneshot.h"
 #include "lib/util/random.h"
+#include "lib/util/thread_priority.h"
 #include "lib/version/file_names.h"
 #include "tests/test_util.h"
 #include "tests/unit/db/db_test_util.h"
@@ -43,6 +47,22 @@ asio::awaitable<void> settle(DB& db) {
     co_await sleep_ms(10);
   }
   FAIL("compactions did not settle within 10 s");
+}
+
+// Threads of this process whose nice value is `nice` (/proc/self/task/*/stat, field 19).
+int threads_at_nice(int nice) {
+  int n = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream in(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // Fields after the command (which may hold spaces) start after its closing parenthesis.
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string field;
+    for (int i = 3; i <= 19 && fields >> field; ++i) {
+      if (i == 19 && std::stoi(field) == nice) ++n;
+    }
+  }
+  return n;
 }
 
 std::string key_of(uint64_t i) {
@@ -327,7 +347,11 @@ TEST_CASE("point reads that keep probing overlapping L0 files trigger a seek com
     co_await settle(*db);
     DbStats s = db->stats();
     CHECK(s.compactions >= 1);
+    CHECK(s.seek_compactions == 1);
+    CHECK(s.seek_compactions_preempted == 0);
     CHECK(s.levels[0].file_count == 0);
+    // It ran on the DB's low-priority thread (Options::seek_compaction_low_priority).
+    CHECK(threads_at_nice(kLowestNice) >= 1);
     for (int i = 0; i < 300; ++i) CHECK((co_await get(*db, key_of(i))) == "v" + std::to_string(i));
     REQUIRE(co_await db->close());
   }());
@@ -351,6 +375,46 @@ TEST_CASE("with seek_compaction off, the same reads leave L0 alone") {
     co_await settle(*db);
     CHECK(db->stats().compactions == 0);
     CHECK(db->stats().levels[0].file_count == 3);
+    REQUIRE(co_await db->close());
+  }());
+}
+
+TEST_CASE("a flush preempts a low-priority seek compaction; its retry runs unpaced and at normal priority") {
+  io::MemFileSystem fs;
+  run([&]() -> asio::awaitable<void> {
+    Options o = small_tree(fs);
+    o.l0_compaction_trigger = 8;
+    o.l0_slowdown_writes_trigger = 20;
+    o.l0_stop_writes_trigger = 24;
+    o.memtable_size_bytes = 4 << 20;
+    // Paced to a crawl, so that the low-priority job is still running when the flush comes.
+    o.seek_compaction_bytes_per_sec = 1024;
+    auto db = co_await open_db(o);
+    constexpr int kKeys = 9000;
+    for (int round = 0; round < 3; ++round) {
+      for (int i = round; i < kKeys; i += 3) REQUIRE(co_await db->put(key_of(i), "v" + std::to_string(i)));
+      REQUIRE(co_await db->flush());
+    }
+    REQUIRE(db->stats().levels[0].file_count == 3);
+    for (int n = 0; n < 20000 && db->stats().running_compactions == 0; ++n) {
+      int i = 3 * (n % 3000);
+      REQUIRE((co_await get(*db, key_of(i))) == "v" + std::to_string(i));
+    }
+    REQUIRE(db->stats().running_compactions == 1);
+    co_await sleep_ms(300);  // the job is past its first 1,024 entries and sleeping on its pace
+    CHECK(db->stats().running_compactions == 1);
+    CHECK(db->stats().compactions == 0);
+
+    REQUIRE(co_await db->put("after", "flush"));
+    REQUIRE(co_await db->flush());
+    co_await settle(*db);
+    for (int i = 0; i < 200 && db->stats().seek_compactions == 0; ++i) co_await sleep_ms(10);
+    DbStats s = db->stats();
+    CHECK(s.seek_compactions_preempted == 1);
+    CHECK(s.seek_compactions == 1);
+    CHECK(s.levels[0].file_count == 0);  // the retry took every L0 file, the new one too
+    for (int i = 0; i < kKeys; i += 7) CHECK((co_await get(*db, key_of(i))) == "v" + std::to_string(i));
+    CHECK((co_await get(*db, "after")) == "flush");
     REQUIRE(co_await db->close());
   }());
 }
