@@ -67,6 +67,13 @@ class EmbeddedBackend final : public CliBackend {
     if (!r) return error_from(r.error());
     return {};
   }
+  CliResult<void> put_batch(const std::vector<KeyValue>& pairs) override {
+    WriteBatch batch;
+    for (const auto& kv : pairs) batch.put(kv.key, kv.value);
+    auto r = run(db_->write(std::move(batch)));
+    if (!r) return error_from(r.error());
+    return {};
+  }
   CliResult<std::optional<std::string>> get_at(const std::string& key, uint64_t seq) override {
     SequenceNumber last = db_->latest_sequence();
     if (seq > last)
@@ -165,6 +172,18 @@ class HttpBackend final : public CliBackend {
     if (r->status == 404) return std::optional<std::string>();
     if (r->status != 200) return error_of(*r);
     return std::optional<std::string>(std::move(r->body));
+  }
+  CliResult<void> put_batch(const std::vector<KeyValue>& pairs) override {
+    json::array ops;
+    ops.reserve(pairs.size());
+    for (const auto& kv : pairs) {
+      json::object op{{"op", "put"}};
+      net::http::put_key_value(op, kv.key, kv.value, /*force_base64=*/false);
+      ops.push_back(std::move(op));
+    }
+    auto r = post_json("/v1/batch", json::serialize(json::object{{"ops", std::move(ops)}}));
+    if (!r) return r.error();
+    return {};
   }
   CliResult<void> del(const std::string& key) override {
     auto r = request("DELETE", "/v1/kv/" + net::http::percent_encode(key), nullptr);

@@ -40,6 +40,8 @@ class CliBackend {
   // sequence number; a cluster (sequence numbers are per node).
   virtual CliResult<std::optional<std::string>> get_at(const std::string& key, uint64_t seq) = 0;
   virtual CliResult<void> del(const std::string& key) = 0;
+  // Stores every pair in one atomic write (DB::write; POST /v1/batch): all or none.
+  virtual CliResult<void> put_batch(const std::vector<KeyValue>& pairs) = 0;
   // Pairs with start <= key < end (empty end: no bound), at most `limit` (0: no limit), in
   // ascending key order, or descending from the last key < end with `reverse`.
   virtual CliResult<std::vector<KeyValue>> scan(const std::string& start, const std::string& end, size_t limit,

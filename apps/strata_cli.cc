@@ -4,7 +4,8 @@
 //   strata get KEY [--at SEQ] | put KEY VALUE | del KEY
 //          | scan [--start S] [--end E] [--limit N] [--reverse]
 //          | stats | trace KEY [--at SEQ] | config | config set NAME VALUE | flush
-//          | compact [--start S] [--end E]
+//          | compact [--start S] [--end E] | checkpoint TARGET | restore CHECKPOINT
+//          | import FILE [--batch-bytes N]   (JSON lines {"key","value"}; .zst read as zstd)
 //          (--data-dir DIR | --url URL; default --url http://127.0.0.1:8000)
 //
 // REPL commands (case-insensitive, TinyLSM's plus the admin ones): SET key value, GET key
@@ -30,6 +31,7 @@
 #include <vector>
 
 #include "apps/cli_backend.h"
+#include "apps/cli_import.h"
 #include "lib/util/logging.h"
 #include "net/http/json_codec.h"
 
@@ -568,6 +570,9 @@ void usage(FILE* to = stderr) {
       "  checkpoint TARGET             a consistent copy: with --data-dir, into the new directory\n"
       "                                TARGET; with --url, named TARGET in the server's --backup-dir\n"
       "  restore CHECKPOINT            copy a checkpoint into --data-dir DIR (new) and check it opens\n"
+      "  import FILE [--batch-bytes N] load JSON lines {\"key\": K, \"value\": V} (\"encoding\":\"base64\"\n"
+      "                                for bytes) from FILE (- : standard input; .zst: zstd) in atomic\n"
+      "                                batches of N bytes (default 1 MiB); stops at the first bad line\n"
       "options:\n"
       "  --url URL       a running strata-server (default: $STRATA_URL, else http://127.0.0.1:8000)\n"
       "  --cacert FILE   https: the PEM CA the server's certificate must chain to (default: the system's)\n"
@@ -590,6 +595,7 @@ int main(int argc, char** argv) {
   std::string start;
   std::string end;
   size_t limit = 100;
+  size_t batch_bytes = cli::ImportOptions{}.batch_bytes;
   uint64_t at = 0;
   std::string output = "text";
   std::vector<std::string> args;
@@ -597,8 +603,8 @@ int main(int argc, char** argv) {
   desc.add_options()("help,h", "")("version", "")("url", po::value(&url), "")("data-dir", po::value(&data_dir), "")(
       "cacert", po::value(&tls.ca_file), "")("cert", po::value(&tls.cert_file), "")(
       "key", po::value(&tls.key_file), "")("verbose,v", "")("start", po::value(&start), "")("end", po::value(&end), "")(
-      "limit", po::value(&limit), "")("at", po::value(&at), "")("reverse", "")("output,o", po::value(&output), "")(
-      "args", po::value(&args), "");
+      "limit", po::value(&limit), "")("at", po::value(&at), "")("reverse", "")(
+      "batch-bytes", po::value(&batch_bytes), "")("output,o", po::value(&output), "")("args", po::value(&args), "");
   po::positional_options_description pos;
   pos.add("args", -1);
   po::variables_map vm;
@@ -639,7 +645,7 @@ int main(int argc, char** argv) {
   if (cmd == "repl" || cmd == "stats" || cmd == "scan" || cmd == "flush" || cmd == "compact") {
     arity_ok = args.size() == 1;
   } else if (cmd == "get" || cmd == "del" || cmd == "delete" || cmd == "trace" || cmd == "checkpoint" ||
-             cmd == "restore") {
+             cmd == "restore" || cmd == "import") {
     arity_ok = args.size() == 2;
   } else if (cmd == "put" || cmd == "set") {
     arity_ok = args.size() == 3;
@@ -653,6 +659,10 @@ int main(int argc, char** argv) {
   if (!arity_ok) {
     std::fprintf(stderr, "strata: wrong number of arguments for %s\n", cmd.c_str());
     usage();
+    return 2;
+  }
+  if (vm.count("batch-bytes") && (cmd != "import" || batch_bytes == 0)) {
+    std::fprintf(stderr, "strata: --batch-bytes is a positive byte count for import only\n");
     return 2;
   }
   std::optional<uint64_t> seq;
@@ -678,7 +688,7 @@ int main(int argc, char** argv) {
   if (cmd == "restore") return restore(args[1], data_dir);
   // Only commands that may write create an embedded DB: `strata get --data-dir <typo>` must not.
   const bool may_write = cmd == "repl" || cmd == "put" || cmd == "set" || cmd == "del" || cmd == "delete" ||
-                         cmd == "flush" || cmd == "compact" || (cmd == "config" && args.size() == 4);
+                         cmd == "flush" || cmd == "compact" || cmd == "import" || (cmd == "config" && args.size() == 4);
   // --url, else $STRATA_URL, else the local default.
   if (url.empty()) {
     const char* from_env = std::getenv("STRATA_URL");
@@ -784,6 +794,19 @@ int main(int argc, char** argv) {
     auto r = backend.compact(start, end);
     if (!r) report(r.error());
     done(r.has_value());
+  } else if (cmd == "import") {
+    cli::ImportOptions io{.batch_bytes = batch_bytes, .progress = !as_json && ::isatty(STDERR_FILENO) == 1};
+    cli::ImportReport ir;
+    auto r = cli::import_jsonl(backend, args[1], io, &ir);
+    if (!r) {
+      report(CliError{r.error().message + " (" + std::to_string(ir.records) + " records imported before it)"});
+    } else if (as_json) {
+      emit(boost::json::object{
+          {"ok", true}, {"records", ir.records}, {"bytes", ir.bytes}, {"lines", ir.lines}, {"seconds", ir.seconds}});
+    } else {
+      std::printf("imported %" PRIu64 " records (%" PRIu64 " bytes of keys and values) in %.1f s\n", ir.records,
+                  ir.bytes, ir.seconds);
+    }
   } else if (cmd == "checkpoint") {
     auto r = backend.checkpoint(args[1]);
     if (!r)

@@ -49,6 +49,7 @@
 #include "lib/io/default_file_system.h"
 #include "lib/replication/node.h"
 #include "lib/util/logging.h"
+#include "apps/server_advertise.h"
 #include "apps/server_config_sources.h"
 #include "apps/server_security.h"
 #include "net/peer/peer_auth.h"
@@ -79,6 +80,10 @@ struct Config {
   std::string peer_host;
   uint16_t peer_port = 0;
   std::string join_url;
+  // What this node announces (apps/server_advertise.h), resolved in main from the flags or from
+  // --listen and --peer-listen.
+  std::string advertise_client_url;
+  std::string advertise_peer_address;
   // 100k entries, not NodeOptions' 10k: each log compaction forces a DB flush (a small L0
   // SSTable, then compaction work) and rewrites the trailing entries with two fsyncs on the Ready
   // loop; at 30-40k puts/s a 10k threshold did that 3-4 times a second and cost 20-30% of the
@@ -219,7 +224,7 @@ asio::awaitable<int> run_cluster_node(asio::any_io_executor ex, Config cfg, asio
   replication::NodeOptions no;
   no.id = cfg.raft_id;
   no.data_dir = cfg.data_dir;
-  no.http_url = std::string(cfg.http.tls ? "https://" : "http://") + cfg.host + ":" + std::to_string(cfg.port);
+  no.http_url = cfg.advertise_client_url;
   no.db_options = cfg.engine;
   no.db_options.file_system = fs.get();
   no.tick_ms = cfg.tick_ms;
@@ -302,7 +307,10 @@ asio::awaitable<int> run_cluster_node(asio::any_io_executor ex, Config cfg, asio
                 static_cast<unsigned long long>(cfg.raft_id), cfg.peer_host.c_str(), transport.port());
     std::fflush(stdout);
     if (!cfg.join_url.empty()) {
-      std::string self = cfg.peer_host + ":" + std::to_string(transport.port());
+      // With --peer-listen HOST:0 the port is known only now.
+      std::string self = !cfg.advertise_peer_address.empty()
+                             ? cfg.advertise_peer_address
+                             : apps::host_port(apps::advertised_host(cfg.peer_host), transport.port());
       joiner = std::thread(
           [url = cfg.join_url, id = cfg.raft_id, self, tls = cfg.tls] { request_join(url, id, self, 120, tls); });
     }
@@ -436,6 +444,12 @@ int main(int argc, char** argv) {
       "HOST:PORT for peer connections (default: this node's entry in --peers)")(
       "join", po::value(&cfg.join_url),
       "URL of a cluster member: ask the cluster to add this node (not in the initial configuration)")(
+      "advertise-client-url", po::value(&cfg.advertise_client_url),
+      "cluster: the URL members and clients are told to reach this node at (leader hints, /v1/cluster/members); "
+      "default: http(s)://HOST:PORT of --listen, with this machine's host name when HOST is 0.0.0.0 or ::")(
+      "advertise-peer-address", po::value(&cfg.advertise_peer_address),
+      "cluster: the HOST:PORT this node gives the cluster when it joins (--join); default: --peer-listen, with "
+      "this machine's host name when its host is 0.0.0.0 or ::")(
       "snapshot-threshold", po::value(&cfg.snapshot_threshold)->default_value(cfg.snapshot_threshold),
       "compact the Raft log after this many applied entries (0: never)")(
       "snapshot-trailing", po::value(&cfg.snapshot_trailing)->default_value(cfg.snapshot_trailing),
@@ -598,6 +612,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "strata-server: --max-body-bytes must be positive\n");
     return 2;
   }
+  if (!vm.count("peers")) {
+    // Flags that only a cluster node can honour are refused, not ignored.
+    for (const char* flag : {"peer-listen", "join", "advertise-client-url", "advertise-peer-address"}) {
+      if (vm.count(flag)) {
+        std::fprintf(stderr, "strata-server: --%s needs cluster mode (--peers)\n", flag);
+        return 2;
+      }
+    }
+  }
   if (vm.count("peers")) {
     if (!parse_peers(vm["peers"].as<std::string>(), &cfg.peers)) {
       std::fprintf(stderr, "strata-server: --peers expects 1=HOST:PORT,2=HOST:PORT,...\n");
@@ -622,6 +645,30 @@ int main(int argc, char** argv) {
     if (!parse_listen(peer_listen, &cfg.peer_host, &cfg.peer_port)) {
       std::fprintf(stderr, "strata-server: --peer-listen expects HOST:PORT\n");
       return 2;
+    }
+    std::string why;
+    if (cfg.advertise_client_url.empty()) {
+      cfg.advertise_client_url = std::string(cfg.tls.enabled() ? "https://" : "http://") +
+                                 apps::host_port(apps::advertised_host(cfg.host), cfg.port);
+      if (apps::is_wildcard_host(cfg.host)) {
+        STRATA_LOG(info, "strata-server: --listen %s is a wildcard address: advertising %s (--advertise-client-url)",
+                   cfg.host.c_str(), cfg.advertise_client_url.c_str());
+      }
+    } else if (auto url = apps::check_client_url(cfg.advertise_client_url, cfg.tls.enabled(), &why)) {
+      cfg.advertise_client_url = *url;
+    } else {
+      std::fprintf(stderr, "strata-server: --advertise-client-url %s: %s\n", cfg.advertise_client_url.c_str(),
+                   why.c_str());
+      return 2;
+    }
+    if (!cfg.advertise_peer_address.empty()) {
+      auto address = apps::check_peer_address(cfg.advertise_peer_address, &why);
+      if (!address) {
+        std::fprintf(stderr, "strata-server: --advertise-peer-address %s: %s\n", cfg.advertise_peer_address.c_str(),
+                     why.c_str());
+        return 2;
+      }
+      cfg.advertise_peer_address = *address;
     }
     if (cfg.join_url.empty() && !cfg.peers.count(id)) {
       std::fprintf(stderr, "strata-server: node %llu is not in --peers (use --join to add a node)\n",

@@ -224,8 +224,8 @@ class DBImpl {
   // Statistics (relaxed atomics).
   mutable std::atomic<uint64_t> puts_{0}, deletes_{0}, scans_{0}, bytes_user_{0}, bytes_wal_{0}, bytes_flush_{0},
       wal_syncs_{0}, write_groups_{0}, flushes_{0}, stall_micros_{0}, compactions_{0}, trivial_moves_{0},
-      seek_compactions_{0}, seek_compactions_preempted_{0},
-      bytes_compaction_read_{0}, bytes_compaction_written_{0}, compaction_micros_{0}, compaction_dropped_entries_{0};
+      seek_compactions_{0}, seek_compactions_preempted_{0}, bytes_compaction_read_{0}, bytes_compaction_written_{0},
+      compaction_micros_{0}, compaction_dropped_entries_{0};
   // Bumped by every read: striped, so that concurrent readers do not share their cache lines.
   StripedCounter gets_, table_probes_;
   LatencyHistogram wal_sync_latency_;

@@ -217,8 +217,8 @@ asio::awaitable<Result<void>> DBImpl::run_compaction_job(Compaction c, JobMode m
   // The install takes version_mu_, which flushes wait for: at normal priority, so that a starved
   // low-priority thread never holds it.
   auto applied = mode.low_priority ? co_await asio::co_spawn(compaction_pool_.get_executor(),
-                                                        apply_version_edit(std::move(edit)), asio::use_awaitable)
-                              : co_await apply_version_edit(std::move(edit));
+                                                             apply_version_edit(std::move(edit)), asio::use_awaitable)
+                                   : co_await apply_version_edit(std::move(edit));
   release_pending_outputs(outputs);
   if (!applied) co_return applied.error();
 

@@ -439,3 +439,96 @@ TEST_CASE("checkpoint a live server under writes, restore it, and read exactly w
   CHECK(got.exit_code == 0);
   CHECK(got.out == expected);
 }
+
+namespace {
+
+// Every record of `data` is in the store at `data_dir` (read back through the embedded backend).
+void check_all_records(const std::string& cli, const std::string& data_dir,
+                       const std::map<std::string, std::string>& data, const std::string& tmp) {
+  Run scan = run_cli(cli, "--data-dir " + data_dir + " -o json scan --limit 100000", tmp);
+  REQUIRE(scan.exit_code == 0);
+  boost::system::error_code ec;
+  auto doc = boost::json::parse(scan.out, ec);
+  REQUIRE(!ec);
+  const auto& items = doc.as_object().at("items").as_array();
+  CHECK(items.size() == data.size());
+  size_t same = 0;
+  for (const auto& item : items) {
+    const auto& o = item.as_object();
+    auto it = data.find(std::string(o.at("key").as_string()));
+    if (it != data.end() && o.at("value").as_string() == it->second) ++same;
+  }
+  CHECK(same == data.size());
+}
+
+}  // namespace
+
+TEST_CASE("import loads the whole Debian data set (zstd JSON lines) embedded and over HTTP; a bad line stops it") {
+  const std::string cli = env("STRATA_CLI");
+  const std::string server = env("STRATA_SERVER");
+  const std::string data_set = env("STRATA_DATA_SET");
+  std::string error;
+  auto data = strata::testing::load_data_set(data_set, &error);
+  REQUIRE_MESSAGE(data.has_value(), error);
+  REQUIRE(data->size() == strata::testing::kDataSetRecords);
+  strata::testing::TempDir tmp;
+
+  // Embedded: the compressed file as it is.
+  Run embedded = run_cli(cli, "--data-dir " + tmp.path() + "/embedded -o json import " + data_set, tmp.path());
+  REQUIRE_MESSAGE(embedded.exit_code == 0, read_file(tmp.path() + "/err.txt"));
+  auto report = boost::json::parse(embedded.out).as_object();
+  CHECK(report.at("records").to_number<uint64_t>() == data->size());
+  CHECK(report.at("lines").to_number<uint64_t>() == data->size());
+  check_all_records(cli, tmp.path() + "/embedded", *data, tmp.path());
+
+  // Over HTTP, in smaller batches, into a real server; read back from its directory afterwards.
+  uint16_t port = strata::testing::free_loopback_port();
+  const std::string dir = tmp.path() + "/server";
+  pid_t pid = strata::testing::spawn_process(
+      {server, "--listen", "127.0.0.1:" + std::to_string(port), "--data-dir", dir, "--sync", "none"},
+      tmp.path() + "/server.log");
+  REQUIRE(pid > 0);
+  const std::string url = "--url http://127.0.0.1:" + std::to_string(port);
+  bool ready = false;
+  for (int i = 0; i < 300 && !ready; ++i) {
+    ready = run_cli(cli, url + " stats", tmp.path()).exit_code == 0;
+    if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  REQUIRE(ready);
+  Run over_http = run_cli(cli, url + " import " + data_set + " --batch-bytes 262144", tmp.path());
+  CHECK_MESSAGE(over_http.exit_code == 0, read_file(tmp.path() + "/err.txt"));
+  CHECK(over_http.out.starts_with("imported 63436 records"));
+  ::kill(pid, SIGTERM);  // a clean shutdown closes the DB; then its directory is ours
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  CHECK((WIFEXITED(st) && WEXITSTATUS(st) == 0));
+  check_all_records(cli, dir, *data, tmp.path());
+
+  // A bad line: what came before it is in, nothing after it; exit 1 naming the line.
+  const std::string small = tmp.path() + "/small";
+  std::ofstream(tmp.path() + "/bad.jsonl") << R"({"key":"a","value":"1"})"
+                                              "\n"
+                                           << R"({"key":"YmluAP8=","value":"AAE=","encoding":"base64"})"
+                                              "\n"
+                                           << "\n"
+                                           << R"({"key":"c","value":"3","ttl":5})"
+                                              "\n"
+                                           << R"({"key":"d","value":"4"})"
+                                              "\n";
+  Run bad = run_cli(cli, "--data-dir " + small + " import " + tmp.path() + "/bad.jsonl", tmp.path());
+  CHECK(bad.exit_code == 1);
+  std::string err = read_file(tmp.path() + "/err.txt");
+  CHECK(err.find("line 4: unknown member \"ttl\"") != std::string::npos);
+  CHECK(err.find("(2 records imported before it)") != std::string::npos);
+  CHECK(run_cli(cli, "--data-dir " + small + " get a", tmp.path()).out == "1\n");
+  CHECK(run_cli(cli, "--data-dir " + small + " get d", tmp.path()).exit_code == 1);
+  Run binary = run_cli(cli, "--data-dir " + small + " -o json scan --start bin --end bio", tmp.path());
+  CHECK(binary.out.find(R"("encoding":"base64")") != std::string::npos);
+  // Standard input, and strict flags.
+  Run piped = run_shell("printf '{\"key\":\"e\",\"value\":\"5\"}\\n' | " + cli + " --data-dir " + small + " import -",
+                        tmp.path());
+  CHECK(piped.exit_code == 0);
+  CHECK(run_cli(cli, "--data-dir " + small + " get e", tmp.path()).out == "5\n");
+  CHECK(run_cli(cli, "--data-dir " + small + " get e --batch-bytes 10", tmp.path()).exit_code == 2);
+  CHECK(run_cli(cli, "--data-dir " + small + " import " + tmp.path() + "/missing.jsonl", tmp.path()).exit_code == 1);
+}

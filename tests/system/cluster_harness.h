@@ -161,6 +161,9 @@ class Cluster {
     std::string dir;
     std::string log;
     std::vector<std::string> extra;  // extra flags (e.g. --join URL)
+    // Where --listen and --peer-listen bind (the harness always connects through 127.0.0.1).
+    std::string listen_host = "127.0.0.1";
+    std::string peer_listen_host = "127.0.0.1";
   };
 
   Cluster(std::string binary, int n, std::vector<std::string> extra_args = {})
@@ -199,12 +202,13 @@ class Cluster {
 
   void start(uint64_t id) {
     NodeProc& n = nodes_.at(id);
-    std::vector<std::string> args = {
-        binary_, "--node-id", std::to_string(id), "--listen", "127.0.0.1:" + std::to_string(n.http_port),
-        "--peer-listen", "127.0.0.1:" + std::to_string(n.peer_port), "--peers", peers_flag(), "--data-dir", n.dir,
-        // Odd nodes run one I/O thread (HTTP connections without
-        // strands), even nodes two (a strand per connection).
-        "--threads", id % 2 == 1 ? "1" : "2"};
+    std::vector<std::string> args = {binary_, "--node-id", std::to_string(id), "--listen",
+                                     n.listen_host + ":" + std::to_string(n.http_port), "--peer-listen",
+                                     n.peer_listen_host + ":" + std::to_string(n.peer_port), "--peers", peers_flag(),
+                                     "--data-dir", n.dir,
+                                     // Odd nodes run one I/O thread (HTTP connections without
+                                     // strands), even nodes two (a strand per connection).
+                                     "--threads", id % 2 == 1 ? "1" : "2"};
     for (const auto& a : extra_args_) args.push_back(a);
     if (peer_cert_of_) {
       auto [cert, key] = peer_cert_of_(id);

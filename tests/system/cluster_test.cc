@@ -226,6 +226,50 @@ TEST_CASE("a node joins as a learner, is promoted to voter, and a node is remove
   }
 }
 
+namespace {
+
+// The members list as `node` shows it: id -> {peer_address, url}.
+std::map<uint64_t, std::pair<std::string, std::string>> members_of(Cluster& c, uint64_t node) {
+  std::map<uint64_t, std::pair<std::string, std::string>> out;
+  auto r = c.call("GET", c.url(node) + "/v1/cluster/members");
+  auto v = r.json();
+  if (r.status != 200 || !v || !v->is_object() || !v->as_object().contains("members")) return out;
+  for (const auto& m : v->as_object().at("members").as_array()) {
+    const auto& o = m.as_object();
+    out[o.at("id").to_number<uint64_t>()] = {std::string(o.at("peer_address").as_string()),
+                                             std::string(o.at("url").as_string())};
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a node on wildcard addresses joins with the peer address and URL it advertises") {
+  Cluster c(server_binary(), 3);
+  c.start_all();
+  uint64_t leader = c.wait_leader();
+  REQUIRE(leader != 0);
+  auto& n4 = c.add_slot(4);
+  n4.listen_host = "0.0.0.0";
+  n4.peer_listen_host = "0.0.0.0";
+  const std::string url4 = "http://127.0.0.1:" + std::to_string(n4.http_port);
+  const std::string peer4 = "127.0.0.1:" + std::to_string(n4.peer_port);
+  n4.extra = {"--join", c.url(leader), "--advertise-client-url", url4 + "/", "--advertise-peer-address", peer4};
+  c.start(4);
+  // The leader dials node 4 at the advertised peer address (0.0.0.0 would not reach it), so the
+  // join completes only if that address was used; the hello then carries the advertised URL.
+  bool joined = eventually(
+      [&] {
+        auto members = members_of(c, c.wait_leader());
+        auto it = members.find(4);
+        return it != members.end() && it->second.first == peer4 && it->second.second == url4;
+      },
+      20000ms);
+  REQUIRE_MESSAGE(joined, c.log_tail(4));
+  REQUIRE(c.put(4, "via-4", "ok").status == 200);
+  CHECK(everywhere(c, "via-4", "ok"));
+}
+
 TEST_CASE("kill -9 of every node, restart all: every acknowledged write is still there") {
   Cluster c(server_binary(), 3);
   c.start_all();

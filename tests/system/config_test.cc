@@ -172,6 +172,35 @@ TEST_CASE("a config or env file with an unknown key, a table, bad syntax or a ba
   CHECK(out.find("cannot read --env-file") != std::string::npos);
 }
 
+TEST_CASE("advertise flags: refused without --peers, and malformed or wildcard values are refused by name") {
+  TempDir dir;
+  std::string out;
+  CHECK(failed_start(dir.path(), "--advertise-client-url http://127.0.0.1:8000", &out) == 2);
+  CHECK(out.find("--advertise-client-url needs cluster mode (--peers)") != std::string::npos);
+  CHECK(failed_start(dir.path(), "--join http://127.0.0.1:8000", &out) == 2);
+  CHECK(out.find("--join needs cluster mode") != std::string::npos);
+  const std::string cluster = "--peers 1=127.0.0.1:1 --node-id 1 ";
+  struct Bad {
+    std::string flags;
+    std::string says;
+  };
+  for (const Bad& bad : {
+           Bad{"--advertise-client-url https://127.0.0.1:8000", "must start with http://"},
+           Bad{"--advertise-client-url http://0.0.0.0:8000", "wildcard address"},
+           Bad{"--advertise-client-url http://[::]:8000", "wildcard address"},
+           Bad{"--advertise-client-url http://node-1", "expected http://HOST:PORT"},
+           Bad{"--advertise-client-url http://node-1:8000/v1", "expected http://HOST:PORT"},
+           Bad{"--advertise-client-url http://node-1:99999", "expected http://HOST:PORT"},
+           Bad{"--advertise-peer-address 0.0.0.0:7001", "wildcard address"},
+           Bad{"--advertise-peer-address node-1", "expected HOST:PORT"},
+           Bad{"--advertise-peer-address ::1:7001", "expected HOST:PORT"},
+       }) {
+    CAPTURE(bad.flags);
+    CHECK(failed_start(dir.path(), cluster + bad.flags, &out) == 2);
+    CHECK_MESSAGE(out.find(bad.says) != std::string::npos, out);
+  }
+}
+
 TEST_CASE(
     "--log-format json: every log line is one JSON object with time, level, component, node_id and msg; --access-log") {
   TempDir dir;
