@@ -221,7 +221,8 @@ std::unique_ptr<Iterator> DBImpl::new_iterator(ReadOptions options) {
   TableIteratorOpener open_in_memory =
       [this, fill_cache = options.fill_cache](const FileMetaData& f) -> std::unique_ptr<InternalIterator> {
     const sstable::TableReader* reader = table_cache_->find_pinned(f);
-    return reader == nullptr ? nullptr : reader->new_iterator(fill_cache);
+    // Borrowed: the pin lives as long as `f`, which the iterator's SuperVersion holds.
+    return reader == nullptr ? nullptr : reader->new_borrowed_iterator(fill_cache);
   };
   auto outside_bounds = [&](const FileMetaData& f) {
     return (!upper.empty() && extract_user_key(f.smallest) >= upper) ||
@@ -229,8 +230,10 @@ std::unique_ptr<Iterator> DBImpl::new_iterator(ReadOptions options) {
   };
   std::vector<std::unique_ptr<InternalIterator>> children;
   children.reserve(1 + sv->imms.size() + sv->version->files(0).size() + kNumLevels - 1);
-  children.push_back(MemTable::new_internal_iterator(sv->mem));
-  for (const auto& imm : sv->imms) children.push_back(MemTable::new_internal_iterator(imm));
+  // Borrowed memtables and readers: the DBIter holds `sv`, which pins them, and destroys its
+  // children first.
+  children.push_back(MemTable::new_borrowed_iterator(*sv->mem));
+  for (const auto& imm : sv->imms) children.push_back(MemTable::new_borrowed_iterator(*imm));
   // The level iterators view the pinned Version's file lists (the DBIter holds `sv`).
   for (int level = 0; level < kNumLevels; ++level) {
     const Version::FileList& files = sv->version->files(level);

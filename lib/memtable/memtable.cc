@@ -99,7 +99,9 @@ namespace {
 
 class MemTableInternalIterator final : public InternalIterator {
  public:
-  explicit MemTableInternalIterator(std::shared_ptr<const MemTable> mem) : mem_(std::move(mem)), it_(mem_.get()) {}
+  // `owner` empty: `mem` is borrowed (new_borrowed_iterator).
+  MemTableInternalIterator(std::shared_ptr<const MemTable> owner, const MemTable* mem)
+      : owner_(std::move(owner)), it_(mem) {}
 
   bool valid() const override { return it_.valid(); }
   std::string_view key() const override { return it_.key(); }
@@ -141,14 +143,19 @@ class MemTableInternalIterator final : public InternalIterator {
   }
 
  private:
-  std::shared_ptr<const MemTable> mem_;
+  std::shared_ptr<const MemTable> owner_;  // empty when borrowed
   MemTable::Iterator it_;
 };
 
 }  // namespace
 
 std::unique_ptr<InternalIterator> MemTable::new_internal_iterator(std::shared_ptr<const MemTable> mem) {
-  return std::make_unique<MemTableInternalIterator>(std::move(mem));
+  const MemTable* raw = mem.get();
+  return std::make_unique<MemTableInternalIterator>(std::move(mem), raw);
+}
+
+std::unique_ptr<InternalIterator> MemTable::new_borrowed_iterator(const MemTable& mem) {
+  return std::make_unique<MemTableInternalIterator>(nullptr, &mem);
 }
 
 }  // namespace strata

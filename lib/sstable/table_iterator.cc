@@ -8,7 +8,13 @@
 namespace strata::sstable {
 
 TableIterator::TableIterator(std::shared_ptr<const TableReader> table, bool fill_cache)
-    : table_(std::move(table)), fill_cache_(fill_cache), index_iter_(table_->index_block().new_iterator()) {}
+    : owner_(std::move(table)),
+      table_(owner_.get()),
+      fill_cache_(fill_cache),
+      index_iter_(table_->index_block().new_iterator()) {}
+
+TableIterator::TableIterator(const TableReader& table, bool fill_cache)
+    : table_(&table), fill_cache_(fill_cache), index_iter_(table_->index_block().new_iterator()) {}
 
 std::string_view TableIterator::key() const {
   STRATA_ASSERT(valid());

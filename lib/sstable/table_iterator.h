@@ -23,6 +23,8 @@ class TableIterator final : public InternalIterator {
   // fill_cache: insert the data blocks it reads from the file into the block cache (see
   // TableReader::new_iterator).
   TableIterator(std::shared_ptr<const TableReader> table, bool fill_cache);
+  // Borrows `table`. REQUIRES: it outlives the iterator.
+  TableIterator(const TableReader& table, bool fill_cache);
 
   bool valid() const override { return data_iter_ && data_iter_->valid(); }
   std::string_view key() const override;
@@ -63,7 +65,8 @@ class TableIterator final : public InternalIterator {
   // Makes the loaded block the one the data iterator walks.
   void set_block(BlockHandle handle);
 
-  std::shared_ptr<const TableReader> table_;
+  std::shared_ptr<const TableReader> owner_;  // empty when the reader is borrowed
+  const TableReader* table_;
   const bool fill_cache_;
   BlockIterator index_iter_;
   // The current data block: a view of the table's mapping (held by value: no allocation per

@@ -402,4 +402,8 @@ std::unique_ptr<InternalIterator> TableReader::new_iterator(bool fill_cache) con
   return std::make_unique<TableIterator>(shared_from_this(), fill_cache);
 }
 
+std::unique_ptr<InternalIterator> TableReader::new_borrowed_iterator(bool fill_cache) const {
+  return std::make_unique<TableIterator>(*this, fill_cache);
+}
+
 }  // namespace strata::sstable
