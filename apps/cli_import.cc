@@ -160,8 +160,8 @@ std::string with_commas(uint64_t n) {
 void draw_progress(const ImportReport& r, const LineSource& src, Clock::time_point start, bool last) {
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
   double rate = secs > 0 ? static_cast<double>(r.records) / secs : 0;
-  std::string line = "\rimported " + with_commas(r.records) + " records, " +
-                     std::to_string(r.bytes >> 20) + " MiB, " + with_commas(static_cast<uint64_t>(rate)) + " records/s";
+  std::string line = "\rimported " + with_commas(r.records) + " records, " + std::to_string(r.bytes >> 20) + " MiB, " +
+                     with_commas(static_cast<uint64_t>(rate)) + " records/s";
   if (src.size() > 0) {
     double share = std::min(1.0, static_cast<double>(src.position()) / static_cast<double>(src.size()));
     int filled = static_cast<int>(share * 30);
