@@ -2,6 +2,12 @@
 
 #include "lib/memtable/memtable.h"
 
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lib/util/internal_key.h"
+
 using namespace strata;
 
 TEST_CASE("memtable get returns the newest version visible at a sequence number") {
@@ -58,4 +64,27 @@ TEST_CASE("memtable memory usage grows with large values") {
   mem.add(1, ValueType::value, "big", std::string(100000, 'x'));
   CHECK(mem.approximate_memory_usage() >= before + 100000);
   CHECK(mem.get("big", 1)->value.size() == 100000);
+}
+
+TEST_CASE("a borrowed memtable iterator walks the same entries and leaves the reference count alone") {
+  auto mem = std::make_shared<MemTable>();
+  mem->add(1, ValueType::value, "a", "1");
+  mem->add(2, ValueType::value, "b", "2");
+  auto walk = [](InternalIterator& it) {
+    std::vector<std::string> keys;
+    Result<void> r = ok();
+    REQUIRE(it.try_seek_to_first(&r));
+    while (r && it.valid()) {
+      keys.emplace_back(extract_user_key(it.key()));
+      REQUIRE(it.try_next(&r));
+    }
+    REQUIRE(r.has_value());
+    return keys;
+  };
+  auto borrowed = MemTable::new_borrowed_iterator(*mem);
+  CHECK(mem.use_count() == 1);  // no copy of the shared_ptr: no atomic on its count
+  auto owning = MemTable::new_internal_iterator(mem);
+  CHECK(mem.use_count() == 2);
+  CHECK(walk(*borrowed) == std::vector<std::string>{"a", "b"});
+  CHECK(walk(*borrowed) == walk(*owning));
 }

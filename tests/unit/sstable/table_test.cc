@@ -191,6 +191,32 @@ TEST_CASE("table seek lands on the first entry at or after the target") {
   CHECK(!it->valid());
 }
 
+TEST_CASE("a borrowed table iterator reads what an owning one does and leaves the reader's count alone") {
+  Dataset d = make_dataset(3000);
+  io::MemFileSystem fs;
+  TableOptions options;
+  options.block_size_bytes = 512;
+  Reader r = build_and_open(fs, d.entries, options);
+  const long count = r.use_count();
+  auto borrowed = r->new_borrowed_iterator(/*fill_cache=*/true);
+  CHECK(r.use_count() == count);
+  auto owning = r->new_iterator();
+  CHECK(r.use_count() == count + 1);
+  REQUIRE(run(borrowed->seek_to_first()));
+  REQUIRE(run(owning->seek_to_first()));
+  size_t n = 0;
+  while (borrowed->valid()) {
+    REQUIRE(owning->valid());
+    CHECK(borrowed->key() == owning->key());
+    CHECK(borrowed->value() == owning->value());
+    ++n;
+    REQUIRE(run(borrowed->next()));
+    REQUIRE(run(owning->next()));
+  }
+  CHECK_FALSE(owning->valid());
+  CHECK(n == d.entries.size());
+}
+
 TEST_CASE("table without a bloom filter and reads that skip it still find every key") {
   Dataset d = make_dataset(2000);
   for (int bits : {0, 10}) {
