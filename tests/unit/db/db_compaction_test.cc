@@ -32,6 +32,16 @@ namespace {
 
 Options small_tree(io::FileSystem& fs) { return strata::testing::small_tree_options(fs); }
 
+// A small tree whose L0 may hold several files without a size compaction: for seek compactions.
+Options seek_tree(io::FileSystem& fs, size_t memtable_bytes) {
+  Options o = small_tree(fs);
+  o.l0_compaction_trigger = 8;
+  o.l0_slowdown_writes_trigger = 20;
+  o.l0_stop_writes_trigger = 24;
+  o.memtable_size_bytes = memtable_bytes;
+  return o;
+}
+
 asio::awaitable<std::optional<std::string>> get(DB& db, std::string key, ReadOptions ro = {}) {
   co_return co_await strata::testing::get_value(db, std::move(key), ro);
 }
@@ -69,6 +79,14 @@ std::string key_of(uint64_t i) {
   char buf[32];
   snprintf(buf, sizeof buf, "key%08llu", static_cast<unsigned long long>(i));
   return buf;
+}
+
+// Three flushed L0 files that interleave: key_of(i) with value "v<i>" for i < n, file i % 3.
+asio::awaitable<void> three_l0_files(DB& db, int n) {
+  for (int round = 0; round < 3; ++round) {
+    for (int i = round; i < n; i += 3) REQUIRE(co_await db.put(key_of(i), "v" + std::to_string(i)));
+    REQUIRE(co_await db.flush());
+  }
 }
 
 }  // namespace
@@ -327,16 +345,8 @@ TEST_CASE("writes stop at the L0 stop trigger and resume when the compaction fin
 TEST_CASE("point reads that keep probing overlapping L0 files trigger a seek compaction into L1") {
   io::MemFileSystem fs;
   run([&]() -> asio::awaitable<void> {
-    Options o = small_tree(fs);
-    o.l0_compaction_trigger = 8;  // three overlapping L0 files stay below the size trigger
-    o.l0_slowdown_writes_trigger = 20;
-    o.l0_stop_writes_trigger = 24;
-    o.memtable_size_bytes = 1 << 20;
-    auto db = co_await open_db(o);
-    for (int round = 0; round < 3; ++round) {
-      for (int i = round; i < 300; i += 3) REQUIRE(co_await db->put(key_of(i), "v" + std::to_string(i)));
-      REQUIRE(co_await db->flush());
-    }
+    auto db = co_await open_db(seek_tree(fs, 1 << 20));  // three overlapping L0 files stay below the trigger
+    co_await three_l0_files(*db, 300);
     REQUIRE(db->stats().levels[0].file_count == 3);
     // Keys of the oldest file: every get probes the two newer files first, in vain.
     for (int n = 0; n < 2000 && db->stats().compactions == 0; ++n) {
@@ -360,17 +370,10 @@ TEST_CASE("point reads that keep probing overlapping L0 files trigger a seek com
 TEST_CASE("with seek_compaction off, the same reads leave L0 alone") {
   io::MemFileSystem fs;
   run([&]() -> asio::awaitable<void> {
-    Options o = small_tree(fs);
-    o.l0_compaction_trigger = 8;
-    o.l0_slowdown_writes_trigger = 20;
-    o.l0_stop_writes_trigger = 24;
-    o.memtable_size_bytes = 1 << 20;
+    Options o = seek_tree(fs, 1 << 20);
     o.seek_compaction = false;
     auto db = co_await open_db(o);
-    for (int round = 0; round < 3; ++round) {
-      for (int i = round; i < 300; i += 3) REQUIRE(co_await db->put(key_of(i), "v" + std::to_string(i)));
-      REQUIRE(co_await db->flush());
-    }
+    co_await three_l0_files(*db, 300);
     for (int n = 0; n < 2000; ++n) REQUIRE((co_await get(*db, key_of(3 * (n % 100)))).has_value());
     co_await settle(*db);
     CHECK(db->stats().compactions == 0);
@@ -382,19 +385,12 @@ TEST_CASE("with seek_compaction off, the same reads leave L0 alone") {
 TEST_CASE("a flush preempts a low-priority seek compaction; its retry runs unpaced and at normal priority") {
   io::MemFileSystem fs;
   run([&]() -> asio::awaitable<void> {
-    Options o = small_tree(fs);
-    o.l0_compaction_trigger = 8;
-    o.l0_slowdown_writes_trigger = 20;
-    o.l0_stop_writes_trigger = 24;
-    o.memtable_size_bytes = 4 << 20;
+    Options o = seek_tree(fs, 4 << 20);
     // Paced to a crawl, so that the low-priority job is still running when the flush comes.
     o.seek_compaction_bytes_per_sec = 1024;
     auto db = co_await open_db(o);
     constexpr int kKeys = 9000;
-    for (int round = 0; round < 3; ++round) {
-      for (int i = round; i < kKeys; i += 3) REQUIRE(co_await db->put(key_of(i), "v" + std::to_string(i)));
-      REQUIRE(co_await db->flush());
-    }
+    co_await three_l0_files(*db, kKeys);
     REQUIRE(db->stats().levels[0].file_count == 3);
     for (int n = 0; n < 20000 && db->stats().running_compactions == 0; ++n) {
       int i = 3 * (n % 3000);
