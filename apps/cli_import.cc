@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstring>
+#include <system_error>
 #include <cstdio>
 #include <memory>
 #include <string_view>
@@ -34,11 +34,11 @@ class LineSource {
       file_ = stdin;
     } else {
       file_ = std::fopen(path.c_str(), "rb");
-      if (file_ == nullptr) return CliError{"cannot read " + path + ": " + std::strerror(errno)};
+      if (file_ == nullptr) return CliError{"cannot read " + path + ": " + std::generic_category().message(errno)};
       if (std::fseek(file_, 0, SEEK_END) == 0) {
         long size = std::ftell(file_);
         if (size > 0) size_ = static_cast<uint64_t>(size);
-        std::rewind(file_);
+        if (std::fseek(file_, 0, SEEK_SET) != 0) return CliError{"cannot read " + path + ": cannot seek"};
       }
     }
     if (path.ends_with(".zst")) {

@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
+#include <system_error>
 
 #include "lib/util/logging.h"
 
@@ -21,7 +21,7 @@ Result<void> set_current_thread_nice(int nice) {
   if (::setpriority(PRIO_PROCESS, current_tid(), nice) != 0) {
     int err = errno;
     STRATA_LOG(warn, "setpriority(nice %d) of thread %d failed: %s", nice, static_cast<int>(current_tid()),
-               std::strerror(err));
+               std::generic_category().message(err).c_str());
     return error_from_errno(err);
   }
   return ok();
