@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "apps/cli_output.h"
+#include "lib/util/key_prefix.h"
 
 namespace strata::cli {
 
@@ -26,6 +27,7 @@ constexpr const char* kHelp =
     "                              list pairs with start <= key < end (default limit 100);\n"
     "                              REVERSE lists them from the last key down\n"
     "  RSCAN [start] [end] [limit] SCAN ... REVERSE\n"
+    "  KEYS [prefix] [limit]       list the keys that start with prefix (default limit 100)\n"
     "  STATS                       levels, amplification, caches, bloom filters, compactions\n"
     "  TRACE key [AT seq]          where a lookup of key went (memtables, SSTables, bloom, cache)\n"
     "  CONFIG                      list the options and their values\n"
@@ -33,6 +35,7 @@ constexpr const char* kHelp =
     "  FLUSH                       write the memtables to SSTables\n"
     "  COMPACT [start end]         compact the key range [start, end] (default: everything)\n"
     "  HELP                        this text\n"
+    "  CLEAR                       clear the screen\n"
     "  EXIT | QUIT                 leave\n"
     "Quote keys or values with spaces: \"my key\"; escapes: \\\" \\\\ \\n \\t\n";
 
@@ -214,6 +217,29 @@ Outcome run_line(CliBackend& backend, const std::string& line) {
     print_pairs(*r, more);
     return Outcome::ok;
   }
+  if (cmd == "KEYS") {
+    if (args.size() > 2) return fail("usage: KEYS [prefix] [limit]");
+    size_t limit = 100;
+    if (args.size() == 2 && !parse_size(args[1], &limit)) return fail("limit must be a number");
+    const std::string prefix = args.empty() ? "" : args[0];
+    auto r = backend.scan(prefix, prefix_successor(prefix), limit == 0 ? 0 : limit + 1, false);
+    if (!r) return fail(r.error().message);
+    const bool more = limit != 0 && r->size() > limit;
+    if (more) r->resize(limit);
+    for (const auto& kv : *r) {
+      put_bytes(kv.key);
+      std::fputc('\n', stdout);
+    }
+    std::printf("(%zu key%s%s)\n", r->size(), r->size() == 1 ? "" : "s",
+                more ? "; more keys match: raise the limit" : "");
+    return Outcome::ok;
+  }
+  if (cmd == "CLEAR") {
+    if (!args.empty()) return fail("usage: CLEAR");
+    // On a terminal: cursor home, erase the screen. Into a pipe: nothing (no escape bytes).
+    if (::isatty(STDOUT_FILENO) != 0) std::fputs("\x1b[H\x1b[2J", stdout);
+    return Outcome::ok;
+  }
   if (cmd == "STATS") {
     if (!args.empty()) return fail("usage: STATS");
     auto r = backend.stats();
@@ -269,8 +295,8 @@ Outcome run_line(CliBackend& backend, const std::string& line) {
 }
 
 // The REPL's commands, for Tab completion of a line's first word.
-constexpr const char* kCommands[] = {"SET",   "PUT",    "GET",   "DELETE",  "DEL",  "SCAN", "RSCAN", "STATS",
-                                     "TRACE", "CONFIG", "FLUSH", "COMPACT", "HELP", "EXIT", "QUIT"};
+constexpr const char* kCommands[] = {"SET",   "PUT",    "GET",   "DELETE",  "DEL",  "SCAN",  "RSCAN", "KEYS", "STATS",
+                                     "TRACE", "CONFIG", "FLUSH", "COMPACT", "HELP", "CLEAR", "EXIT",  "QUIT"};
 
 // libedit's generator: the commands that start with `text` (case-insensitive), one per call.
 char* command_generator(const char* text, int state) {

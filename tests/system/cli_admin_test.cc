@@ -149,6 +149,21 @@ Workload make_workload(const std::map<std::string, std::string>& data) {
   add("RSCAN " + range + " 4\n", back4, true);
   // Forward, for comparison.
   add("SCAN " + range + " 2\n", pairs(w.records.begin() + 100, w.records.begin() + 102), true);
+  // KEYS prefix limit: keys only, and whether more match.
+  const std::string prefix = w.records[300].first.substr(0, 6);
+  std::vector<std::string> matching;
+  for (const auto& [k, v] : w.records) {
+    if (k.starts_with(prefix)) matching.push_back(k);
+  }
+  REQUIRE(matching.size() >= 1);
+  const size_t shown = std::min<size_t>(matching.size(), 3);
+  std::string keys;
+  for (size_t i = 0; i < shown; ++i) keys += matching[i] + "\n";
+  keys += "(" + std::to_string(shown) + " key" + (shown == 1 ? "" : "s") +
+          (matching.size() > 3 ? "; more keys match: raise the limit" : "") + ")\n";
+  add("KEYS " + quote(prefix) + " 3\n", keys, true);
+  add("KEYS \"no-such-prefix/\"\n", "(0 keys)\n", true);
+  add("CLEAR\n", "", true);  // into a pipe: no escape bytes
   return w;
 }
 
