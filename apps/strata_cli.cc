@@ -11,7 +11,8 @@
 // REPL commands (case-insensitive, TinyLSM's plus the admin ones): SET key value, GET key
 // [AT seq], DELETE key, SCAN [start] [end] [limit] [REVERSE], RSCAN [start] [end] [limit],
 // KEYS [prefix] [limit], STATS, TRACE key [AT seq], CONFIG, CONFIG SET name value, FLUSH,
-// COMPACT [start end], HELP, CLEAR, EXIT/QUIT (apps/cli_repl.cc). In SET the value is the rest of the line; keys and values may be double-quoted with
+// COMPACT [start end], HELP, CLEAR, EXIT/QUIT (apps/cli_repl.cc). In SET the value is the rest of the line; keys and
+// values may be double-quoted with
 // \" \\ \n \t escapes ("a key" "two\nlines").
 // Works with a pipe as stdin (no prompt then), so it is scriptable; exits non-zero if any command
 // failed when stdin is not a terminal.
