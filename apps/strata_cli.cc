@@ -6,6 +6,7 @@
 //          | stats | trace KEY [--at SEQ] | config | config set NAME VALUE | flush
 //          | compact [--start S] [--end E] | checkpoint TARGET | restore CHECKPOINT
 //          | import FILE [--batch-bytes N]   (JSON lines {"key","value"}; .zst read as zstd)
+//          | export FILE [--raw]               (the same JSON lines; a cluster checkpoint's user keys)
 //          (--data-dir DIR | --url URL; default --url http://127.0.0.1:8000)
 //
 // REPL commands (case-insensitive, TinyLSM's plus the admin ones): SET key value, GET key
@@ -30,6 +31,7 @@
 #include <vector>
 
 #include "apps/cli_backend.h"
+#include "apps/cli_export.h"
 #include "apps/cli_import.h"
 #include "apps/cli_output.h"
 #include "apps/cli_repl.h"
@@ -104,6 +106,9 @@ void usage(FILE* to = stderr) {
       "  import FILE [--batch-bytes N] load JSON lines {\"key\": K, \"value\": V} (\"encoding\":\"base64\"\n"
       "                                for bytes) from FILE (- : standard input; .zst: zstd) in atomic\n"
       "                                batches of N bytes (default 1 MiB); stops at the first bad line\n"
+      "  export FILE [--raw]           write every pair as those JSON lines (- : standard output); a\n"
+      "                                --data-dir holding a cluster node's DB (a cluster checkpoint)\n"
+      "                                gives its user keys, --raw every key as stored\n"
       "options:\n"
       "  --url URL       a running strata-server (default: $STRATA_URL, else http://127.0.0.1:8000)\n"
       "  --cacert FILE   https: the PEM CA the server's certificate must chain to (default: the system's)\n"
@@ -134,7 +139,7 @@ int main(int argc, char** argv) {
   desc.add_options()("help,h", "")("version", "")("url", po::value(&url), "")("data-dir", po::value(&data_dir), "")(
       "cacert", po::value(&tls.ca_file), "")("cert", po::value(&tls.cert_file), "")(
       "key", po::value(&tls.key_file), "")("verbose,v", "")("start", po::value(&start), "")("end", po::value(&end), "")(
-      "limit", po::value(&limit), "")("at", po::value(&at), "")("reverse", "")(
+      "limit", po::value(&limit), "")("at", po::value(&at), "")("reverse", "")("raw", "")(
       "batch-bytes", po::value(&batch_bytes), "")("output,o", po::value(&output), "")("args", po::value(&args), "");
   po::positional_options_description pos;
   pos.add("args", -1);
@@ -176,7 +181,7 @@ int main(int argc, char** argv) {
   if (cmd == "repl" || cmd == "stats" || cmd == "scan" || cmd == "flush" || cmd == "compact") {
     arity_ok = args.size() == 1;
   } else if (cmd == "get" || cmd == "del" || cmd == "delete" || cmd == "trace" || cmd == "checkpoint" ||
-             cmd == "restore" || cmd == "import") {
+             cmd == "restore" || cmd == "import" || cmd == "export") {
     arity_ok = args.size() == 2;
   } else if (cmd == "put" || cmd == "set") {
     arity_ok = args.size() == 3;
@@ -194,6 +199,14 @@ int main(int argc, char** argv) {
   }
   if (vm.count("batch-bytes") && (cmd != "import" || batch_bytes == 0)) {
     std::fprintf(stderr, "strata: --batch-bytes is a positive byte count for import only\n");
+    return 2;
+  }
+  if (cmd == "export" && args[1] == "-" && output == "json") {
+    std::fprintf(stderr, "strata: -o json needs export FILE (with -, standard output carries the data)\n");
+    return 2;
+  }
+  if (vm.count("raw") && cmd != "export") {
+    std::fprintf(stderr, "strata: --raw is for export only\n");
     return 2;
   }
   std::optional<uint64_t> seq;
@@ -337,6 +350,22 @@ int main(int argc, char** argv) {
     } else {
       std::printf("imported %" PRIu64 " records (%" PRIu64 " bytes of keys and values) in %.1f s\n", ir.records,
                   ir.bytes, ir.seconds);
+    }
+  } else if (cmd == "export") {
+    cli::ExportOptions eo{.detect_cluster_layout = !data_dir.empty(), .raw = vm.count("raw") > 0};
+    cli::ExportReport er;
+    auto r = cli::export_jsonl(backend, args[1], eo, &er);
+    if (!r) {
+      report(r.error());
+    } else if (as_json) {
+      emit(boost::json::object{{"ok", true},
+                               {"records", er.records},
+                               {"bytes", er.bytes},
+                               {"cluster_layout", er.cluster_layout},
+                               {"seconds", er.seconds}});
+    } else if (args[1] != "-") {
+      std::printf("exported %" PRIu64 " records (%" PRIu64 " bytes of keys and values%s) in %.1f s\n", er.records,
+                  er.bytes, er.cluster_layout ? "; the user keys of a cluster node's DB" : "", er.seconds);
     }
   } else if (cmd == "checkpoint") {
     auto r = backend.checkpoint(args[1]);

@@ -277,6 +277,7 @@ asio::awaitable<int> run_cluster_node(asio::any_io_executor ex, Config cfg, asio
   info.version = kVersion;
   info.security = cfg.security;
   info.server_config = cfg.server_config;
+  info.backup_dir = cfg.backup_dir;
   net::http::ClientPortCounters client_port;
   info.client_port = &client_port;
   net::http::Limits limits;

@@ -146,8 +146,8 @@ class KvService {
   virtual boost::asio::awaitable<Result<void>> flush() = 0;
   // A consistent copy of the store in directory `dir` (created; must not exist), openable with
   // DB::open: DB::checkpoint. Returns the last sequence number it holds. Errors: the DB's;
-  // not_supported where there is no single DB to copy (a cluster node: its Raft state would be
-  // missing).
+  // not_supported where there is no single DB to copy. A cluster node copies its replicated DB
+  // (keys under "u", metadata under "m"; replication::Node::checkpoint).
   virtual boost::asio::awaitable<Result<uint64_t>> checkpoint(std::string dir) {
     co_return make_error_code(Errc::not_supported);
   }

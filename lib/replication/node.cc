@@ -425,6 +425,12 @@ asio::awaitable<Result<void>> Node::flush() {
   co_return co_await db->flush();
 }
 
+asio::awaitable<Result<uint64_t>> Node::checkpoint(std::string dir) {
+  if (removed()) co_return make_error_code(Errc::removed);
+  auto db = this->db();
+  co_return co_await db->checkpoint(std::move(dir));
+}
+
 asio::awaitable<Result<void>> Node::compact_range(std::string begin, std::string end) {
   auto db = this->db();
   // Empty bounds stay unbounded (the metadata keys sort outside "u..." and are compacted too).

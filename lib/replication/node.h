@@ -161,6 +161,12 @@ class Node final : public KvService, public TransportHandler {
   std::vector<OptionInfo> option_list() const override;
   Result<void> set_option(std::string_view name, std::string_view value, std::string* why) override;
   boost::asio::awaitable<Result<void>> flush() override;
+  // A consistent copy of this node's replicated DB in `dir` (DB::checkpoint): the user keys under
+  // "u" and the state machine's metadata under "m" (command.h), as of some applied log index. It
+  // is not a Raft snapshot and cannot seed a member by itself: `strata export` reads its user keys
+  // out, and `strata import` loads them into a new cluster (docs/operations.md, "Restoring a
+  // cluster"). Errors: removed; the DB's.
+  boost::asio::awaitable<Result<uint64_t>> checkpoint(std::string dir) override;
   boost::asio::awaitable<Result<void>> compact_range(std::string begin, std::string end) override;
   std::optional<ClusterStatus> cluster_status() const override;
   boost::asio::awaitable<Result<void>> add_member(uint64_t id, std::string peer_address) override;

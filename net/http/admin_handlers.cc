@@ -183,7 +183,7 @@ asio::awaitable<Response> handle_checkpoint(const HandlerContext& ctx, Request r
   auto start = std::chrono::steady_clock::now();
   auto r = co_await ctx.kv.checkpoint(dir);
   if (!r && r.error() == make_error_code(Errc::not_supported)) {
-    co_return error_response(501, "not_supported", "checkpoints of a cluster node are not supported yet");
+    co_return error_response(501, "not_supported", "this node cannot make checkpoints");
   }
   if (!r) co_return db_error_response(ctx, r.error());
   json::object o{{"ok", true}, {"name", name}, {"dir", dir}, {"sequence", *r}, {"micros", micros_since(start)}};
