@@ -161,7 +161,7 @@ int main(int argc, char** argv) {
   // warnings and errors only, unless --verbose.
   set_log_level(vm.count("verbose") ? LogLevel::info : LogLevel::warn);
   if (vm.count("version")) {
-    std::puts("strata 0.1.0");
+    std::puts("strata " STRATA_VERSION);
     return 0;
   }
   if (vm.count("help")) {

@@ -64,7 +64,7 @@ using namespace strata;
 
 namespace {
 
-constexpr const char* kVersion = "0.1.0";
+constexpr const char* kVersion = STRATA_VERSION;  // meson.build's project version
 
 struct Config {
   std::string host = "127.0.0.1";

@@ -13,6 +13,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 
 namespace json = boost::json;
 
@@ -39,8 +40,19 @@ double number(const json::object& o, const char* key) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: bench_smoke PATH_TO_STRATA_BENCH\n");
+  constexpr const char* kUsage =
+      "usage: bench_smoke PATH_TO_STRATA_BENCH\n"
+      "Runs every strata-bench workload on Strata at --num 2000 and checks its JSON lines.\n";
+  if (argc == 2 && (std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (argc == 2 && std::string_view(argv[1]) == "--version") {
+    std::puts("bench_smoke " STRATA_VERSION);
+    return 0;
+  }
+  if (argc != 2 || argv[1][0] == '-') {
+    std::fputs(kUsage, stderr);
     return 2;
   }
   const char* tmp = std::getenv("TMPDIR");

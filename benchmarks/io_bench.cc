@@ -141,10 +141,24 @@ void run_one(const char* name, FileSystem& fs, asio::io_context& io, const Confi
 
 }  // namespace
 
+constexpr const char* kUsage =
+    "usage: io_bench [--fs=uring|posix|both] [--qd=32] [--threads=1] [--seconds=3] [--file_mb=256]\n"
+    "                [--block=4096] [--dir=/tmp] [--cold] [--direct]\n"
+    "Random-read IOPS of Strata's io::FileSystem implementations over one file (see the top of\n"
+    "benchmarks/io_bench.cc); one key=value line per file system.\n";
+
 int main(int argc, char** argv) {
   Config cfg;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (arg == "--version") {
+      std::puts("io_bench " STRATA_VERSION);
+      return 0;
+    }
     auto value = [&](const char* key) -> const char* {
       size_t n = std::strlen(key);
       return arg.compare(0, n, key) == 0 ? argv[i] + n : nullptr;
@@ -168,7 +182,7 @@ int main(int argc, char** argv) {
     else if (arg == "--direct")
       cfg.direct = true;
     else {
-      std::fprintf(stderr, "unknown argument %s\n", argv[i]);
+      std::fprintf(stderr, "io_bench: unknown argument %s\n%s", argv[i], kUsage);
       return 2;
     }
   }

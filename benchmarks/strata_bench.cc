@@ -107,8 +107,9 @@ bool parse_flags(int argc, char** argv, Flags* f, int* exit_code) {
   std::string all_engines;
   for (const auto& e : available_engines()) all_engines += (all_engines.empty() ? "" : ",") + e;
   po::options_description desc("strata-bench options");
-  desc.add_options()("help", "show this help")("engines", po::value(&f->engines)->default_value(all_engines),
-                                               ("comma-separated engines; in this build: " + all_engines).c_str())(
+  desc.add_options()("help", "show this help")("version", "print the version and exit")(
+      "engines", po::value(&f->engines)->default_value(all_engines),
+      ("comma-separated engines; in this build: " + all_engines).c_str())(
       "benchmarks", po::value(&f->benchmarks)->default_value("fillrandom,readrandom,readmissing,fillsync:8"),
       "comma-separated, run in order: fillseq,fillrandom,overwrite,readrandom,readmissing,seekrandom,"
       "readwhilewriting,fillsync[:WRITERS]")("num", po::value(&f->num)->default_value(1000000),
@@ -151,6 +152,11 @@ bool parse_flags(int argc, char** argv, Flags* f, int* exit_code) {
   }
   if (vm.count("help")) {
     std::cout << desc;
+    *exit_code = 0;
+    return false;
+  }
+  if (vm.count("version")) {
+    std::cout << "strata-bench " STRATA_VERSION "\n";
     *exit_code = 0;
     return false;
   }
