@@ -506,7 +506,7 @@ int main(int argc, char** argv) {
       "direct-reads", po::bool_switch(&cfg.engine.use_direct_reads),
       "engine: read SSTables with O_DIRECT, the block cache the only cache (data sets much larger than memory)")(
       "backup-dir", po::value(&cfg.backup_dir),
-      "single node: POST /v1/admin/checkpoint (strata checkpoint NAME) writes checkpoints into DIR/NAME (created); without it checkpoints over HTTP are refused")(
+      "POST /v1/admin/checkpoint (strata checkpoint NAME) writes checkpoints into DIR/NAME (created; a cluster node: of its replicated DB, for strata export); without it checkpoints over HTTP are refused")(
       "cert-file", po::value(&cfg.tls.cert_file),
       "client port: serve HTTPS with this PEM certificate chain (leaf first); reloaded on SIGHUP")(
       "key-file", po::value(&cfg.tls.key_file), "client port: the PEM private key of --cert-file")(

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -170,6 +171,45 @@ TEST_CASE("a config or env file with an unknown key, a table, bad syntax or a ba
   CHECK(out.find("noeq.env:2: expected KEY=VALUE") != std::string::npos);
   CHECK(failed_start(dir.path(), "--env-file " + dir.path() + "/missing.env", &out) == 2);
   CHECK(out.find("cannot read --env-file") != std::string::npos);
+}
+
+TEST_CASE("every flag with a value refuses a malformed one at start, naming the flag (a table from --help)") {
+  TempDir dir;
+  // The flags and their defaults, as --help lists them: "  --name arg (=default)   text".
+  std::string help;
+  {
+    FILE* p = ::popen((env_binary("STRATA_SERVER") + " --help").c_str(), "r");
+    REQUIRE(p != nullptr);
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) help.append(buf, n);
+    REQUIRE(::pclose(p) == 0);
+  }
+  std::istringstream lines(help);
+  std::vector<std::pair<std::string, std::string>> cases;  // flag, malformed value
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    std::string flag, arg, def;
+    if (!(words >> flag >> arg) || !flag.starts_with("--") || arg != "arg") continue;
+    words >> def;
+    if (!def.starts_with("(=")) continue;
+    std::string value = def.substr(2, def.size() - 3);
+    bool numeric = !value.empty() && value.find_first_not_of("0123456789.") == std::string::npos;
+    if (numeric) {
+      cases.emplace_back(flag, "12x");
+    } else if (flag == "--sync" || flag == "--log-level" || flag == "--log-format" || flag == "--compression") {
+      cases.emplace_back(flag, "bogus");
+    }
+  }
+  CHECK(cases.size() >= 25);  // the numeric limits, sizes and timeouts, and the four enumerations
+  std::string out;
+  for (const auto& [flag, value] : cases) {
+    CAPTURE(flag);
+    CHECK(failed_start(dir.path(), flag + " " + value, &out) == 2);
+    CHECK_MESSAGE(out.find(flag) != std::string::npos, out);
+  }
+  // A switch takes no value; a value given to it is refused too.
+  CHECK(failed_start(dir.path(), "--access-log=yes", &out) == 2);
 }
 
 TEST_CASE("advertise flags: refused without --peers, and malformed or wildcard values are refused by name") {
