@@ -23,9 +23,10 @@ fail() {
   exit 1
 }
 
-for f in bin/strata-server bin/strata include/strata/db.h include/strata/options.h include/strata/types.h \
-  share/man/man1/strata-server.1 share/man/man1/strata.1 lib/systemd/system/strata.service \
-  share/bash-completion/completions/strata share/bash-completion/completions/strata-server \
+for f in bin/strata-server bin/strata bin/strata-tool include/strata/db.h include/strata/options.h \
+  include/strata/types.h share/man/man1/strata-server.1 share/man/man1/strata.1 share/man/man1/strata-tool.1 \
+  lib/systemd/system/strata.service share/bash-completion/completions/strata \
+  share/bash-completion/completions/strata-server share/bash-completion/completions/strata-tool \
   share/doc/strata/LICENSE; do
   [[ -e $root/$f ]] || fail "missing $prefix/$f"
 done
@@ -76,4 +77,8 @@ out=$(bash -c "source '$root/share/bash-completion/completions/strata-server'
 out=$(bash -c "source '$root/share/bash-completion/completions/strata'
   COMP_WORDS=('$root/bin/strata' che); COMP_CWORD=1; _strata; printf '%s\n' \"\${COMPREPLY[@]}\"")
 [[ $out == "checkpoint" ]] || fail "strata completion gave: $out"
+out=$(bash -c "source '$root/share/bash-completion/completions/strata-tool'
+  COMP_WORDS=('$root/bin/strata-tool' ver); COMP_CWORD=1; _strata_tool; printf '%s\n' \"\${COMPREPLY[@]}\"")
+[[ $out == "verify" ]] || fail "strata-tool completion gave: $out"
+grep -q 'raft\\-log' "$root/share/man/man1/strata-tool.1" || fail "strata-tool man page lacks its commands"
 echo "install_test: installed under $prefix, built and ran a program against the shared and the static library"
