@@ -412,6 +412,10 @@ void print_sst_report(const SstReport& r, bool with_entries) {
                 p.num_entries, p.num_deletions, p.raw_key_bytes, p.raw_value_bytes, p.data_bytes, p.index_bytes,
                 p.filter_bytes, std::string(sstable::to_string(p.compression)).c_str(), p.smallest_seq, p.largest_seq);
   }
+  if (!r.footer) {
+    std::printf("%s\n", r.problem ? r.problem->to_text().c_str() : "ok");
+    return;
+  }
   std::printf("  index: %" PRIu64 " entries; data blocks: %" PRIu64 " (%" PRIu64 " B, %" PRIu64
               " compressed, largest %" PRIu64 " B)\n",
               r.index_entries, r.data_blocks, r.data_block_bytes, r.compressed_blocks, r.largest_block_bytes);

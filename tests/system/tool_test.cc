@@ -298,13 +298,16 @@ TEST_CASE("strata-tool dumps every file of a DB written from the data set and ve
     CHECK(v.status == 0);
     CHECK(str(v.json()["findings"].as_array().at(0).at("severity")) == "warning");
   }
-  SUBCASE("a flipped byte in the MANIFEST's first edit") {
+  SUBCASE("a flipped byte in a MANIFEST edit that later edits follow") {
     std::string copy = copy_dir(db, tmp.path() + "/manifest-flip");
     std::string manifest_path = copy + "/" + str(m["file"]).substr(db.size() + 1);
-    flip_byte(manifest_path, 20);
+    const json::array& edits = m["edits"].as_array();
+    uint64_t edit_offset = edits.at(edits.size() / 2).at("offset").to_number<uint64_t>();
+    flip_byte(manifest_path, edit_offset + 11);  // the first payload byte, after the 11-byte header
     json::object c = first_corruption(run_tool({"verify", copy, "--json"}));
     CHECK(str(c["file"]) == manifest_path);
-    CHECK(c["offset"].to_number<uint64_t>() == 0);
+    CHECK(c["offset"].to_number<uint64_t>() == edit_offset);
+    CHECK(str(c["message"]).find("checksum_mismatch") != std::string::npos);
     CHECK(run_tool({"manifest", manifest_path, "--json"}).status == 1);
   }
   SUBCASE("a deleted live SSTable") {
