@@ -215,6 +215,9 @@ class SstScan {
     r_.raw_value_bytes += value.size();
     r_.smallest_seq = std::min(r_.smallest_seq, p.sequence);
     r_.largest_seq = std::max(r_.largest_seq, p.sequence);
+    if (options_.watch != nullptr && p.user_key == options_.watch->user_key) {
+      options_.watch->offer(p.sequence, value, p.type == ValueType::deletion);
+    }
     if (options_.collect_entries && r_.listed.size() < options_.limit) {
       SstReport::Entry e{std::string(key), value.size(), std::nullopt};
       if (options_.collect_values) e.value.emplace(value);

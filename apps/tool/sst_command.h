@@ -22,6 +22,7 @@ namespace strata::tool {
 struct SstScanOptions {
   bool collect_entries = false;  // keep entries (up to limit) for the listing
   bool collect_values = false;   // ... with their values
+  WatchedKey* watch = nullptr;   // if set: offered every version of its user key
   uint64_t limit = UINT64_MAX;
 };
 

@@ -105,6 +105,23 @@ T run_sync(asio::awaitable<T> aw) {
   return std::move(*out);
 }
 
+// The newest version of one user key seen while scanning files (verify looks for a cluster node's
+// applied index this way: the DB's key "mapplied", lib/replication/command.h).
+struct WatchedKey {
+  std::string user_key;
+  std::optional<uint64_t> sequence;  // none: not seen
+  std::string value;                 // of the newest version (a deletion leaves it empty)
+  bool deleted = false;
+
+  // Takes a version if it is newer than the one held.
+  void offer(uint64_t seq, std::string_view v, bool deletion) {
+    if (sequence && *sequence >= seq) return;
+    sequence = seq;
+    value.assign(v);
+    deleted = deletion;
+  }
+};
+
 // What main() parsed, handed to each command; each command refuses the flags it does not take.
 struct ToolFlags {
   bool json = false;

@@ -16,6 +16,8 @@
 #include "apps/tool/raft_log_command.h"
 #include "apps/tool/sst_command.h"
 #include "apps/tool/wal_command.h"
+#include "lib/replication/command.h"
+#include "lib/util/coding.h"
 #include "lib/util/internal_key.h"
 #include "lib/version/file_names.h"
 
@@ -48,7 +50,9 @@ std::string table_name(uint64_t number) {
 
 class DbVerifier {
  public:
-  DbVerifier(io::FileSystem& fs, std::string db_dir, VerifyReport* r) : fs_(fs), db_(std::move(db_dir)), r_(*r) {}
+  // `watch`: a key whose newest version in the live files is wanted (nullptr: none).
+  DbVerifier(io::FileSystem& fs, std::string db_dir, VerifyReport* r, WatchedKey* watch)
+      : fs_(fs), db_(std::move(db_dir)), r_(*r), watch_(watch) {}
 
   asio::awaitable<void> run() {
     if (held_by_another_process(lock_file_name(db_))) {
@@ -148,7 +152,7 @@ class DbVerifier {
           "sstable", "corrupt");
       co_return;
     }
-    SstReport s = co_await inspect_sst(fs_, path, SstScanOptions{});
+    SstReport s = co_await inspect_sst(fs_, path, SstScanOptions{.watch = watch_});
     if (s.problem) {
       add(*s.problem, "sstable", "corrupt");
       co_return;
@@ -194,7 +198,7 @@ class DbVerifier {
     std::sort(numbers.begin(), numbers.end());
     for (size_t i = 0; i < numbers.size(); ++i) {
       std::string path = wal_file_name(db_, numbers[i]);
-      WalReport w = co_await inspect_wal(fs_, path, numbers[i], WalScanOptions{});
+      WalReport w = co_await inspect_wal(fs_, path, numbers[i], WalScanOptions{.watch = watch_});
       for (const auto& f : w.findings) r_.findings.push_back(f);
       bool torn = w.end && w.end->torn();
       if (torn && i + 1 < numbers.size()) {
@@ -217,7 +221,29 @@ class DbVerifier {
   std::map<uint64_t, std::string> tables_on_disk_;
   std::shared_ptr<const Version> version_;
   uint64_t log_number_ = 0;
+  WatchedKey* watch_;
 };
+
+// A cluster node refuses to start when its DB's applied index is behind the Raft log's snapshot
+// (Node::open_impl): the entries in between are in neither. The applied index is the DB's key
+// "mapplied" (fixed64, lib/replication/command.h), newest version across the live files.
+void check_applied_index(const WatchedKey& applied, const RaftLogReport& raft, const std::string& db_dir,
+                         VerifyReport* r) {
+  if (raft.corrupt() || raft.segment_path.empty()) return;
+  uint64_t index = 0;
+  if (applied.sequence && !applied.deleted && applied.value.size() == 8) index = decode_fixed64(applied.value.data());
+  uint64_t snapshot_index = raft.first_index - 1;
+  r->checked.push_back(VerifyReport::Checked{db_dir, "applied_index", index >= snapshot_index ? "ok" : "corrupt",
+                                             "the DB has applied the log up to index " + std::to_string(index) +
+                                                 "; the Raft log starts after index " +
+                                                 std::to_string(snapshot_index)});
+  if (index < snapshot_index) {
+    r->findings.push_back(corruption(db_dir, std::nullopt,
+                                     "the DB's applied index " + std::to_string(index) +
+                                         " is behind the Raft log's snapshot at index " +
+                                         std::to_string(snapshot_index) + ": the entries in between are lost"));
+  }
+}
 
 }  // namespace
 
@@ -239,12 +265,15 @@ asio::awaitable<VerifyReport> verify_data_dir(io::FileSystem& fs, std::string di
       db_dir.clear();
     }
   }
+  WatchedKey applied;
+  applied.user_key = replication::kAppliedKey;
   if (!db_dir.empty()) {
-    DbVerifier db(fs, db_dir, &r);
+    DbVerifier db(fs, db_dir, &r, cluster_node ? &applied : nullptr);
     co_await db.run();
   }
   if (cluster_node) {
     RaftLogReport raft = co_await inspect_raft_log(fs, io::join_path(dir, "raft"), false, 0);
+    bool db_clean = r.first_corruption() == nullptr;
     for (const auto& f : raft.findings) r.findings.push_back(f);
     std::string detail = std::to_string(raft.records) + " records, log " + std::to_string(raft.first_index) + ".." +
                          std::to_string(raft.last_index);
@@ -252,6 +281,7 @@ asio::awaitable<VerifyReport> verify_data_dir(io::FileSystem& fs, std::string di
     if (raft.end) detail += "; " + raft.end->to_text();
     r.checked.push_back(VerifyReport::Checked{raft.segment_path.empty() ? raft.dir : raft.segment_path, "raft_log",
                                               raft.corrupt() ? "corrupt" : "ok", detail});
+    if (db_clean && !db_dir.empty()) check_applied_index(applied, raft, db_dir, &r);
   }
   co_return r;
 }

@@ -3,9 +3,9 @@
 // present, of the size the manifest records, and read in full with every checksum verified and
 // its entries checked against the manifest's metadata (sst_command.h), every WAL segment the DB
 // would replay (wal_command.h), and for a cluster node (DATA_DIR/db and DATA_DIR/raft) the Raft
-// log (raft_log_command.h). It reports every finding, in that order; the first corruption is the
-// one named in the summary. Exit 0 when nothing is corrupt (warnings allowed), 1 otherwise.
-// Thread-safety: none needed.
+// log (raft_log_command.h) and that the DB's applied index is not behind the log's snapshot. It reports every finding,
+// in that order; the first corruption is the one named in the summary. Exit 0 when nothing is corrupt (warnings
+// allowed), 1 otherwise. Thread-safety: none needed.
 #pragma once
 
 #include <boost/json/object.hpp>

@@ -31,6 +31,7 @@ struct OpCounter : WriteBatch::Handler {
   void put(SequenceNumber seq, std::string_view key, std::string_view value) override {
     ++batch->puts;
     note(seq);
+    if (options->watch != nullptr && key == options->watch->user_key) options->watch->offer(seq, value, false);
     if (options->list_ops) {
       WalReport::Op op{true, seq, std::string(key), value.size(), std::nullopt};
       if (options->values) op.value.emplace(value);
@@ -40,6 +41,7 @@ struct OpCounter : WriteBatch::Handler {
   void del(SequenceNumber seq, std::string_view key) override {
     ++batch->deletes;
     note(seq);
+    if (options->watch != nullptr && key == options->watch->user_key) options->watch->offer(seq, {}, true);
     if (options->list_ops) batch->ops.push_back(WalReport::Op{false, seq, std::string(key), 0, std::nullopt});
   }
 };

@@ -21,6 +21,7 @@ struct WalScanOptions {
   bool list_ops = false;      // ... with its operations
   bool values = false;        // ... with their values
   uint64_t limit = UINT64_MAX;
+  WatchedKey* watch = nullptr;  // if set: offered every operation on its key
 };
 
 struct WalReport {

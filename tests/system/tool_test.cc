@@ -369,8 +369,11 @@ TEST_CASE("strata-tool is strict about its command line") {
   CHECK(junk.out.find("bad magic number") != std::string::npos);
 }
 
-TEST_CASE("strata-tool reads the Raft log of a one-node cluster and verify fails a corrupted copy") {
-  testing::Cluster cluster(testing::env_binary("STRATA_SERVER"), 1);
+TEST_CASE("strata-tool reads the Raft log of a one-node cluster and verify fails corrupted copies") {
+  // A small snapshot threshold: the node flushes its DB and compacts its log during the test, so
+  // the log starts with a snapshot record and the DB's applied index lives in an SSTable.
+  testing::Cluster cluster(testing::env_binary("STRATA_SERVER"), 1,
+                           {"--snapshot-threshold", "20", "--snapshot-trailing", "5"});
   cluster.start_all();
   REQUIRE(cluster.wait_leader() == 1);
   auto recs = records(60);
@@ -378,48 +381,90 @@ TEST_CASE("strata-tool reads the Raft log of a one-node cluster and verify fails
     auto r = cluster.put(1, k, v);
     REQUIRE_MESSAGE(r.status == 200, r.body);
   }
-  cluster.kill9(1);
   const std::string dir = cluster.node(1).dir;
+  auto compacted = [&] {
+    for (const auto& e : fs::directory_iterator(dir + "/raft")) {
+      if (e.path().filename() != "000001.log" && e.path().extension() == ".log") return true;
+    }
+    return false;
+  };
+  REQUIRE(testing::eventually(compacted, std::chrono::seconds(10)));
+  cluster.kill9(1);
 
   ToolRun raft = run_tool({"raft-log", dir, "--json"});
   REQUIRE_MESSAGE(raft.status == 0, raft.out << raft.err);
   json::object r = raft.json();
   CHECK(str(r["status"]) == "ok");
   REQUIRE(r["hard_state"].is_object());
+  REQUIRE(r["snapshot"].is_object());
+  uint64_t snapshot_index = r["snapshot"].at("index").to_number<uint64_t>();
+  CHECK(snapshot_index >= 1);
+  CHECK(r["snapshot"].at("voters").as_array().size() == 1);
+  CHECK(r["first_index"].to_number<uint64_t>() == snapshot_index + 1);
   uint64_t last = r["last_index"].to_number<uint64_t>();
-  CHECK(last >= recs.size());
+  CHECK(last >= recs.size());  // one entry per put, and the leader's first entry
   CHECK(r["hard_state"].at("commit").to_number<uint64_t>() <= last);
+  CHECK(r["hard_state"].at("commit").to_number<uint64_t>() >= snapshot_index);
   CHECK(r["hard_state"].at("term").to_number<uint64_t>() >= 1);
   size_t writes = 0;
-  uint64_t prev_index = 0, write_record = 0;
+  uint64_t prev_index = snapshot_index, write_record = 0;
   for (const auto& e : r["entries"].as_array()) {
     uint64_t index = e.at("index").to_number<uint64_t>();
-    CHECK(index > prev_index);
+    CHECK(index == prev_index + 1);
     prev_index = index;
+    CHECK(str(e.at("type")) == "normal");
     if (str(e.at("detail")).starts_with("write: 1 operations")) {
       ++writes;
       uint64_t offset = e.at("record_offset").to_number<uint64_t>();
-      if (writes >= recs.size() / 2 && write_record == 0 && offset % kWalBlock < kWalBlock - 100) write_record = offset;
+      if (write_record == 0 && offset % kWalBlock < kWalBlock - 100) write_record = offset;
     }
   }
+  CHECK(prev_index == last);
+  CHECK(writes == last - snapshot_index);  // every entry after the snapshot is a put
   REQUIRE(write_record > 0);
-  CHECK(writes == recs.size());
 
   ToolRun clean = run_tool({"verify", dir, "--json"});
   REQUIRE_MESSAGE(clean.status == 0, clean.out << clean.err);
   json::object v = clean.json();
   CHECK(str(v["layout"]) == "cluster_node");
   CHECK(str(v["status"]) == "clean");
+  size_t tables = 0, applied_checks = 0;
+  for (const auto& f : v["files"].as_array()) {
+    if (str(f.at("kind")) == "sstable") ++tables;
+    if (str(f.at("kind")) == "applied_index") {
+      ++applied_checks;
+      CHECK(str(f.at("status")) == "ok");
+    }
+  }
+  CHECK(tables >= 1);  // the flush before the log compaction
+  CHECK(applied_checks == 1);
 
-  // A flipped byte in an entries record that later records follow.
   testing::TempDir tmp;
-  std::string copy = copy_dir(dir, tmp.path() + "/node");
-  std::string segment = copy + str(r["segment"]).substr(dir.size());
-  flip_byte(segment, write_record + 20);  // in a middle entries record's payload
-  ToolRun bad = run_tool({"verify", copy, "--json"});
-  CHECK_MESSAGE(bad.status == 1, bad.out << bad.err);
-  json::object c = bad.json()["first_corruption"].as_object();
-  CHECK(str(c["file"]) == segment);
-  CHECK(c["offset"].to_number<uint64_t>() == write_record);
-  CHECK(run_tool({"raft-log", copy}).status == 1);
+  SUBCASE("a flipped byte in an entries record that later records follow") {
+    std::string copy = copy_dir(dir, tmp.path() + "/node");
+    std::string segment = copy + str(r["segment"]).substr(dir.size());
+    flip_byte(segment, write_record + 20);  // in the record's payload
+    ToolRun bad = run_tool({"verify", copy, "--json"});
+    CHECK_MESSAGE(bad.status == 1, bad.out << bad.err);
+    json::object c = bad.json()["first_corruption"].as_object();
+    CHECK(str(c["file"]) == segment);
+    CHECK(c["offset"].to_number<uint64_t>() == write_record);
+    CHECK(run_tool({"raft-log", copy}).status == 1);
+  }
+  SUBCASE("a DB whose applied index is behind the log's snapshot") {
+    // The node's db/ replaced by an empty DB: the log no longer holds the entries it lacks.
+    std::string copy = copy_dir(dir, tmp.path() + "/node");
+    fs::remove_all(copy + "/db");
+    testing::run([&]() -> asio::awaitable<void> {
+      auto ex = co_await asio::this_coro::executor;
+      auto db = co_await DB::open(ex, copy + "/db", Options{});
+      REQUIRE(db);
+      REQUIRE(co_await (*db)->close());
+    }());
+    ToolRun bad = run_tool({"verify", copy, "--json"});
+    CHECK_MESSAGE(bad.status == 1, bad.out << bad.err);
+    json::object c = bad.json()["first_corruption"].as_object();
+    CHECK(str(c["file"]) == copy + "/db");
+    CHECK(str(c["message"]).find("applied index 0 is behind") != std::string::npos);
+  }
 }
