@@ -29,6 +29,7 @@ void usage(FILE* to = stderr) {
   std::fputs(
       "usage: strata-tool <command> PATH [options]\n"
       "Reads Strata's files offline with the engine's own readers and checks every checksum.\n"
+      "\n"
       "commands:\n"
       "  sst FILE        an SSTable: footer, properties, index, bloom filter, every block's checksum,\n"
       "                  the order of every entry; --entries lists them\n"
@@ -53,8 +54,10 @@ void usage(FILE* to = stderr) {
       "  -v, --verbose       also print the engine's log lines (stderr)\n"
       "  -h, --help          this text\n"
       "  --version           the version\n"
+      "\n"
       "exit status: 0 clean (warnings such as a torn WAL tail allowed), 1 corruption found or a file\n"
       "that cannot be read, 2 usage error.\n"
+      "\n"
       "Read-only: files are opened read-only and nothing in the directory is created, renamed or\n"
       "removed, so it is safe on a stopped node's directory or a copy. On a live node it reads files\n"
       "that the node may be appending to or replacing (a WAL tail, a MANIFEST being rolled, SSTables\n"

@@ -80,5 +80,8 @@ out=$(bash -c "source '$root/share/bash-completion/completions/strata'
 out=$(bash -c "source '$root/share/bash-completion/completions/strata-tool'
   COMP_WORDS=('$root/bin/strata-tool' ver); COMP_CWORD=1; _strata_tool; printf '%s\n' \"\${COMPREPLY[@]}\"")
 [[ $out == "verify" ]] || fail "strata-tool completion gave: $out"
+out=$(bash -c "source '$root/share/bash-completion/completions/strata-tool'
+  COMP_WORDS=('$root/bin/strata-tool' ''); COMP_CWORD=1; _strata_tool; printf '%s ' \"\${COMPREPLY[@]}\"")
+[[ $out == "manifest raft-log sst verify wal " ]] || fail "strata-tool completion of the commands gave: $out"
 grep -q 'raft\\-log' "$root/share/man/man1/strata-tool.1" || fail "strata-tool man page lacks its commands"
 echo "install_test: installed under $prefix, built and ran a program against the shared and the static library"
