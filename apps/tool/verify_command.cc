@@ -80,7 +80,7 @@ class DbVerifier {
     r_.checked.push_back(VerifyReport::Checked{f.file, std::move(kind), std::move(status), std::move(detail)});
     r_.findings.push_back(std::move(f));
   }
-  void ok(std::string file, std::string kind, std::string detail, std::string status = "ok") {
+  void note(std::string file, std::string kind, std::string detail, std::string status = "ok") {
     r_.checked.push_back(VerifyReport::Checked{std::move(file), std::move(kind), std::move(status), std::move(detail)});
   }
 
@@ -91,17 +91,17 @@ class DbVerifier {
       add(std::move(*problem), "current", "corrupt");
       co_return false;
     }
-    ok(current_file_name(db_), "current", "names " + named->substr(named->rfind('/') + 1));
+    note(current_file_name(db_), "current", "names " + named->substr(named->rfind('/') + 1));
     auto number = log_number_from_path(*named);
     ManifestReport m = co_await inspect_manifest(fs_, *named, number.value_or(0));
     bool corrupt = m.corrupt();
     for (auto& f : m.findings) r_.findings.push_back(f);
-    ok(*named, "manifest",
-       std::to_string(m.edits.size()) + " edits, " + std::to_string(m.version->num_files()) +
-           " live SSTables, last sequence " + std::to_string(m.last_sequence),
-       corrupt              ? "corrupt"
-       : m.findings.empty() ? "ok"
-                            : "warning");
+    note(*named, "manifest",
+         std::to_string(m.edits.size()) + " edits, " + std::to_string(m.version->num_files()) +
+             " live SSTables, last sequence " + std::to_string(m.last_sequence),
+         corrupt              ? "corrupt"
+         : m.findings.empty() ? "ok"
+                              : "warning");
     version_ = m.version;
     log_number_ = m.log_number;
     co_return !corrupt;
@@ -130,7 +130,7 @@ class DbVerifier {
       if (s.problem)
         add(*s.problem, "sstable", "corrupt");
       else
-        ok(path, "sstable", std::to_string(s.entries) + " entries (not checked against the manifest)");
+        note(path, "sstable", std::to_string(s.entries) + " entries (not checked against the manifest)");
     }
   }
 
@@ -170,9 +170,9 @@ class DbVerifier {
       add(corruption(path, std::nullopt, mismatch), "sstable", "corrupt");
       co_return;
     }
-    ok(path, "sstable",
-       where + ", " + std::to_string(s.entries) + " entries, " + std::to_string(s.data_blocks) + " data blocks, " +
-           std::to_string(s.blocks_verified) + " checksums verified");
+    note(path, "sstable",
+         where + ", " + std::to_string(s.entries) + " entries, " + std::to_string(s.data_blocks) + " data blocks, " +
+             std::to_string(s.blocks_verified) + " checksums verified");
   }
 
   // The segments recovery replays (numbers >= the manifest's log number), in order.
@@ -190,7 +190,7 @@ class DbVerifier {
       auto parsed = parse_file_name(name);
       if (!parsed || parsed->kind != FileKind::wal) continue;
       if (parsed->number < log_number_) {
-        ok(wal_file_name(db_, parsed->number), "wal", "obsolete (below the log number): not read", "obsolete");
+        note(wal_file_name(db_, parsed->number), "wal", "obsolete (below the log number): not read", "obsolete");
         continue;
       }
       numbers.push_back(parsed->number);
@@ -211,7 +211,7 @@ class DbVerifier {
       std::string detail = std::to_string(w.records) + " records, sequence " + std::to_string(w.first_sequence) + ".." +
                            std::to_string(w.last_sequence);
       if (w.end) detail += "; " + w.end->to_text();
-      ok(path, "wal", detail, status);
+      note(path, "wal", detail, status);
     }
   }
 
