@@ -290,8 +290,21 @@ int run_raft_log_command(io::FileSystem& fs, const std::vector<std::string>& arg
                  args.at(0).c_str());
     return kExitUsage;
   }
-  RaftLogReport r =
-      run_sync(inspect_raft_log(fs, raft_dir_of(args.at(0)), /*list_entries=*/true, flags.limit.value_or(UINT64_MAX)));
+  std::string raft_dir = raft_dir_of(args.at(0));
+  if (raft_dir == args.at(0)) {
+    // Not a node's --data-dir: it must be a raft/ directory itself, holding segments.
+    bool has_segment = false;
+    for (const auto& e : std::filesystem::directory_iterator(raft_dir, ec)) {
+      std::string name = e.path().filename().string();
+      if (!name.starts_with("MANIFEST-") && log_number_from_path(name)) has_segment = true;
+    }
+    if (!has_segment) {
+      std::fprintf(stderr, "strata-tool: %s has no raft/ and no NNNNNN.log: not a cluster node's data directory\n",
+                   raft_dir.c_str());
+      return kExitUsage;
+    }
+  }
+  RaftLogReport r = run_sync(inspect_raft_log(fs, raft_dir, /*list_entries=*/true, flags.limit.value_or(UINT64_MAX)));
   if (flags.json)
     print_json(raft_log_report_json(r));
   else

@@ -360,7 +360,8 @@ TEST_CASE("strata-tool is strict about its command line") {
   CHECK(wrong_flag.err.find("--entries") != std::string::npos);
   CHECK(run_tool({"frobnicate", tmp.path()}).status == 2);
   CHECK(run_tool({"verify", tmp.path() + "/nothing-here"}).status == 2);
-  CHECK(run_tool({"verify", tmp.path()}).status == 2);  // an empty directory is no data directory
+  CHECK(run_tool({"verify", tmp.path()}).status == 2);    // an empty directory is no data directory
+  CHECK(run_tool({"raft-log", tmp.path()}).status == 2);  // nor a cluster node's
   CHECK(run_tool({}).status == 2);
   // Not an SSTable: a clear error, exit 1.
   std::ofstream(tmp.path() + "/junk.sst") << std::string(200, 'x');
