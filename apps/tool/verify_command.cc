@@ -71,7 +71,10 @@ class DbVerifier {
     }
     bool manifest_ok = co_await check_manifest();
     co_await check_tables(manifest_ok);
-    if (manifest_ok) co_await check_wals();
+    if (manifest_ok) {
+      co_await check_wals();
+      check_orphans();
+    }
   }
 
  private:
@@ -104,6 +107,11 @@ class DbVerifier {
                               : "warning");
     version_ = m.version;
     log_number_ = m.log_number;
+    for (int level = 0; level < kNumLevels; ++level) {
+      for (const auto& f : version_->files(level)) live_largest_seq_ = std::max(live_largest_seq_, f->largest_seq);
+    }
+    manifest_path_ = *named;
+    if (m.end && m.end->torn()) manifest_torn_at_ = m.end->stop.offset;
     co_return !corrupt;
   }
 
@@ -121,12 +129,13 @@ class DbVerifier {
     }
     for (const auto& [number, path] : tables_on_disk_) {
       if (live.contains(number)) continue;
+      SstReport s = co_await inspect_sst(fs_, path, SstScanOptions{});
       if (manifest_ok) {
         add(warning(path, std::nullopt, "not named by the manifest (an orphan): the next open deletes it"), "sstable",
             "orphan");
+        if (s.ok() && s.entries > 0) orphans_.push_back(Orphan{path, s.smallest_seq, s.largest_seq});
         continue;
       }
-      SstReport s = co_await inspect_sst(fs_, path, SstScanOptions{});
       if (s.problem)
         add(*s.problem, "sstable", "corrupt");
       else
@@ -179,7 +188,7 @@ class DbVerifier {
   asio::awaitable<void> check_wals() {
     std::string wal_dir = wal_dir_name(db_);
     std::error_code ec;
-    if (!std::filesystem::is_directory(wal_dir, ec)) co_return;  // a cluster node's DB has no WAL
+    if (!std::filesystem::is_directory(wal_dir, ec)) co_return;  // a checkpoint has no WAL
     auto names = co_await fs_.list_dir(wal_dir);
     if (!names) {
       add(corruption(wal_dir, std::nullopt, "cannot list: " + names.error().message()), "wal", "corrupt");
@@ -200,6 +209,10 @@ class DbVerifier {
       std::string path = wal_file_name(db_, numbers[i]);
       WalReport w = co_await inspect_wal(fs_, path, numbers[i], WalScanOptions{.watch = watch_});
       for (const auto& f : w.findings) r_.findings.push_back(f);
+      if (w.records > 0 && w.first_sequence > 0 &&
+          (wal_first_sequence_ == 0 || w.first_sequence < wal_first_sequence_)) {
+        wal_first_sequence_ = w.first_sequence;
+      }
       bool torn = w.end && w.end->torn();
       if (torn && i + 1 < numbers.size()) {
         // DBImpl::recover stops at a torn segment: the later ones, written after it, are lost.
@@ -215,12 +228,50 @@ class DbVerifier {
     }
   }
 
+  // An orphan SSTable is normally a table whose flush or compaction did not commit: its writes are
+  // also in the live SSTables (a compaction output) or still in the WAL (a flush, whose WAL
+  // segments are deleted only after its edit is synced). Flushes commit in sequence order, so the
+  // live SSTables hold the writes up to their largest sequence number and the live WAL segments
+  // the ones after it. An orphan holding writes past the first and before the second was committed
+  // by an edit the manifest has lost: its damaged last record, which recovery takes for a torn
+  // tail. The next open would delete the table and those writes with it.
+  void check_orphans() {
+    for (const Orphan& o : orphans_) {
+      if (o.largest_seq <= live_largest_seq_) continue;
+      uint64_t first_missing = std::max(o.smallest_seq, live_largest_seq_ + 1);
+      if (wal_first_sequence_ != 0 && first_missing >= wal_first_sequence_) continue;
+      std::string lost =
+          "sequence numbers " + std::to_string(first_missing) + ".." + std::to_string(o.largest_seq) +
+          " are in orphan SSTable " + o.path + " and in neither a live SSTable (up to sequence " +
+          std::to_string(live_largest_seq_) + ") nor the WAL" +
+          (wal_first_sequence_ != 0 ? " (from sequence " + std::to_string(wal_first_sequence_) + ")" : std::string());
+      if (manifest_torn_at_) {
+        r_.findings.push_back(corruption(manifest_path_, *manifest_torn_at_,
+                                         "the damaged last edit is not a torn append: " + lost +
+                                             "; the next open would delete it and lose those writes"));
+      } else {
+        r_.findings.push_back(corruption(o.path, std::nullopt, lost + "; the next open would delete it"));
+      }
+    }
+  }
+
+  struct Orphan {
+    std::string path;
+    uint64_t smallest_seq = 0;
+    uint64_t largest_seq = 0;
+  };
+
   io::FileSystem& fs_;
   std::string db_;
   VerifyReport& r_;
   std::map<uint64_t, std::string> tables_on_disk_;
   std::shared_ptr<const Version> version_;
   uint64_t log_number_ = 0;
+  uint64_t live_largest_seq_ = 0;  // the largest sequence number in a live SSTable
+  std::string manifest_path_;
+  std::optional<uint64_t> manifest_torn_at_;  // where the manifest's torn tail starts
+  std::vector<Orphan> orphans_;
+  uint64_t wal_first_sequence_ = 0;  // the smallest sequence number in the live WAL (0: none)
   WatchedKey* watch_;
 };
 

@@ -310,6 +310,21 @@ TEST_CASE("strata-tool dumps every file of a DB written from the data set and ve
     CHECK(str(c["message"]).find("checksum_mismatch") != std::string::npos);
     CHECK(run_tool({"manifest", manifest_path, "--json"}).status == 1);
   }
+  SUBCASE("a flipped byte in the MANIFEST's last edit, which recovery would take for a torn append") {
+    // The last edit committed phase 2's last flush; its WAL segment is gone, so the table it added
+    // holds writes that nothing else does.
+    std::string copy = copy_dir(db, tmp.path() + "/manifest-last");
+    std::string manifest_path = copy + "/" + str(m["file"]).substr(db.size() + 1);
+    uint64_t last_edit = m["edits"].as_array().back().at("offset").to_number<uint64_t>();
+    flip_byte(manifest_path, last_edit + 11);
+    ToolRun alone = run_tool({"manifest", manifest_path, "--json"});
+    CHECK(alone.status == 0);  // by itself, a damaged last record looks like a torn append
+    CHECK(str(alone.json()["end"].at("verdict")) == "torn_tail");
+    json::object c = first_corruption(run_tool({"verify", copy, "--json"}));
+    CHECK(str(c["file"]) == manifest_path);
+    CHECK(c["offset"].to_number<uint64_t>() == last_edit);
+    CHECK(str(c["message"]).find("not a torn append") != std::string::npos);
+  }
   SUBCASE("a deleted live SSTable") {
     std::string copy = copy_dir(db, tmp.path() + "/sst-gone");
     std::string table = copy + live_tables.front().substr(db.size());
