@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   if (vm.count("version")) {
-    std::puts("strata-tool 0.1.0");
+    std::puts("strata-tool " STRATA_VERSION);  // meson.build's project version
     return kExitClean;
   }
   if (vm.count("help")) {
